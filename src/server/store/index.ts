@@ -1,0 +1,3 @@
+/** @module Public surface of storage: the Store contract and its implementations. */
+export * from './store.js';
+export { createMemoryStore } from './memory/memory-store.js';
