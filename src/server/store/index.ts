@@ -1,3 +1,5 @@
 /** @module Public surface of storage: the Store contract and its implementations. */
 export * from './store.js';
 export { createMemoryStore } from './memory/memory-store.js';
+export { openDuckDbStore } from './duckdb/duckdb-store.js';
+export type { DuckDbStore, DuckDbStoreOptions } from './duckdb/duckdb-store.js';

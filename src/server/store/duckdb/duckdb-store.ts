@@ -1,0 +1,614 @@
+/**
+ * @module The embedded default store: one DuckDB file, appender writes, a link-key skip index.
+ *
+ * Writes are serialised: each `write` appends data chunks inside one transaction and resolves
+ * after COMMIT, which writes and fsyncs DuckDB's WAL (verified with strace, and by the kill -9
+ * test), so an acknowledged span survives a crash. Reads run on their own connections and see
+ * committed data only. Decisions and numbers: docs/adr/001-embedded-store.md.
+ */
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { DuckDBInstance, blobValue } from '@duckdb/node-api';
+import type { DuckDBAppender, DuckDBConnection, DuckDBValue , DuckDBBlobValue} from '@duckdb/node-api';
+import type { Logger } from 'pino';
+import { TracingError, emptySpan } from '../../../model/index.js';
+import type { SpanRecord } from '../../../model/index.js';
+import type { LinkKey, OperationInfo, SpanQuery, Store, StoreCapabilities, TimeRange, TraceIdQuery, WriteResult } from '../store.js';
+import { TAGGABLE_FIELDS, effectiveLimit, matchesSpanQuery } from '../span-query-match.js';
+import { BLOCK_SPANS, LinkKeyBlockIndex } from './link-key-index.js';
+import type { OrdRange, SealedBlock } from './link-key-index.js';
+import {
+  COLUMN_OF_FIELD,
+  KINDS,
+  ORIGINS,
+  POINTS,
+  RESPONSES,
+  SELECT_COLUMNS,
+  SOURCES,
+  SPAN_TABLE_DDL,
+  STATUS_CODES,
+  TRANSPORTS,
+  rowToSpan,
+  rowsToChunks,
+} from './span-rows.js';
+import type { SpanRow } from './span-rows.js';
+
+export interface DuckDbStoreOptions {
+  /** The database file; its directory is created when missing. */
+  path: string;
+  logger?: Pick<Logger, 'debug' | 'info' | 'warn' | 'error'>;
+  /** Spans per link-index block; tests lower it to exercise sealing. */
+  blockSpans?: number;
+  /** DuckDB worker threads (default: DuckDB's own choice). */
+  threads?: number;
+}
+
+/** Distinct attribute keys remembered for autocompletion; beyond this, new keys are not added. */
+const MAX_ATTRIBUTE_KEYS = 100_000;
+/** Above this many rows countSpans answers count(*) (duplicates included), as the contract allows. */
+const EXACT_COUNT_MAX_ROWS = 1_000_000;
+/** Rows per page when a search must filter in JS after SQL (attribute tags, duplicates). */
+const SEARCH_PAGE_ROWS = 1000;
+const MAX_READ_CONNECTIONS = 4;
+
+const LINK_BLOCKS_DDL = `CREATE TABLE IF NOT EXISTS link_blocks (
+  lo UBIGINT, hi UBIGINT, min_start_ns BIGINT, max_end_ns BIGINT, fingerprints BLOB
+)`;
+const ATTRIBUTE_KEYS_DDL = 'CREATE TABLE IF NOT EXISTS attribute_keys (key VARCHAR)';
+
+/** 64-bit hash of a span's identity (traceId, spanId, source, observationPoint). */
+function identityHash(s: SpanRecord): bigint {
+  const text = `${s.traceId}\u0000${s.spanId}\u0000${s.source}\u0000${s.observationPoint}`;
+  let h1 = 0x811c9dc5;
+  let h2 = 0x9747b28c;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    h1 = Math.imul(h1 ^ c, 0x01000193);
+    h2 = Math.imul(h2 ^ c, 0x5bd1e995);
+    h2 ^= h2 >>> 15;
+  }
+  h1 ^= h1 >>> 16;
+  h1 = Math.imul(h1, 0x85ebca6b);
+  h1 ^= h1 >>> 13;
+  h2 ^= h2 >>> 16;
+  h2 = Math.imul(h2, 0xc2b2ae35);
+  h2 ^= h2 >>> 13;
+  return (BigInt(h1 >>> 0) << 32n) | BigInt(h2 >>> 0);
+}
+
+/** Collects SQL text and positional parameters together, so values are never spliced in. */
+class Sql {
+  readonly params: DuckDBValue[] = [];
+  p(v: DuckDBValue): string {
+    this.params.push(v);
+    return `$${this.params.length}`;
+  }
+  list(vs: readonly DuckDBValue[]): string {
+    return vs.map((v) => this.p(v)).join(', ');
+  }
+}
+
+const CANONICAL_UINT = /^(0|[1-9][0-9]*)$/;
+const CANONICAL_INT = /^-?(0|[1-9][0-9]*)$/;
+const U32_MAX = 0xffffffffn;
+const U64_MAX = 2n ** 64n - 1n;
+
+type FieldColumnKind = 'str' | 'uint' | 'int' | 'intnull' | 'enum';
+const ENUM_TABLES: Partial<Record<keyof SpanRecord, readonly string[]>> = {
+  kind: KINDS,
+  statusCode: STATUS_CODES,
+  source: SOURCES,
+  origin: ORIGINS,
+  observationPoint: POINTS,
+  responseStatus: RESPONSES,
+  transport: TRANSPORTS,
+};
+const INT_FIELDS = new Set<keyof SpanRecord>(['startTimeUnixNano', 'endTimeUnixNano']);
+const INTNULL_FIELDS = new Set<keyof SpanRecord>(['requestId', 'responseCode']);
+const UINT_FIELDS = new Set<keyof SpanRecord>([
+  'ipVersion',
+  'clientPort',
+  'serverPort',
+  'reqTcpSeq',
+  'respTcpSeq',
+  'processId',
+  'threadIdReq',
+  'threadIdResp',
+  'syscallTraceIdReq',
+  'syscallTraceIdResp',
+]);
+
+function fieldKind(f: keyof SpanRecord): FieldColumnKind {
+  if (ENUM_TABLES[f]) return 'enum';
+  if (INT_FIELDS.has(f)) return 'int';
+  if (INTNULL_FIELDS.has(f)) return 'intnull';
+  if (UINT_FIELDS.has(f)) return 'uint';
+  return 'str';
+}
+
+/** The exact SQL condition for a tag on a SpanRecord field (`tagValueOf` semantics). */
+function fieldTagCondition(sql: Sql, field: keyof SpanRecord, want: string): string {
+  const column = COLUMN_OF_FIELD[field];
+  switch (fieldKind(field)) {
+    case 'str':
+      return `coalesce(${column}, '') = ${sql.p(want)}`;
+    case 'enum': {
+      const code = (ENUM_TABLES[field] as readonly string[]).indexOf(want);
+      return code < 0 ? 'FALSE' : `${column} = ${code}`;
+    }
+    case 'uint':
+      return CANONICAL_UINT.test(want) && BigInt(want) <= U64_MAX ? `${column} = ${sql.p(BigInt(want))}::UBIGINT` : 'FALSE';
+    case 'int':
+    case 'intnull':
+      if (want === '' && fieldKind(field) === 'intnull') return `${column} IS NULL`;
+      return CANONICAL_INT.test(want) && BigInt.asIntN(64, BigInt(want)) === BigInt(want)
+        ? `${column} = ${sql.p(BigInt(want))}::BIGINT`
+        : 'FALSE';
+  }
+}
+
+/**
+ * A necessary condition for an attribute tag: the JSON text of attributes or resource contains
+ * `"key":value` in one of the encodings the value could have been stored with. JS re-checks
+ * every returned span exactly, so a hostile value that merely contains the pattern costs a row,
+ * never a wrong answer.
+ */
+function attributeTagCondition(sql: Sql, key: string, want: string): string {
+  const k = JSON.stringify(key);
+  const encodings = [`${k}:${JSON.stringify(want)}`];
+  if (want === 'true' || want === 'false') encodings.push(`${k}:${want}`);
+  const n = Number(want);
+  if (want !== '' && Number.isFinite(n) && String(n) === want) encodings.push(`${k}:${want}`);
+  const ors: string[] = [];
+  for (const e of encodings) {
+    const pe = sql.p(e);
+    ors.push(`contains(coalesce(attributes, ''), ${pe})`, `contains(coalesce(resource, ''), ${pe})`);
+  }
+  return `(${ors.join(' OR ')})`;
+}
+
+/** WHERE conditions for a SpanQuery (without limit/order). Exact except attribute tags. */
+function queryConditions(sql: Sql, q: SpanQuery): string[] {
+  const c: string[] = [];
+  if (q.service !== undefined) c.push(`coalesce(service, '') = ${sql.p(q.service)}`);
+  if (q.operation !== undefined) {
+    const p = sql.p(q.operation);
+    c.push(`(coalesce(name, '') = ${p} OR coalesce(endpoint, '') = ${p})`);
+  }
+  if (q.protocol !== undefined) c.push(`coalesce(protocol, '') = ${sql.p(q.protocol)}`);
+  if (q.source !== undefined) c.push(`source = ${SOURCES.indexOf(q.source)}`);
+  if (q.observationPoint !== undefined) c.push(`observation_point = ${POINTS.indexOf(q.observationPoint)}`);
+  if (q.kind !== undefined) c.push(`kind = ${KINDS.indexOf(q.kind)}`);
+  if (q.timeRange !== undefined) {
+    c.push(`start_ns BETWEEN ${sql.p(q.timeRange.startUnixNano)}::BIGINT AND ${sql.p(q.timeRange.endUnixNano)}::BIGINT`);
+  }
+  if (q.minDurationNano !== undefined) c.push(`greatest(end_ns - start_ns, 0) >= ${sql.p(q.minDurationNano)}::BIGINT`);
+  if (q.maxDurationNano !== undefined) c.push(`greatest(end_ns - start_ns, 0) <= ${sql.p(q.maxDurationNano)}::BIGINT`);
+  if (q.errorsOnly === true) {
+    c.push(
+      `(status_code = ${STATUS_CODES.indexOf('error')} OR response_status NOT IN (${RESPONSES.indexOf('ok')}, ${RESPONSES.indexOf('unknown')}))`,
+    );
+  }
+  for (const [k, v] of Object.entries(q.tags ?? {})) {
+    if (TAGGABLE_FIELDS.has(k)) c.push(fieldTagCondition(sql, k as keyof SpanRecord, v));
+    else c.push(attributeTagCondition(sql, k, v));
+  }
+  return c;
+}
+
+/** The exact SQL condition for "has any of these link keys"; null when no key can match. */
+function linkKeyCondition(sql: Sql, keys: readonly LinkKey[]): string | null {
+  const by = { trace: [] as string[], span: [] as string[], parent: [] as string[], xrid: [] as string[] };
+  const tcp: bigint[] = [];
+  const sys: bigint[] = [];
+  for (const k of keys) {
+    if (k.value === '') continue;
+    switch (k.type) {
+      case 'trace':
+        by.trace.push(k.value);
+        break;
+      case 'span':
+        by.span.push(k.value);
+        break;
+      case 'parent':
+        by.parent.push(k.value);
+        break;
+      case 'x_request_id':
+        by.xrid.push(k.value);
+        break;
+      case 'tcp_seq':
+        if (CANONICAL_UINT.test(k.value) && k.value !== '0' && BigInt(k.value) <= U32_MAX) tcp.push(BigInt(k.value));
+        break;
+      case 'syscall':
+        if (CANONICAL_UINT.test(k.value) && k.value !== '0' && BigInt(k.value) <= U64_MAX) sys.push(BigInt(k.value));
+        break;
+    }
+  }
+  const ors: string[] = [];
+  if (by.trace.length) ors.push(`trace_id IN (${sql.list(by.trace)})`);
+  if (by.span.length) ors.push(`span_id IN (${sql.list(by.span)})`);
+  if (by.parent.length) ors.push(`parent_span_id IN (${sql.list(by.parent)})`);
+  if (by.xrid.length) {
+    const l = sql.list(by.xrid);
+    ors.push(`x_request_id_req IN (${l})`, `x_request_id_resp IN (${l})`);
+  }
+  if (tcp.length) {
+    const l = tcp.map((v) => `${sql.p(v)}::UINTEGER`).join(', ');
+    ors.push(`req_tcp_seq IN (${l})`, `resp_tcp_seq IN (${l})`);
+  }
+  if (sys.length) {
+    const l = sys.map((v) => `${sql.p(v)}::UBIGINT`).join(', ');
+    ors.push(`syscall_trace_id_req IN (${l})`, `syscall_trace_id_resp IN (${l})`);
+  }
+  return ors.length === 0 ? null : `(${ors.join(' OR ')})`;
+}
+
+const ORDER_NEWEST_FIRST = "ORDER BY start_ns DESC, coalesce(span_id, '') ASC, coalesce(trace_id, '') ASC, sid ASC";
+
+function closedError(): TracingError {
+  return new TracingError('TRC_STORE_CLOSED', 'the DuckDB store is closed', { httpStatus: 503 });
+}
+
+class DuckDbStoreImpl implements Store {
+  readonly kind = 'duckdb';
+  readonly capabilities: StoreCapabilities = { indexedLinkKeys: true, attributeSearch: true, durableWrites: true };
+
+  private closed = false;
+  private writeChain: Promise<unknown> = Promise.resolve();
+  private readonly idleReaders: DuckDBConnection[] = [];
+  private readers = 0;
+  private readonly readerWaiters: ((c: DuckDBConnection) => void)[] = [];
+
+  private constructor(
+    private readonly instance: DuckDBInstance,
+    private readonly writer: DuckDBConnection,
+    private appender: DuckDBAppender,
+    private readonly index: LinkKeyBlockIndex,
+    private nextOrd: number,
+    private readonly attributeKeySet: Set<string>,
+    private readonly opts: DuckDbStoreOptions,
+  ) {}
+
+  static async open(opts: DuckDbStoreOptions): Promise<DuckDbStoreImpl> {
+    mkdirSync(dirname(opts.path), { recursive: true });
+    let instance: DuckDBInstance;
+    try {
+      const config: Record<string, string> = {};
+      if (opts.threads !== undefined) config['threads'] = String(opts.threads);
+      instance = await DuckDBInstance.create(opts.path, config);
+    } catch (cause) {
+      throw new TracingError('TRC_STORE_OPEN', `cannot open DuckDB database ${opts.path}: ${String(cause)}`, { cause });
+    }
+    const writer = await instance.connect();
+    await writer.run(SPAN_TABLE_DDL);
+    await writer.run(LINK_BLOCKS_DDL);
+    await writer.run(ATTRIBUTE_KEYS_DDL);
+
+    const index = new LinkKeyBlockIndex(opts.blockSpans ?? BLOCK_SPANS);
+    const blocks = await writer.runAndReadAll('SELECT lo, hi, min_start_ns, max_end_ns, fingerprints FROM link_blocks ORDER BY lo');
+    for (const [lo, hi, minStart, maxEnd, fps] of blocks.getRows()) {
+      const bytes = (fps as DuckDBBlobValue).bytes;
+      const copy = new Uint8Array(bytes.byteLength);
+      copy.set(bytes);
+      index.loadSealed({
+        lo: Number(lo),
+        hi: Number(hi),
+        minStartNano: maxEnd === null ? 0n : (minStart as bigint),
+        maxEndNano: (maxEnd as bigint | null) ?? 0n,
+        fingerprints: new Uint32Array(copy.buffer, 0, copy.byteLength / 4),
+      });
+    }
+    const maxOrd = (await writer.runAndReadAll('SELECT max(ord) FROM spans')).getRows()[0]?.[0];
+    const nextOrd = maxOrd === null || maxOrd === undefined ? 0 : Number(maxOrd) + 1;
+
+    const keys = await writer.runAndReadAll('SELECT DISTINCT key FROM attribute_keys');
+    const attributeKeySet = new Set(keys.getRows().map((r) => r[0] as string));
+    const appender = await writer.createAppender('spans');
+    const store = new DuckDbStoreImpl(instance, writer, appender, index, nextOrd, attributeKeySet, opts);
+    await store.rebuildOpenBlock();
+    opts.logger?.info({ spans: nextOrd, blocks: index.blockCount, indexBytes: index.fingerprintBytes }, 'duckdb store opened');
+    return store;
+  }
+
+  /** Re-indexes the spans after the last persisted block (the open block, and any block sealed but not saved). */
+  private async rebuildOpenBlock(): Promise<void> {
+    const from = this.index.nextUnsealedOrd();
+    const res = await this.writer.runAndReadAll(
+      `SELECT ord, trace_id, span_id, parent_span_id, req_tcp_seq, resp_tcp_seq, syscall_trace_id_req,
+              syscall_trace_id_resp, x_request_id_req, x_request_id_resp, start_ns, end_ns
+       FROM spans WHERE ord >= $1::UBIGINT ORDER BY ord`,
+      [BigInt(from)],
+    );
+    const sealed: SealedBlock[] = [];
+    for (const r of res.getRows()) {
+      const span: SpanRecord = {
+        ...emptySpan({ source: 'app', origin: 'otlp', observationPoint: 'app' }),
+        traceId: (r[1] as string | null) ?? '',
+        spanId: (r[2] as string | null) ?? '',
+        parentSpanId: (r[3] as string | null) ?? '',
+        reqTcpSeq: Number(r[4] ?? 0),
+        respTcpSeq: Number(r[5] ?? 0),
+        syscallTraceIdReq: Number(r[6] ?? 0),
+        syscallTraceIdResp: Number(r[7] ?? 0),
+        xRequestIdReq: (r[8] as string | null) ?? '',
+        xRequestIdResp: (r[9] as string | null) ?? '',
+        startTimeUnixNano: r[10] as bigint,
+        endTimeUnixNano: r[11] as bigint,
+      };
+      sealed.push(...this.index.add(Number(r[0]), span));
+    }
+    for (const b of sealed) await this.persistBlock(b);
+  }
+
+  private async persistBlock(b: SealedBlock): Promise<void> {
+    try {
+      await this.writer.run('INSERT INTO link_blocks VALUES ($1::UBIGINT, $2::UBIGINT, $3::BIGINT, $4::BIGINT, $5)', [
+        BigInt(b.lo),
+        BigInt(b.hi),
+        b.minStartNano,
+        b.maxEndNano,
+        blobValue(new Uint8Array(b.fingerprints.buffer, b.fingerprints.byteOffset, b.fingerprints.byteLength)),
+      ]);
+    } catch (err) {
+      // Not fatal: on the next open the block is rebuilt from the spans it covers.
+      this.opts.logger?.warn({ err, lo: b.lo }, 'could not persist a link-key block');
+    }
+  }
+
+  private ensureOpen(): void {
+    if (this.closed) throw closedError();
+  }
+
+  write(spans: readonly SpanRecord[]): Promise<WriteResult> {
+    if (this.closed) return Promise.reject(closedError());
+    if (spans.length === 0) return Promise.resolve({ accepted: 0 });
+    const run = this.writeChain.then(() => this.writeNow(spans));
+    this.writeChain = run.catch(() => undefined);
+    return run;
+  }
+
+  private async writeNow(spans: readonly SpanRecord[]): Promise<WriteResult> {
+    if (this.closed) throw closedError();
+    const first = this.nextOrd;
+    const rows: SpanRow[] = spans.map((span, i) => ({ ord: BigInt(first + i), sid: identityHash(span), span }));
+    const newKeys: string[] = [];
+    for (const s of spans) {
+      for (const m of [s.attributes, s.resource]) {
+        for (const k in m) {
+          if (!this.attributeKeySet.has(k) && this.attributeKeySet.size + newKeys.length < MAX_ATTRIBUTE_KEYS && !newKeys.includes(k)) {
+            newKeys.push(k);
+          }
+        }
+      }
+    }
+    try {
+      const chunks = rowsToChunks(rows);
+      await this.writer.run('BEGIN TRANSACTION');
+      for (const chunk of chunks) this.appender.appendDataChunk(chunk);
+      this.appender.flushSync();
+      if (newKeys.length > 0) {
+        const sql = new Sql();
+        await this.writer.run(`INSERT INTO attribute_keys VALUES ${newKeys.map((k) => `(${sql.p(k)})`).join(', ')}`, sql.params);
+      }
+      // COMMIT writes the WAL and fsyncs it before returning: this is the durability point.
+      await this.writer.run('COMMIT');
+    } catch (cause) {
+      await this.recoverWriter();
+      throw new TracingError('TRC_STORE_WRITE', `DuckDB write of ${spans.length} spans failed: ${String(cause)}`, {
+        httpStatus: 503,
+        retryable: true,
+        cause,
+      });
+    }
+    this.nextOrd = first + spans.length;
+    for (const k of newKeys) this.attributeKeySet.add(k);
+    const sealed: SealedBlock[] = [];
+    for (const r of rows) sealed.push(...this.index.add(Number(r.ord), r.span));
+    for (const b of sealed) await this.persistBlock(b);
+    return { accepted: spans.length };
+  }
+
+  /** After a failed write: roll back and start a fresh appender, so the next write starts clean. */
+  private async recoverWriter(): Promise<void> {
+    try {
+      this.appender.clear();
+    } catch {
+      // The appender may already be invalid; it is replaced below.
+    }
+    try {
+      await this.writer.run('ROLLBACK');
+    } catch {
+      // No transaction was open.
+    }
+    try {
+      this.appender.closeSync();
+    } catch {
+      // Closing a failed appender may throw again; it is discarded either way.
+    }
+    try {
+      this.appender = await this.writer.createAppender('spans');
+    } catch (err) {
+      this.opts.logger?.error({ err }, 'cannot recreate the DuckDB appender');
+    }
+  }
+
+  private async withReader<T>(fn: (c: DuckDBConnection) => Promise<T>): Promise<T> {
+    this.ensureOpen();
+    let conn = this.idleReaders.pop();
+    if (conn === undefined) {
+      if (this.readers < MAX_READ_CONNECTIONS) {
+        this.readers++;
+        conn = await this.instance.connect();
+      } else {
+        conn = await new Promise<DuckDBConnection>((resolve) => this.readerWaiters.push(resolve));
+      }
+    }
+    try {
+      return await fn(conn);
+    } finally {
+      const waiter = this.readerWaiters.shift();
+      if (waiter) waiter(conn);
+      else this.idleReaders.push(conn);
+    }
+  }
+
+  private async select(sqlText: string, params: DuckDBValue[]): Promise<DuckDBValue[][]> {
+    return this.withReader(async (c) => (await c.runAndReadAll(sqlText, params)).getRows());
+  }
+
+  /** Spans in the candidate ranges with any of the keys, de-duplicated, at most `limit` (all when undefined). */
+  private async readByKeys(keys: readonly LinkKey[], ranges: OrdRange[], limit: number | undefined, timeRange?: TimeRange): Promise<SpanRecord[]> {
+    if (ranges.length === 0 || limit === 0) return [];
+    const sql = new Sql();
+    const keyCond = linkKeyCondition(sql, keys);
+    if (keyCond === null) return [];
+    let timeCond = '';
+    if (timeRange) {
+      timeCond = ` AND start_ns <= ${sql.p(timeRange.endUnixNano)}::BIGINT AND end_ns >= ${sql.p(timeRange.startUnixNano)}::BIGINT`;
+    }
+    // One SELECT per range keeps each filter a plain conjunction, which DuckDB prunes with its
+    // min/max zone maps on `ord`.
+    const selects = ranges.map(
+      (r) => `SELECT ${SELECT_COLUMNS} FROM spans WHERE ord BETWEEN ${sql.p(BigInt(r.lo))}::UBIGINT AND ${sql.p(BigInt(r.hi))}::UBIGINT AND ${keyCond}${timeCond}`,
+    );
+    const rows = await this.select(selects.join('\nUNION ALL\n'), sql.params);
+    const seen = new Set<bigint>();
+    const out: SpanRecord[] = [];
+    for (const r of rows) {
+      const sid = r[1] as bigint;
+      if (seen.has(sid)) continue;
+      seen.add(sid);
+      out.push(rowToSpan(r));
+      if (limit !== undefined && out.length >= limit) break;
+    }
+    return out;
+  }
+
+  async getTrace(traceId: string): Promise<SpanRecord[]> {
+    this.ensureOpen();
+    if (traceId === '') return [];
+    const keys: LinkKey[] = [{ type: 'trace', value: traceId }];
+    return this.readByKeys(keys, this.index.candidates(keys), undefined);
+  }
+
+  async findByLinkKeys(keys: readonly LinkKey[], options: { limit: number; timeRange?: TimeRange }): Promise<SpanRecord[]> {
+    this.ensureOpen();
+    const limit = Math.max(0, Math.floor(options.limit));
+    if (keys.length === 0 || limit === 0) return [];
+    return this.readByKeys(keys, this.index.candidates(keys, options.timeRange), limit, options.timeRange);
+  }
+
+  /**
+   * Calls `take` with matching spans newest first, page by page, until it returns false or the
+   * store runs out. SQL narrows; `matchesSpanQuery` decides, and duplicates are skipped.
+   */
+  private async scanMatching(q: SpanQuery, extra: string[], firstPageRows: number, take: (s: SpanRecord) => boolean): Promise<void> {
+    const base = new Sql();
+    const conds = [...queryConditions(base, q), ...extra];
+    const where = conds.length > 0 ? `WHERE ${conds.join(' AND ')}` : '';
+    let offset = 0;
+    let pageRows = Math.max(firstPageRows, 1);
+    let lastSid: bigint | null = null;
+    for (;;) {
+      const params = [...base.params, BigInt(pageRows), BigInt(offset)];
+      const n = base.params.length;
+      const rows = await this.select(`SELECT ${SELECT_COLUMNS} FROM spans ${where} ${ORDER_NEWEST_FIRST} LIMIT $${n + 1} OFFSET $${n + 2}`, params);
+      for (const r of rows) {
+        const sid = r[1] as bigint;
+        if (sid === lastSid) continue; // duplicates sort next to each other
+        lastSid = sid;
+        const span = rowToSpan(r);
+        if (!matchesSpanQuery(span, q)) continue;
+        if (!take(span)) return;
+      }
+      if (rows.length < pageRows) return;
+      offset += rows.length;
+      pageRows = Math.min(pageRows * 4, 64 * SEARCH_PAGE_ROWS);
+    }
+  }
+
+  async findSpans(q: SpanQuery): Promise<SpanRecord[]> {
+    this.ensureOpen();
+    const limit = effectiveLimit(q.limit);
+    const out: SpanRecord[] = [];
+    if (limit === 0) return out;
+    await this.scanMatching(q, [], limit, (s) => {
+      out.push(s);
+      return out.length < limit;
+    });
+    return out;
+  }
+
+  async findTraceIds(q: TraceIdQuery): Promise<string[]> {
+    this.ensureOpen();
+    const limit = effectiveLimit(q.limit);
+    const out: string[] = [];
+    if (limit === 0) return out;
+    const seen = new Set<string>();
+    await this.scanMatching(q, ['trace_id IS NOT NULL'], SEARCH_PAGE_ROWS, (s) => {
+      if (!seen.has(s.traceId)) {
+        seen.add(s.traceId);
+        out.push(s.traceId);
+      }
+      return out.length < limit;
+    });
+    return out;
+  }
+
+  async services(): Promise<string[]> {
+    const rows = await this.select('SELECT DISTINCT service FROM spans WHERE service IS NOT NULL', []);
+    return rows.map((r) => r[0] as string).sort();
+  }
+
+  async operations(service?: string): Promise<OperationInfo[]> {
+    const sql = new Sql();
+    const where = service === undefined ? '' : ` AND coalesce(service, '') = ${sql.p(service)}`;
+    const rows = await this.select(`SELECT DISTINCT name, kind FROM spans WHERE name IS NOT NULL${where}`, sql.params);
+    return rows
+      .map((r): OperationInfo => ({ name: r[0] as string, kind: KINDS[Number(r[1])] ?? 'unspecified' }))
+      .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : a.kind < b.kind ? -1 : a.kind > b.kind ? 1 : 0));
+  }
+
+  async attributeKeys(limit: number): Promise<string[]> {
+    this.ensureOpen();
+    return [...this.attributeKeySet].sort().slice(0, effectiveLimit(limit));
+  }
+
+  async countSpans(): Promise<number> {
+    const [row] = await this.select('SELECT count(*) FROM spans', []);
+    const total = Number(row?.[0] ?? 0);
+    if (total > EXACT_COUNT_MAX_ROWS) return total;
+    const [distinct] = await this.select('SELECT count(DISTINCT sid) FROM spans', []);
+    return Number(distinct?.[0] ?? 0);
+  }
+
+  /** Link-index size, for /metrics and benchmarks. */
+  indexStats(): { blocks: number; fingerprintBytes: number } {
+    return { blocks: this.index.blockCount, fingerprintBytes: this.index.fingerprintBytes };
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.writeChain;
+    try {
+      this.appender.closeSync();
+    } catch (err) {
+      this.opts.logger?.warn({ err }, 'closing the DuckDB appender failed');
+    }
+    for (const c of this.idleReaders) c.closeSync();
+    this.writer.closeSync();
+    this.instance.closeSync();
+  }
+}
+
+/** The DuckDB store with its link-key index (`indexStats` is for metrics and benchmarks). */
+export type DuckDbStore = Store & { indexStats(): { blocks: number; fingerprintBytes: number } };
+
+/**
+ * Opens (creating when missing) the DuckDB store at `opts.path`. Rejects with
+ * `TRC_STORE_OPEN` when the file cannot be opened (locked by another process, corrupt).
+ */
+export async function openDuckDbStore(opts: DuckDbStoreOptions): Promise<DuckDbStore> {
+  return DuckDbStoreImpl.open(opts);
+}

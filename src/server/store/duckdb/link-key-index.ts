@@ -1,0 +1,184 @@
+/**
+ * @module The link-key skip index: which blocks of the span table may hold a given link key.
+ *
+ * Spans get a write ordinal (`ord`); every BLOCK_SPANS consecutive ordinals form a block. For
+ * each block the index keeps the sorted 32-bit fingerprints of its spans' link keys (4 bytes per
+ * key), plus the block's time bounds. A lookup binary-searches each block's fingerprints and
+ * returns the few ordinal ranges that may match; the store then reads only those ranges, where
+ * DuckDB's min/max zone maps on `ord` skip every other row group. A fingerprint collision only
+ * costs one extra block read, never a wrong answer: the SQL re-checks the real key values.
+ * Why not an ART index or a sorted key table: see docs/adr/001-embedded-store.md.
+ */
+import type { SpanRecord } from '../../../model/index.js';
+import { linkKeysOf } from '../store.js';
+import type { LinkKey, LinkKeyType, TimeRange } from '../store.js';
+
+/** Spans per block: ~300 blocks at 10M spans keeps a lookup to a few hundred binary searches. */
+export const BLOCK_SPANS = 32_768;
+
+const TYPE_SALT: Record<LinkKeyType, number> = {
+  trace: 0x01,
+  span: 0x02,
+  parent: 0x03,
+  tcp_seq: 0x04,
+  syscall: 0x05,
+  x_request_id: 0x06,
+};
+
+/** FNV-1a over the key's type and UTF-16 code units, finished with murmur3's fmix32. */
+export function linkKeyFingerprint(k: LinkKey): number {
+  let h = 0x811c9dc5 ^ TYPE_SALT[k.type];
+  h = Math.imul(h, 0x01000193);
+  const v = k.value;
+  for (let i = 0; i < v.length; i++) {
+    h ^= v.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h >>> 0;
+}
+
+/** A block once full: immutable, persisted by the store. */
+export interface SealedBlock {
+  /** First and last ordinal (inclusive). */
+  lo: number;
+  hi: number;
+  minStartNano: bigint;
+  maxEndNano: bigint;
+  /** Sorted, distinct fingerprints. */
+  fingerprints: Uint32Array;
+}
+
+interface OpenBlock {
+  lo: number;
+  hi: number;
+  count: number;
+  minStartNano: bigint;
+  maxEndNano: bigint;
+  fingerprints: Set<number>;
+}
+
+/** An inclusive range of ordinals to read. */
+export interface OrdRange {
+  lo: number;
+  hi: number;
+}
+
+function hasFingerprint(sorted: Uint32Array, fp: number): boolean {
+  let lo = 0;
+  let hi = sorted.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >>> 1;
+    const v = sorted[mid] as number;
+    if (v === fp) return true;
+    if (v < fp) lo = mid + 1;
+    else hi = mid - 1;
+  }
+  return false;
+}
+
+function overlaps(b: { minStartNano: bigint; maxEndNano: bigint }, r: TimeRange | undefined): boolean {
+  return r === undefined || (b.minStartNano <= r.endUnixNano && b.maxEndNano >= r.startUnixNano);
+}
+
+export class LinkKeyBlockIndex {
+  private readonly sealed: SealedBlock[] = [];
+  private open: OpenBlock | null = null;
+
+  constructor(private readonly blockSpans: number = BLOCK_SPANS) {}
+
+  /** Adopts a block loaded from disk. Blocks must arrive in ordinal order, before any `add`. */
+  loadSealed(block: SealedBlock): void {
+    this.sealed.push(block);
+  }
+
+  /** The first ordinal not covered by a sealed block (where rebuilding the open block starts). */
+  nextUnsealedOrd(): number {
+    const last = this.sealed[this.sealed.length - 1];
+    return last === undefined ? 0 : last.hi + 1;
+  }
+
+  get blockCount(): number {
+    return this.sealed.length + (this.open ? 1 : 0);
+  }
+
+  /** Memory held by fingerprints, in bytes (for /metrics and the ADR's numbers). */
+  get fingerprintBytes(): number {
+    let n = 0;
+    for (const b of this.sealed) n += b.fingerprints.byteLength;
+    return n + (this.open ? this.open.fingerprints.size * 4 : 0);
+  }
+
+  /**
+   * Indexes one span under its ordinal. Ordinals must increase (gaps are allowed). Returns the
+   * blocks this call completed, usually none, so the caller can persist them.
+   */
+  add(ord: number, span: SpanRecord): SealedBlock[] {
+    const done: SealedBlock[] = [];
+    if (this.open !== null && ord > this.open.lo + this.blockSpans - 1) done.push(this.seal(this.open));
+    let open = this.open;
+    if (open === null) {
+      const lo = ord - (ord % this.blockSpans);
+      open = { lo, hi: ord, count: 0, minStartNano: span.startTimeUnixNano, maxEndNano: span.endTimeUnixNano, fingerprints: new Set() };
+      this.open = open;
+    }
+    open.hi = ord;
+    open.count++;
+    if (span.startTimeUnixNano < open.minStartNano) open.minStartNano = span.startTimeUnixNano;
+    if (span.endTimeUnixNano > open.maxEndNano) open.maxEndNano = span.endTimeUnixNano;
+    for (const k of linkKeysOf(span)) open.fingerprints.add(linkKeyFingerprint(k));
+    if (ord === open.lo + this.blockSpans - 1) done.push(this.seal(open));
+    return done;
+  }
+
+  private seal(open: OpenBlock): SealedBlock {
+    const sealed: SealedBlock = {
+      lo: open.lo,
+      hi: open.lo + this.blockSpans - 1,
+      minStartNano: open.minStartNano,
+      maxEndNano: open.maxEndNano,
+      fingerprints: Uint32Array.from(open.fingerprints).sort(),
+    };
+    this.sealed.push(sealed);
+    this.open = null;
+    return sealed;
+  }
+
+  /**
+   * Ordinal ranges that may hold spans with any of the keys (and overlapping `timeRange`),
+   * adjacent blocks merged, in ordinal order.
+   */
+  candidates(keys: readonly LinkKey[], timeRange?: TimeRange): OrdRange[] {
+    if (keys.length === 0) return [];
+    const fps = keys.map(linkKeyFingerprint);
+    const out: OrdRange[] = [];
+    const push = (lo: number, hi: number): void => {
+      const last = out[out.length - 1];
+      if (last !== undefined && last.hi + 1 >= lo) last.hi = Math.max(last.hi, hi);
+      else out.push({ lo, hi });
+    };
+    for (const b of this.sealed) {
+      if (!overlaps(b, timeRange)) continue;
+      for (const fp of fps) {
+        if (hasFingerprint(b.fingerprints, fp)) {
+          push(b.lo, b.hi);
+          break;
+        }
+      }
+    }
+    const open = this.open;
+    if (open !== null && overlaps(open, timeRange)) {
+      for (const fp of fps) {
+        if (open.fingerprints.has(fp)) {
+          push(open.lo, open.lo + this.blockSpans - 1);
+          break;
+        }
+      }
+    }
+    return out;
+  }
+}
