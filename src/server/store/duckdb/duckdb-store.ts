@@ -9,7 +9,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { DuckDBInstance, blobValue } from '@duckdb/node-api';
-import type { DuckDBAppender, DuckDBConnection, DuckDBValue , DuckDBBlobValue} from '@duckdb/node-api';
+import type { DuckDBAppender, DuckDBBlobValue, DuckDBConnection, DuckDBValue } from '@duckdb/node-api';
 import type { Logger } from 'pino';
 import { TracingError, emptySpan } from '../../../model/index.js';
 import type { SpanRecord } from '../../../model/index.js';
