@@ -13,8 +13,8 @@ import type { SpanRecord } from '../../../model/index.js';
 import { linkKeysOf } from '../store.js';
 import type { LinkKey, LinkKeyType, TimeRange } from '../store.js';
 
-/** Spans per block: ~300 blocks at 10M spans keeps a lookup to a few hundred binary searches. */
-export const BLOCK_SPANS = 32_768;
+/** Spans per block: ~600 blocks at 10M spans keeps a lookup to a few hundred binary searches. */
+export const BLOCK_SPANS = 16_384;
 
 const TYPE_SALT: Record<LinkKeyType, number> = {
   trace: 0x01,

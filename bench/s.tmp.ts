@@ -1,0 +1,2 @@
+import { runStoreBench } from './store.js';
+console.log(JSON.stringify(await runStoreBench((l) => console.error(l))));
