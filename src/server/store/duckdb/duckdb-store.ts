@@ -247,6 +247,31 @@ function linkKeyCondition(sql: Sql, keys: readonly LinkKey[]): string | null {
 
 const ORDER_NEWEST_FIRST = "ORDER BY start_ns DESC, coalesce(span_id, '') ASC, coalesce(trace_id, '') ASC, sid ASC";
 
+function writeError(count: number, cause: unknown): TracingError {
+  return new TracingError('TRC_STORE_WRITE', `DuckDB write of ${count} spans failed: ${String(cause)}`, {
+    httpStatus: 503,
+    retryable: true,
+    cause,
+  });
+}
+
+/** A batch converted to data chunks; only the ordinals are filled in when its turn comes. */
+interface PreparedWrite {
+  rows: SpanRow[];
+  chunks: ReturnType<typeof rowsToChunks>;
+  attributeKeys: Set<string>;
+}
+
+function prepareWrite(spans: readonly SpanRecord[]): PreparedWrite {
+  const rows: SpanRow[] = spans.map((span) => ({ ord: 0n, sid: identityHash(span), span }));
+  const attributeKeys = new Set<string>();
+  for (const s of spans) {
+    for (const k in s.attributes) attributeKeys.add(k);
+    for (const k in s.resource) attributeKeys.add(k);
+  }
+  return { rows, chunks: rowsToChunks(rows), attributeKeys };
+}
+
 function closedError(): TracingError {
   return new TracingError('TRC_STORE_CLOSED', 'the DuckDB store is closed', { httpStatus: 503 });
 }
@@ -364,27 +389,33 @@ class DuckDbStoreImpl implements Store {
   write(spans: readonly SpanRecord[]): Promise<WriteResult> {
     if (this.closed) return Promise.reject(closedError());
     if (spans.length === 0) return Promise.resolve({ accepted: 0 });
-    const run = this.writeChain.then(() => this.writeNow(spans));
+    // Conversion happens before taking the write turn, so it overlaps the previous COMMIT.
+    let prepared: PreparedWrite;
+    try {
+      prepared = prepareWrite(spans);
+    } catch (cause) {
+      return Promise.reject(writeError(spans.length, cause));
+    }
+    const run = this.writeChain.then(() => this.writeNow(prepared));
     this.writeChain = run.catch(() => undefined);
     return run;
   }
 
-  private async writeNow(spans: readonly SpanRecord[]): Promise<WriteResult> {
+  private async writeNow(prepared: PreparedWrite): Promise<WriteResult> {
     if (this.closed) throw closedError();
+    const { rows, chunks, attributeKeys } = prepared;
     const first = this.nextOrd;
-    const rows: SpanRow[] = spans.map((span, i) => ({ ord: BigInt(first + i), sid: identityHash(span), span }));
     const newKeys: string[] = [];
-    for (const s of spans) {
-      for (const m of [s.attributes, s.resource]) {
-        for (const k in m) {
-          if (!this.attributeKeySet.has(k) && this.attributeKeySet.size + newKeys.length < MAX_ATTRIBUTE_KEYS && !newKeys.includes(k)) {
-            newKeys.push(k);
-          }
-        }
-      }
+    for (const k of attributeKeys) {
+      if (!this.attributeKeySet.has(k) && this.attributeKeySet.size + newKeys.length < MAX_ATTRIBUTE_KEYS) newKeys.push(k);
     }
     try {
-      const chunks = rowsToChunks(rows);
+      let ord = first;
+      for (const chunk of chunks) {
+        const ords = new Array<bigint>(chunk.rowCount);
+        for (let i = 0; i < ords.length; i++) ords[i] = BigInt(ord++);
+        chunk.setColumnValues(0, ords);
+      }
       await this.writer.run('BEGIN TRANSACTION');
       for (const chunk of chunks) this.appender.appendDataChunk(chunk);
       this.appender.flushSync();
@@ -396,18 +427,14 @@ class DuckDbStoreImpl implements Store {
       await this.writer.run('COMMIT');
     } catch (cause) {
       await this.recoverWriter();
-      throw new TracingError('TRC_STORE_WRITE', `DuckDB write of ${spans.length} spans failed: ${String(cause)}`, {
-        httpStatus: 503,
-        retryable: true,
-        cause,
-      });
+      throw writeError(rows.length, cause);
     }
-    this.nextOrd = first + spans.length;
+    this.nextOrd = first + rows.length;
     for (const k of newKeys) this.attributeKeySet.add(k);
     const sealed: SealedBlock[] = [];
-    for (const r of rows) sealed.push(...this.index.add(Number(r.ord), r.span));
+    for (let i = 0; i < rows.length; i++) sealed.push(...this.index.add(first + i, (rows[i] as SpanRow).span));
     for (const b of sealed) await this.persistBlock(b);
-    return { accepted: spans.length };
+    return { accepted: rows.length };
   }
 
   /** After a failed write: roll back and start a fresh appender, so the next write starts clean. */
