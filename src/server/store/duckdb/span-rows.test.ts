@@ -1,0 +1,50 @@
+/** @module The DuckDB row mapping: every SpanRecord field has a column; bad numbers become warnings. */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { SPAN_RECORD_FIELDS, emptySpan } from '../../../model/index.js';
+import { openDuckDbStore } from './duckdb-store.js';
+import { COLUMN_OF_FIELD, SPAN_COLUMNS } from './span-rows.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'weft-duckdb-rows-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('DuckDB span rows', () => {
+  it('maps every SpanRecord field to its own column', () => {
+    const columns = new Set(SPAN_COLUMNS.map((c) => c.name));
+    const used = new Set<string>();
+    for (const f of SPAN_RECORD_FIELDS) {
+      const c = COLUMN_OF_FIELD[f];
+      expect(columns.has(c), `${f} -> ${c}`).toBe(true);
+      expect(used.has(c), `${c} used twice`).toBe(false);
+      used.add(c);
+    }
+    expect([...columns].filter((c) => !used.has(c)).sort()).toStrictEqual(['ord', 'sid']);
+  });
+
+  it('stores out-of-domain numbers as absent with a warning instead of failing the batch', async () => {
+    const store = await openDuckDbStore({ path: join(dir, 'bad.duckdb') });
+    try {
+      const bad = {
+        ...emptySpan({ source: 'sys', origin: 'ebpf', observationPoint: 's-p' }),
+        spanId: 'badbadbadbadbad1',
+        clientPort: 70_000,
+        processId: 1.5,
+        reqTcpSeq: -1,
+        requestId: Number.NaN,
+        syscallTraceIdReq: 2 ** 60,
+      };
+      const good = { ...emptySpan({ source: 'sys', origin: 'ebpf', observationPoint: 's-p' }), spanId: 'badbadbadbadbad2' };
+      expect(await store.write([bad, good])).toStrictEqual({ accepted: 2 });
+      const [got] = await store.findByLinkKeys([{ type: 'span', value: 'badbadbadbadbad1' }], { limit: 1 });
+      expect(got).toMatchObject({ clientPort: 0, processId: 0, reqTcpSeq: 0, requestId: null, syscallTraceIdReq: 0 });
+      expect(got?.warnings).toHaveLength(5);
+      expect(got?.warnings.some((w) => /^store: clientPort 70000 is out of range/.test(w))).toBe(true);
+      const [ok] = await store.findByLinkKeys([{ type: 'span', value: 'badbadbadbadbad2' }], { limit: 1 });
+      expect(ok).toStrictEqual(good);
+    } finally {
+      await store.close();
+    }
+  });
+});
