@@ -19,7 +19,8 @@ export interface StoreBenchResult {
   writeSpansPerSec: number;
   bytesPerSpan: number;
   indexBytesPerSpan: number;
-  lookups: { keys: number; p50Ms: number; p99Ms: number }[];
+  /** findByLinkKeys latency; `windowed` lookups pass a ±10 s time range as assembly rounds do. */
+  lookups: { keys: number; windowed: boolean; p50Ms: number; p99Ms: number }[];
 }
 
 const percentile = (xs: number[], p: number): number => {
@@ -54,7 +55,13 @@ export async function runStoreBench(log: (line: string) => void): Promise<StoreB
   store = await openDuckDbStore({ path });
   const r = rng(7);
   const lookups: StoreBenchResult['lookups'] = [];
-  for (const keyCount of [1, 40, 120]) {
+  for (const [keyCount, windowed] of [
+    [1, false],
+    [40, false],
+    [120, false],
+    [40, true],
+    [120, true],
+  ] as const) {
     const times: number[] = [];
     for (let i = 0; i < 40; i++) {
       // Keys of spans near one another in time, as a trace's are; regenerated exactly as written.
@@ -65,11 +72,16 @@ export async function runStoreBench(log: (line: string) => void): Promise<StoreB
       for (const s of written.slice(offset, offset + 100)) keys.push(...linkKeysOf(s));
       const chosen = keys.slice(0, keyCount);
       const t = performance.now();
-      const found = await store.findByLinkKeys(chosen, { limit: 10_000 });
+      const around = (written[offset] as (typeof written)[number]).startTimeUnixNano;
+      const window = 10_000_000_000n;
+      const found = await store.findByLinkKeys(
+        chosen,
+        windowed ? { limit: 10_000, timeRange: { startUnixNano: around - window, endUnixNano: around + window } } : { limit: 10_000 },
+      );
       times.push(performance.now() - t);
       if (found.length < Math.min(keyCount, 1)) throw new Error('lookup found nothing: the index is broken');
     }
-    lookups.push({ keys: keyCount, p50Ms: percentile(times, 50), p99Ms: percentile(times, 99) });
+    lookups.push({ keys: keyCount, windowed, p50Ms: percentile(times, 50), p99Ms: percentile(times, 99) });
   }
   await store.close();
   if (process.env['WEFT_BENCH_DIR'] === undefined) rmSync(dir, { recursive: true, force: true });
