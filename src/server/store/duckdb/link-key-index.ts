@@ -3,7 +3,7 @@
  *
  * Spans get a write ordinal (`ord`); every BLOCK_SPANS consecutive ordinals form a block. For
  * each block the index keeps the sorted 32-bit fingerprints of its spans' link keys (4 bytes per
- * key), plus the block's time bounds. A lookup binary-searches each block's fingerprints and
+ * key), plus the block's time bounds. A lookup probes each block's fingerprints and
  * returns the few ordinal ranges that may match; the store then reads only those ranges, where
  * DuckDB's min/max zone maps on `ord` skip every other row group. A fingerprint collision only
  * costs one extra block read, never a wrong answer: the SQL re-checks the real key values.
@@ -68,15 +68,33 @@ export interface OrdRange {
   hi: number;
 }
 
-function hasFingerprint(sorted: Uint32Array, fp: number): boolean {
-  let lo = 0;
-  let hi = sorted.length - 1;
-  while (lo <= hi) {
-    const mid = (lo + hi) >>> 1;
-    const v = sorted[mid] as number;
+/**
+ * Per-block directory over the top DIRECTORY_BITS of the fingerprints: entry b is the index of
+ * the first fingerprint whose prefix is ≥ b. A probe then reads one directory slot pair and a
+ * bucket of ~20 contiguous values, instead of ~17 cache-missing binary-search steps over the
+ * block (measured: 611 blocks × 40 keys took 10–20 ms by binary search). 16 KB per block.
+ */
+const DIRECTORY_BITS = 12;
+const DIRECTORY_SHIFT = 32 - DIRECTORY_BITS;
+
+function buildDirectory(sorted: Uint32Array): Uint32Array {
+  const size = 1 << DIRECTORY_BITS;
+  const dir = new Uint32Array(size + 1);
+  let i = 0;
+  for (let b = 0; b <= size; b++) {
+    while (i < sorted.length && (sorted[i] as number) >>> DIRECTORY_SHIFT < b) i++;
+    dir[b] = i;
+  }
+  return dir;
+}
+
+function hasFingerprint(sorted: Uint32Array, dir: Uint32Array, fp: number): boolean {
+  const b = fp >>> DIRECTORY_SHIFT;
+  const end = dir[b + 1] as number;
+  for (let i = dir[b] as number; i < end; i++) {
+    const v = sorted[i] as number;
     if (v === fp) return true;
-    if (v < fp) lo = mid + 1;
-    else hi = mid - 1;
+    if (v > fp) return false;
   }
   return false;
 }
@@ -87,6 +105,8 @@ function overlaps(b: { minStartNano: bigint; maxEndNano: bigint }, r: TimeRange 
 
 export class LinkKeyBlockIndex {
   private readonly sealed: SealedBlock[] = [];
+  /** The directory of each sealed block, same positions as `sealed`. */
+  private readonly directories: Uint32Array[] = [];
   private open: OpenBlock | null = null;
 
   constructor(private readonly blockSpans: number = BLOCK_SPANS) {}
@@ -94,6 +114,7 @@ export class LinkKeyBlockIndex {
   /** Adopts a block loaded from disk. Blocks must arrive in ordinal order, before any `add`. */
   loadSealed(block: SealedBlock): void {
     this.sealed.push(block);
+    this.directories.push(buildDirectory(block.fingerprints));
   }
 
   /** The first ordinal not covered by a sealed block (where rebuilding the open block starts). */
@@ -144,6 +165,7 @@ export class LinkKeyBlockIndex {
       fingerprints: Uint32Array.from(open.fingerprints).sort(),
     };
     this.sealed.push(sealed);
+    this.directories.push(buildDirectory(sealed.fingerprints));
     this.open = null;
     return sealed;
   }
@@ -154,17 +176,20 @@ export class LinkKeyBlockIndex {
    */
   candidates(keys: readonly LinkKey[], timeRange?: TimeRange): OrdRange[] {
     if (keys.length === 0) return [];
-    const fps = keys.map(linkKeyFingerprint);
+    // Ascending, so each block is probed left to right (fewer TLB and cache misses).
+    const fps = Uint32Array.from(keys, linkKeyFingerprint).sort();
     const out: OrdRange[] = [];
     const push = (lo: number, hi: number): void => {
       const last = out[out.length - 1];
       if (last !== undefined && last.hi + 1 >= lo) last.hi = Math.max(last.hi, hi);
       else out.push({ lo, hi });
     };
-    for (const b of this.sealed) {
+    for (let i = 0; i < this.sealed.length; i++) {
+      const b = this.sealed[i] as SealedBlock;
       if (!overlaps(b, timeRange)) continue;
+      const dir = this.directories[i] as Uint32Array;
       for (const fp of fps) {
-        if (hasFingerprint(b.fingerprints, fp)) {
+        if (hasFingerprint(b.fingerprints, dir, fp)) {
           push(b.lo, b.hi);
           break;
         }
