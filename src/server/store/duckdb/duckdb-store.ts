@@ -477,6 +477,7 @@ class DuckDbStoreImpl implements Store {
     } finally {
       const waiter = this.readerWaiters.shift();
       if (waiter) waiter(conn);
+      else if (this.closed) conn.closeSync(); // a read that outlived close() releases its connection
       else this.idleReaders.push(conn);
     }
   }
@@ -647,7 +648,7 @@ class DuckDbStoreImpl implements Store {
     } catch (err) {
       this.opts.logger?.warn({ err }, 'closing the DuckDB appender failed');
     }
-    for (const c of this.idleReaders) c.closeSync();
+    for (const c of this.idleReaders.splice(0)) c.closeSync();
     this.writer.closeSync();
     this.instance.closeSync();
   }
