@@ -1,2 +1,0 @@
-import { runStoreBench } from './store.js';
-console.log(JSON.stringify(await runStoreBench((l) => console.error(l))));
