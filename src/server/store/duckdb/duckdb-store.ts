@@ -15,7 +15,7 @@ import { TracingError, emptySpan } from '../../../model/index.js';
 import type { SpanRecord } from '../../../model/index.js';
 import type { LinkKey, OperationInfo, SpanQuery, Store, StoreCapabilities, TimeRange, TraceIdQuery, WriteResult } from '../store.js';
 import { TAGGABLE_FIELDS, effectiveLimit, matchesSpanQuery } from '../span-query-match.js';
-import { BLOCK_SPANS, LinkKeyBlockIndex } from './link-key-index.js';
+import { BLOCK_SPANS, LinkKeyBlockIndex, decodeFingerprints, encodeFingerprints } from './link-key-index.js';
 import type { OrdRange, SealedBlock } from './link-key-index.js';
 import {
   COLUMN_OF_FIELD,
@@ -314,15 +314,12 @@ class DuckDbStoreImpl implements Store {
     const index = new LinkKeyBlockIndex(opts.blockSpans ?? BLOCK_SPANS);
     const blocks = await writer.runAndReadAll('SELECT lo, hi, min_start_ns, max_end_ns, fingerprints FROM link_blocks ORDER BY lo');
     for (const [lo, hi, minStart, maxEnd, fps] of blocks.getRows()) {
-      const bytes = (fps as DuckDBBlobValue).bytes;
-      const copy = new Uint8Array(bytes.byteLength);
-      copy.set(bytes);
       index.loadSealed({
         lo: Number(lo),
         hi: Number(hi),
         minStartNano: maxEnd === null ? 0n : (minStart as bigint),
         maxEndNano: (maxEnd as bigint | null) ?? 0n,
-        fingerprints: new Uint32Array(copy.buffer, 0, copy.byteLength / 4),
+        fingerprints: decodeFingerprints((fps as DuckDBBlobValue).bytes),
       });
     }
     const maxOrd = (await writer.runAndReadAll('SELECT max(ord) FROM spans')).getRows()[0]?.[0];
@@ -374,7 +371,7 @@ class DuckDbStoreImpl implements Store {
         BigInt(b.hi),
         b.minStartNano,
         b.maxEndNano,
-        blobValue(new Uint8Array(b.fingerprints.buffer, b.fingerprints.byteOffset, b.fingerprints.byteLength)),
+        blobValue(encodeFingerprints(b.fingerprints)),
       ]);
     } catch (err) {
       // Not fatal: on the next open the block is rebuilt from the spans it covers.

@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { emptySpan } from '../../../model/index.js';
 import type { SpanRecord } from '../../../model/index.js';
-import { LinkKeyBlockIndex, linkKeyFingerprint } from './link-key-index.js';
+import { LinkKeyBlockIndex, decodeFingerprints, encodeFingerprints, linkKeyFingerprint } from './link-key-index.js';
 
 function span(i: number, start = BigInt(i) * 10n): SpanRecord {
   return {
@@ -77,5 +77,24 @@ describe('link-key block index', () => {
         }
       }),
     );
+  });
+});
+
+describe('persisted fingerprints', () => {
+  it('round-trip through the Golomb-Rice encoding, including 0 and 2^32-1', () => {
+    fc.assert(
+      fc.property(fc.uniqueArray(fc.nat({ max: 0xffffffff }), { maxLength: 300 }), (values) => {
+        const sorted = Uint32Array.from(values).sort();
+        expect(decodeFingerprints(encodeFingerprints(sorted))).toStrictEqual(sorted);
+      }),
+    );
+    const edge = Uint32Array.from([0, 1, 127, 128, 0xfffffffe, 0xffffffff]);
+    expect(decodeFingerprints(encodeFingerprints(edge))).toStrictEqual(edge);
+  });
+
+  it('take about 2.2 bytes a key for a full block', () => {
+    const fps = Uint32Array.from({ length: 70_000 }, (_, i) => linkKeyFingerprint({ type: 'tcp_seq', value: String(i + 1) })).sort();
+    const bytesPerKey = encodeFingerprints(fps).byteLength / fps.length;
+    expect(bytesPerKey).toBeLessThan(2.4);
   });
 });
