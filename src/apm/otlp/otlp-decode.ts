@@ -7,7 +7,7 @@
  * `TRC_INGEST_MALFORMED` (400).
  */
 import { TracingError, emptySpan, observationPointForKind, SPAN_KINDS } from '../../model/index.js';
-import type { AttributeValue, SpanKind, SpanOrigin, SpanRecord, StatusCode } from '../../model/index.js';
+import type { AttributeValue, SpanKind, SpanOrigin, StatusCode } from '../../model/index.js';
 import { ConvertCollector, timeProblem } from '../convert-result.js';
 import type { ConvertResult } from '../convert-result.js';
 import { applySemanticConventions } from '../semconv.js';

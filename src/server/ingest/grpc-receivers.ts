@@ -1,0 +1,188 @@
+/**
+ * @module The gRPC receivers: OTLP TraceService/Export and SkyWalking TraceSegmentReportService.
+ *
+ * Services are declared with raw-bytes (de)serializers and decoded here with protobufjs over
+ * the vendored .proto files, so that a malformed message becomes INVALID_ARGUMENT with a reason
+ * instead of a generic deserialization failure. Message size is capped by grpc-js
+ * (`grpc.max_receive_message_length` = maxBodyBytes → RESOURCE_EXHAUSTED beyond it).
+ */
+import * as grpc from '@grpc/grpc-js';
+import type { ConvertResult } from '../../apm/convert-result.js';
+import { decodeOtlpProtobuf, exportResponseType, OTLP_EXPORT_METHOD_PATH } from '../../apm/otlp/index.js';
+import {
+  convertSkyWalkingSegments,
+  decodeSkyWalkingCollectionProto,
+  decodeSkyWalkingSegmentProto,
+  encodeSkyWalkingCommands,
+} from '../../apm/skywalking/index.js';
+import type { SpanRecord } from '../../model/index.js';
+import { grpcStatusOf, sinkFailure } from './receiver-errors.js';
+import type { GrpcReceiverHandle, GrpcReceiverOptions } from './receiver-options.js';
+
+const SW_SERVICE = '/skywalking.v3.TraceSegmentReportService';
+/** Spans gathered from a collect stream before they are submitted. */
+const SW_STREAM_BATCH_SPANS = 1024;
+/** How long close() lets running calls finish before cancelling them. */
+const SHUTDOWN_GRACE_MS = 2000;
+
+const identity = (b: Buffer): Buffer => b;
+const toBuffer = (b: Uint8Array): Buffer => Buffer.from(b.buffer, b.byteOffset, b.byteLength);
+
+function method(path: string, requestStream: boolean): grpc.MethodDefinition<Buffer, Uint8Array> {
+  return {
+    path,
+    requestStream,
+    responseStream: false,
+    requestSerialize: identity,
+    requestDeserialize: identity,
+    responseSerialize: toBuffer,
+    responseDeserialize: identity,
+  };
+}
+
+function errorOf(err: unknown): grpc.ServiceError {
+  const e = new Error(err instanceof Error ? err.message : String(err)) as grpc.ServiceError;
+  e.code = grpcStatusOf(err);
+  e.details = e.message;
+  return e;
+}
+
+function authorized(token: string | undefined, metadata: grpc.Metadata): boolean {
+  if (token === undefined || token === '') return true;
+  return metadata.get('authorization').some((v) => String(v) === `Bearer ${token}`);
+}
+
+function unauthenticated(): Partial<grpc.StatusObject> {
+  return { code: grpc.status.UNAUTHENTICATED, details: 'missing or wrong Bearer token' };
+}
+
+async function startServer(o: GrpcReceiverOptions, install: (server: grpc.Server) => void): Promise<GrpcReceiverHandle> {
+  const server = new grpc.Server({
+    'grpc.max_receive_message_length': o.maxBodyBytes,
+  });
+  install(server);
+  const host = o.host.includes(':') && !o.host.startsWith('[') ? `[${o.host}]` : o.host;
+  const port = await new Promise<number>((resolve, reject) => {
+    server.bindAsync(`${host}:${o.port}`, grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p)));
+  });
+  let closed: Promise<void> | undefined;
+  return {
+    port,
+    close: () => {
+      closed ??= new Promise<void>((resolve) => {
+        const timer = setTimeout(() => {
+          server.forceShutdown();
+          resolve();
+        }, SHUTDOWN_GRACE_MS);
+        server.tryShutdown(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+      return closed;
+    },
+  };
+}
+
+async function submit(o: GrpcReceiverOptions, spans: SpanRecord[]): Promise<void> {
+  if (spans.length === 0) return;
+  try {
+    await o.sink.submit(spans);
+  } catch (err) {
+    throw sinkFailure(err);
+  }
+}
+
+/** OTLP gRPC `opentelemetry.proto.collector.trace.v1.TraceService/Export`. */
+export async function startOtlpGrpcReceiver(o: GrpcReceiverOptions): Promise<GrpcReceiverHandle> {
+  return startServer(o, (server) => {
+    const def = { Export: method(OTLP_EXPORT_METHOD_PATH, false) } as grpc.ServiceDefinition;
+    const exportCall: grpc.handleUnaryCall<Buffer, Uint8Array> = (call, callback) => {
+      if (!authorized(o.token, call.metadata)) return callback(unauthenticated());
+      let result: ConvertResult;
+      try {
+        result = decodeOtlpProtobuf(call.request);
+      } catch (err) {
+        return callback(errorOf(err));
+      }
+      submit(o, result.spans).then(
+        () => {
+          const partial =
+            result.rejected > 0
+              ? { partialSuccess: { rejectedSpans: result.rejected, errorMessage: `${result.rejected} span(s) rejected: ${result.errors.join('; ')}` } }
+              : {};
+          callback(null, exportResponseType().encode(partial).finish());
+        },
+        (err: unknown) => callback(errorOf(err)),
+      );
+    };
+    server.addService(def, { Export: exportCall });
+  });
+}
+
+/** SkyWalking gRPC `TraceSegmentReportService`: `collect` (client stream) and `collectInSync`. */
+export async function startSkyWalkingGrpcReceiver(o: GrpcReceiverOptions): Promise<GrpcReceiverHandle> {
+  return startServer(o, (server) => {
+    const def = {
+      collect: method(`${SW_SERVICE}/collect`, true),
+      collectInSync: method(`${SW_SERVICE}/collectInSync`, false),
+    } as grpc.ServiceDefinition;
+
+    const collect: grpc.handleClientStreamingCall<Buffer, Uint8Array> = (call, callback) => {
+      if (!authorized(o.token, call.metadata)) {
+        call.destroy();
+        return callback(unauthenticated());
+      }
+      let pending: SpanRecord[] = [];
+      let firstError: unknown = null;
+      let chain: Promise<void> = Promise.resolve();
+      const flush = (): void => {
+        if (pending.length === 0) return;
+        const batch = pending;
+        pending = [];
+        call.pause();
+        chain = chain
+          .then(() => submit(o, batch))
+          .catch((err: unknown) => {
+            firstError ??= err;
+          })
+          .finally(() => call.resume());
+      };
+      call.on('data', (buf: Buffer) => {
+        try {
+          const result = convertSkyWalkingSegments([decodeSkyWalkingSegmentProto(buf)]);
+          for (const s of result.spans) pending.push(s);
+        } catch (err) {
+          // One bad segment does not lose the others on the stream; the call still fails at the end.
+          firstError ??= err;
+        }
+        if (pending.length >= SW_STREAM_BATCH_SPANS) flush();
+      });
+      call.on('error', () => {
+        // The client went away; what was already submitted stays stored.
+      });
+      call.on('end', () => {
+        flush();
+        void chain.then(() => {
+          if (firstError !== null) callback(errorOf(firstError));
+          else callback(null, encodeSkyWalkingCommands());
+        });
+      });
+    };
+
+    const collectInSync: grpc.handleUnaryCall<Buffer, Uint8Array> = (call, callback) => {
+      if (!authorized(o.token, call.metadata)) return callback(unauthenticated());
+      let result: ConvertResult;
+      try {
+        result = convertSkyWalkingSegments(decodeSkyWalkingCollectionProto(call.request));
+      } catch (err) {
+        return callback(errorOf(err));
+      }
+      submit(o, result.spans).then(
+        () => callback(null, encodeSkyWalkingCommands()),
+        (err: unknown) => callback(errorOf(err)),
+      );
+    };
+    server.addService(def, { collect, collectInSync });
+  });
+}

@@ -1,0 +1,96 @@
+/**
+ * @module The HTTP receivers as Fastify plugins: OTLP /v1/traces, Zipkin /api/v2/spans,
+ * SkyWalking /v3/segment(s).
+ *
+ * Each is registered on its own Fastify instance (one per port) by the composition, which also
+ * adds the Bearer-token hook. Each plugin owns its content-type parsers and error handler.
+ */
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import type { ConvertResult } from '../../apm/convert-result.js';
+import { decodeOtlpJson, decodeOtlpProtobuf, exportResponseType } from '../../apm/otlp/index.js';
+import { decodeSkyWalkingJson } from '../../apm/skywalking/index.js';
+import { decodeZipkinJson } from '../../apm/zipkin/index.js';
+import { TracingError } from '../../model/index.js';
+import { installBodyParsers, installErrorHandler, sinkFailure } from './receiver-errors.js';
+import type { ReceiverOptions } from './receiver-options.js';
+
+const JSON_TYPE = 'application/json';
+const PROTOBUF_TYPE = 'application/x-protobuf';
+
+async function store(opts: ReceiverOptions, result: ConvertResult): Promise<void> {
+  if (result.spans.length === 0) return;
+  try {
+    await opts.sink.submit(result.spans);
+  } catch (err) {
+    throw sinkFailure(err);
+  }
+}
+
+function bodyOf(req: FastifyRequest): Buffer {
+  return Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+}
+
+function isProtobuf(req: FastifyRequest): boolean {
+  return (req.headers['content-type'] ?? '').toLowerCase().startsWith(PROTOBUF_TYPE);
+}
+
+function errorSummary(result: ConvertResult): string {
+  return `${result.rejected} span(s) rejected: ${result.errors.join('; ')}`;
+}
+
+/** All spans of a non-empty batch rejected: a 400 for formats without partial success. */
+function allRejected(result: ConvertResult): TracingError | null {
+  return result.spans.length === 0 && result.rejected > 0
+    ? new TracingError('TRC_INGEST_MALFORMED', errorSummary(result), { httpStatus: 400 })
+    : null;
+}
+
+/** OTLP/HTTP `POST /v1/traces`: protobuf or JSON, gzip allowed, answered in the request's encoding. */
+export const otlpHttpReceiver: FastifyPluginAsync<ReceiverOptions> = async (app, opts) => {
+  installBodyParsers(app, [PROTOBUF_TYPE, JSON_TYPE], opts.maxBodyBytes);
+  installErrorHandler(app);
+  app.post('/v1/traces', { bodyLimit: opts.maxBodyBytes }, async (req: FastifyRequest, reply: FastifyReply) => {
+    const proto = isProtobuf(req);
+    const result = proto ? decodeOtlpProtobuf(bodyOf(req)) : decodeOtlpJson(bodyOf(req));
+    await store(opts, result);
+    const partial = result.rejected > 0 ? { rejectedSpans: result.rejected, errorMessage: errorSummary(result) } : undefined;
+    if (proto) {
+      const bytes = exportResponseType().encode(partial ? { partialSuccess: partial } : {}).finish();
+      return reply.code(200).type(PROTOBUF_TYPE).send(Buffer.from(bytes));
+    }
+    // OTLP/JSON writes int64 as a decimal string.
+    const body = partial ? { partialSuccess: { rejectedSpans: String(partial.rejectedSpans), errorMessage: partial.errorMessage } } : {};
+    return reply.code(200).type(JSON_TYPE).send(body);
+  });
+};
+
+/** Zipkin v2 `POST /api/v2/spans` (JSON). 202 when stored; the body says what was rejected. */
+export const zipkinReceiver: FastifyPluginAsync<ReceiverOptions> = async (app, opts) => {
+  installBodyParsers(app, [JSON_TYPE], opts.maxBodyBytes);
+  installErrorHandler(app);
+  app.post('/api/v2/spans', { bodyLimit: opts.maxBodyBytes }, async (req, reply) => {
+    const result = decodeZipkinJson(bodyOf(req));
+    const none = allRejected(result);
+    if (none) throw none;
+    await store(opts, result);
+    return reply.code(202).type(JSON_TYPE).send(result.rejected > 0 ? { rejectedSpans: result.rejected, errors: result.errors } : {});
+  });
+};
+
+/** SkyWalking HTTP `POST /v3/segment` (one segment) and `/v3/segments` (array). */
+export const skywalkingHttpReceiver: FastifyPluginAsync<ReceiverOptions> = async (app, opts) => {
+  installBodyParsers(app, [JSON_TYPE], opts.maxBodyBytes);
+  installErrorHandler(app);
+  for (const [path, shape] of [
+    ['/v3/segment', 'one'],
+    ['/v3/segments', 'many'],
+  ] as const) {
+    app.post(path, { bodyLimit: opts.maxBodyBytes }, async (req, reply) => {
+      const result = decodeSkyWalkingJson(bodyOf(req), shape);
+      const none = allRejected(result);
+      if (none) throw none;
+      await store(opts, result);
+      return reply.code(200).type(JSON_TYPE).send(result.rejected > 0 ? { rejectedSpans: result.rejected, errors: result.errors } : {});
+    });
+  }
+};

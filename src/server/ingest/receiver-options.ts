@@ -1,0 +1,24 @@
+/**
+ * @module Options every receiver takes. Receivers get an IngestSink, never a store.
+ */
+import type { IngestSink } from './ingest.js';
+
+export interface ReceiverOptions {
+  sink: IngestSink;
+  /** Largest request body accepted, counted both on the wire and after gunzip (413 beyond). */
+  maxBodyBytes: number;
+}
+
+export interface GrpcReceiverOptions extends ReceiverOptions {
+  host: string;
+  /** 0 picks a free port; the handle tells which. */
+  port: number;
+  /** When set, every call needs `authorization: Bearer <token>` metadata (else UNAUTHENTICATED). */
+  token?: string;
+}
+
+export interface GrpcReceiverHandle {
+  port: number;
+  /** Stops accepting calls, lets running ones finish briefly, then cancels the rest. */
+  close(): Promise<void>;
+}
