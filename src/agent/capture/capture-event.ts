@@ -1,0 +1,54 @@
+/**
+ * @module What every capture source (eBPF, pcap, replay) yields: one record per data syscall
+ * (or per packet payload), plus connection lifecycle records.
+ *
+ * The sessions layer consumes only this type, so the whole pipeline runs from fixture files in
+ * CI without root, and eBPF and packet capture share everything after decoding.
+ */
+
+export type Direction = 'ingress' | 'egress';
+
+/** One chunk of application bytes that crossed a socket (or a NIC) in one direction. */
+export interface DataEvent {
+  kind: 'data';
+  /** Stable id of the socket (eBPF) or of the flow and capture point (packets). */
+  socketId: bigint;
+  pid: number;
+  tid: number;
+  comm: string;
+  direction: Direction;
+  /** Wall-clock ns when the syscall entered / exited (packets: both the capture time). */
+  startUnixNano: bigint;
+  endUnixNano: bigint;
+  /** Bytes the syscall moved (its return value); may exceed `payload.length`. */
+  totalBytes: number;
+  /** The first bytes of the chunk, as captured (at most the configured prefix). */
+  payload: Uint8Array;
+  transport: 'tcp' | 'udp';
+  ipVersion: 4 | 6;
+  localIp: string;
+  localPort: number;
+  remoteIp: string;
+  remotePort: number;
+  /** TCP sequence number of the chunk's first byte; 0 for UDP or when unknown. */
+  tcpSeq: number;
+  /** The per-thread syscall trace id the kernel assigned to this chunk; 0 when none. */
+  syscallTraceId: number;
+  /** The kernel saw a direction change on this socket: this chunk starts a new message. */
+  messageStart: boolean;
+  /** NET spans only: the interface the packet was seen on. '' for SYS events. */
+  interfaceName: string;
+}
+
+/** A socket was closed (or a flow ended): its session can be flushed and forgotten. */
+export interface CloseEvent {
+  kind: 'close';
+  socketId: bigint;
+  pid: number;
+  unixNano: bigint;
+}
+
+export type CaptureEvent = DataEvent | CloseEvent;
+
+/** A capture source: batches of events, in roughly time order (two CPUs may interleave). */
+export type CaptureSource = AsyncIterable<CaptureEvent[]>;

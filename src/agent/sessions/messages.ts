@@ -1,0 +1,79 @@
+/**
+ * @module Per-connection message assembly: consecutive syscalls in one direction on one socket
+ * are one L7 message (DeepFlow's rule; the kernel flags the first syscall of each message).
+ *
+ * A message keeps the capture metadata of its FIRST syscall (time, tcp seq, syscall trace id,
+ * thread) because that is what the correlation keys mean: the seq of the message's first byte,
+ * the id the thread held when the message started. Its bytes are the captured prefixes of its
+ * syscalls, concatenated while they are contiguous and up to a cap, so headers split across
+ * writes are still parsed; a body beyond the cap only counts towards `totalBytes`.
+ */
+import type { DataEvent, Direction } from '../capture/capture-event.js';
+
+export interface Message {
+  direction: Direction;
+  startUnixNano: bigint;
+  /** Exit time of the last syscall seen for this message. */
+  endUnixNano: bigint;
+  tcpSeq: number;
+  syscallTraceId: number;
+  tid: number;
+  /** Captured bytes, contiguous from the message's first byte. */
+  bytes: Uint8Array;
+  /** Bytes the message moved in all (may exceed bytes.length). */
+  totalBytes: number;
+  /** Some bytes of the message were not captured (prefix cap or the per-message cap). */
+  truncated: boolean;
+}
+
+/** Mutable builder for the message being received or sent on one socket. */
+export class MessageBuilder {
+  private chunks: Uint8Array[] = [];
+  private captured = 0;
+  private contiguous = true;
+  readonly message: Message;
+
+  constructor(
+    first: DataEvent,
+    private readonly maxMessageBytes: number,
+  ) {
+    this.message = {
+      direction: first.direction,
+      startUnixNano: first.startUnixNano,
+      endUnixNano: first.endUnixNano,
+      tcpSeq: first.tcpSeq,
+      syscallTraceId: first.syscallTraceId,
+      tid: first.tid,
+      bytes: new Uint8Array(0),
+      totalBytes: 0,
+      truncated: false,
+    };
+    this.append(first);
+  }
+
+  append(ev: DataEvent): void {
+    const m = this.message;
+    m.totalBytes += ev.totalBytes;
+    if (ev.endUnixNano > m.endUnixNano) m.endUnixNano = ev.endUnixNano;
+    if (!this.contiguous) return;
+    const room = this.maxMessageBytes - this.captured;
+    const take = Math.min(room, ev.payload.length);
+    if (take > 0) {
+      this.chunks.push(take === ev.payload.length ? ev.payload : ev.payload.subarray(0, take));
+      this.captured += take;
+    }
+    // Bytes after a gap (a syscall whose payload was cut) cannot be placed, so stop collecting.
+    if (take < ev.totalBytes) {
+      this.contiguous = false;
+      m.truncated = true;
+    }
+  }
+
+  /** The message with its bytes joined. The builder must not be used afterwards. */
+  finish(): Message {
+    const m = this.message;
+    m.bytes = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks, this.captured);
+    this.chunks = [];
+    return m;
+  }
+}

@@ -1,0 +1,174 @@
+import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import type { DataEvent } from '../capture/capture-event.js';
+import type { Exchange, L7Connection, L7Protocol, MessageRole } from './l7-port.js';
+import type { Message } from './messages.js';
+import { createSessionTable, DEFAULT_SESSION_OPTIONS, type SessionOptions } from './session-table.js';
+
+/**
+ * A fake line protocol for testing the table alone: requests are `Q <n>\n`, responses `A <n>\n`,
+ * answered in order. (Real protocols are tested in src/agent/protocols.)
+ */
+const lineProtocol: L7Protocol = {
+  name: 'line',
+  detect(bytes, role) {
+    const s = Buffer.from(bytes).toString('latin1');
+    return s.startsWith(role === 'request' ? 'Q ' : 'A ') ? 'yes' : 'no';
+  },
+  open(): L7Connection {
+    const pending: Message[] = [];
+    const fields = (req: Message | null, resp: Message | null): Exchange['fields'] => ({
+      protocol: 'line',
+      name: '',
+      requestType: 'Q',
+      requestDomain: '',
+      requestResource: req ? Buffer.from(req.bytes).toString('latin1').trim().slice(2) : '',
+      endpoint: '',
+      requestId: null,
+      responseStatus: resp ? 'ok' : 'timeout',
+      responseCode: null,
+      responseException: '',
+      traceId: '',
+      parentSpanId: '',
+      xRequestIdReq: '',
+      xRequestIdResp: '',
+      attributes: {},
+    });
+    return {
+      onMessage(role: MessageRole, m: Message) {
+        if (role === 'request') {
+          pending.push(m);
+          return [];
+        }
+        const req = pending.shift() ?? null;
+        return [{ request: req, response: m, fields: fields(req, m) }];
+      },
+      drain() {
+        return pending.splice(0).map((req) => ({ request: req, response: null, fields: fields(req, null) }));
+      },
+      pending: () => pending.length,
+    };
+  },
+};
+
+let nextId = 0;
+function options(over: Partial<SessionOptions> = {}): SessionOptions {
+  nextId = 0;
+  return {
+    ...DEFAULT_SESSION_OPTIONS,
+    hostId: 'host-1',
+    protocols: [lineProtocol],
+    source: 'sys',
+    origin: 'ebpf',
+    newSpanId: () => (++nextId).toString(16).padStart(16, '0'),
+    ...over,
+  };
+}
+
+function data(over: Partial<DataEvent> & Pick<DataEvent, 'direction' | 'startUnixNano'> & { text: string }): DataEvent {
+  const payload = Buffer.from(over.text, 'latin1');
+  return {
+    kind: 'data',
+    socketId: 1n,
+    pid: 100,
+    tid: 101,
+    comm: 'client',
+    endUnixNano: over.startUnixNano + 10n,
+    totalBytes: payload.length,
+    payload,
+    transport: 'tcp',
+    ipVersion: 4,
+    localIp: '127.0.0.1',
+    localPort: 40000,
+    remoteIp: '127.0.0.1',
+    remotePort: 8080,
+    tcpSeq: 0,
+    syscallTraceId: 0,
+    messageStart: true,
+    interfaceName: '',
+    ...over,
+  };
+}
+
+describe('session table', () => {
+  it('pairs requests and responses on a keep-alive connection, client side', () => {
+    const t = createSessionTable(options());
+    const spans = t.push([
+      data({ direction: 'egress', startUnixNano: 1000n, text: 'Q 1\n', tcpSeq: 11, syscallTraceId: 5 }),
+      data({ direction: 'ingress', startUnixNano: 2000n, text: 'A 1\n', tcpSeq: 21, syscallTraceId: 6 }),
+      data({ direction: 'egress', startUnixNano: 3000n, text: 'Q 2\n', tcpSeq: 15 }),
+      data({ direction: 'ingress', startUnixNano: 4000n, text: 'A 2\n', tcpSeq: 25 }),
+    ]);
+    // The last response completes only when something ends its message (sweep/close).
+    spans.push(...t.sweep(4010n + DEFAULT_SESSION_OPTIONS.messageIdleNano + 1n));
+    expect(spans.map((s) => [s.observationPoint, s.requestResource, s.reqTcpSeq, s.respTcpSeq])).toEqual([
+      ['c-p', '1', 11, 21],
+      ['c-p', '2', 15, 25],
+    ]);
+    expect(spans[0]).toMatchObject({
+      syscallTraceIdReq: 5,
+      syscallTraceIdResp: 6,
+      startTimeUnixNano: 1000n,
+      endTimeUnixNano: 2000n,
+      clientPort: 40000,
+      serverPort: 8080,
+      processId: 100,
+      hostId: 'host-1',
+      source: 'sys',
+    });
+  });
+
+  it('detects the server side from an inbound request', () => {
+    const t = createSessionTable(options());
+    const spans = t.push([
+      data({ direction: 'ingress', startUnixNano: 1n, text: 'Q x\n', localPort: 8080, remotePort: 40000 }),
+      data({ direction: 'egress', startUnixNano: 2n, text: 'A x\n', localPort: 8080, remotePort: 40000 }),
+      { kind: 'close', socketId: 1n, pid: 100, unixNano: 3n },
+    ]);
+    expect(spans).toHaveLength(1);
+    expect(spans[0]).toMatchObject({ observationPoint: 's-p', serverPort: 8080, clientPort: 40000, kind: 'server' });
+  });
+
+  it('joins a message split over several syscalls and keeps the first syscall keys', () => {
+    const t = createSessionTable(options());
+    const spans = t.push([
+      data({ direction: 'egress', startUnixNano: 1n, text: 'Q sp', tcpSeq: 100, syscallTraceId: 9 }),
+      data({ direction: 'egress', startUnixNano: 2n, text: 'lit\n', tcpSeq: 104, syscallTraceId: 0 }),
+      data({ direction: 'ingress', startUnixNano: 3n, text: 'A\n' }),
+      { kind: 'close', socketId: 1n, pid: 100, unixNano: 4n },
+    ]);
+    expect(spans[0]).toMatchObject({ requestResource: 'split', reqTcpSeq: 100, syscallTraceIdReq: 9 });
+  });
+
+  it('closes unanswered requests as timeouts', () => {
+    const t = createSessionTable(options({ requestTimeoutNano: 100n }));
+    expect(t.push([data({ direction: 'egress', startUnixNano: 1n, text: 'Q lost\n' })])).toEqual([]);
+    const spans = t.sweep(1_000_000_000n);
+    expect(spans).toHaveLength(1);
+    expect(spans[0]!.responseStatus).toBe('timeout');
+  });
+
+  it('bounds connections, evicting the least recently used', () => {
+    const t = createSessionTable(options({ maxConnections: 2 }));
+    for (let i = 0; i < 5; i++) t.push([data({ socketId: BigInt(i), direction: 'egress', startUnixNano: BigInt(i), text: 'Q a\n' })]);
+    expect(t.stats().connections).toBe(2);
+    expect(t.stats().evictedConnections).toBe(3);
+  });
+
+  it('gives the same spans whatever the order of events inside a batch', () => {
+    const events = [
+      data({ direction: 'egress', startUnixNano: 10n, text: 'Q 1\n' }),
+      data({ direction: 'ingress', startUnixNano: 20n, text: 'A 1\n' }),
+      data({ direction: 'egress', startUnixNano: 30n, text: 'Q 2\n' }),
+      data({ direction: 'ingress', startUnixNano: 40n, text: 'A 2\n' }),
+    ];
+    const run = (evs: DataEvent[]) => {
+      const t = createSessionTable(options());
+      return [...t.push(evs), ...t.flush()].map((s) => [s.requestResource, s.startTimeUnixNano, s.endTimeUnixNano]);
+    };
+    const expected = run(events);
+    fc.assert(fc.property(fc.shuffledSubarray(events, { minLength: 4, maxLength: 4 }), (shuffled) => {
+      expect(run(shuffled)).toEqual(expected);
+    }));
+  });
+});

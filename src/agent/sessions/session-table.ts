@@ -1,0 +1,272 @@
+/**
+ * @module Connection tracking: capture events → messages → exchanges → SYS/NET SpanRecords.
+ *
+ * Per socket it keeps the message being assembled in each direction, the detected protocol and
+ * its pairing state. Memory is bounded: a cap on connections (least recently used are evicted),
+ * a cap on bytes per message, and the protocol's own cap on pending requests. Requests without a
+ * response are closed as `timeout` after `requestTimeoutNano`. Events of one batch are ordered by
+ * time first, because two CPUs fill the ring buffer concurrently and may interleave.
+ */
+import { emptySpan, type ObservationPoint, type SpanRecord, type SpanSource, type SpanOrigin } from '../../model/index.js';
+import type { CaptureEvent, DataEvent } from '../capture/capture-event.js';
+import type { Exchange, L7Connection, L7Protocol, MessageRole } from './l7-port.js';
+import { MessageBuilder, type Message } from './messages.js';
+
+export interface SessionOptions {
+  /** The agent's id, written to every span's hostId. */
+  hostId: string;
+  protocols: readonly L7Protocol[];
+  /** SYS spans from eBPF, or NET spans from packets. */
+  source: Extract<SpanSource, 'sys' | 'net'>;
+  origin: Extract<SpanOrigin, 'ebpf' | 'packet' | 'pcap'>;
+  maxConnections: number;
+  maxMessageBytes: number;
+  requestTimeoutNano: bigint;
+  idleTimeoutNano: bigint;
+  /** A message with no new syscall for this long is complete (its response may be paired). */
+  messageIdleNano: bigint;
+  /** Messages on a connection before giving up detection. */
+  maxDetectAttempts: number;
+  /** Generates unique 16-hex span ids (injected so tests are deterministic). */
+  newSpanId: () => string;
+}
+
+export const DEFAULT_SESSION_OPTIONS = {
+  maxConnections: 65_536,
+  maxMessageBytes: 4096,
+  requestTimeoutNano: 30_000_000_000n,
+  idleTimeoutNano: 120_000_000_000n,
+  messageIdleNano: 10_000_000n,
+  maxDetectAttempts: 4,
+} as const;
+
+export interface SessionStats {
+  connections: number;
+  evictedConnections: number;
+  undetectedMessages: number;
+  exchanges: number;
+  timeouts: number;
+}
+
+type Side = 'client' | 'server';
+
+interface Connection {
+  ev: DataEvent; // first event: 5-tuple, pid, comm
+  protocol: L7Protocol | null;
+  l7: L7Connection | null;
+  detectAttempts: number;
+  /** Which side of the connection this process is on, once known. */
+  side: Side | null;
+  building: MessageBuilder | null;
+  lastSeenUnixNano: bigint;
+  /** The oldest pending request start, for timeouts. */
+  oldestPendingUnixNano: bigint;
+}
+
+export interface SessionTable {
+  /** Feeds a batch of events; returns the spans completed by it. */
+  push(events: readonly CaptureEvent[]): SpanRecord[];
+  /** Closes timed-out requests and evicts idle connections, as of `nowUnixNano`. */
+  sweep(nowUnixNano: bigint): SpanRecord[];
+  /** Flushes everything (shutdown). */
+  flush(): SpanRecord[];
+  stats(): SessionStats;
+}
+
+function roleOf(side: Side, direction: DataEvent['direction']): MessageRole {
+  // A client sends requests (egress) and receives responses; a server the other way round.
+  return (side === 'client') === (direction === 'egress') ? 'request' : 'response';
+}
+
+function observationPoint(source: 'sys' | 'net', side: Side): ObservationPoint {
+  if (source === 'sys') return side === 'client' ? 'c-p' : 's-p';
+  return side === 'client' ? 'c' : 's';
+}
+
+export function createSessionTable(options: SessionOptions): SessionTable {
+  const conns = new Map<bigint, Connection>();
+  const stats: SessionStats = { connections: 0, evictedConnections: 0, undetectedMessages: 0, exchanges: 0, timeouts: 0 };
+
+  function toSpan(conn: Connection, ex: Exchange): SpanRecord {
+    const side = conn.side ?? 'client';
+    const ev = conn.ev;
+    const span = emptySpan({ source: options.source, origin: options.origin, observationPoint: observationPoint(options.source, side) });
+    Object.assign(span, ex.fields);
+    span.attributes = { ...ex.fields.attributes };
+    span.spanId = options.newSpanId();
+    span.kind = side === 'client' ? 'client' : 'server';
+    span.service = ev.comm;
+    const req = ex.request;
+    const resp = ex.response;
+    span.startTimeUnixNano = (req ?? resp)!.startUnixNano;
+    span.endTimeUnixNano = resp ? resp.startUnixNano : req!.endUnixNano;
+    if (span.endTimeUnixNano < span.startTimeUnixNano) span.endTimeUnixNano = span.startTimeUnixNano;
+    if (!resp) {
+      span.responseStatus = 'timeout';
+      stats.timeouts++;
+    }
+    if (!span.name) span.name = [span.requestType, span.requestResource || span.requestDomain].filter(Boolean).join(' ') || span.protocol;
+    span.ipVersion = ev.ipVersion;
+    span.transport = ev.transport;
+    // The client is whoever sends requests.
+    if (side === 'client') {
+      span.clientIp = ev.localIp;
+      span.clientPort = ev.localPort;
+      span.serverIp = ev.remoteIp;
+      span.serverPort = ev.remotePort;
+    } else {
+      span.clientIp = ev.remoteIp;
+      span.clientPort = ev.remotePort;
+      span.serverIp = ev.localIp;
+      span.serverPort = ev.localPort;
+    }
+    span.reqTcpSeq = req?.tcpSeq ?? 0;
+    span.respTcpSeq = resp?.tcpSeq ?? 0;
+    span.syscallTraceIdReq = req?.syscallTraceId ?? 0;
+    span.syscallTraceIdResp = resp?.syscallTraceId ?? 0;
+    span.threadIdReq = req?.tid ?? 0;
+    span.threadIdResp = resp?.tid ?? 0;
+    span.hostId = options.hostId;
+    span.processId = ev.pid;
+    span.processName = ev.comm;
+    span.interfaceName = ev.interfaceName;
+    if (req?.truncated || resp?.truncated) span.attributes['weft.payload_truncated'] = true;
+    stats.exchanges++;
+    return span;
+  }
+
+  function detect(conn: Connection, msg: Message): void {
+    conn.detectAttempts++;
+    for (const p of options.protocols) {
+      const serverPortGuess = msg.direction === 'egress' ? conn.ev.remotePort : conn.ev.localPort;
+      // A message we send that looks like a request makes us the client, and so on.
+      const asRequest = p.detect(msg.bytes, 'request', serverPortGuess);
+      if (asRequest === 'yes') {
+        conn.protocol = p;
+        conn.side = msg.direction === 'egress' ? 'client' : 'server';
+        break;
+      }
+      const asResponse = p.detect(msg.bytes, 'response', serverPortGuess);
+      if (asResponse === 'yes') {
+        conn.protocol = p;
+        conn.side = msg.direction === 'egress' ? 'server' : 'client';
+        break;
+      }
+    }
+    if (conn.protocol) conn.l7 = conn.protocol.open();
+  }
+
+  function completeMessage(conn: Connection, msg: Message, out: SpanRecord[]): void {
+    if (!conn.protocol) {
+      if (conn.detectAttempts >= options.maxDetectAttempts) {
+        stats.undetectedMessages++;
+        return;
+      }
+      detect(conn, msg);
+      if (!conn.protocol) {
+        stats.undetectedMessages++;
+        return;
+      }
+    }
+    const role = roleOf(conn.side!, msg.direction);
+    const exchanges = conn.l7!.onMessage(role, msg);
+    for (const ex of exchanges) out.push(toSpan(conn, ex));
+    if (role === 'request' && conn.oldestPendingUnixNano === 0n) conn.oldestPendingUnixNano = msg.startUnixNano;
+    if (conn.l7!.pending() === 0) conn.oldestPendingUnixNano = 0n;
+  }
+
+  function flushConnection(conn: Connection, out: SpanRecord[]): void {
+    if (conn.building) {
+      completeMessage(conn, conn.building.finish(), out);
+      conn.building = null;
+    }
+    if (conn.l7) for (const ex of conn.l7.drain()) out.push(toSpan(conn, ex));
+    conn.oldestPendingUnixNano = 0n;
+  }
+
+  function evictOldest(out: SpanRecord[]): void {
+    // Map iteration order is insertion order; `touch` re-inserts, so the first is least recent.
+    const first = conns.entries().next();
+    if (first.done) return;
+    const [id, conn] = first.value;
+    flushConnection(conn, out);
+    conns.delete(id);
+    stats.evictedConnections++;
+  }
+
+  function onData(ev: DataEvent, out: SpanRecord[]): void {
+    let conn = conns.get(ev.socketId);
+    if (conn) {
+      conns.delete(ev.socketId); // re-insert below: keeps LRU order
+    } else {
+      if (conns.size >= options.maxConnections) evictOldest(out);
+      conn = { ev, protocol: null, l7: null, detectAttempts: 0, side: null, building: null, lastSeenUnixNano: 0n, oldestPendingUnixNano: 0n };
+      stats.connections++;
+    }
+    conns.set(ev.socketId, conn);
+    conn.lastSeenUnixNano = ev.endUnixNano;
+
+    const datagram = ev.transport === 'udp';
+    const b = conn.building;
+    if (b && !datagram && b.message.direction === ev.direction) {
+      b.append(ev);
+      return;
+    }
+    if (b) completeMessage(conn, b.finish(), out);
+    conn.building = new MessageBuilder(ev, options.maxMessageBytes);
+    // Each datagram is a whole message.
+    if (datagram) {
+      completeMessage(conn, conn.building.finish(), out);
+      conn.building = null;
+    }
+  }
+
+  return {
+    push(events) {
+      const out: SpanRecord[] = [];
+      const sorted = [...events].sort((a, b) => {
+        const ta = a.kind === 'data' ? a.startUnixNano : a.unixNano;
+        const tb = b.kind === 'data' ? b.startUnixNano : b.unixNano;
+        return ta < tb ? -1 : ta > tb ? 1 : 0;
+      });
+      for (const ev of sorted) {
+        if (ev.kind === 'data') {
+          onData(ev, out);
+        } else {
+          const conn = conns.get(ev.socketId);
+          if (conn) {
+            flushConnection(conn, out);
+            conns.delete(ev.socketId);
+          }
+        }
+      }
+      return out;
+    },
+    sweep(now) {
+      const out: SpanRecord[] = [];
+      for (const [id, conn] of conns) {
+        // A message idle for a while is complete: nothing else will extend it.
+        if (conn.building && now - conn.lastSeenUnixNano > options.messageIdleNano) {
+          completeMessage(conn, conn.building.finish(), out);
+          conn.building = null;
+        }
+        if (conn.oldestPendingUnixNano !== 0n && now - conn.oldestPendingUnixNano > options.requestTimeoutNano && conn.l7) {
+          for (const ex of conn.l7.drain()) out.push(toSpan(conn, ex));
+          conn.oldestPendingUnixNano = 0n;
+        }
+        if (now - conn.lastSeenUnixNano > options.idleTimeoutNano) {
+          flushConnection(conn, out);
+          conns.delete(id);
+        }
+      }
+      return out;
+    },
+    flush() {
+      const out: SpanRecord[] = [];
+      for (const conn of conns.values()) flushConnection(conn, out);
+      conns.clear();
+      return out;
+    },
+    stats: () => ({ ...stats, connections: conns.size }),
+  };
+}
