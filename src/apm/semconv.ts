@@ -167,7 +167,8 @@ export function applySemanticConventions(span: SpanRecord, attrs: Record<string,
     span.clientPort = int(attrs, 'network.local.port', 'net.host.port', 'client.port') ?? 0;
   }
   span.ipVersion = ipVersionOf(span.serverIp) || ipVersionOf(span.clientIp);
-  span.xRequestIdReq = headerValue(attrs, 'http.request.header.x-request-id');
+  // Envoy writes the request id as `guid:x-request-id`.
+  span.xRequestIdReq = headerValue(attrs, 'http.request.header.x-request-id') || str(attrs, 'guid:x-request-id');
   span.xRequestIdResp = headerValue(attrs, 'http.response.header.x-request-id');
   const tid = int(attrs, 'thread.id');
   if (tid !== null && tid > 0) span.threadIdReq = tid;
