@@ -1,0 +1,594 @@
+// SPDX-License-Identifier: GPL-2.0
+/* @module Weft's socket tracer: one record per data syscall on a TCP/UDP socket.
+ *
+ * Only syscall tracepoints and sched tracepoints are used (kprobes/fentry are not available on
+ * every kernel we target). Enter handlers resolve fd -> struct sock and stash the arguments per
+ * thread; exit handlers read the payload prefix, apply the syscall-trace-id rule and emit one
+ * record into a ring buffer. Everything else (parsing, sessions) lives in TypeScript.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_endian.h>
+#include "events.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+#define AF_INET 2
+#define AF_INET6 10
+#define IPPROTO_TCP 6
+#define IPPROTO_UDP 17
+#define S_IFMT 00170000
+#define S_IFSOCK 0140000
+#define ID_MASK ((1ULL << 53) - 1)
+
+/* Load-time settings (read-only after load; the verifier prunes on them). */
+const volatile __u32 payload_cap = WEFT_DEFAULT_PAYLOAD;
+
+/* Runtime settings, written by userspace through the mmapped .bss. */
+volatile __u32 tracing_enabled = 1;
+volatile __u32 pid_allow_mode = 0;   /* 1: only pids in pid_allow */
+volatile __u32 port_filter_mode = 0; /* 1: only sockets with a local or remote port in ports */
+
+/* Counters seeded from userspace so ids from different runs do not collide. */
+__u64 next_trace_id = 1;
+__u64 next_socket_id = 1;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 8 << 20);
+} events SEC(".maps");
+
+/* [0] records emitted, [1] records dropped (ring buffer full), [2] enter stash full. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 4);
+	__type(key, __u32);
+	__type(value, __u64);
+} counters SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u32);
+	__type(value, __u8);
+} pid_deny SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u32);
+	__type(value, __u8);
+} pid_allow SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 256);
+	__type(key, __u16);
+	__type(value, __u8);
+} ports SEC(".maps");
+
+struct active_call {
+	__u64 sock;     /* struct sock * */
+	__u64 buf;      /* user buffer, iovec array, msghdr or mmsghdr, by syscall */
+	__u64 addr;     /* user sockaddr (sendto/recvfrom), 0 if none */
+	__u64 enter_ns;
+	__u32 fd;
+	__u32 iovcnt;
+	__u32 tcp_seq;
+	__u8 syscall;
+	__u8 direction;
+	__u8 seq_valid;
+	__u8 pad;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u64); /* pid_tgid */
+	__type(value, struct active_call);
+} active SEC(".maps");
+
+/* fd of a pending connect/accept, keyed by pid_tgid (the fd comes from the return value). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u64);
+	__type(value, __u32);
+} pending_conn SEC(".maps");
+
+struct sock_state {
+	__u64 id;
+	__u64 msg_trace_id; /* trace id of the message now in flight on this socket */
+	__u8 last_dir;      /* direction of the previous data syscall, 0 = none yet */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u64); /* struct sock * */
+	__type(value, struct sock_state);
+} socks SEC(".maps");
+
+/* The per-thread syscall trace id (DeepFlow's trace_map): set by an inbound message, taken and
+ * cleared by the next outbound one. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u64); /* pid_tgid */
+	__type(value, __u64);
+} thread_trace SEC(".maps");
+
+/* Room for header + payload, too big for the 512-byte BPF stack. */
+struct scratch {
+	struct weft_event ev;
+	__u8 payload[WEFT_MAX_PAYLOAD * 3]; /* slack so the verifier accepts off + len bounds */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct scratch);
+} scratch_map SEC(".maps");
+
+static __always_inline void count(__u32 idx)
+{
+	__u64 *v = bpf_map_lookup_elem(&counters, &idx);
+	if (v)
+		*v += 1;
+}
+
+static __always_inline int pid_traced(__u32 pid)
+{
+	if (!tracing_enabled)
+		return 0;
+	if (bpf_map_lookup_elem(&pid_deny, &pid))
+		return 0;
+	if (pid_allow_mode && !bpf_map_lookup_elem(&pid_allow, &pid))
+		return 0;
+	return 1;
+}
+
+/* fd -> struct sock of a TCP/UDP IPv4/IPv6 socket, or NULL. */
+static __always_inline struct sock *fd_to_sock(__u32 fd)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task_btf();
+	struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
+	if (!fdt)
+		return NULL;
+	if (fd >= BPF_CORE_READ(fdt, max_fds))
+		return NULL;
+	struct file **fds = BPF_CORE_READ(fdt, fd);
+	struct file *file = NULL;
+	bpf_probe_read_kernel(&file, sizeof(file), &fds[fd]);
+	if (!file)
+		return NULL;
+	umode_t mode = BPF_CORE_READ(file, f_inode, i_mode);
+	if ((mode & S_IFMT) != S_IFSOCK)
+		return NULL;
+	struct socket *sock = BPF_CORE_READ(file, private_data);
+	if (!sock)
+		return NULL;
+	struct sock *sk = BPF_CORE_READ(sock, sk);
+	if (!sk)
+		return NULL;
+	__u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	if (family != AF_INET && family != AF_INET6)
+		return NULL;
+	__u16 proto = BPF_CORE_READ(sk, sk_protocol);
+	if (proto != IPPROTO_TCP && proto != IPPROTO_UDP)
+		return NULL;
+	return sk;
+}
+
+static __always_inline int port_allowed(struct sock *sk)
+{
+	if (!port_filter_mode)
+		return 1;
+	__u16 lport = BPF_CORE_READ(sk, __sk_common.skc_num);
+	__u16 rport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+	if (bpf_map_lookup_elem(&ports, &lport) || bpf_map_lookup_elem(&ports, &rport))
+		return 1;
+	return 0;
+}
+
+static __always_inline struct sock_state *sock_state_of(__u64 skp)
+{
+	struct sock_state *st = bpf_map_lookup_elem(&socks, &skp);
+	if (st)
+		return st;
+	struct sock_state fresh = {};
+	fresh.id = __sync_fetch_and_add(&next_socket_id, 1);
+	bpf_map_update_elem(&socks, &skp, &fresh, BPF_NOEXIST);
+	return bpf_map_lookup_elem(&socks, &skp);
+}
+
+static __always_inline void fill_tuple(struct weft_event *ev, struct sock *sk)
+{
+	__u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	ev->local_port = BPF_CORE_READ(sk, __sk_common.skc_num);
+	ev->remote_port = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+	__builtin_memset(ev->local_addr, 0, 32);
+	if (family == AF_INET6) {
+		ev->flags |= WEFT_FLAG_IPV6;
+		BPF_CORE_READ_INTO(&ev->local_addr, sk, __sk_common.skc_v6_rcv_saddr);
+		BPF_CORE_READ_INTO(&ev->remote_addr, sk, __sk_common.skc_v6_daddr);
+	} else {
+		BPF_CORE_READ_INTO((__u32 *)ev->local_addr, sk, __sk_common.skc_rcv_saddr);
+		BPF_CORE_READ_INTO((__u32 *)ev->remote_addr, sk, __sk_common.skc_daddr);
+	}
+	if (BPF_CORE_READ(sk, sk_protocol) == IPPROTO_UDP)
+		ev->flags |= WEFT_FLAG_UDP;
+}
+
+/* An unconnected UDP socket has no peer in sk_common: take it from the user sockaddr. */
+static __always_inline void peer_from_sockaddr(struct weft_event *ev, __u64 uaddr)
+{
+	if (!uaddr || ev->remote_port)
+		return;
+	__u16 family = 0;
+	bpf_probe_read_user(&family, sizeof(family), (void *)uaddr);
+	if (family == AF_INET) {
+		struct sockaddr_in sin = {};
+		bpf_probe_read_user(&sin, sizeof(sin), (void *)uaddr);
+		ev->remote_port = bpf_ntohs(sin.sin_port);
+		__builtin_memset(ev->remote_addr, 0, 16);
+		__builtin_memcpy(ev->remote_addr, &sin.sin_addr, 4);
+	} else if (family == AF_INET6) {
+		struct sockaddr_in6 sin6 = {};
+		bpf_probe_read_user(&sin6, sizeof(sin6), (void *)uaddr);
+		ev->remote_port = bpf_ntohs(sin6.sin6_port);
+		__builtin_memcpy(ev->remote_addr, &sin6.sin6_addr, 16);
+	}
+}
+
+/* ---- enter ---- */
+
+static __always_inline int on_enter(__u8 syscall, __u8 dir, __u32 fd, __u64 buf, __u32 iovcnt,
+				    __u64 addr)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	if (!pid_traced(pid_tgid >> 32))
+		return 0;
+	struct sock *sk = fd_to_sock(fd);
+	if (!sk || !port_allowed(sk))
+		return 0;
+	struct active_call call = {};
+	call.sock = (__u64)sk;
+	call.buf = buf;
+	call.addr = addr;
+	call.fd = fd;
+	call.iovcnt = iovcnt;
+	call.syscall = syscall;
+	call.direction = dir;
+	call.enter_ns = bpf_ktime_get_ns();
+	if (BPF_CORE_READ(sk, sk_protocol) == IPPROTO_TCP) {
+		/* Read at ENTER, before the kernel moves the data: write_seq is then the sequence
+		 * number the first byte we are about to send will get, and copied_seq is the sequence
+		 * number of the first byte this read will copy out. The same message therefore carries
+		 * the same seq at the sender's egress and at the receiver's ingress. */
+		struct tcp_sock *tp = (struct tcp_sock *)sk;
+		call.tcp_seq = dir == WEFT_DIR_EGRESS ? BPF_CORE_READ(tp, write_seq)
+						      : BPF_CORE_READ(tp, copied_seq);
+		call.seq_valid = 1;
+	}
+	if (bpf_map_update_elem(&active, &pid_tgid, &call, BPF_ANY))
+		count(2);
+	return 0;
+}
+
+#define ENTER_SIMPLE(name, sc, dir)                                                        \
+	SEC("tracepoint/syscalls/sys_enter_" #name)                                        \
+	int enter_##name(struct trace_event_raw_sys_enter *ctx)                            \
+	{                                                                                  \
+		return on_enter(sc, dir, ctx->args[0], ctx->args[1], 0, 0);                \
+	}
+
+ENTER_SIMPLE(read, WEFT_SYS_READ, WEFT_DIR_INGRESS)
+ENTER_SIMPLE(write, WEFT_SYS_WRITE, WEFT_DIR_EGRESS)
+ENTER_SIMPLE(recvmsg, WEFT_SYS_RECVMSG, WEFT_DIR_INGRESS)
+ENTER_SIMPLE(sendmsg, WEFT_SYS_SENDMSG, WEFT_DIR_EGRESS)
+ENTER_SIMPLE(recvmmsg, WEFT_SYS_RECVMMSG, WEFT_DIR_INGRESS)
+ENTER_SIMPLE(sendmmsg, WEFT_SYS_SENDMMSG, WEFT_DIR_EGRESS)
+
+SEC("tracepoint/syscalls/sys_enter_readv")
+int enter_readv(struct trace_event_raw_sys_enter *ctx)
+{
+	return on_enter(WEFT_SYS_READV, WEFT_DIR_INGRESS, ctx->args[0], ctx->args[1], ctx->args[2], 0);
+}
+
+SEC("tracepoint/syscalls/sys_enter_writev")
+int enter_writev(struct trace_event_raw_sys_enter *ctx)
+{
+	return on_enter(WEFT_SYS_WRITEV, WEFT_DIR_EGRESS, ctx->args[0], ctx->args[1], ctx->args[2], 0);
+}
+
+SEC("tracepoint/syscalls/sys_enter_recvfrom")
+int enter_recvfrom(struct trace_event_raw_sys_enter *ctx)
+{
+	return on_enter(WEFT_SYS_RECVFROM, WEFT_DIR_INGRESS, ctx->args[0], ctx->args[1], 0,
+			ctx->args[4]);
+}
+
+SEC("tracepoint/syscalls/sys_enter_sendto")
+int enter_sendto(struct trace_event_raw_sys_enter *ctx)
+{
+	return on_enter(WEFT_SYS_SENDTO, WEFT_DIR_EGRESS, ctx->args[0], ctx->args[1], 0,
+			ctx->args[4]);
+}
+
+/* ---- exit ---- */
+
+/* Copy up to `want` bytes from user memory to payload[off..]; returns bytes copied. */
+static __always_inline __u32 copy_chunk(__u8 *payload, __u32 off, __u64 src, __u64 want)
+{
+	if (off >= WEFT_MAX_PAYLOAD)
+		return 0;
+	__u32 n = want > WEFT_MAX_PAYLOAD ? WEFT_MAX_PAYLOAD : (__u32)want;
+	if (n == 0)
+		return 0;
+	if (bpf_probe_read_user(payload + (off & (WEFT_MAX_PAYLOAD - 1)), n & (WEFT_MAX_PAYLOAD * 2 - 1),
+				(void *)src))
+		return 0;
+	return n;
+}
+
+/* Read the prefix scattered over an iovec array (readv/writev/msghdr): the first few iovecs. */
+static __always_inline __u32 copy_iov(__u8 *payload, __u64 iov_ptr, __u32 iovcnt, __u64 total)
+{
+	__u32 off = 0;
+	__u64 left = total;
+#pragma unroll
+	for (int i = 0; i < 4; i++) {
+		if (i >= iovcnt || left == 0 || off >= payload_cap)
+			break;
+		struct iovec iov = {};
+		if (bpf_probe_read_user(&iov, sizeof(iov), (void *)(iov_ptr + i * sizeof(iov))))
+			break;
+		__u64 want = iov.iov_len < left ? iov.iov_len : left;
+		__u32 room = payload_cap - off;
+		if (want > room)
+			want = room;
+		__u32 got = copy_chunk(payload, off, (__u64)iov.iov_base, want);
+		off += got;
+		left -= got;
+		if (got < want)
+			break;
+	}
+	return off;
+}
+
+static __always_inline int on_exit(long ret)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	struct active_call *call = bpf_map_lookup_elem(&active, &pid_tgid);
+	if (!call)
+		return 0;
+	struct active_call c = *call;
+	bpf_map_delete_elem(&active, &pid_tgid);
+	if (ret <= 0)
+		return 0;
+
+	__u32 zero = 0;
+	struct scratch *s = bpf_map_lookup_elem(&scratch_map, &zero);
+	if (!s)
+		return 0;
+	struct weft_event *ev = &s->ev;
+	struct sock *sk = (struct sock *)c.sock;
+
+	ev->kind = WEFT_KIND_DATA;
+	ev->direction = c.direction;
+	ev->syscall = c.syscall;
+	ev->flags = c.seq_valid ? WEFT_FLAG_SEQ_VALID : 0;
+	ev->pid = pid_tgid >> 32;
+	ev->tid = (__u32)pid_tgid;
+	ev->enter_ns = c.enter_ns;
+	ev->exit_ns = bpf_ktime_get_ns();
+	ev->bytes = ret;
+	ev->tcp_seq = c.tcp_seq;
+	bpf_get_current_comm(ev->comm, sizeof(ev->comm));
+	fill_tuple(ev, sk);
+
+	/* Payload: where the bytes are depends on the syscall. */
+	__u64 cap = payload_cap;
+	__u32 len = 0;
+	__u64 uaddr = c.addr;
+	switch (c.syscall) {
+	case WEFT_SYS_READ:
+	case WEFT_SYS_WRITE:
+	case WEFT_SYS_RECVFROM:
+	case WEFT_SYS_SENDTO:
+		len = copy_chunk(s->payload, 0, c.buf, (__u64)ret < cap ? (__u64)ret : cap);
+		break;
+	case WEFT_SYS_READV:
+	case WEFT_SYS_WRITEV:
+		len = copy_iov(s->payload, c.buf, c.iovcnt, ret);
+		break;
+	case WEFT_SYS_RECVMSG:
+	case WEFT_SYS_SENDMSG:
+	case WEFT_SYS_RECVMMSG:
+	case WEFT_SYS_SENDMMSG: {
+		/* struct mmsghdr starts with its struct msghdr, so both read the first message. */
+		struct user_msghdr msg = {};
+		if (bpf_probe_read_user(&msg, sizeof(msg), (void *)c.buf))
+			break;
+		__u64 total = ret;
+		if (c.syscall == WEFT_SYS_RECVMMSG || c.syscall == WEFT_SYS_SENDMMSG) {
+			/* ret counts messages; the first message's length follows its msghdr. */
+			__u32 mlen = 0;
+			bpf_probe_read_user(&mlen, sizeof(mlen),
+					    (void *)(c.buf + sizeof(struct user_msghdr)));
+			total = mlen;
+			ev->bytes = mlen;
+		}
+		uaddr = (__u64)msg.msg_name;
+		len = copy_iov(s->payload, (__u64)msg.msg_iov, msg.msg_iovlen, total);
+		break;
+	}
+	}
+	peer_from_sockaddr(ev, uaddr);
+	ev->payload_len = len;
+
+	/* Message boundaries and the syscall trace id (DeepFlow's rule, §1.1 of the reference):
+	 * a syscall whose direction differs from the previous one on the socket starts a message.
+	 * Ingress message start: open a new id and remember it for this thread.
+	 * Egress message start: take the thread's id (0 if none) and forget it.
+	 * Continuations carry the id of the message they continue. */
+	struct sock_state *st = sock_state_of(c.sock);
+	if (!st)
+		return 0;
+	ev->socket_id = st->id;
+	if (st->last_dir != c.direction) {
+		ev->flags |= WEFT_FLAG_MSG_START;
+		__u64 tid_key = pid_tgid;
+		if (c.direction == WEFT_DIR_INGRESS) {
+			__u64 id = __sync_fetch_and_add(&next_trace_id, 1) & ID_MASK;
+			bpf_map_update_elem(&thread_trace, &tid_key, &id, BPF_ANY);
+			st->msg_trace_id = id;
+		} else {
+			__u64 *id = bpf_map_lookup_elem(&thread_trace, &tid_key);
+			st->msg_trace_id = id ? *id : 0;
+			if (id)
+				bpf_map_delete_elem(&thread_trace, &tid_key);
+		}
+		st->last_dir = c.direction;
+	}
+	ev->trace_id = st->msg_trace_id;
+
+	__u64 size = sizeof(struct weft_event) + (len & (WEFT_MAX_PAYLOAD * 2 - 1));
+	if (size > sizeof(struct scratch))
+		return 0;
+	if (bpf_ringbuf_output(&events, s, size, 0))
+		count(1);
+	else
+		count(0);
+	return 0;
+}
+
+#define EXIT(name)                                                                         \
+	SEC("tracepoint/syscalls/sys_exit_" #name)                                         \
+	int exit_##name(struct trace_event_raw_sys_exit *ctx)                              \
+	{                                                                                  \
+		return on_exit(ctx->ret);                                                  \
+	}
+
+EXIT(read)
+EXIT(readv)
+EXIT(recvfrom)
+EXIT(recvmsg)
+EXIT(recvmmsg)
+EXIT(write)
+EXIT(writev)
+EXIT(sendto)
+EXIT(sendmsg)
+EXIT(sendmmsg)
+
+/* ---- connection lifecycle ---- */
+
+static __always_inline void emit_small(__u8 kind, __u64 pid_tgid, struct sock *sk, __u64 sock_id)
+{
+	struct weft_event *ev = bpf_ringbuf_reserve(&events, sizeof(*ev), 0);
+	if (!ev) {
+		count(1);
+		return;
+	}
+	__builtin_memset(ev, 0, sizeof(*ev));
+	ev->kind = kind;
+	ev->pid = pid_tgid >> 32;
+	ev->tid = (__u32)pid_tgid;
+	ev->enter_ns = ev->exit_ns = bpf_ktime_get_ns();
+	ev->socket_id = sock_id;
+	bpf_get_current_comm(ev->comm, sizeof(ev->comm));
+	if (sk)
+		fill_tuple(ev, sk);
+	bpf_ringbuf_submit(ev, 0);
+	count(0);
+}
+
+SEC("tracepoint/syscalls/sys_enter_close")
+int enter_close(struct trace_event_raw_sys_enter *ctx)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	if (!pid_traced(pid_tgid >> 32))
+		return 0;
+	struct sock *sk = fd_to_sock(ctx->args[0]);
+	if (!sk)
+		return 0;
+	__u64 skp = (__u64)sk;
+	struct sock_state *st = bpf_map_lookup_elem(&socks, &skp);
+	if (!st)
+		return 0; /* never saw data: nobody downstream knows this socket */
+	emit_small(WEFT_KIND_CLOSE, pid_tgid, sk, st->id);
+	bpf_map_delete_elem(&socks, &skp);
+	return 0;
+}
+
+static __always_inline int conn_enter(__u32 fd)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	if (!pid_traced(pid_tgid >> 32))
+		return 0;
+	bpf_map_update_elem(&pending_conn, &pid_tgid, &fd, BPF_ANY);
+	return 0;
+}
+
+static __always_inline int conn_exit(__u8 kind, long ret)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	__u32 *pfd = bpf_map_lookup_elem(&pending_conn, &pid_tgid);
+	if (!pfd)
+		return 0;
+	__u32 fd = kind == WEFT_KIND_ACCEPT ? (__u32)ret : *pfd;
+	bpf_map_delete_elem(&pending_conn, &pid_tgid);
+	/* Non-blocking connect returns -EINPROGRESS (-115) and still becomes a connection. */
+	if (kind == WEFT_KIND_ACCEPT ? ret < 0 : (ret < 0 && ret != -115))
+		return 0;
+	struct sock *sk = fd_to_sock(fd);
+	if (!sk || !port_allowed(sk))
+		return 0;
+	struct sock_state *st = sock_state_of((__u64)sk);
+	if (!st)
+		return 0;
+	emit_small(kind, pid_tgid, sk, st->id);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_enter_connect")
+int enter_connect(struct trace_event_raw_sys_enter *ctx) { return conn_enter(ctx->args[0]); }
+SEC("tracepoint/syscalls/sys_exit_connect")
+int exit_connect(struct trace_event_raw_sys_exit *ctx) { return conn_exit(WEFT_KIND_CONNECT, ctx->ret); }
+SEC("tracepoint/syscalls/sys_enter_accept")
+int enter_accept(struct trace_event_raw_sys_enter *ctx) { return conn_enter(ctx->args[0]); }
+SEC("tracepoint/syscalls/sys_exit_accept")
+int exit_accept(struct trace_event_raw_sys_exit *ctx) { return conn_exit(WEFT_KIND_ACCEPT, ctx->ret); }
+SEC("tracepoint/syscalls/sys_enter_accept4")
+int enter_accept4(struct trace_event_raw_sys_enter *ctx) { return conn_enter(ctx->args[0]); }
+SEC("tracepoint/syscalls/sys_exit_accept4")
+int exit_accept4(struct trace_event_raw_sys_exit *ctx) { return conn_exit(WEFT_KIND_ACCEPT, ctx->ret); }
+
+/* ---- processes ---- */
+
+SEC("tracepoint/sched/sched_process_exec")
+int on_exec(void *ctx)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	if (!pid_traced(pid_tgid >> 32))
+		return 0;
+	emit_small(WEFT_KIND_EXEC, pid_tgid, NULL, 0);
+	return 0;
+}
+
+SEC("tracepoint/sched/sched_process_exit")
+int on_exit_proc(void *ctx)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	bpf_map_delete_elem(&thread_trace, &pid_tgid);
+	if ((__u32)pid_tgid != (__u32)(pid_tgid >> 32))
+		return 0; /* a thread, not the process */
+	if (!pid_traced(pid_tgid >> 32))
+		return 0;
+	emit_small(WEFT_KIND_EXIT, pid_tgid, NULL, 0);
+	return 0;
+}

@@ -1,0 +1,432 @@
+/* @module The N-API addon: load the eBPF skeleton, attach it, and hand raw records to JS.
+ *
+ * Deliberately thin: no parsing here. poll() copies whole records into a caller-owned Buffer as
+ * [u32 length][record] with each entry 8-aligned; src/agent/ebpf/decode-events.ts reads them.
+ * Plain node_api.h (node-addon-api is not a dependency).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include <linux/types.h>
+#include <node_api.h>
+#include <bpf/libbpf.h>
+#include <bpf/bpf.h>
+#include "events.h"
+#include "weft.skel.h"
+
+typedef struct {
+	struct weft_bpf *skel;
+	struct ring_buffer *rb;
+	uint8_t *out;      /* current poll target */
+	size_t out_cap;
+	size_t out_len;
+	uint8_t *pending;  /* one record that did not fit the previous poll buffer */
+	size_t pending_len;
+	int attached;
+} handle_t;
+
+#define THROW(env, msg)                                         \
+	do {                                                    \
+		napi_throw_error(env, "TRC_EBPF_NATIVE", msg);  \
+		return NULL;                                    \
+	} while (0)
+
+#define CHECK(env, call)                                                   \
+	do {                                                               \
+		if ((call) != napi_ok)                                     \
+			THROW(env, "N-API call failed: " #call);           \
+	} while (0)
+
+static size_t entry_size(size_t len) { return (4 + len + 7) & ~(size_t)7; }
+
+static int on_record(void *ctx, void *data, size_t len)
+{
+	handle_t *h = ctx;
+	size_t need = entry_size(len);
+	if (h->out_len + need > h->out_cap) {
+		/* libbpf has already consumed this record: keep it for the next poll. */
+		free(h->pending);
+		h->pending = malloc(len);
+		if (h->pending) {
+			memcpy(h->pending, data, len);
+			h->pending_len = len;
+		}
+		return -ENOSPC;
+	}
+	uint32_t l = (uint32_t)len;
+	memcpy(h->out + h->out_len, &l, 4);
+	memcpy(h->out + h->out_len + 4, data, len);
+	h->out_len += need;
+	return 0;
+}
+
+static void handle_free(handle_t *h)
+{
+	if (!h)
+		return;
+	if (h->rb)
+		ring_buffer__free(h->rb);
+	if (h->skel)
+		weft_bpf__destroy(h->skel);
+	free(h->pending);
+	h->rb = NULL;
+	h->skel = NULL;
+	h->pending = NULL;
+}
+
+static void finalize(napi_env env, void *data, void *hint)
+{
+	(void)env;
+	(void)hint;
+	handle_free(data);
+	free(data);
+}
+
+static handle_t *get_handle(napi_env env, napi_value v)
+{
+	void *p = NULL;
+	if (napi_get_value_external(env, v, &p) != napi_ok || !p) {
+		napi_throw_type_error(env, "TRC_EBPF_NATIVE", "expected an eBPF handle");
+		return NULL;
+	}
+	handle_t *h = p;
+	if (!h->skel) {
+		napi_throw_error(env, "TRC_EBPF_NATIVE", "eBPF handle is closed");
+		return NULL;
+	}
+	return h;
+}
+
+static int get_u32_prop(napi_env env, napi_value obj, const char *name, uint32_t *out)
+{
+	bool has = false;
+	napi_value v;
+	if (napi_has_named_property(env, obj, name, &has) != napi_ok || !has)
+		return 0;
+	if (napi_get_named_property(env, obj, name, &v) != napi_ok)
+		return 0;
+	napi_valuetype t;
+	napi_typeof(env, v, &t);
+	if (t != napi_number)
+		return 0;
+	return napi_get_value_uint32(env, v, out) == napi_ok;
+}
+
+/* Replace a hash map's keys with the numbers of a JS array (u32 or u16 keys). */
+static int fill_set(napi_env env, napi_value obj, const char *name, int map_fd, int key16)
+{
+	bool has = false;
+	napi_value arr;
+	if (napi_has_named_property(env, obj, name, &has) != napi_ok || !has)
+		return -1;
+	napi_get_named_property(env, obj, name, &arr);
+	bool is_array = false;
+	napi_is_array(env, arr, &is_array);
+	if (!is_array)
+		return -1;
+	/* Clear: walk keys and delete. */
+	uint32_t key = 0, next = 0;
+	uint16_t k16 = 0, n16 = 0;
+	if (key16) {
+		while (bpf_map_get_next_key(map_fd, NULL, &n16) == 0)
+			bpf_map_delete_elem(map_fd, &n16);
+	} else {
+		while (bpf_map_get_next_key(map_fd, NULL, &next) == 0)
+			bpf_map_delete_elem(map_fd, &next);
+	}
+	(void)key;
+	(void)k16;
+	uint32_t n = 0;
+	napi_get_array_length(env, arr, &n);
+	uint8_t one = 1;
+	for (uint32_t i = 0; i < n; i++) {
+		napi_value e;
+		uint32_t v = 0;
+		napi_get_element(env, arr, i, &e);
+		if (napi_get_value_uint32(env, e, &v) != napi_ok)
+			continue;
+		if (key16) {
+			uint16_t k = (uint16_t)v;
+			bpf_map_update_elem(map_fd, &k, &one, BPF_ANY);
+		} else {
+			bpf_map_update_elem(map_fd, &v, &one, BPF_ANY);
+		}
+	}
+	return (int)n;
+}
+
+static void ensure_tracefs(void)
+{
+	/* Tracepoint attach looks ids up in tracefs; some hosts boot without it mounted. */
+	struct stat st;
+	if (stat("/sys/kernel/tracing/events", &st) == 0 || stat("/sys/kernel/debug/tracing/events", &st) == 0)
+		return;
+	mount("nodev", "/sys/kernel/tracing", "tracefs", 0, NULL);
+}
+
+static char last_libbpf_error[512];
+
+static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list args)
+{
+	if (level == LIBBPF_WARN) {
+		char line[512];
+		vsnprintf(line, sizeof(line), fmt, args);
+		/* Keep the last warning: it is the most useful part of a failed load. */
+		snprintf(last_libbpf_error, sizeof(last_libbpf_error), "%s", line);
+	}
+	return 0;
+}
+
+/* open(config) -> handle. config: { payloadBytes?, ringBytes?, idSeed? } */
+static napi_value js_open(napi_env env, napi_callback_info info)
+{
+	size_t argc = 1;
+	napi_value argv[1];
+	CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+	uint32_t payload = WEFT_DEFAULT_PAYLOAD, ring = 8u << 20, seed = 0;
+	if (argc >= 1) {
+		get_u32_prop(env, argv[0], "payloadBytes", &payload);
+		get_u32_prop(env, argv[0], "ringBytes", &ring);
+		get_u32_prop(env, argv[0], "idSeed", &seed);
+	}
+	if (payload > WEFT_MAX_PAYLOAD)
+		THROW(env, "payloadBytes is above WEFT_MAX_PAYLOAD (4096)");
+	if (ring < 4096 || (ring & (ring - 1)))
+		THROW(env, "ringBytes must be a power of two >= 4096");
+
+	libbpf_set_print(libbpf_print);
+	last_libbpf_error[0] = 0;
+	ensure_tracefs();
+	handle_t *h = calloc(1, sizeof(*h));
+	if (!h)
+		THROW(env, "out of memory");
+	h->skel = weft_bpf__open();
+	if (!h->skel) {
+		free(h);
+		THROW(env, "weft_bpf__open failed");
+	}
+	h->skel->rodata->payload_cap = payload;
+	/* Ids: 21 bits of seed above 32 bits of counter, so they stay below 2^53 and runs differ. */
+	uint64_t base = ((uint64_t)(seed & 0x1fffff) << 32) | 1;
+	h->skel->data->next_trace_id = base;
+	h->skel->data->next_socket_id = base;
+	bpf_map__set_max_entries(h->skel->maps.events, ring);
+	int err = weft_bpf__load(h->skel);
+	if (err) {
+		char msg[700];
+		snprintf(msg, sizeof(msg), "loading the eBPF programs failed (%d): %s", err, last_libbpf_error);
+		weft_bpf__destroy(h->skel);
+		free(h);
+		THROW(env, msg);
+	}
+	h->rb = ring_buffer__new(bpf_map__fd(h->skel->maps.events), on_record, h, NULL);
+	if (!h->rb) {
+		weft_bpf__destroy(h->skel);
+		free(h);
+		THROW(env, "ring_buffer__new failed");
+	}
+	napi_value ext;
+	CHECK(env, napi_create_external(env, h, finalize, NULL, &ext));
+	return ext;
+}
+
+static napi_value js_attach(napi_env env, napi_callback_info info)
+{
+	size_t argc = 1;
+	napi_value argv[1];
+	CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+	handle_t *h = get_handle(env, argv[0]);
+	if (!h)
+		return NULL;
+	if (!h->attached) {
+		int err = weft_bpf__attach(h->skel);
+		if (err) {
+			char msg[700];
+			snprintf(msg, sizeof(msg), "attaching the eBPF programs failed (%d): %s", err,
+				 last_libbpf_error);
+			THROW(env, msg);
+		}
+		h->attached = 1;
+	}
+	return NULL;
+}
+
+/* poll(handle, buffer, timeoutMs) -> bytes written */
+static napi_value js_poll(napi_env env, napi_callback_info info)
+{
+	size_t argc = 3;
+	napi_value argv[3];
+	CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+	handle_t *h = get_handle(env, argv[0]);
+	if (!h)
+		return NULL;
+	void *data = NULL;
+	size_t cap = 0;
+	if (napi_get_buffer_info(env, argv[1], &data, &cap) != napi_ok)
+		THROW(env, "poll expects a Buffer");
+	int32_t timeout = 0;
+	if (argc >= 3)
+		napi_get_value_int32(env, argv[2], &timeout);
+	h->out = data;
+	h->out_cap = cap;
+	h->out_len = 0;
+	if (h->pending) {
+		if (entry_size(h->pending_len) > cap)
+			THROW(env, "poll buffer is smaller than one record");
+		uint8_t *p = h->pending;
+		size_t l = h->pending_len;
+		h->pending = NULL;
+		on_record(h, p, l);
+		free(p);
+	}
+	/* Drain what is there without blocking; block only when there was nothing. */
+	int n = ring_buffer__consume(h->rb);
+	if (n == 0 && h->out_len == 0 && timeout > 0)
+		ring_buffer__poll(h->rb, timeout);
+	napi_value res;
+	CHECK(env, napi_create_uint32(env, (uint32_t)h->out_len, &res));
+	h->out = NULL;
+	return res;
+}
+
+static napi_value js_stats(napi_env env, napi_callback_info info)
+{
+	size_t argc = 1;
+	napi_value argv[1];
+	CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+	handle_t *h = get_handle(env, argv[0]);
+	if (!h)
+		return NULL;
+	int ncpu = libbpf_num_possible_cpus();
+	if (ncpu <= 0)
+		THROW(env, "libbpf_num_possible_cpus failed");
+	uint64_t *vals = calloc((size_t)ncpu, sizeof(uint64_t));
+	const char *names[] = {"events", "drops", "stashFull"};
+	napi_value obj;
+	napi_create_object(env, &obj);
+	for (uint32_t k = 0; k < 3; k++) {
+		uint64_t sum = 0;
+		if (bpf_map_lookup_elem(bpf_map__fd(h->skel->maps.counters), &k, vals) == 0)
+			for (int c = 0; c < ncpu; c++)
+				sum += vals[c];
+		napi_value v;
+		napi_create_double(env, (double)sum, &v);
+		napi_set_named_property(env, obj, names[k], v);
+	}
+	free(vals);
+	napi_value pend;
+	napi_get_boolean(env, h->pending != NULL, &pend);
+	napi_set_named_property(env, obj, "pendingRecord", pend);
+	return obj;
+}
+
+/* setFilter(handle, { enabled?, denyPids?, allowPids?, ports? }) */
+static napi_value js_set_filter(napi_env env, napi_callback_info info)
+{
+	size_t argc = 2;
+	napi_value argv[2];
+	CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+	handle_t *h = get_handle(env, argv[0]);
+	if (!h)
+		return NULL;
+	if (argc < 2)
+		THROW(env, "setFilter expects a filter object");
+	struct weft_bpf__bss *bss = h->skel->bss;
+	bool has = false;
+	napi_has_named_property(env, argv[1], "enabled", &has);
+	if (has) {
+		napi_value v;
+		bool b = true;
+		napi_get_named_property(env, argv[1], "enabled", &v);
+		napi_get_value_bool(env, v, &b);
+		h->skel->data->tracing_enabled = b ? 1 : 0; /* initialised to 1, so it lives in .data */
+	}
+	fill_set(env, argv[1], "denyPids", bpf_map__fd(h->skel->maps.pid_deny), 0);
+	int na = fill_set(env, argv[1], "allowPids", bpf_map__fd(h->skel->maps.pid_allow), 0);
+	if (na >= 0)
+		bss->pid_allow_mode = na > 0;
+	int np = fill_set(env, argv[1], "ports", bpf_map__fd(h->skel->maps.ports), 1);
+	if (np >= 0)
+		bss->port_filter_mode = np > 0;
+	return NULL;
+}
+
+static napi_value js_close(napi_env env, napi_callback_info info)
+{
+	size_t argc = 1;
+	napi_value argv[1];
+	CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+	void *p = NULL;
+	if (napi_get_value_external(env, argv[0], &p) == napi_ok && p)
+		handle_free(p);
+	return NULL;
+}
+
+/* clocks() -> [realtimeNs, monotonicNs] as BigInts, read back to back. */
+static napi_value js_clocks(napi_env env, napi_callback_info info)
+{
+	(void)info;
+	struct timespec m1, r, m2;
+	clock_gettime(CLOCK_MONOTONIC, &m1);
+	clock_gettime(CLOCK_REALTIME, &r);
+	clock_gettime(CLOCK_MONOTONIC, &m2);
+	uint64_t mono = ((uint64_t)m1.tv_sec * 1000000000ull + m1.tv_nsec +
+			 (uint64_t)m2.tv_sec * 1000000000ull + m2.tv_nsec) / 2;
+	uint64_t real = (uint64_t)r.tv_sec * 1000000000ull + r.tv_nsec;
+	napi_value arr, a, b;
+	napi_create_array_with_length(env, 2, &arr);
+	napi_create_bigint_uint64(env, real, &a);
+	napi_create_bigint_uint64(env, mono, &b);
+	napi_set_element(env, arr, 0, a);
+	napi_set_element(env, arr, 1, b);
+	return arr;
+}
+
+/* layout() -> { size, fields: { name: offset } } as the C compiler sees struct weft_event. */
+static napi_value js_layout(napi_env env, napi_callback_info info)
+{
+	(void)info;
+	napi_value obj, fields, v;
+	napi_create_object(env, &obj);
+	napi_create_object(env, &fields);
+#define F(name)                                                                   \
+	napi_create_uint32(env, (uint32_t)offsetof(struct weft_event, name), &v); \
+	napi_set_named_property(env, fields, #name, v);
+	F(kind) F(direction) F(syscall) F(flags) F(local_port) F(remote_port) F(pid) F(tid)
+	F(enter_ns) F(exit_ns) F(socket_id) F(trace_id) F(bytes) F(tcp_seq) F(payload_len)
+	F(local_addr) F(remote_addr) F(comm)
+#undef F
+	napi_create_uint32(env, (uint32_t)sizeof(struct weft_event), &v);
+	napi_set_named_property(env, obj, "size", v);
+	napi_set_named_property(env, obj, "fields", fields);
+	napi_create_uint32(env, WEFT_MAX_PAYLOAD, &v);
+	napi_set_named_property(env, obj, "maxPayload", v);
+	return obj;
+}
+
+static napi_value init(napi_env env, napi_value exports)
+{
+	napi_property_descriptor props[] = {
+		{"open", NULL, js_open, NULL, NULL, NULL, napi_default, NULL},
+		{"attach", NULL, js_attach, NULL, NULL, NULL, napi_default, NULL},
+		{"poll", NULL, js_poll, NULL, NULL, NULL, napi_default, NULL},
+		{"stats", NULL, js_stats, NULL, NULL, NULL, napi_default, NULL},
+		{"setFilter", NULL, js_set_filter, NULL, NULL, NULL, napi_default, NULL},
+		{"close", NULL, js_close, NULL, NULL, NULL, napi_default, NULL},
+		{"clocks", NULL, js_clocks, NULL, NULL, NULL, napi_default, NULL},
+		{"layout", NULL, js_layout, NULL, NULL, NULL, napi_default, NULL},
+	};
+	napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
+	return exports;
+}
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, init)
