@@ -6,43 +6,22 @@
  * each into this port. Keeping the port small is what lets a new protocol be one folder.
  */
 import type { SpanRecord } from '../../model/index.js';
+import type { ConnInfo } from '../protocols/protocol.js';
 import type { Message } from './messages.js';
 
 /** Which side of the exchange a message came from. */
 export type MessageRole = 'request' | 'response';
 
-/** The L7 facts of one exchange; the session adds transport, process and key fields. */
-export type L7Fields = Pick<
-  SpanRecord,
-  | 'protocol'
-  | 'name'
-  | 'requestType'
-  | 'requestDomain'
-  | 'requestResource'
-  | 'endpoint'
-  | 'requestId'
-  | 'responseStatus'
-  | 'responseCode'
-  | 'responseException'
-  | 'traceId'
-  | 'parentSpanId'
-  | 'xRequestIdReq'
-  | 'xRequestIdResp'
-  | 'attributes'
->;
-
-/** One request paired with its response (either may be missing: timeout, response-only). */
-export interface Exchange {
-  request: Message | null;
-  response: Message | null;
-  fields: L7Fields;
-}
-
+/**
+ * Per-connection pairing. It returns finished SpanRecords with every field it knows (L7 fields,
+ * times and keys from the messages, transport and process fields from the ConnInfo it was opened
+ * with); the session table assigns span ids.
+ */
 export interface L7Connection {
-  /** Feeds one whole message; returns exchanges completed by it (in request order). */
-  onMessage(role: MessageRole, message: Message): Exchange[];
-  /** Requests still waiting for a response: returned (as timeouts) and forgotten. */
-  drain(): Exchange[];
+  /** Feeds one whole message; returns the spans of exchanges it completed (in request order). */
+  onMessage(role: MessageRole, message: Message): SpanRecord[];
+  /** Requests still waiting for a response, as `timeout` spans; they are forgotten. */
+  drain(): SpanRecord[];
   /** How many requests wait for a response. */
   pending(): number;
 }
@@ -52,5 +31,5 @@ export interface L7Protocol {
   /** Whether `bytes` look like the start of a `role` message of this protocol. Pure, cheap. */
   detect(bytes: Uint8Array, role: MessageRole, serverPort: number): 'yes' | 'no' | 'maybe';
   /** Per-connection state. UDP protocols get one per socket, too. */
-  open(): L7Connection;
+  open(conn: ConnInfo): L7Connection;
 }

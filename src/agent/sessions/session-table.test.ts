@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import type { DataEvent } from '../capture/capture-event.js';
-import type { Exchange, L7Connection, L7Protocol, MessageRole } from './l7-port.js';
+import { emptySpan, type SpanRecord } from '../../model/index.js';
+import type { ConnInfo } from '../protocols/protocol.js';
+import type { L7Connection, L7Protocol, MessageRole } from './l7-port.js';
 import type { Message } from './messages.js';
 import { createSessionTable, DEFAULT_SESSION_OPTIONS, type SessionOptions } from './session-table.js';
 
@@ -15,25 +17,29 @@ const lineProtocol: L7Protocol = {
     const s = Buffer.from(bytes).toString('latin1');
     return s.startsWith(role === 'request' ? 'Q ' : 'A ') ? 'yes' : 'no';
   },
-  open(): L7Connection {
+  open(conn: ConnInfo): L7Connection {
     const pending: Message[] = [];
-    const fields = (req: Message | null, resp: Message | null): Exchange['fields'] => ({
-      protocol: 'line',
-      name: '',
-      requestType: 'Q',
-      requestDomain: '',
-      requestResource: req ? Buffer.from(req.bytes).toString('latin1').trim().slice(2) : '',
-      endpoint: '',
-      requestId: null,
-      responseStatus: resp ? 'ok' : 'timeout',
-      responseCode: null,
-      responseException: '',
-      traceId: '',
-      parentSpanId: '',
-      xRequestIdReq: '',
-      xRequestIdResp: '',
-      attributes: {},
-    });
+    const span = (req: Message | null, resp: Message | null): SpanRecord => {
+      const s = emptySpan(conn);
+      Object.assign(s, {
+        protocol: 'line',
+        requestType: 'Q',
+        requestResource: req ? Buffer.from(req.bytes).toString('latin1').trim().slice(2) : '',
+        responseStatus: resp ? 'ok' : 'timeout',
+        startTimeUnixNano: (req ?? resp)!.startUnixNano,
+        endTimeUnixNano: resp ? resp.startUnixNano : req!.endUnixNano,
+        reqTcpSeq: req?.tcpSeq ?? 0,
+        respTcpSeq: resp?.tcpSeq ?? 0,
+        syscallTraceIdReq: req?.syscallTraceId ?? 0,
+        syscallTraceIdResp: resp?.syscallTraceId ?? 0,
+        clientPort: conn.clientPort,
+        serverPort: conn.serverPort,
+        processId: conn.processId,
+        hostId: conn.hostId,
+        kind: conn.observationPoint === 'c-p' ? 'client' : 'server',
+      });
+      return s;
+    };
     return {
       onMessage(role: MessageRole, m: Message) {
         if (role === 'request') {
@@ -41,10 +47,10 @@ const lineProtocol: L7Protocol = {
           return [];
         }
         const req = pending.shift() ?? null;
-        return [{ request: req, response: m, fields: fields(req, m) }];
+        return [span(req, m)];
       },
       drain() {
-        return pending.splice(0).map((req) => ({ request: req, response: null, fields: fields(req, null) }));
+        return pending.splice(0).map((req) => span(req, null));
       },
       pending: () => pending.length,
     };

@@ -7,9 +7,10 @@
  * response are closed as `timeout` after `requestTimeoutNano`. Events of one batch are ordered by
  * time first, because two CPUs fill the ring buffer concurrently and may interleave.
  */
-import { emptySpan, type ObservationPoint, type SpanRecord, type SpanSource, type SpanOrigin } from '../../model/index.js';
+import { type ObservationPoint, type SpanRecord, type SpanSource, type SpanOrigin } from '../../model/index.js';
 import type { CaptureEvent, DataEvent } from '../capture/capture-event.js';
-import type { Exchange, L7Connection, L7Protocol, MessageRole } from './l7-port.js';
+import type { ConnInfo } from '../protocols/protocol.js';
+import type { L7Connection, L7Protocol, MessageRole } from './l7-port.js';
 import { MessageBuilder, type Message } from './messages.js';
 
 export interface SessionOptions {
@@ -87,52 +88,35 @@ export function createSessionTable(options: SessionOptions): SessionTable {
   const conns = new Map<bigint, Connection>();
   const stats: SessionStats = { connections: 0, evictedConnections: 0, undetectedMessages: 0, exchanges: 0, timeouts: 0 };
 
-  function toSpan(conn: Connection, ex: Exchange): SpanRecord {
-    const side = conn.side ?? 'client';
+  function finish(conn: Connection, spans: SpanRecord[], out: SpanRecord[]): void {
+    for (const span of spans) {
+      span.spanId = options.newSpanId();
+      if (!span.service) span.service = conn.ev.comm;
+      if (span.responseStatus === 'timeout') stats.timeouts++;
+      stats.exchanges++;
+      out.push(span);
+    }
+  }
+
+  function connInfo(conn: Connection): ConnInfo {
     const ev = conn.ev;
-    const span = emptySpan({ source: options.source, origin: options.origin, observationPoint: observationPoint(options.source, side) });
-    Object.assign(span, ex.fields);
-    span.attributes = { ...ex.fields.attributes };
-    span.spanId = options.newSpanId();
-    span.kind = side === 'client' ? 'client' : 'server';
-    span.service = ev.comm;
-    const req = ex.request;
-    const resp = ex.response;
-    span.startTimeUnixNano = (req ?? resp)!.startUnixNano;
-    span.endTimeUnixNano = resp ? resp.startUnixNano : req!.endUnixNano;
-    if (span.endTimeUnixNano < span.startTimeUnixNano) span.endTimeUnixNano = span.startTimeUnixNano;
-    if (!resp) {
-      span.responseStatus = 'timeout';
-      stats.timeouts++;
-    }
-    if (!span.name) span.name = [span.requestType, span.requestResource || span.requestDomain].filter(Boolean).join(' ') || span.protocol;
-    span.ipVersion = ev.ipVersion;
-    span.transport = ev.transport;
+    const client = conn.side === 'client';
     // The client is whoever sends requests.
-    if (side === 'client') {
-      span.clientIp = ev.localIp;
-      span.clientPort = ev.localPort;
-      span.serverIp = ev.remoteIp;
-      span.serverPort = ev.remotePort;
-    } else {
-      span.clientIp = ev.remoteIp;
-      span.clientPort = ev.remotePort;
-      span.serverIp = ev.localIp;
-      span.serverPort = ev.localPort;
-    }
-    span.reqTcpSeq = req?.tcpSeq ?? 0;
-    span.respTcpSeq = resp?.tcpSeq ?? 0;
-    span.syscallTraceIdReq = req?.syscallTraceId ?? 0;
-    span.syscallTraceIdResp = resp?.syscallTraceId ?? 0;
-    span.threadIdReq = req?.tid ?? 0;
-    span.threadIdResp = resp?.tid ?? 0;
-    span.hostId = options.hostId;
-    span.processId = ev.pid;
-    span.processName = ev.comm;
-    span.interfaceName = ev.interfaceName;
-    if (req?.truncated || resp?.truncated) span.attributes['weft.payload_truncated'] = true;
-    stats.exchanges++;
-    return span;
+    return {
+      source: options.source,
+      origin: options.origin,
+      observationPoint: observationPoint(options.source, client ? 'client' : 'server'),
+      ipVersion: ev.ipVersion,
+      transport: ev.transport,
+      clientIp: client ? ev.localIp : ev.remoteIp,
+      clientPort: client ? ev.localPort : ev.remotePort,
+      serverIp: client ? ev.remoteIp : ev.localIp,
+      serverPort: client ? ev.remotePort : ev.localPort,
+      processId: ev.pid,
+      processName: ev.comm,
+      hostId: options.hostId,
+      interfaceName: ev.interfaceName,
+    };
   }
 
   function detect(conn: Connection, msg: Message): void {
@@ -153,7 +137,7 @@ export function createSessionTable(options: SessionOptions): SessionTable {
         break;
       }
     }
-    if (conn.protocol) conn.l7 = conn.protocol.open();
+    if (conn.protocol) conn.l7 = conn.protocol.open(connInfo(conn));
   }
 
   function completeMessage(conn: Connection, msg: Message, out: SpanRecord[]): void {
@@ -169,8 +153,7 @@ export function createSessionTable(options: SessionOptions): SessionTable {
       }
     }
     const role = roleOf(conn.side!, msg.direction);
-    const exchanges = conn.l7!.onMessage(role, msg);
-    for (const ex of exchanges) out.push(toSpan(conn, ex));
+    finish(conn, conn.l7!.onMessage(role, msg), out);
     if (role === 'request' && conn.oldestPendingUnixNano === 0n) conn.oldestPendingUnixNano = msg.startUnixNano;
     if (conn.l7!.pending() === 0) conn.oldestPendingUnixNano = 0n;
   }
@@ -180,7 +163,7 @@ export function createSessionTable(options: SessionOptions): SessionTable {
       completeMessage(conn, conn.building.finish(), out);
       conn.building = null;
     }
-    if (conn.l7) for (const ex of conn.l7.drain()) out.push(toSpan(conn, ex));
+    if (conn.l7) finish(conn, conn.l7.drain(), out);
     conn.oldestPendingUnixNano = 0n;
   }
 
@@ -251,7 +234,7 @@ export function createSessionTable(options: SessionOptions): SessionTable {
           conn.building = null;
         }
         if (conn.oldestPendingUnixNano !== 0n && now - conn.oldestPendingUnixNano > options.requestTimeoutNano && conn.l7) {
-          for (const ex of conn.l7.drain()) out.push(toSpan(conn, ex));
+          finish(conn, conn.l7.drain(), out);
           conn.oldestPendingUnixNano = 0n;
         }
         if (now - conn.lastSeenUnixNano > options.idleTimeoutNano) {
