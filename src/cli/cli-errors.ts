@@ -1,0 +1,27 @@
+/**
+ * @module How a command ends: exit codes and the one-line message a user sees on failure.
+ */
+import { isTracingError, TracingError } from '../model/index.js';
+
+/** Exit codes: 1 = runtime failure, 2 = bad usage or configuration (fix the command line). */
+export const EXIT_RUNTIME = 1;
+export const EXIT_USAGE = 2;
+
+/** A usage/config error the CLI reports and exits 2 for. */
+export function usageError(code: string, message: string): TracingError {
+  return new TracingError(code, message, { httpStatus: 400 });
+}
+
+/** A command that exists in the contract but whose implementation has not landed. */
+export function notAvailableYet(command: string, why: string): TracingError {
+  return new TracingError('TRC_CLI_NOT_AVAILABLE', `weft ${command} is not available yet: ${why}`, { httpStatus: 501 });
+}
+
+export function exitCodeOf(err: unknown): number {
+  return isTracingError(err) && (err.code === 'TRC_CONFIG_INVALID' || err.httpStatus === 400) ? EXIT_USAGE : EXIT_RUNTIME;
+}
+
+export function messageOf(err: unknown): string {
+  if (isTracingError(err)) return `weft: ${err.message} [${err.code}]`;
+  return `weft: ${err instanceof Error ? err.message : String(err)}`;
+}

@@ -1,0 +1,270 @@
+/**
+ * @module The server's composition root: store → ingest pipeline → receivers, and the query
+ * server (query API, UI, /healthz, /metrics) on its own port.
+ *
+ * Nothing here holds domain logic; it only wires the pieces and owns their lifetimes. Each HTTP
+ * receiver gets its own Fastify instance on its own port (so a port maps to one protocol, as
+ * collectors do), with the Bearer check as its first hook. The UI and the local agent live in
+ * layers the server must not import, so the CLI hands them in (`ui`) or attaches them to the
+ * returned handle (`sink`, `metrics`).
+ */
+import Fastify, { LogController } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyPluginAsync } from 'fastify';
+import type { Logger } from 'pino';
+import { isTracingError, TracingError } from '../model/index.js';
+import type { SpanRecord } from '../model/index.js';
+import { installBearerAuth } from './auth.js';
+import type { PortsConfig, StoreSpec, WeftConfig } from './config.js';
+import {
+  otlpHttpReceiver,
+  skywalkingHttpReceiver,
+  startOtlpGrpcReceiver,
+  startSkyWalkingGrpcReceiver,
+  zipkinReceiver,
+} from './ingest/index.js';
+import type { GrpcReceiverHandle, IngestSink, ReceiverOptions } from './ingest/index.js';
+import { createIngestPipeline } from './ingest/pipeline.js';
+import type { IngestPipeline } from './ingest/pipeline.js';
+import { createMetricsRegistry, newReceiverCounters, receiverSamples } from './metrics.js';
+import type { MetricSample, MetricsRegistry, ReceiverCounters } from './metrics.js';
+import { createMemoryStore, openDuckDbStore } from './store/index.js';
+import type { Store } from './store/index.js';
+
+/** What the UI layer plugs into the query server: it learns the real ports (0 → chosen). */
+export type UiInstaller = (app: FastifyInstance, info: { ports: PortsConfig; tokenRequired: boolean }) => Promise<void>;
+
+export interface StartServerOptions {
+  logger: Logger;
+  /** Serves `GET /` (and its assets). Without it `/` answers a short text pointer to the API. */
+  ui?: UiInstaller;
+}
+
+export interface RunningServer {
+  /** The ports actually listened on (a configured 0 becomes the chosen port). */
+  ports: PortsConfig;
+  /** The pipeline's sink, for an in-process agent (same durability and backpressure as receivers). */
+  sink: IngestSink;
+  /** Add collectors (the agent's drop counters) to /metrics. */
+  metrics: MetricsRegistry;
+  store: Store;
+  /** Stops listening, flushes the pipeline, closes the store. Idempotent. */
+  close(): Promise<void>;
+}
+
+/** Paths that stay open with --token: the UI shell and the health probe carry no span data. */
+const OPEN_PATHS = ['/', '/healthz', '/favicon.ico'];
+/** Static UI assets (scripts, styles): public code, no data. */
+const OPEN_PREFIXES = ['/ui/'];
+/** How long close() waits for in-flight HTTP requests before dropping connections. */
+const CLOSE_GRACE_MS = 3000;
+/** pino's numeric warn level. */
+const WARN_LEVEL = 40;
+
+type HttpReceiverName = 'otlp_http' | 'zipkin' | 'skywalking_http';
+type GrpcReceiverName = 'otlp_grpc' | 'skywalking_grpc';
+
+export async function openStore(spec: StoreSpec, logger: Logger): Promise<Store> {
+  switch (spec.kind) {
+    case 'memory':
+      return createMemoryStore();
+    case 'duckdb':
+      return openDuckDbStore({ path: spec.path, logger: quietChild(logger, 'store.duckdb') });
+    case 'clickhouse':
+      throw new TracingError(
+        'TRC_CONFIG_STORE_UNAVAILABLE',
+        `--store clickhouse:URL is not available in this build yet (actual: '${spec.url}'); use duckdb:PATH or memory`,
+        { httpStatus: 400 },
+      );
+  }
+}
+
+/** Counts what a receiver stored or failed to store, without touching the spans. */
+function countingSink(inner: IngestSink, counters: ReceiverCounters): IngestSink {
+  return {
+    async submit(spans: SpanRecord[]): Promise<void> {
+      const n = spans.length;
+      try {
+        await inner.submit(spans);
+        counters.spansAccepted += n;
+      } catch (err) {
+        counters.spansRejectedOverload += n;
+        throw err;
+      }
+    },
+  };
+}
+
+function bump(map: Map<string, number>, key: string): void {
+  map.set(key, (map.get(key) ?? 0) + 1);
+}
+
+/** The fixed error body and status for anything a query-server route throws. */
+export function errorResponseOf(err: unknown): { status: number; body: { error: { code: string; message: string } } } {
+  if (isTracingError(err)) return { status: err.httpStatus, body: { error: { code: err.code, message: err.message } } };
+  const fe = err as Partial<FastifyError>;
+  const status = typeof fe.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 600 ? fe.statusCode : 500;
+  const code = status >= 500 ? 'TRC_HTTP_INTERNAL' : status === 404 ? 'TRC_HTTP_NOT_FOUND' : 'TRC_HTTP_BAD_REQUEST';
+  // A 5xx message may hold internals (paths, SQL); clients get a generic one, the log the rest.
+  const message = status >= 500 ? 'internal error' : (fe.message ?? 'bad request');
+  return { status, body: { error: { code, message } } };
+}
+
+/**
+ * A component logger that stays at warn unless debug/trace was asked for: libraries log their
+ * lifecycle at info ("Server listening at …"), and `weft up` prints one startup line of its own.
+ */
+export function quietChild(logger: Logger, component: string): Logger {
+  const verbose = logger.level === 'debug' || logger.level === 'trace';
+  const level = verbose || logger.level === 'silent' || logger.levelVal > (logger.levels.values.warn ?? WARN_LEVEL) ? logger.level : 'warn';
+  return logger.child({ component }, { level });
+}
+
+function newFastify(logger: Logger, component: string, bodyLimit: number): FastifyInstance {
+  return Fastify({
+    loggerInstance: quietChild(logger, component),
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit,
+    forceCloseConnections: 'idle',
+    return503OnClosing: true,
+  }) as unknown as FastifyInstance;
+}
+
+async function listen(app: FastifyInstance, host: string, port: number, what: string): Promise<number> {
+  try {
+    await app.listen({ host, port });
+  } catch (err) {
+    throw new TracingError('TRC_SERVER_LISTEN', `cannot listen for ${what} on ${host}:${port}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+  }
+  const addr = app.server.address();
+  return typeof addr === 'object' && addr !== null ? addr.port : port;
+}
+
+async function closeWithin(what: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([what.catch(() => undefined), new Promise<void>((r) => (timer = setTimeout(r, ms)))]);
+  if (timer) clearTimeout(timer);
+}
+
+/**
+ * Starts everything `weft server` runs. On any failure, what was already started is closed and
+ * the error (TRC_SERVER_LISTEN, TRC_STORE_OPEN, …) is thrown.
+ */
+export async function startServer(config: WeftConfig, options: StartServerOptions): Promise<RunningServer> {
+  const { logger } = options;
+  const closers: (() => Promise<void>)[] = [];
+  const closeAll = async (): Promise<void> => {
+    for (const c of closers.splice(0).reverse()) {
+      try {
+        await c();
+      } catch (err) {
+        logger.warn({ err }, 'error while shutting down');
+      }
+    }
+  };
+
+  try {
+    const store = await openStore(config.store, logger);
+    closers.push(() => store.close());
+    const pipeline: IngestPipeline = createIngestPipeline(store, {
+      maxPendingSpans: config.maxPendingSpans,
+      maxBatchSpans: config.maxBatchSpans,
+      logger: quietChild(logger, 'ingest.pipeline'),
+    });
+    closers.push(() => pipeline.close());
+
+    const metrics = createMetricsRegistry();
+    const ports: PortsConfig = { ...config.ports };
+    const token = config.token ?? undefined;
+    const receiverClosers: (() => Promise<void>)[] = [];
+
+    const httpReceivers: [HttpReceiverName, FastifyPluginAsync<ReceiverOptions>, keyof PortsConfig][] = [
+      ['otlp_http', otlpHttpReceiver, 'otlpHttp'],
+      ['zipkin', zipkinReceiver, 'zipkin'],
+      ['skywalking_http', skywalkingHttpReceiver, 'skywalkingHttp'],
+    ];
+    for (const [name, plugin, portKey] of httpReceivers) {
+      const counters = newReceiverCounters();
+      metrics.add(() => receiverSamples(name, counters));
+      const app = newFastify(logger, `ingest.${name}`, config.maxBodyBytes);
+      installBearerAuth(app, { token: config.token });
+      app.addHook('onResponse', async (_req, reply) => bump(counters.requests, String(reply.statusCode)));
+      await app.register(plugin, { sink: countingSink(pipeline, counters), maxBodyBytes: config.maxBodyBytes });
+      receiverClosers.push(() => closeWithin(app.close(), CLOSE_GRACE_MS));
+      ports[portKey] = await listen(app, config.host, config.ports[portKey], `the ${name} receiver`);
+    }
+
+    const grpcReceivers: [GrpcReceiverName, typeof startOtlpGrpcReceiver, keyof PortsConfig][] = [
+      ['otlp_grpc', startOtlpGrpcReceiver, 'otlpGrpc'],
+      ['skywalking_grpc', startSkyWalkingGrpcReceiver, 'skywalkingGrpc'],
+    ];
+    for (const [name, start, portKey] of grpcReceivers) {
+      const counters = newReceiverCounters();
+      metrics.add(() => receiverSamples(name, counters));
+      let handle: GrpcReceiverHandle;
+      try {
+        handle = await start({
+          sink: countingSink(pipeline, counters),
+          maxBodyBytes: config.maxBodyBytes,
+          host: config.host,
+          port: config.ports[portKey],
+          ...(token ? { token } : {}),
+        });
+      } catch (err) {
+        throw new TracingError('TRC_SERVER_LISTEN', `cannot listen for the ${name} receiver on ${config.host}:${config.ports[portKey]}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+      }
+      receiverClosers.push(() => handle.close());
+      ports[portKey] = handle.port;
+    }
+    // Receivers stop before the pipeline flushes, so nothing new arrives while it drains.
+    closers.push(async () => {
+      await Promise.all(receiverClosers.map((c) => c()));
+    });
+
+    metrics.add(async (): Promise<MetricSample[]> => {
+      const s = pipeline.stats();
+      return [
+        { name: 'weft_pipeline_pending_spans', help: 'Spans accepted and not yet durable.', type: 'gauge', value: s.pendingSpans },
+        { name: 'weft_pipeline_written_spans_total', help: 'Spans made durable.', type: 'counter', value: s.writtenSpans },
+        { name: 'weft_pipeline_overload_rejected_spans_total', help: 'Spans refused with 429 because too many were pending.', type: 'counter', value: s.rejectedOverload },
+        { name: 'weft_pipeline_batches_total', help: 'Store writes completed.', type: 'counter', value: s.batches },
+        { name: 'weft_store_spans', help: 'Spans in the store.', type: 'gauge', labels: { store: store.kind }, value: await store.countSpans() },
+      ];
+    });
+
+    const query = newFastify(logger, 'http.query', config.maxBodyBytes);
+    query.setErrorHandler((err, req, reply) => {
+      const { status, body } = errorResponseOf(err);
+      if (status >= 500) req.log.error({ err }, 'query request failed');
+      void reply.code(status).type('application/json').send(body);
+    });
+    query.setNotFoundHandler((req, reply) => {
+      void reply.code(404).type('application/json').send({ error: { code: 'TRC_HTTP_NOT_FOUND', message: `no route ${req.method} ${req.url.split('?')[0] ?? ''}` } });
+    });
+    installBearerAuth(query, { token: config.token, openPaths: OPEN_PATHS, openPrefixes: OPEN_PREFIXES });
+    query.get('/healthz', async () => ({ status: 'ok', store: store.kind }));
+    query.get('/metrics', async (_req, reply) => reply.type('text/plain; version=0.0.4; charset=utf-8').send(await metrics.scrape()));
+    if (options.ui) await options.ui(query, { ports, tokenRequired: config.token !== null });
+    else query.get('/', async (_req, reply) => reply.type('text/plain; charset=utf-8').send('Weft query API: see /api/v1/traces/{traceId}, /healthz, /metrics\n'));
+    closers.push(() => closeWithin(query.close(), CLOSE_GRACE_MS));
+    ports.query = await listen(query, config.host, config.ports.query, 'the query API');
+
+    if (config.apm.length > 0) {
+      logger.warn({ apm: config.apm.map((a) => a.name) }, '--apm is accepted but the Call API integration is not wired yet; traces use stored spans only');
+    }
+    if (config.exportOtlp) {
+      logger.warn({ url: config.exportOtlp.url }, '--export-otlp is accepted but the OTLP exporter is not wired yet; nothing is exported');
+    }
+
+    let closing: Promise<void> | null = null;
+    return {
+      ports,
+      sink: pipeline,
+      metrics,
+      store,
+      close: () => (closing ??= closeAll()),
+    };
+  } catch (err) {
+    await closeAll();
+    throw err;
+  }
+}
