@@ -1,0 +1,94 @@
+/**
+ * @module The eBPF capture source: loads and attaches the programs, drains the ring buffer and
+ * yields batches of decoded events, timestamps already in wall-clock ns.
+ *
+ * Polling is non-blocking (the JS thread never waits inside the addon); when the ring is empty
+ * the loop waits `idleWaitMs` on a timer, and while records keep coming it drains back to back.
+ */
+import { setTimeout as delay } from 'node:timers/promises';
+import { TracingError } from '../../model/errors.js';
+import { decodeEvents, type EbpfEvent, type KtimeClock } from './decode-events.js';
+import { ebpfAvailability, loadNativeAddon, type NativeFilter, type NativeStats } from './native.js';
+
+export interface EbpfSourceOptions {
+  /** Payload prefix per syscall, bytes (default 1024, at most 4096). */
+  payloadBytes?: number;
+  /** Ring buffer bytes, a power of two (default 8 MiB). */
+  ringBytes?: number;
+  /** Poll buffer bytes (default 4 MiB). */
+  pollBufferBytes?: number;
+  /** Extra pids never to trace; this process is always excluded. */
+  denyPids?: number[];
+  /** Only these pids (empty: all). */
+  allowPids?: number[];
+  /** Only sockets with one of these local or remote ports (empty: all). */
+  ports?: number[];
+  /** Wait between polls when the ring is empty (default 5 ms). */
+  idleWaitMs?: number;
+}
+
+export interface EbpfSource extends AsyncIterable<EbpfEvent[]> {
+  stats(): NativeStats;
+  /** Changes the in-kernel filter; this process stays denied whatever `denyPids` says. */
+  setFilter(filter: NativeFilter): void;
+  /** Detaches the programs; a running iteration ends after its current batch. */
+  close(): void;
+  readonly clock: KtimeClock;
+}
+
+/** Throws TRC_EBPF_UNAVAILABLE (with the reason) when this host cannot run eBPF. */
+export function createEbpfSource(opts: EbpfSourceOptions = {}): EbpfSource {
+  const availability = ebpfAvailability();
+  if (!availability.ok) throw new TracingError('TRC_EBPF_UNAVAILABLE', `eBPF agent unavailable: ${availability.reason}`);
+  const loaded = loadNativeAddon();
+  if (!loaded.ok) throw new TracingError('TRC_EBPF_UNAVAILABLE', loaded.reason);
+  const addon = loaded.addon;
+  const [real, mono] = addon.clocks();
+  const clock: KtimeClock = { offsetNs: real - mono };
+  let handle;
+  try {
+    handle = addon.open({
+      payloadBytes: opts.payloadBytes ?? 1024,
+      ringBytes: opts.ringBytes ?? 8 << 20,
+      idSeed: Math.floor(Date.now() / 1000) & 0x1fffff,
+    });
+  } catch (err) {
+    throw new TracingError('TRC_EBPF_LOAD', `loading the eBPF programs failed: ${(err as Error).message}`, { cause: err });
+  }
+  const self = [process.pid];
+  const applyFilter = (f: NativeFilter): void => {
+    addon.setFilter(handle, { ...f, denyPids: [...self, ...(f.denyPids ?? opts.denyPids ?? [])] });
+  };
+  applyFilter({ enabled: true, allowPids: opts.allowPids ?? [], ports: opts.ports ?? [] });
+  try {
+    addon.attach(handle);
+  } catch (err) {
+    addon.close(handle);
+    throw new TracingError('TRC_EBPF_ATTACH', `attaching the eBPF programs failed: ${(err as Error).message}`, { cause: err });
+  }
+  const buffer = Buffer.allocUnsafe(opts.pollBufferBytes ?? 4 << 20);
+  const idle = opts.idleWaitMs ?? 5;
+  let closed = false;
+
+  return {
+    clock,
+    stats: () => addon.stats(handle),
+    setFilter: applyFilter,
+    close() {
+      if (closed) return;
+      closed = true;
+      addon.close(handle);
+    },
+    async *[Symbol.asyncIterator]() {
+      while (!closed) {
+        const n = addon.poll(handle, buffer, 0);
+        if (n === 0) {
+          await delay(idle);
+          continue;
+        }
+        const batch = decodeEvents(buffer, n, clock);
+        if (batch.length > 0) yield batch;
+      }
+    },
+  };
+}
