@@ -48,10 +48,18 @@ export function httpErrorOf(err: unknown): { status: number; code: string; messa
   return { status, code, message: fe.message ?? 'internal error' };
 }
 
-/** One error handler per receiver context: a fixed JSON body `{error, message}`, 5xx logged. */
-export function installErrorHandler(app: FastifyInstance): void {
+/**
+ * One error handler per receiver context: a fixed JSON body `{error, message}`, 5xx logged.
+ * A 415 names the media types this receiver accepts.
+ */
+export function installErrorHandler(app: FastifyInstance, acceptedTypes: readonly string[]): void {
   app.setErrorHandler((err, req, reply) => {
-    const { status, code, message } = httpErrorOf(err);
+    const mapped = httpErrorOf(err);
+    const { status, code } = mapped;
+    const message =
+      status === 415 && !isTracingError(err)
+        ? `unsupported Content-Type ${JSON.stringify(String(req.headers['content-type'] ?? '').slice(0, 80))}; send ${acceptedTypes.join(' or ')}`
+        : mapped.message;
     if (status >= 500) req.log.error({ err }, 'ingest request failed');
     void reply.code(status).type('application/json').send({ error: code, message });
   });

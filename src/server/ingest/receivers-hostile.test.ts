@@ -109,6 +109,7 @@ describe.each(targets)('$name HTTP receiver with hostile input', (t) => {
       fc.asyncProperty(fc.constantFrom('text/plain', 'application/xml', 'application/x-thrift', 'multipart/form-data; boundary=x', 'application/grpc'), async (type) => {
         const res = await appOf(t).inject({ method: 'POST', url: t.url, payload: t.good().body, headers: { 'content-type': type } });
         expect(res.statusCode).toBe(415);
+        expect((res.json() as { message: string }).message).toContain('application/json');
       }),
       { numRuns: 5 },
     );
