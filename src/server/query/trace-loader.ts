@@ -1,0 +1,66 @@
+/**
+ * @module Loading assembled traces for the query APIs: id normalisation, the default fetch
+ * (trace id, else span id through the link-key index), and the assembly call.
+ *
+ * Every API gets traces through `createTraceLoader`, so `/api/v1`, Jaeger, api_v3 and Tempo
+ * show the same tree for the same id.
+ */
+import { normalizeHexId } from '../../model/index.js';
+import type { SpanRecord } from '../../model/index.js';
+import type { SpanReader } from '../store/index.js';
+import type { AssembledTrace } from '../tracing/trace.js';
+
+/** How many spans a span-id lookup may return before it gives up on that key. */
+const SPAN_LOOKUP_LIMIT = 16;
+/** Longest id accepted in a path; longer ones cannot be stored ids. */
+const MAX_ID_CHARS = 256;
+
+export type FetchTrace = (idOrSpanId: string) => Promise<SpanRecord[]>;
+export type Assemble = (spans: SpanRecord[], traceId: string) => AssembledTrace;
+
+/** The ids to try for a user-typed id: as given, lowercased, and as a padded 128-bit hex id. */
+export function idCandidates(raw: string): string[] {
+  const id = raw.trim();
+  if (id === '' || id.length > MAX_ID_CHARS) return [];
+  const out = [id];
+  const lower = id.toLowerCase();
+  if (!out.includes(lower)) out.push(lower);
+  const hex = normalizeHexId(id, 32);
+  if (hex !== '' && !out.includes(hex)) out.push(hex);
+  return out;
+}
+
+/**
+ * The default fetch: the trace with this id; when there is none and the id could be a span
+ * id, the trace of that span (so a span id pasted from a log opens its trace).
+ */
+export function defaultFetchTrace(reader: SpanReader): FetchTrace {
+  return async (idOrSpanId) => {
+    const spans = await reader.getTrace(idOrSpanId);
+    if (spans.length > 0) return spans;
+    const bySpan = await reader.findByLinkKeys([{ type: 'span', value: idOrSpanId }], { limit: SPAN_LOOKUP_LIMIT });
+    const traceId = bySpan.find((s) => s.traceId !== '')?.traceId;
+    if (traceId === undefined) return bySpan;
+    return reader.getTrace(traceId);
+  };
+}
+
+export interface TraceLoader {
+  /** The assembled trace for a user-typed id (trace id or span id), or null when no span has it. */
+  load(rawId: string): Promise<AssembledTrace | null>;
+}
+
+export function createTraceLoader(fetchTrace: FetchTrace, assemble: Assemble): TraceLoader {
+  return {
+    async load(rawId) {
+      for (const id of idCandidates(rawId)) {
+        const spans = await fetchTrace(id);
+        if (spans.length === 0) continue;
+        // Asked by span id: the trace is named after the trace id the spans carry.
+        const traceId = spans.some((s) => s.traceId === id) ? id : (spans.find((s) => s.traceId !== '')?.traceId ?? id);
+        return assemble(spans, traceId);
+      }
+      return null;
+    },
+  };
+}
