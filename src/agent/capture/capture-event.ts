@@ -50,5 +50,25 @@ export interface CloseEvent {
 
 export type CaptureEvent = DataEvent | CloseEvent;
 
+/**
+ * The kernel saw connect() (this process is the client) or accept() (the server) on a socket.
+ * It settles which side the process is on before any data flows; without it the side is inferred
+ * from the first message the protocol recognises.
+ */
+export interface SideEvent {
+  kind: 'connect' | 'accept';
+  socketId: bigint;
+  unixNano: bigint;
+}
+
+/** Process lifecycle records: not used by sessions, passed over. */
+export interface ProcessLifecycleEvent {
+  kind: 'exec' | 'exit';
+  unixNano: bigint;
+}
+
+/** Everything the sessions layer accepts from a source. */
+export type SessionInputEvent = CaptureEvent | SideEvent | ProcessLifecycleEvent;
+
 /** A capture source: batches of events, in roughly time order (two CPUs may interleave). */
-export type CaptureSource = AsyncIterable<CaptureEvent[]>;
+export type CaptureSource = AsyncIterable<readonly SessionInputEvent[]>;

@@ -8,7 +8,7 @@
  * time first, because two CPUs fill the ring buffer concurrently and may interleave.
  */
 import { type ObservationPoint, type SpanRecord, type SpanSource, type SpanOrigin } from '../../model/index.js';
-import type { CaptureEvent, DataEvent } from '../capture/capture-event.js';
+import type { DataEvent, SessionInputEvent } from '../capture/capture-event.js';
 import type { ConnInfo } from '../protocols/protocol.js';
 import type { L7Connection, L7Protocol, MessageRole } from './l7-port.js';
 import { MessageBuilder, type Message } from './messages.js';
@@ -66,7 +66,7 @@ interface Connection {
 
 export interface SessionTable {
   /** Feeds a batch of events; returns the spans completed by it. */
-  push(events: readonly CaptureEvent[]): SpanRecord[];
+  push(events: readonly SessionInputEvent[]): SpanRecord[];
   /** Closes timed-out requests and evicts idle connections, as of `nowUnixNano`. */
   sweep(nowUnixNano: bigint): SpanRecord[];
   /** Flushes everything (shutdown). */
@@ -86,6 +86,9 @@ function observationPoint(source: 'sys' | 'net', side: Side): ObservationPoint {
 
 export function createSessionTable(options: SessionOptions): SessionTable {
   const conns = new Map<bigint, Connection>();
+  /** connect()/accept() seen before the socket's first data: which side the process is on. */
+  const sideHints = new Map<bigint, Side>();
+  const MAX_SIDE_HINTS = 65_536;
   const stats: SessionStats = { connections: 0, evictedConnections: 0, undetectedMessages: 0, exchanges: 0, timeouts: 0 };
 
   function finish(conn: Connection, spans: SpanRecord[], out: SpanRecord[]): void {
@@ -121,6 +124,17 @@ export function createSessionTable(options: SessionOptions): SessionTable {
 
   function detect(conn: Connection, msg: Message): void {
     conn.detectAttempts++;
+    if (conn.side) {
+      // The side is known from connect/accept: only the role of this message is to be checked.
+      const role = roleOf(conn.side, msg.direction);
+      const serverPort = conn.side === 'client' ? conn.ev.remotePort : conn.ev.localPort;
+      const found = options.protocols.find((p) => p.detect(msg.bytes, role, serverPort) === 'yes');
+      if (found) {
+        conn.protocol = found;
+        conn.l7 = found.open(connInfo(conn));
+      }
+      return;
+    }
     for (const p of options.protocols) {
       const serverPortGuess = msg.direction === 'egress' ? conn.ev.remotePort : conn.ev.localPort;
       // A message we send that looks like a request makes us the client, and so on.
@@ -183,7 +197,9 @@ export function createSessionTable(options: SessionOptions): SessionTable {
       conns.delete(ev.socketId); // re-insert below: keeps LRU order
     } else {
       if (conns.size >= options.maxConnections) evictOldest(out);
-      conn = { ev, protocol: null, l7: null, detectAttempts: 0, side: null, building: null, lastSeenUnixNano: 0n, oldestPendingUnixNano: 0n };
+      const hinted = sideHints.get(ev.socketId) ?? null;
+      sideHints.delete(ev.socketId);
+      conn = { ev, protocol: null, l7: null, detectAttempts: 0, side: hinted, building: null, lastSeenUnixNano: 0n, oldestPendingUnixNano: 0n };
       stats.connections++;
     }
     conns.set(ev.socketId, conn);
@@ -215,13 +231,23 @@ export function createSessionTable(options: SessionOptions): SessionTable {
       for (const ev of sorted) {
         if (ev.kind === 'data') {
           onData(ev, out);
-        } else {
+        } else if (ev.kind === 'connect' || ev.kind === 'accept') {
+          const side: Side = ev.kind === 'connect' ? 'client' : 'server';
+          const conn = conns.get(ev.socketId);
+          if (conn) {
+            if (!conn.protocol) conn.side = side;
+          } else {
+            if (sideHints.size >= MAX_SIDE_HINTS) sideHints.clear();
+            sideHints.set(ev.socketId, side);
+          }
+        } else if (ev.kind === 'close') {
           const conn = conns.get(ev.socketId);
           if (conn) {
             flushConnection(conn, out);
             conns.delete(ev.socketId);
           }
         }
+        // exec/exit records carry nothing sessions need.
       }
       return out;
     },

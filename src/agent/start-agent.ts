@@ -1,0 +1,133 @@
+/**
+ * @module Starts the eBPF agent: eBPF source → sessions (every registered L7 parser) → spans,
+ * delivered either to an in-process ingest sink (`weft up`) or shipped as OTLP to a server
+ * (`weft agent --server URL`).
+ */
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import type { SpanRecord } from '../model/index.js';
+import { startAgentLoop } from './agent-loop.js';
+import { createEbpfSource, type EbpfSourceOptions } from './ebpf/ebpf-source.js';
+import { PROTOCOL_PARSERS } from './protocols/registry.js';
+import { l7ProtocolOf } from './sessions/protocol-adapter.js';
+import { createSessionTable, DEFAULT_SESSION_OPTIONS } from './sessions/session-table.js';
+import { createSpanShipper, DEFAULT_SHIPPER_OPTIONS } from './shipping/span-shipper.js';
+
+/** Where spans go when the agent runs inside the server process. Same contract as IngestSink. */
+export interface SpanSink {
+  submit(spans: SpanRecord[]): Promise<void>;
+}
+
+/** The logger surface the agent uses (pino's). */
+export interface AgentLogger {
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+}
+
+export interface AgentStartOptions {
+  /** In-process: spans go straight into the server's ingest pipeline. */
+  sink?: SpanSink;
+  /** Remote: the server's OTLP/HTTP base URL (port 4318 by default). */
+  serverUrl?: string;
+  token?: string;
+  /** NICs for packet capture (NET spans); recorded, used once packet capture lands. */
+  interfaces: string[];
+  logger: AgentLogger;
+  /** Agent id written to spans; default the host name. */
+  hostId?: string;
+  ebpf?: EbpfSourceOptions;
+}
+
+export interface AgentMetricSample {
+  name: string;
+  help: string;
+  type: 'counter' | 'gauge';
+  labels?: Record<string, string>;
+  value: number;
+}
+
+export interface RunningAgent {
+  close(): Promise<void>;
+  metrics(): AgentMetricSample[];
+}
+
+const SWEEP_INTERVAL_MS = 50;
+
+/** Unique 16-hex span ids: a random per-run prefix and a counter, cheap on the hot path. */
+function spanIdGenerator(): () => string {
+  const prefix = randomBytes(4).toString('hex');
+  let n = 0;
+  return () => prefix + (++n >>> 0).toString(16).padStart(8, '0');
+}
+
+export async function startAgent(o: AgentStartOptions): Promise<RunningAgent> {
+  if (!o.sink && !o.serverUrl) throw new Error('startAgent needs a sink (in-process) or a serverUrl');
+  const source = createEbpfSource({ ...o.ebpf, denyPids: [process.pid, ...(o.ebpf?.denyPids ?? [])] });
+  const sessions = createSessionTable({
+    ...DEFAULT_SESSION_OPTIONS,
+    hostId: o.hostId ?? hostname(),
+    protocols: PROTOCOL_PARSERS.map(l7ProtocolOf),
+    source: 'sys',
+    origin: 'ebpf',
+    newSpanId: spanIdGenerator(),
+  });
+  const shipper = o.serverUrl
+    ? createSpanShipper({ ...DEFAULT_SHIPPER_OPTIONS, serverUrl: o.serverUrl, ...(o.token ? { token: o.token } : {}) })
+    : null;
+  let sinkDropped = 0;
+  const sink = o.sink;
+  const emit = (spans: SpanRecord[]): void => {
+    if (shipper) shipper.add(spans);
+    else if (sink) {
+      // Overload (429) or a store failure costs these spans; they are counted, never thrown.
+      sink.submit(spans).catch(() => {
+        sinkDropped += spans.length;
+      });
+    }
+  };
+  const loop = startAgentLoop({
+    source,
+    sessions,
+    emit,
+    sweepIntervalMs: SWEEP_INTERVAL_MS,
+    // Events carry wall-clock times (the source converts kernel ktime), so sweep by wall clock.
+    nowUnixNano: () => BigInt(Date.now()) * 1_000_000n,
+  });
+  o.logger.info({ component: 'agent', protocols: PROTOCOL_PARSERS.map((p) => p.name) }, 'eBPF agent attached');
+  return {
+    async close() {
+      source.close();
+      await loop.stop();
+      if (shipper) await shipper.close();
+    },
+    metrics() {
+      const s = loop.stats();
+      let n: Record<string, unknown> = {};
+      try {
+        n = source.stats() as unknown as Record<string, unknown>;
+      } catch {
+        // Closed: the kernel counters are gone with the programs.
+      }
+      const ship = shipper?.stats();
+      const samples: AgentMetricSample[] = [
+        { name: 'weft_agent_events_total', help: 'Capture records processed by the agent', type: 'counter', value: s.events },
+        { name: 'weft_agent_spans_total', help: 'SYS spans produced by the agent', type: 'counter', value: s.spans },
+        { name: 'weft_agent_connections', help: 'Connections tracked', type: 'gauge', value: s.connections },
+        { name: 'weft_agent_evicted_connections_total', help: 'Connections evicted by the LRU bound', type: 'counter', value: s.evictedConnections },
+        { name: 'weft_agent_undetected_messages_total', help: 'Messages of no known protocol', type: 'counter', value: s.undetectedMessages },
+        { name: 'weft_agent_timeouts_total', help: 'Requests closed without a response', type: 'counter', value: s.timeouts },
+        { name: 'weft_agent_dropped_spans_total', help: 'Spans dropped by the agent', type: 'counter', labels: { reason: 'sink_rejected' }, value: sinkDropped },
+      ];
+      for (const [key, value] of Object.entries(n)) {
+        if (typeof value === 'number' || typeof value === 'bigint') {
+          samples.push({ name: 'weft_agent_kernel_' + key.replace(/[A-Z]/g, (c) => '_' + c.toLowerCase()), help: `eBPF ${key}`, type: 'counter', value: Number(value) });
+        }
+      }
+      if (ship) {
+        samples.push({ name: 'weft_agent_shipped_spans_total', help: 'Spans shipped to the server', type: 'counter', value: ship.sent });
+        samples.push({ name: 'weft_agent_dropped_spans_total', help: 'Spans dropped by the agent', type: 'counter', labels: { reason: 'queue_full' }, value: ship.dropped });
+      }
+      return samples;
+    },
+  };
+}
