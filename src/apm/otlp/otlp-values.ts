@@ -32,26 +32,31 @@ export function readOtlpId(v: unknown, byteLength: 8 | 16): string | null {
   return null;
 }
 
+/** A field under its JSON (camelCase) name or its proto (snake_case) name, as protobuf JSON parsers accept. */
+function oneOf(o: Record<string, unknown>, camel: string, snake: string): unknown {
+  return own(o, camel) ?? own(o, snake);
+}
+
 /** Plain JS form of an AnyValue, for nested values flattened to JSON strings. */
 function anyToPlain(v: unknown, depth: number): unknown {
   const o = asObject(v);
   if (depth > 16) return null;
-  const s = own(o, 'stringValue');
+  const s = oneOf(o, 'stringValue', 'string_value');
   if (s !== undefined) return s;
-  const b = own(o, 'boolValue');
+  const b = oneOf(o, 'boolValue', 'bool_value');
   if (b !== undefined) return readBool(b);
-  const i = own(o, 'intValue');
+  const i = oneOf(o, 'intValue', 'int_value');
   if (i !== undefined) {
     const big = readBigInt(i);
     if (big === null) return null;
     const n = Number(big);
     return Number.isSafeInteger(n) ? n : big.toString();
   }
-  const d = own(o, 'doubleValue');
+  const d = oneOf(o, 'doubleValue', 'double_value');
   if (d !== undefined) return typeof d === 'number' ? d : Number(d);
-  const a = own(o, 'arrayValue');
+  const a = oneOf(o, 'arrayValue', 'array_value');
   if (a !== undefined) return asArray(asObject(a).values).map((x) => anyToPlain(x, depth + 1));
-  const kv = own(o, 'kvlistValue');
+  const kv = oneOf(o, 'kvlistValue', 'kvlist_value');
   if (kv !== undefined) {
     const out: Record<string, unknown> = {};
     for (const e of asArray(asObject(kv).values)) {
@@ -60,7 +65,7 @@ function anyToPlain(v: unknown, depth: number): unknown {
     }
     return out;
   }
-  const by = own(o, 'bytesValue');
+  const by = oneOf(o, 'bytesValue', 'bytes_value');
   if (by !== undefined) return by instanceof Uint8Array ? Buffer.from(by).toString('base64') : String(by);
   return null;
 }
@@ -92,7 +97,7 @@ export function keyValuesToRecord(list: unknown): Record<string, AttributeValue>
 
 /** An AnyValue's array of strings (weft.warnings); [] when not an array. */
 export function anyValueToStringArray(v: unknown): string[] {
-  const a = own(asObject(v), 'arrayValue');
+  const a = oneOf(asObject(v), 'arrayValue', 'array_value');
   if (a === undefined) return [];
   return asArray(asObject(a).values).map((x) => {
     const p = anyToPlain(x, 1);

@@ -219,6 +219,25 @@ describe('gRPC receivers with hostile input', () => {
     expect(down.code).toBe(grpc.status.UNAVAILABLE);
   });
 
+  it('OTLP gRPC with a token answers UNAUTHENTICATED without the right Bearer metadata', async () => {
+    const guarded = await startOtlpGrpcReceiver({ sink, maxBodyBytes: MAX_BODY, host: '127.0.0.1', port: 0, token: 'tok' });
+    const c = new grpc.Client(`127.0.0.1:${guarded.port}`, grpc.credentials.createInsecure());
+    try {
+      const body = Buffer.from(encodeOtlpRequest(fc.sample(spanRecordArbitrary, 1)));
+      const path = '/opentelemetry.proto.collector.trace.v1.TraceService/Export';
+      const wrong = new grpc.Metadata();
+      wrong.set('authorization', 'Bearer nope');
+      const right = new grpc.Metadata();
+      right.set('authorization', 'Bearer tok');
+      expect((await unary(c, path, body)).code).toBe(grpc.status.UNAUTHENTICATED);
+      expect((await unary(c, path, body, wrong)).code).toBe(grpc.status.UNAUTHENTICATED);
+      expect((await unary(c, path, body, right)).code).toBe(grpc.status.OK);
+    } finally {
+      c.close();
+      await guarded.close();
+    }
+  });
+
   it('SkyWalking gRPC checks the token, rejects garbage, and stores the good spans of a stream', async () => {
     const md = new grpc.Metadata();
     md.set('authorization', 'Bearer s3cret');
