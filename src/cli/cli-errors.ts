@@ -25,3 +25,8 @@ export function messageOf(err: unknown): string {
   if (isTracingError(err)) return `weft: ${err.message} [${err.code}]`;
   return `weft: ${err instanceof Error ? err.message : String(err)}`;
 }
+
+/** The agent cannot run on this host (no root, no BTF, addon not built). */
+export function agentUnavailable(reason: string): TracingError {
+  return new TracingError('TRC_AGENT_UNAVAILABLE', `weft agent cannot run here: ${reason}`, { httpStatus: 503 });
+}

@@ -470,3 +470,27 @@ export function loadClientConfig(
   if (token !== null && !/^[A-Za-z0-9\-._~+/]+=*$/.test(token)) problems.push(`--token must be a Bearer token (letters, digits, -._~+/ and trailing =) (actual: <${token.length} characters, hidden>)`);
   return problems.length > 0 ? { ok: false, problems } : { ok: true, config: { serverUrl: server.replace(/\/+$/, ''), token } };
 }
+
+export const DEFAULT_AGENT_SERVER_URL = `http://127.0.0.1:${DEFAULT_PORTS.otlpHttp}`;
+
+/** What `weft agent` needs: the server's OTLP/HTTP endpoint, token, NICs and log level. */
+export interface AgentClientConfig extends ClientConfig {
+  interfaces: string[];
+  logLevel: LogLevel;
+}
+
+export function loadAgentClientConfig(
+  flags: { server?: string | undefined; token?: string | undefined; interfaces?: string | undefined; logLevel?: string | undefined },
+  env: Readonly<Record<string, string | undefined>>,
+): { ok: true; config: AgentClientConfig } | { ok: false; problems: string[] } {
+  const base = loadClientConfig({ server: flags.server ?? env.WEFT_SERVER ?? DEFAULT_AGENT_SERVER_URL, token: flags.token }, env);
+  const problems = base.ok ? [] : [...base.problems];
+  const level = flags.logLevel ?? env.WEFT_LOG_LEVEL ?? 'info';
+  if (!(LOG_LEVELS as readonly string[]).includes(level)) problems.push(`--log-level must be one of ${LOG_LEVELS.join(', ')} (actual: ${quote(level)})`);
+  const nics = flags.interfaces ?? env.WEFT_INTERFACES ?? '';
+  if (!base.ok || problems.length > 0) return { ok: false, problems };
+  return {
+    ok: true,
+    config: { ...base.config, interfaces: nics.split(',').map((s) => s.trim()).filter((s) => s !== ''), logLevel: level as LogLevel },
+  };
+}
