@@ -27,8 +27,10 @@ import { createIngestPipeline } from './ingest/pipeline.js';
 import type { IngestPipeline } from './ingest/pipeline.js';
 import { createMetricsRegistry, newReceiverCounters, receiverSamples } from './metrics.js';
 import type { MetricSample, MetricsRegistry, ReceiverCounters } from './metrics.js';
+import { queryApi } from './query/index.js';
 import { createMemoryStore, openDuckDbStore } from './store/index.js';
 import type { Store } from './store/index.js';
+import { assemble } from './tracing/assemble.js';
 
 /** What the UI layer plugs into the query server: it learns the real ports (0 → chosen). */
 export type UiInstaller = (app: FastifyInstance, info: { ports: PortsConfig; tokenRequired: boolean }) => Promise<void>;
@@ -243,6 +245,7 @@ export async function startServer(config: WeftConfig, options: StartServerOption
     installBearerAuth(query, { token: config.token, openPaths: OPEN_PATHS, openPrefixes: OPEN_PREFIXES });
     query.get('/healthz', async () => ({ status: 'ok', store: store.kind }));
     query.get('/metrics', async (_req, reply) => reply.type('text/plain; version=0.0.4; charset=utf-8').send(await metrics.scrape()));
+    await query.register(queryApi, { reader: store, assemble: (spans, traceId) => assemble(spans, { traceId }) });
     if (options.ui) await options.ui(query, { ports, tokenRequired: config.token !== null });
     else query.get('/', async (_req, reply) => reply.type('text/plain; charset=utf-8').send('Weft query API: see /api/v1/traces/{traceId}, /healthz, /metrics\n'));
     closers.push(() => closeWithin(query.close(), CLOSE_GRACE_MS));
