@@ -180,7 +180,7 @@ describe('shapes match recorded Jaeger and Tempo responses', () => {
     expectSameShape(span, theirSpan);
     expect(Buffer.from(String(span?.traceId), 'base64').toString('hex')).toBe(TRACE_A);
     expect(String(span?.kind)).toMatch(/^SPAN_KIND_/);
-    expectSameShape({ batches: [ours.batches[0]] }, { batches: [{ resource: (theirs.batches[0] as { resource: unknown }).resource }] });
+    expectSameShape({ batches: [ours.batches[0]] }, { batches: [{ resource: (theirs.batches[0] as unknown as { resource: unknown }).resource }] });
   });
 
   it('Tempo /api/search matches a recorded Tempo search answer', async () => {
