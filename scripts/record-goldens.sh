@@ -1,0 +1,182 @@
+#!/usr/bin/env bash
+# Records the L7 parser golden captures from real Debian servers and clients on 127.0.0.1.
+#
+# For each case it starts tcpdump on lo for the server's port, runs a real client, stops tcpdump,
+# and writes src/agent/protocols/<protocol>/testdata/<case>.pcap plus <case>.md (one line: the
+# client, its version and the command). The expected spans (<case>.golden.json) are then written
+# by the golden test:  UPDATE_GOLDEN=1 npx vitest run src/agent/protocols/golden.test.ts
+# and reviewed as a diff. Needs root (tcpdump, servers running as their own users).
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+P="$ROOT/src/agent/protocols"
+WORK=$(mktemp -d /tmp/weft-goldens.XXXXXX)
+chmod 755 "$WORK"
+PIDS=()
+cleanup() {
+  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+  sleep 0.5
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+HTTP_PORT=18737 REDIS_PORT=16737 MYSQL_PORT=13737 PG_PORT=15737 DNS_PORT=15853
+TP='00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01'
+
+wait_port() { # proto port
+  for _ in $(seq 1 100); do
+    if ss -H -ln"${1:0:1}" "sport = :$2" | grep -q .; then return 0; fi
+    sleep 0.1
+  done
+  echo "port $2 never opened" >&2; return 1
+}
+
+capture() { # protocol case port note -- command...
+  local proto=$1 name=$2 port=$3 note=$4; shift 5
+  # ONLY=<protocol folder> re-records one protocol's cases.
+  if [ -n "${ONLY:-}" ] && [ "$ONLY" != "$proto" ]; then return 0; fi
+  mkdir -p "$P/$proto/testdata"
+  local pcap="$P/$proto/testdata/$name.pcap"
+  tcpdump -i lo --immediate-mode -U -B 65536 -s 0 -w "$pcap" "port $port" 2>"$WORK/tcpdump.$name.log" &
+  local tpid=$!
+  for _ in $(seq 1 100); do grep -q 'listening on' "$WORK/tcpdump.$name.log" && break; sleep 0.05; done
+  # "listening" is printed before the filter sees every packet; give it a moment, then let the
+  # last segments (FIN/ACK) reach the file before stopping.
+  sleep 0.5
+  "$@" >"$WORK/$name.out" 2>&1 || true
+  sleep 1
+  kill -INT "$tpid"; wait "$tpid" || true
+  echo "$note" >"$P/$proto/testdata/$name.md"
+  echo "recorded $proto/$name ($(stat -c %s "$pcap") bytes; $(grep -E 'captured|dropped' "$WORK/tcpdump.$name.log" | tr '\n' ' '))"
+  if [ -n "${SHOW_OUTPUT:-}" ]; then cat "$WORK/$name.out"; fi
+}
+
+# ---------------------------------------------------------------- nginx (HTTP/1.1)
+mkdir -p "$WORK/www/api/v1" "$WORK/nginx"
+echo 'hello from weft' >"$WORK/www/a.txt"
+seq 1 3000 >"$WORK/www/big.txt"
+echo '{"id":42}' >"$WORK/www/api/v1/users"
+cat >"$WORK/nginx/nginx.conf" <<CONF
+worker_processes 1;
+pid $WORK/nginx/nginx.pid;
+error_log $WORK/nginx/error.log;
+events { worker_connections 64; }
+http {
+  access_log off;
+  client_body_temp_path $WORK/nginx; proxy_temp_path $WORK/nginx; fastcgi_temp_path $WORK/nginx;
+  uwsgi_temp_path $WORK/nginx; scgi_temp_path $WORK/nginx;
+  gzip on; gzip_types text/plain; gzip_min_length 10; gzip_http_version 1.0;
+  server {
+    listen 127.0.0.1:$HTTP_PORT;
+    root $WORK/www;
+    location = /empty { return 204; }
+    location = /boom { return 503 "down\n"; }
+    location /api/ { default_type application/json; try_files /api/v1/users =404; }
+  }
+}
+CONF
+nginx -c "$WORK/nginx/nginx.conf" -g 'daemon off;' &
+PIDS+=($!)
+wait_port t $HTTP_PORT
+NGINX_V=$(nginx -v 2>&1 | sed 's/.*: //')
+CURL_V=$(curl --version | head -1 | cut -d' ' -f1-2)
+U="http://127.0.0.1:$HTTP_PORT"
+
+capture http1 curl-keepalive $HTTP_PORT "$CURL_V → $NGINX_V: curl --http1.1 -H traceparent -H X-Request-ID -H Authorization $U/a.txt $U/api/v1/users/42?x=1 $U/missing $U/boom (one keep-alive connection)" -- \
+  curl --http1.1 -sS -o /dev/null -o /dev/null -o /dev/null -o /dev/null -H "traceparent: $TP" -H 'X-Request-ID: req-weft-1' \
+  -H 'Authorization: Bearer s3cret' -H 'Cookie: session=abc' "$U/a.txt" "$U/api/v1/users/42?x=1" "$U/missing" "$U/boom"
+capture http1 curl-no-body $HTTP_PORT "$CURL_V → $NGINX_V: curl --http1.1 -I $U/a.txt, then $U/empty (204), then If-Modified-Since (304), one connection" -- \
+  curl --http1.1 -sS -o /dev/null -o /dev/null -o /dev/null -I "$U/a.txt" --next -o /dev/null "$U/empty" --next -o /dev/null \
+  -H 'If-Modified-Since: Fri, 01 Jan 2100 00:00:00 GMT' "$U/a.txt"
+capture http1 curl-chunked-gzip $HTTP_PORT "$CURL_V → $NGINX_V (gzip on): curl --http1.1 --compressed $U/big.txt $U/a.txt (chunked bodies, keep-alive)" -- \
+  curl --http1.1 -sS --compressed -o /dev/null -o /dev/null "$U/big.txt" "$U/a.txt"
+capture http1 http10-close-delimited $HTTP_PORT "$CURL_V → $NGINX_V (gzip on): curl --http1.0 --compressed $U/big.txt (body until close)" -- \
+  curl --http1.0 -sS --compressed -o /dev/null "$U/big.txt"
+pipeline_http() {
+  exec 3<>"/dev/tcp/127.0.0.1/$HTTP_PORT"
+  printf 'GET /a.txt HTTP/1.1\r\nHost: weft.test\r\nX-B3-TraceId: 80f198ee56343ba864fe8b2a57d3eff7\r\nX-B3-SpanId: e457b5a2e4d86bd1\r\n\r\nGET /api/v1/users/7 HTTP/1.1\r\nHost: weft.test\r\nb3: 80f198ee56343ba864fe8b2a57d3eff7-05e3ac9a4f6e3b90-1\r\n\r\nHEAD /a.txt HTTP/1.1\r\nHost: weft.test\r\nuber-trace-id: 5b8efff798038103d269b633813fc60c:eee19b7ec3c1b174:0:1\r\n\r\nGET /missing HTTP/1.1\r\nHost: weft.test\r\nConnection: close\r\n\r\n' >&3
+  timeout 2 cat <&3 >/dev/null
+  exec 3<&-
+}
+capture http1 pipelined $HTTP_PORT "bash $BASH_VERSION /dev/tcp → $NGINX_V: four pipelined requests (GET, GET, HEAD, GET close) in one write, X-B3-*, b3 and uber-trace-id headers" -- pipeline_http
+
+# ---------------------------------------------------------------- redis
+redis-server --port $REDIS_PORT --bind 127.0.0.1 --save '' --appendonly no --dir "$WORK" --daemonize no >"$WORK/redis.log" &
+PIDS+=($!)
+wait_port t $REDIS_PORT
+RCLI_V=$(redis-cli --version)
+R="redis-cli -h 127.0.0.1 -p $REDIS_PORT"
+redis_session() {
+  $R SET user:1 alice; $R GET user:1; $R INCR counter; $R HSET h f1 v1 f2 v2; $R HGETALL h
+  $R LPUSH l a b c; $R LRANGE l 0 -1; $R GET missing; $R INCR user:1; $R AUTH nobody hunter2
+}
+capture redis cli-commands $REDIS_PORT "$RCLI_V → redis-server 7.0: SET GET INCR HSET HGETALL LPUSH LRANGE GET(nil) INCR(WRONGTYPE error) AUTH(error, redacted), one connection each" -- redis_session
+redis_pipe() { printf 'SET k1 v1\r\nGET k1\r\nPING\r\nINCR k1\r\n*2\r\n$3\r\nGET\r\n$2\r\nk1\r\n' | $R --pipe; }
+capture redis pipe $REDIS_PORT "$RCLI_V --pipe: inline SET GET PING INCR(error) and a RESP array GET, pipelined in one write (redis-cli appends its ECHO marker)" -- redis_pipe
+redis_resp3() { $R -3 HGETALL h; $R -3 SMEMBERS s0; $R -3 SADD s0 x y; $R -3 SMEMBERS s0; $R -3 ZADD z 1.5 m; $R -3 ZSCORE z m; $R -3 EXISTS h; }
+capture redis resp3 $REDIS_PORT "$RCLI_V -3 (HELLO 3 on connect): HGETALL(map) SMEMBERS(set) SADD ZADD ZSCORE(double) EXISTS" -- redis_resp3
+
+# ---------------------------------------------------------------- mariadb
+mkdir -p "$WORK/mysql"
+mariadb-install-db --no-defaults --user=root --datadir="$WORK/mysql/data" --auth-root-authentication-method=normal >"$WORK/mysql/install.log" 2>&1
+mariadbd --no-defaults --user=root --datadir="$WORK/mysql/data" --socket="$WORK/mysql/sock" --port=$MYSQL_PORT \
+  --bind-address=127.0.0.1 --skip-grant-tables=0 --pid-file="$WORK/mysql/pid" >"$WORK/mysql/server.log" 2>&1 &
+PIDS+=($!)
+wait_port t $MYSQL_PORT
+mariadb --no-defaults -S "$WORK/mysql/sock" -uroot -e "CREATE DATABASE shop; DROP USER IF EXISTS ''@'localhost'; DROP USER IF EXISTS ''@'$(hostname)'; CREATE USER 'weft'@'%' IDENTIFIED BY 'weftpw'; GRANT ALL ON *.* TO 'weft'@'%'; CREATE TABLE shop.items (id INT PRIMARY KEY, name VARCHAR(20)); INSERT INTO shop.items VALUES (1,'apple'),(2,'pear');"
+MY_V=$(mariadb --version)
+mysql_cli() {
+  # Statements on stdin: --force continues past an error there (it does not with -e).
+  mariadb --no-defaults --force --comments -h127.0.0.1 -P$MYSQL_PORT -uweft -pweftpw shop <<SQL
+SELECT * FROM items; INSERT INTO items VALUES (3,'fig'); UPDATE items SET name='kiwi' WHERE id=3; SELECT * FROM nope;
+/* traceparent: $TP */ SELECT COUNT(*) FROM items; CREATE USER 'x'@'%' IDENTIFIED BY 'topsecret'; DELETE FROM items WHERE id=3;
+SQL
+}
+capture mysql cli-queries $MYSQL_PORT "$MY_V --force --comments -h127.0.0.1 shop < statements: 'SELECT; INSERT; UPDATE; SELECT from missing table (ERR 1146); traceparent comment SELECT; CREATE USER IDENTIFIED BY (redacted); DELETE' (COM_QUERY)" -- mysql_cli
+mysql_prepared() {
+  perl -MDBI -e '
+    my $dbh = DBI->connect("DBI:mysql:database=shop;host=127.0.0.1;port='$MYSQL_PORT';mysql_server_prepare=1", "weft", "weftpw", {RaiseError=>0, PrintError=>0});
+    my $s = $dbh->prepare("SELECT id, name FROM items WHERE id = ?");
+    $s->execute(1); $s->fetchall_arrayref; $s->execute(2); $s->fetchall_arrayref;
+    my $u = $dbh->prepare("UPDATE items SET name = ? WHERE id = ?"); $u->execute("plum", 2);
+    my $bad = $dbh->prepare("INSERT INTO items VALUES (?, ?)"); $bad->execute(1, "dup");
+    $dbh->ping; $dbh->disconnect;'
+}
+capture mysql dbd-prepared $MYSQL_PORT "perl DBD::mysql $(perl -MDBD::mysql -e 'print $DBD::mysql::VERSION') (mysql_server_prepare=1) → MariaDB: COM_STMT_PREPARE/EXECUTE x2 SELECT, UPDATE, INSERT duplicate key (ERR 1062), PING, QUIT" -- mysql_prepared
+
+# ---------------------------------------------------------------- postgresql
+PGBIN=/usr/lib/postgresql/15/bin
+mkdir -p "$WORK/pg"; chown postgres "$WORK/pg"
+runuser -u postgres -- $PGBIN/initdb -D "$WORK/pg/data" -U postgres --auth=trust >"$WORK/pg.init.log" 2>&1
+runuser -u postgres -- $PGBIN/postgres -D "$WORK/pg/data" -p $PG_PORT -c listen_addresses=127.0.0.1 -c unix_socket_directories="$WORK/pg" >"$WORK/pg.log" 2>&1 &
+PIDS+=($!)
+wait_port t $PG_PORT
+PSQL="psql -h 127.0.0.1 -p $PG_PORT -U postgres -X -q"
+$PSQL -c "CREATE DATABASE shop" >/dev/null
+$PSQL -d shop -c "CREATE TABLE items (id int primary key, name text); INSERT INTO items VALUES (1,'apple'),(2,'pear')" >/dev/null
+PSQL_V=$(psql --version)
+pg_simple() {
+  $PSQL -d shop -c "SELECT * FROM items" -c "INSERT INTO items VALUES (3,'fig')" -c "SELECT * FROM nope" \
+    -c "/* traceparent: $TP */ SELECT count(*) FROM items" -c "INSERT INTO items VALUES (1,'dup')" \
+    -c "CREATE ROLE weft LOGIN PASSWORD 'topsecret'" -c "DELETE FROM items WHERE id = 3"
+}
+capture postgres psql-simple $PG_PORT "$PSQL_V -h 127.0.0.1 -d shop -c SELECT -c INSERT -c 'SELECT missing (42P01)' -c 'traceparent comment SELECT' -c 'INSERT dup (23505)' -c 'CREATE ROLE … PASSWORD (redacted)' -c DELETE (simple Query, one connection)" -- pg_simple
+printf '\\set id random(1, 2)\nSELECT name FROM items WHERE id = :id;\nUPDATE items SET name = name WHERE id = :id;\n' >"$WORK/bench.sql"
+chmod 644 "$WORK/bench.sql"
+capture postgres pgbench-prepared $PG_PORT "pgbench ($PSQL_V) -M prepared -n -t 2 -f bench.sql shop: named Parse once, then Bind/Execute/Sync of SELECT and UPDATE" -- \
+  pgbench -h 127.0.0.1 -p $PG_PORT -U postgres -M prepared -n -t 2 -f "$WORK/bench.sql" shop
+capture postgres pgbench-extended $PG_PORT "pgbench ($PSQL_V) -M extended -n -t 2 -f bench.sql shop: unnamed Parse/Bind/Describe/Execute/Sync each time" -- \
+  pgbench -h 127.0.0.1 -p $PG_PORT -U postgres -M extended -n -t 2 -f "$WORK/bench.sql" shop
+
+# ---------------------------------------------------------------- dnsmasq
+dnsmasq --keep-in-foreground --no-resolv --no-hosts --listen-address=127.0.0.1 --bind-interfaces --port=$DNS_PORT \
+  --address=/api.weft.test/127.0.0.7 --address=/api.weft.test/::7 --local=/weft.test/ --pid-file="$WORK/dnsmasq.pid" --user=root 2>"$WORK/dnsmasq.log" &
+PIDS+=($!)
+wait_port u $DNS_PORT
+DIG_V=$(dig -v 2>&1)
+D="dig @127.0.0.1 -p $DNS_PORT +tries=1 +time=2"
+dns_udp() { $D api.weft.test A; $D api.weft.test AAAA; $D nope.weft.test A; $D example.org MX; }
+capture dns dig-udp $DNS_PORT "$DIG_V via UDP → dnsmasq: api.weft.test A, AAAA, nope.weft.test A (NXDOMAIN), example.org MX (REFUSED, no upstream)" -- dns_udp
+dns_tcp() { $D +tcp api.weft.test A; $D +tcp nope.weft.test AAAA; }
+capture dns dig-tcp $DNS_PORT "$DIG_V +tcp → dnsmasq: api.weft.test A, nope.weft.test AAAA (NXDOMAIN), 2-byte length prefix" -- dns_tcp
+echo "done"

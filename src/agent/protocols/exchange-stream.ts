@@ -1,0 +1,114 @@
+/**
+ * @module Drives one parser over one connection: bytes in (per direction, with capture meta),
+ * records out. Carries an unfinished frame's bytes until more arrive, bounds what it keeps, and
+ * counts what it could not parse. Sessions, the pcap golden tests and the benchmark all use it,
+ * so they exercise the same path.
+ */
+import type { AnyProtocolParser, FrameMeta, Framed, ParseDirection } from './protocol.js';
+import type { Transport } from '../../model/index.js';
+
+/** Bytes carried for an unfinished frame before giving up on it. */
+export const MAX_CARRY_BYTES = 256 * 1024;
+/** Frames waiting for their partner before the oldest are dropped. */
+export const MAX_PENDING_FRAMES = 1024;
+
+export interface StreamStats {
+  frames: number;
+  invalid: number;
+  ignoredBytes: number;
+  /** Responses with no request, and frames dropped by the pending cap. */
+  stitchErrors: number;
+  /** Bytes dropped: an unfinished frame at a message end, or past the carry cap. */
+  droppedBytes: number;
+}
+
+export interface ExchangeStream<Rec> {
+  /**
+   * Feeds bytes of one direction. `end`: the message ends here (the caller saw the direction
+   * change or the capture was cut), so a frame still incomplete is emitted as partial or dropped.
+   */
+  push(direction: ParseDirection, bytes: Uint8Array, meta: FrameMeta, end: boolean): Rec[];
+  /** Requests that never got a response, as records with no response; they are forgotten. */
+  drain(): Rec[];
+  pending(): number;
+  readonly stats: StreamStats;
+}
+
+interface Carry {
+  bytes: Uint8Array | null;
+  meta: FrameMeta | null;
+}
+
+export function createExchangeStream<Rec>(parser: AnyProtocolParser, transport: Transport): ExchangeStream<Rec> {
+  const state: unknown = parser.newState(transport);
+  const requests: Framed<unknown>[] = [];
+  const responses: Framed<unknown>[] = [];
+  const carry: Record<ParseDirection, Carry> = { request: { bytes: null, meta: null }, response: { bytes: null, meta: null } };
+  const stats: StreamStats = { frames: 0, invalid: 0, ignoredBytes: 0, stitchErrors: 0, droppedBytes: 0 };
+
+  function parseInto(direction: ParseDirection, input: Uint8Array, meta: FrameMeta, end: boolean): void {
+    const out = direction === 'request' ? requests : responses;
+    const c = carry[direction];
+    let buf = input;
+    let frameMeta = meta;
+    // Bytes carried from the previous push precede `input`; offsets into `input` subtract them.
+    let carried = 0;
+    if (c.bytes) {
+      carried = c.bytes.length;
+      buf = Buffer.concat([c.bytes, input]);
+      frameMeta = c.meta ?? meta;
+      c.bytes = null;
+      c.meta = null;
+    }
+    let off = 0;
+    while (off < buf.length) {
+      const view = off === 0 ? buf : buf.subarray(off);
+      const r = parser.parse(view, direction, state, end);
+      if (r.kind === 'frame') {
+        out.push({ frame: r.frame as unknown, meta: frameMeta });
+        stats.frames++;
+        off += Math.max(1, r.consumed);
+        // A pipelined frame after the first shares its message's times and syscall, but its first
+        // byte's TCP sequence number is exact: the message's plus the offset (mod 2^32).
+        frameMeta = meta.tcpSeq === 0 || off >= buf.length ? meta : { ...meta, tcpSeq: (meta.tcpSeq + off - carried) >>> 0 };
+      } else if (r.kind === 'ignored') {
+        stats.ignoredBytes += r.consumed;
+        off += Math.max(1, r.consumed);
+      } else if (r.kind === 'needMore') {
+        if (!end && buf.length - off <= MAX_CARRY_BYTES) {
+          c.bytes = Uint8Array.prototype.slice.call(view);
+          c.meta = frameMeta;
+        } else {
+          stats.droppedBytes += buf.length - off;
+        }
+        return;
+      } else {
+        // Resynchronising inside a message is guesswork; drop the rest of it.
+        stats.invalid++;
+        stats.droppedBytes += buf.length - off;
+        return;
+      }
+    }
+    if (out.length > MAX_PENDING_FRAMES) {
+      const over = out.length - MAX_PENDING_FRAMES;
+      out.splice(0, over);
+      stats.stitchErrors += over;
+    }
+  }
+
+  return {
+    stats,
+    push(direction, bytes, meta, end) {
+      parseInto(direction, bytes, meta, end);
+      const r = parser.stitch(requests, responses, state);
+      stats.stitchErrors += r.errors;
+      return r.records as Rec[];
+    },
+    drain() {
+      const out = requests.map((f) => parser.unanswered(f) as Rec);
+      requests.length = 0;
+      return out;
+    },
+    pending: () => requests.length,
+  };
+}

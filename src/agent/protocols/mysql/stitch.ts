@@ -1,0 +1,35 @@
+/**
+ * @module MySQL pairing: one connection runs one command at a time, so responses pair in order.
+ * Commands that get no answer (COM_STMT_CLOSE, COM_QUIT, SEND_LONG_DATA) become spans at once.
+ */
+import type { Exchange, Framed, StitchResult } from '../protocol.js';
+import type { MysqlCommandFrame, MysqlFrame, MysqlResponseFrame } from './parse.js';
+
+export type MysqlRecord = Exchange<MysqlCommandFrame, MysqlResponseFrame>;
+
+export function stitchMysql(requests: Framed<MysqlFrame>[], responses: Framed<MysqlFrame>[]): StitchResult<MysqlRecord> {
+  const records: MysqlRecord[] = [];
+  let errors = 0;
+  let ri = 0;
+  let si = 0;
+  for (;;) {
+    const req = requests[ri] as Framed<MysqlCommandFrame> | undefined;
+    if (req && !req.frame.expectsResponse) {
+      ri++;
+      continue; // fire-and-forget: no span (nothing to time), as DeepFlow does for COM_STMT_CLOSE
+    }
+    const resp = responses[si] as Framed<MysqlResponseFrame> | undefined;
+    if (!resp) break;
+    if (!req) {
+      errors++;
+      si++;
+      continue;
+    }
+    records.push({ request: req, response: resp });
+    ri++;
+    si++;
+  }
+  requests.splice(0, ri);
+  responses.splice(0, si);
+  return { records, errors };
+}

@@ -1,0 +1,53 @@
+/** @module MySQL record → SpanRecord: SQL verb, statement, statement id, error code. */
+import type { SpanRecord } from '../../../model/index.js';
+import { redactSql } from '../../spans/redact.js';
+import { finishStatus, spanBase, truncate } from '../../spans/span-base.js';
+import { traceContextFromSql } from '../../spans/trace-context.js';
+import type { ConnInfo } from '../protocol.js';
+import { sqlVerb } from '../sql-text.js';
+import { COM_INIT_DB, COM_QUERY, COM_STMT_EXECUTE, COM_STMT_PREPARE, MYSQL_COMMANDS } from './parse.js';
+import type { MysqlRecord } from './stitch.js';
+
+export function mysqlToSpan(rec: MysqlRecord, conn: ConnInfo): SpanRecord {
+  const span = spanBase(conn, rec.request?.meta ?? null, rec.response?.meta ?? null);
+  span.protocol = 'mysql';
+  const cmd = rec.request?.frame;
+  const resp = rec.response?.frame;
+  if (cmd) {
+    span.requestDomain = cmd.database;
+    span.attributes['db.system'] = 'mysql';
+    span.attributes['weft.mysql.command'] = `COM_${MYSQL_COMMANDS[cmd.command] ?? 'UNKNOWN'}`;
+    const isSql = cmd.command === COM_QUERY || cmd.command === COM_STMT_PREPARE || cmd.command === COM_STMT_EXECUTE;
+    if (isSql && cmd.sql) {
+      span.requestType = sqlVerb(cmd.sql) || (MYSQL_COMMANDS[cmd.command] ?? '');
+      span.requestResource = truncate(redactSql(cmd.sql));
+      const ctx = traceContextFromSql(cmd.sql);
+      if (ctx) {
+        span.traceId = ctx.traceId;
+        span.parentSpanId = ctx.parentSpanId;
+      }
+    } else {
+      span.requestType = MYSQL_COMMANDS[cmd.command] ?? '';
+      if (cmd.command === COM_INIT_DB) span.requestResource = cmd.sql;
+    }
+    if (cmd.command === COM_STMT_PREPARE) span.attributes['weft.mysql.prepare'] = true;
+    if (cmd.statementId !== null) span.requestId = cmd.statementId;
+    if (cmd.partial) span.attributes['weft.payload_truncated'] = true;
+  }
+  if (resp) {
+    if (resp.statementId !== null) span.requestId = resp.statementId;
+    if (resp.kind === 'error') {
+      span.responseStatus = 'server_error';
+      span.responseCode = resp.errorCode;
+      span.responseException = resp.sqlState ? `#${resp.sqlState} ${resp.errorMessage}` : resp.errorMessage;
+    } else {
+      span.responseStatus = 'ok';
+      if (resp.kind === 'resultset') span.attributes['db.response.returned_rows'] = resp.rows;
+      else if (resp.kind === 'ok') span.attributes['db.response.affected_rows'] = resp.affectedRows;
+    }
+  }
+  // SQL text and keys are high-cardinality; the verb or command names the operation.
+  span.name = span.requestType || span.protocol;
+  finishStatus(span);
+  return span;
+}

@@ -1,0 +1,45 @@
+/** @module PostgreSQL record → SpanRecord: SQL verb and text, database, SQLSTATE errors. */
+import type { SpanRecord } from '../../../model/index.js';
+import { redactSql } from '../../spans/redact.js';
+import { finishStatus, spanBase, truncate } from '../../spans/span-base.js';
+import { traceContextFromSql } from '../../spans/trace-context.js';
+import type { ConnInfo } from '../protocol.js';
+import { sqlVerb } from '../sql-text.js';
+import type { PgRecord } from './stitch.js';
+
+export function postgresToSpan(rec: PgRecord, conn: ConnInfo): SpanRecord {
+  const span = spanBase(conn, rec.request?.meta ?? null, rec.response?.meta ?? null);
+  span.protocol = 'postgresql';
+  span.attributes['db.system'] = 'postgresql';
+  const req = rec.request?.frame;
+  if (req) {
+    span.requestDomain = req.database;
+    span.requestType = req.prepareOnly ? 'PREPARE' : sqlVerb(req.sql);
+    span.requestResource = truncate(redactSql(req.sql));
+    if (req.statement) span.attributes['db.postgresql.statement_name'] = req.statement;
+    if (req.mode === 'extended') span.attributes['weft.postgresql.extended'] = true;
+    if (req.partial) span.attributes['weft.payload_truncated'] = true;
+    const ctx = traceContextFromSql(req.sql);
+    if (ctx) {
+      span.traceId = ctx.traceId;
+      span.parentSpanId = ctx.parentSpanId;
+    }
+  }
+  const resp = rec.response?.frame;
+  if (resp) {
+    if (resp.errorCode) {
+      span.responseStatus = 'server_error';
+      span.responseException = `${resp.errorCode} ${resp.errorMessage}`;
+      // SQLSTATEs are 5 characters; all-digit ones (23505 unique_violation, …) also fit a number.
+      span.responseCode = /^\d{5}$/.test(resp.errorCode) ? Number(resp.errorCode) : null;
+      span.attributes['db.response.status_code'] = resp.errorCode;
+    } else {
+      span.responseStatus = 'ok';
+      if (resp.tag) span.attributes['weft.postgresql.command_tag'] = resp.tag;
+      if (resp.rows > 0) span.attributes['db.response.returned_rows'] = resp.rows;
+    }
+  }
+  span.name = span.requestType || span.protocol;
+  finishStatus(span);
+  return span;
+}
