@@ -1,0 +1,148 @@
+/**
+ * @module The bounded walk: gather a trace's spans from the link-key index, breadth-first.
+ *
+ * No rounds of searches over the whole store: each round asks the index for the keys first
+ * seen in the previous round, each key in the time window of the spans that carry it. A key
+ * that matches more than `maxPerKey` spans (a hot X-Request-ID, a wrapped tcp seq) keeps only
+ * the spans nearest in time to the ones carrying it, is reported, and is returned in
+ * `hotKeys` so assembly will not link through it either.
+ */
+import type { SpanRecord } from '../../model/index.js';
+import { linkKeysOf } from '../store/store.js';
+import type { LinkKey, SpanReader } from '../store/store.js';
+import { canonicalKey } from './span-identity.js';
+import { DEFAULT_TOLERANCES, absDiff, hotKeyId, l7Conflict } from './link-rules.js';
+
+export interface CollectLimits {
+  /** Stop adding spans at this many. */
+  maxSpans: number;
+  /** A key matching more spans than this is hot (see the module doc). */
+  maxPerKey: number;
+  /** Breadth-first rounds (default 8). Each round is one parallel batch of index lookups. */
+  maxRounds?: number;
+  /** Time allowance around the spans carrying a key (default 60 ms: network delay + clock offset). */
+  windowSlackNano?: bigint;
+}
+
+export interface CollectSeed {
+  traceId?: string;
+  spanId?: string;
+}
+
+export interface CollectResult {
+  spans: SpanRecord[];
+  warnings: string[];
+  /** `hotKeyId(type, value)` of every capped key; pass to `assemble({ hotKeys })`. */
+  hotKeys: string[];
+}
+
+const WALKED_TYPES = new Set(['span', 'parent', 'tcp_seq', 'syscall', 'x_request_id']);
+
+export async function collectTraceSpans(reader: SpanReader, seed: CollectSeed, limits: CollectLimits): Promise<CollectResult> {
+  const maxRounds = limits.maxRounds ?? 8;
+  const slack = limits.windowSlackNano ?? DEFAULT_TOLERANCES.networkDelayNano + DEFAULT_TOLERANCES.hostClockOffsetNano;
+  const warnings: string[] = [];
+  const hotKeys = new Set<string>();
+  const held = new Map<string, SpanRecord>();
+  const seenKeys = new Set<string>();
+  const seenTraces = new Set<string>();
+  let capped = false;
+
+  const add = (spans: readonly SpanRecord[]): SpanRecord[] => {
+    const fresh: SpanRecord[] = [];
+    for (const s of spans) {
+      if (held.size >= limits.maxSpans) {
+        if (!capped) warnings.push(`trace walk stopped at ${limits.maxSpans} spans (maxSpans)`);
+        capped = true;
+        break;
+      }
+      const k = canonicalKey(s);
+      if (held.has(k)) continue;
+      held.set(k, s);
+      fresh.push(s);
+    }
+    return fresh;
+  };
+
+  let frontier: SpanRecord[] = [];
+  if (seed.traceId) {
+    seenTraces.add(seed.traceId);
+    frontier = add(await reader.getTrace(seed.traceId));
+  }
+  if (seed.spanId) {
+    const bySpan = await reader.findByLinkKeys([{ type: 'span', value: seed.spanId }], { limit: limits.maxPerKey + 1 });
+    frontier.push(...add(bySpan.filter((s) => s.spanId === seed.spanId)));
+  }
+
+  for (let round = 0; round < maxRounds && frontier.length > 0 && !capped; round++) {
+    // New trace ids: followed only while the walk has none yet (an uninstrumented seed reaching
+    // an instrumented service); later ones would glue two traces together.
+    const newTraces = [...new Set(frontier.map((s) => s.traceId).filter((t) => t && !seenTraces.has(t)))].sort();
+    const byKey = new Map<string, { key: LinkKey; holders: SpanRecord[] }>();
+    for (const s of frontier) {
+      for (const k of linkKeysOf(s)) {
+        if (!WALKED_TYPES.has(k.type)) continue;
+        const id = hotKeyId(k.type, k.value);
+        if (seenKeys.has(id)) continue;
+        const e = byKey.get(id);
+        if (e) e.holders.push(s);
+        else byKey.set(id, { key: k, holders: [s] });
+      }
+      // A span's children carry its id as their parent; its siblings share its parent.
+      if (s.spanId) {
+        const id = hotKeyId('parent', s.spanId);
+        if (!seenKeys.has(id) && !byKey.has(id)) byKey.set(id, { key: { type: 'parent', value: s.spanId }, holders: [s] });
+        else byKey.get(id)?.holders.push(s);
+      }
+      if (s.parentSpanId) {
+        const id = hotKeyId('span', s.parentSpanId);
+        if (!seenKeys.has(id) && !byKey.has(id)) byKey.set(id, { key: { type: 'span', value: s.parentSpanId }, holders: [s] });
+        else byKey.get(id)?.holders.push(s);
+      }
+    }
+    for (const id of byKey.keys()) seenKeys.add(id);
+    const follow = seenTraces.size === 0;
+    const traceSpans = follow ? await Promise.all(newTraces.map((t) => reader.getTrace(t))) : [];
+    if (follow) for (const t of newTraces) seenTraces.add(t);
+    const lookups = await Promise.all(
+      [...byKey.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(async ([id, { key, holders }]) => {
+        let lo = holders[0]?.startTimeUnixNano ?? 0n;
+        let hi = holders[0]?.endTimeUnixNano ?? 0n;
+        for (const h of holders) {
+          if (h.startTimeUnixNano < lo) lo = h.startTimeUnixNano;
+          if (h.endTimeUnixNano > hi) hi = h.endTimeUnixNano;
+        }
+        // Span-id keys are explicit ids: no window. Others are only trusted near their holders.
+        const timeRange = key.type === 'span' || key.type === 'parent' ? undefined : { startUnixNano: lo - slack, endUnixNano: hi + slack };
+        const found = await reader.findByLinkKeys([key], timeRange ? { limit: limits.maxPerKey + 1, timeRange } : { limit: limits.maxPerKey + 1 });
+        return { id, key, holders, found };
+      }),
+    );
+    const next: SpanRecord[] = [];
+    for (const spans of traceSpans) next.push(...add(spans));
+    for (const { id, key, holders, found } of lookups) {
+      let keep = found;
+      if (found.length > limits.maxPerKey) {
+        hotKeys.add(id);
+        const dist = (s: SpanRecord): bigint =>
+          holders.reduce((m, h) => {
+            const d = absDiff(h.startTimeUnixNano, s.startTimeUnixNano);
+            return d < m ? d : m;
+          }, absDiff(holders[0]?.startTimeUnixNano ?? 0n, s.startTimeUnixNano));
+        keep = found
+          .filter((s) => key.type !== 'tcp_seq' || holders.some((h) => !l7Conflict(h, s)))
+          .sort((a, b) => {
+            const da = dist(a);
+            const db = dist(b);
+            return da < db ? -1 : da > db ? 1 : canonicalKey(a) < canonicalKey(b) ? -1 : 1;
+          })
+          .slice(0, Math.max(1, Math.floor(limits.maxPerKey / 2)));
+        warnings.push(`link key ${key.type}=${key.value} matched more than ${limits.maxPerKey} spans; kept the ${keep.length} nearest in time and did not link through it`);
+      }
+      next.push(...add(keep));
+    }
+    frontier = next;
+    if (round === maxRounds - 1 && frontier.length > 0) warnings.push(`trace walk stopped after ${maxRounds} rounds with spans still to follow`);
+  }
+  return { spans: [...held.values()], warnings, hotKeys: [...hotKeys].sort() };
+}

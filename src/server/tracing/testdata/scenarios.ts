@@ -1,0 +1,103 @@
+/**
+ * @module Builders of the fixed span sets the golden tests use; written to *.spans.json with
+ * UPDATE_GOLDEN=1, read back from those files otherwise (the JSON is the fixed input).
+ */
+import { emptySpan } from '../../../model/index.js';
+import type { ObservationPoint, SpanRecord } from '../../../model/index.js';
+
+const T0 = 1_700_000_000_000_000_000n;
+const ms = (x: number): bigint => T0 + BigInt(Math.round(x * 1_000_000));
+const T1 = '0af7651916cd43dd8448eb211c80319c';
+
+type Part = Partial<SpanRecord> & { name: string; op: ObservationPoint; at: [number, number] };
+
+function span(p: Part): SpanRecord {
+  const { op, at, ...rest } = p;
+  const source = op === 'c-app' || op === 's-app' || op === 'app' ? 'app' : op === 'c-p' || op === 's-p' ? 'sys' : 'net';
+  const origin = source === 'app' ? 'otlp' : source === 'sys' ? 'ebpf' : 'packet';
+  return {
+    ...emptySpan({ source, origin, observationPoint: op }),
+    kind: op === 'c-p' || op === 'c-app' || op === 'c' ? 'client' : op === 's-p' || op === 's-app' || op === 's' ? 'server' : 'internal',
+    transport: source === 'app' ? '' : 'tcp',
+    startTimeUnixNano: ms(at[0]),
+    endTimeUnixNano: ms(at[1]),
+    ...rest,
+  };
+}
+
+/** curl → nginx → OTel frontend → uninstrumented backend → redis, mysql, dns. */
+export function fullStack(): SpanRecord[] {
+  const http = { protocol: 'http', requestType: 'GET' };
+  return [
+    span({ name: 'curl c-p', op: 'c-p', at: [0, 100], hostId: 'h1', processId: 100, spanId: 'sys0000000000001', reqTcpSeq: 1000, respTcpSeq: 5000, traceId: T1, parentSpanId: 'aaaa000000000001', ...http, requestResource: '/' }),
+    span({ name: 'h1 eth0', op: 'c', at: [0.1, 99.9], hostId: 'h1', spanId: 'net0000000000001', reqTcpSeq: 1000, respTcpSeq: 5000, ...http, requestResource: '/' }),
+    span({ name: 'h2 eth0', op: 's', at: [0.3, 99.7], hostId: 'h2', spanId: 'net0000000000002', reqTcpSeq: 1000, respTcpSeq: 5000, ...http, requestResource: '/' }),
+    span({ name: 'nginx s-p', op: 's-p', at: [0.5, 99.5], hostId: 'h2', processId: 200, spanId: 'sys0000000000002', reqTcpSeq: 1000, respTcpSeq: 5000, syscallTraceIdReq: 11, syscallTraceIdResp: 12, traceId: T1, parentSpanId: 'aaaa000000000001', service: 'nginx', ...http, requestResource: '/' }),
+    span({ name: 'nginx c-p', op: 'c-p', at: [1, 98], hostId: 'h2', processId: 200, spanId: 'sys0000000000003', reqTcpSeq: 2000, respTcpSeq: 6000, syscallTraceIdReq: 11, syscallTraceIdResp: 12, xRequestIdReq: 'rid-1', traceId: T1, parentSpanId: 'aaaa000000000001', service: 'nginx', ...http, requestResource: '/' }),
+    span({ name: 'frontend s-p', op: 's-p', at: [1.2, 97.5], hostId: 'h2', processId: 300, spanId: 'sys0000000000004', reqTcpSeq: 2000, respTcpSeq: 6000, syscallTraceIdReq: 21, syscallTraceIdResp: 22, xRequestIdReq: 'rid-1', traceId: T1, parentSpanId: 'aaaa000000000001', service: 'node', ...http, requestResource: '/' }),
+    span({ name: 'GET /', op: 's-app', at: [1.5, 97], spanId: 'bbbb000000000001', parentSpanId: 'aaaa000000000001', traceId: T1, service: 'frontend', resource: { 'process.pid': 300 } }),
+    span({ name: 'GET backend', op: 'c-app', at: [2, 60], spanId: 'bbbb000000000002', parentSpanId: 'bbbb000000000001', traceId: T1, service: 'frontend', resource: { 'process.pid': 300 } }),
+    span({ name: 'frontend c-p', op: 'c-p', at: [2.2, 59.8], hostId: 'h2', processId: 300, spanId: 'sys0000000000005', reqTcpSeq: 3000, respTcpSeq: 7000, syscallTraceIdReq: 21, syscallTraceIdResp: 23, traceId: T1, parentSpanId: 'bbbb000000000002', service: 'node', ...http, requestResource: '/api' }),
+    span({ name: 'h3 eth0', op: 's', at: [2.5, 59.5], hostId: 'h3', spanId: 'net0000000000003', reqTcpSeq: 3000, respTcpSeq: 7000, ...http, requestResource: '/api' }),
+    span({ name: 'backend s-p', op: 's-p', at: [2.8, 59.2], hostId: 'h3', processId: 400, spanId: 'sys0000000000006', reqTcpSeq: 3000, respTcpSeq: 7000, syscallTraceIdReq: 31, syscallTraceIdResp: 34, traceId: T1, parentSpanId: 'bbbb000000000002', service: 'node', ...http, requestResource: '/api' }),
+    span({ name: 'redis GET', op: 'c-p', at: [3, 5], hostId: 'h3', processId: 400, spanId: 'sys0000000000007', reqTcpSeq: 8000, respTcpSeq: 8100, syscallTraceIdReq: 31, syscallTraceIdResp: 32, protocol: 'redis', requestType: 'GET' }),
+    span({ name: 'mysql SELECT', op: 'c-p', at: [6, 20], hostId: 'h3', processId: 400, spanId: 'sys0000000000008', reqTcpSeq: 9000, respTcpSeq: 9100, syscallTraceIdReq: 32, syscallTraceIdResp: 33, protocol: 'mysql', requestType: 'SELECT' }),
+    span({ name: 'dns A', op: 'c-p', at: [21, 22], hostId: 'h3', processId: 400, spanId: 'sys0000000000009', transport: 'udp', syscallTraceIdReq: 33, syscallTraceIdResp: 34, protocol: 'dns', requestType: 'A' }),
+  ];
+}
+
+/** One keep-alive connection carrying 5 requests, plus 3 concurrent requests on other connections. */
+export function keepAlive(): SpanRecord[] {
+  const out: SpanRecord[] = [];
+  for (let r = 0; r < 8; r++) {
+    const concurrent = r >= 5;
+    const t = concurrent ? 20 + (r - 5) * 0.5 : r * 10;
+    const port = concurrent ? 40000 + r : 40000;
+    const base = { clientIp: '10.0.0.1', serverIp: '10.0.0.2', clientPort: port, serverPort: 8080, protocol: 'http', requestType: 'GET', requestResource: `/item/${r}` };
+    const seq = 1_000_000 + r * 333;
+    out.push(span({ name: `client req ${r}`, op: 'c-p', at: [t, t + 8], hostId: 'h1', processId: 10, spanId: `c${String(r).padStart(15, '0')}`, reqTcpSeq: seq, respTcpSeq: 9_000_000 + r * 777, ...base }));
+    out.push(span({ name: `server req ${r}`, op: 's-p', at: [t + 0.5, t + 7.5], hostId: 'h2', processId: 20, spanId: `s${String(r).padStart(15, '0')}`, reqTcpSeq: seq, respTcpSeq: 9_000_000 + r * 777, syscallTraceIdReq: 100 + r, syscallTraceIdResp: 200 + r, ...base }));
+    out.push(span({ name: `redis for ${r}`, op: 'c-p', at: [t + 1, t + 2], hostId: 'h2', processId: 20, spanId: `r${String(r).padStart(15, '0')}`, reqTcpSeq: 5_000_000 + r, respTcpSeq: 6_000_000 + r, syscallTraceIdReq: 100 + r, syscallTraceIdResp: 200 + r, protocol: 'redis', requestType: 'GET' }));
+  }
+  return out;
+}
+
+/** Host h2's clock runs 30 ms behind h1: the server appears to answer before the client asked. */
+export function clockSkew(): SpanRecord[] {
+  const http = { protocol: 'http', requestType: 'POST', requestResource: '/pay' };
+  return [
+    span({ name: 'client c-p', op: 'c-p', at: [100, 150], hostId: 'h1', processId: 1, spanId: 'k000000000000001', reqTcpSeq: 77, respTcpSeq: 88, ...http }),
+    span({ name: 'server s-p', op: 's-p', at: [71, 119], hostId: 'h2', processId: 2, spanId: 'k000000000000002', reqTcpSeq: 77, respTcpSeq: 88, syscallTraceIdReq: 5, syscallTraceIdResp: 6, ...http }),
+    span({ name: 'server db c-p', op: 'c-p', at: [75, 90], hostId: 'h2', processId: 2, spanId: 'k000000000000003', syscallTraceIdReq: 5, syscallTraceIdResp: 6, reqTcpSeq: 500, respTcpSeq: 600, protocol: 'postgresql' }),
+  ];
+}
+
+/** SkyWalking ids ("{segment}-{span}") across two services, with the eBPF spans between them. */
+export function skywalking(): SpanRecord[] {
+  const tid = 'a1b2c3d4e5f60718293a4b5c6d7e8f90';
+  const http = { protocol: 'http', requestType: 'GET', requestResource: '/sw' };
+  return [
+    span({ name: 'entry A', op: 's-app', at: [0, 50], spanId: 'segA-0', traceId: tid, service: 'svc-a', origin: 'skywalking' }),
+    span({ name: 'exit A→B', op: 'c-app', at: [5, 40], spanId: 'segA-1', parentSpanId: 'segA-0', traceId: tid, service: 'svc-a', origin: 'skywalking' }),
+    span({ name: 'A c-p', op: 'c-p', at: [5.5, 39.5], hostId: 'ha', processId: 1, spanId: 'swsys00000000001', parentSpanId: 'segA-1', traceId: tid, reqTcpSeq: 4242, respTcpSeq: 4343, ...http }),
+    span({ name: 'B s-p', op: 's-p', at: [6, 39], hostId: 'hb', processId: 2, spanId: 'swsys00000000002', parentSpanId: 'segA-1', traceId: tid, reqTcpSeq: 4242, respTcpSeq: 4343, ...http }),
+    span({ name: 'entry B', op: 's-app', at: [6.5, 38], spanId: 'segB-0', parentSpanId: 'segA-1', traceId: tid, service: 'svc-b', origin: 'skywalking' }),
+  ];
+}
+
+/** A request-only and a response-only row of one message, plus a duplicate row. */
+export function halves(): SpanRecord[] {
+  const flow = { hostId: 'h1', processId: 9, clientIp: '10.0.0.1', clientPort: 5555, serverIp: '10.0.0.9', serverPort: 80, protocol: 'http' };
+  const req = span({ name: 'req half', op: 's-p', at: [0, 0], spanId: 'half000000000001', reqTcpSeq: 10, syscallTraceIdReq: 1, requestType: 'GET', requestResource: '/x', ...flow });
+  const resp = span({ name: 'resp half', op: 's-p', at: [4, 5], spanId: '', respTcpSeq: 20, syscallTraceIdResp: 2, responseCode: 200, responseStatus: 'ok', ...flow });
+  const call = span({ name: 'inner c-p', op: 'c-p', at: [1, 3], spanId: 'half000000000002', syscallTraceIdReq: 1, syscallTraceIdResp: 2, reqTcpSeq: 30, respTcpSeq: 40, ...flow, clientPort: 6000 });
+  return [req, resp, call, { ...call }];
+}
+
+export const SCENARIOS: Record<string, { build: () => SpanRecord[]; traceId?: string; seedSpanId?: string }> = {
+  'full-stack': { build: fullStack, traceId: T1 },
+  'keep-alive': { build: keepAlive, seedSpanId: 'c000000000000003' },
+  'clock-skew': { build: clockSkew, seedSpanId: 'k000000000000001' },
+  skywalking: { build: skywalking, traceId: 'a1b2c3d4e5f60718293a4b5c6d7e8f90' },
+  halves: { build: halves, seedSpanId: 'half000000000001' },
+};
