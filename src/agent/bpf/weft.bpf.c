@@ -83,20 +83,30 @@ struct active_call {
 	__u8 pad;
 };
 
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 16384);
-	__type(key, __u64); /* pid_tgid */
-	__type(value, struct active_call);
-} active SEC(".maps");
+/* Per-thread state in task-local storage: cheaper than a hash keyed by tid (no bucket lock,
+ * no hashing), and freed with the thread. */
+struct task_state {
+	struct active_call call; /* the data syscall in flight, when call_valid */
+	__u64 trace_id;          /* DeepFlow's trace_map entry: the thread's syscall trace id */
+	__u32 conn_fd;           /* fd of a connect() in flight, when conn_valid */
+	__u8 call_valid;
+	__u8 trace_valid;
+	__u8 conn_valid;
+	__u8 pad;
+};
 
-/* fd of a pending connect/accept, keyed by pid_tgid (the fd comes from the return value). */
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 16384);
-	__type(key, __u64);
-	__type(value, __u32);
-} pending_conn SEC(".maps");
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct task_state);
+} tasks SEC(".maps");
+
+static __always_inline struct task_state *task_state_get(int create)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	return bpf_task_storage_get(&tasks, task, 0, create ? BPF_LOCAL_STORAGE_GET_F_CREATE : 0);
+}
 
 struct sock_state {
 	__u64 id;
@@ -110,15 +120,6 @@ struct {
 	__type(key, __u64); /* struct sock * */
 	__type(value, struct sock_state);
 } socks SEC(".maps");
-
-/* The per-thread syscall trace id (DeepFlow's trace_map): set by an inbound message, taken and
- * cleared by the next outbound one. */
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 65536);
-	__type(key, __u64); /* pid_tgid */
-	__type(value, __u64);
-} thread_trace SEC(".maps");
 
 /* Room for header + payload, too big for the 512-byte BPF stack. */
 struct scratch {
@@ -274,8 +275,13 @@ static __always_inline int on_enter(__u8 syscall, __u8 dir, __u32 fd, __u64 buf,
 						      : BPF_CORE_READ(tp, copied_seq);
 		call.seq_valid = 1;
 	}
-	if (bpf_map_update_elem(&active, &pid_tgid, &call, BPF_ANY))
+	struct task_state *ts = task_state_get(1);
+	if (!ts) {
 		count(2);
+		return 0;
+	}
+	ts->call = call;
+	ts->call_valid = 1;
 	return 0;
 }
 
@@ -363,11 +369,11 @@ static __always_inline __u32 copy_iov(__u8 *payload, __u64 iov_ptr, __u32 iovcnt
 static __always_inline int on_exit(long ret)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
-	struct active_call *call = bpf_map_lookup_elem(&active, &pid_tgid);
-	if (!call)
+	struct task_state *ts = task_state_get(0);
+	if (!ts || !ts->call_valid)
 		return 0;
-	struct active_call c = *call;
-	bpf_map_delete_elem(&active, &pid_tgid);
+	struct active_call c = ts->call;
+	ts->call_valid = 0;
 	if (ret <= 0)
 		return 0;
 
@@ -442,16 +448,14 @@ static __always_inline int on_exit(long ret)
 	ev->socket_id = st->id;
 	if (st->last_dir != c.direction) {
 		ev->flags |= WEFT_FLAG_MSG_START;
-		__u64 tid_key = pid_tgid;
 		if (c.direction == WEFT_DIR_INGRESS) {
 			__u64 id = __sync_fetch_and_add(&next_trace_id, 1) & ID_MASK;
-			bpf_map_update_elem(&thread_trace, &tid_key, &id, BPF_ANY);
+			ts->trace_id = id;
+			ts->trace_valid = 1;
 			st->msg_trace_id = id;
 		} else {
-			__u64 *id = bpf_map_lookup_elem(&thread_trace, &tid_key);
-			st->msg_trace_id = id ? *id : 0;
-			if (id)
-				bpf_map_delete_elem(&thread_trace, &tid_key);
+			st->msg_trace_id = ts->trace_valid ? ts->trace_id : 0;
+			ts->trace_valid = 0;
 		}
 		st->last_dir = c.direction;
 	}
@@ -460,7 +464,9 @@ static __always_inline int on_exit(long ret)
 	__u64 size = sizeof(struct weft_event) + (len & (WEFT_MAX_PAYLOAD * 2 - 1));
 	if (size > sizeof(struct scratch))
 		return 0;
-	if (bpf_ringbuf_output(&events, s, size, 0))
+	/* No wakeup: the agent drains on its own schedule, and a wakeup per record (irq_work plus
+	 * an epoll wakeup) would cost the traced process more than the rest of this program. */
+	if (bpf_ringbuf_output(&events, s, size, BPF_RB_NO_WAKEUP))
 		count(1);
 	else
 		count(0);
@@ -503,7 +509,7 @@ static __always_inline void emit_small(__u8 kind, __u64 pid_tgid, struct sock *s
 	bpf_get_current_comm(ev->comm, sizeof(ev->comm));
 	if (sk)
 		fill_tuple(ev, sk);
-	bpf_ringbuf_submit(ev, 0);
+	bpf_ringbuf_submit(ev, BPF_RB_NO_WAKEUP);
 	count(0);
 }
 
@@ -530,18 +536,22 @@ static __always_inline int conn_enter(__u32 fd)
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
 	if (!pid_traced(pid_tgid >> 32))
 		return 0;
-	bpf_map_update_elem(&pending_conn, &pid_tgid, &fd, BPF_ANY);
+	struct task_state *ts = task_state_get(1);
+	if (ts) {
+		ts->conn_fd = fd;
+		ts->conn_valid = 1;
+	}
 	return 0;
 }
 
 static __always_inline int conn_exit(__u8 kind, long ret)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
-	__u32 *pfd = bpf_map_lookup_elem(&pending_conn, &pid_tgid);
-	if (!pfd)
+	struct task_state *ts = task_state_get(0);
+	if (!ts || !ts->conn_valid)
 		return 0;
-	__u32 fd = kind == WEFT_KIND_ACCEPT ? (__u32)ret : *pfd;
-	bpf_map_delete_elem(&pending_conn, &pid_tgid);
+	__u32 fd = kind == WEFT_KIND_ACCEPT ? (__u32)ret : ts->conn_fd;
+	ts->conn_valid = 0;
 	/* Non-blocking connect returns -EINPROGRESS (-115) and still becomes a connection. */
 	if (kind == WEFT_KIND_ACCEPT ? ret < 0 : (ret < 0 && ret != -115))
 		return 0;
@@ -584,7 +594,6 @@ SEC("tracepoint/sched/sched_process_exit")
 int on_exit_proc(void *ctx)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
-	bpf_map_delete_elem(&thread_trace, &pid_tgid);
 	if ((__u32)pid_tgid != (__u32)(pid_tgid >> 32))
 		return 0; /* a thread, not the process */
 	if (!pid_traced(pid_tgid >> 32))

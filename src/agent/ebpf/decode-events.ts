@@ -61,47 +61,65 @@ export interface KtimeClock {
   offsetNs: bigint;
 }
 
-const decoder = new TextDecoder();
+const TWO32 = 4294967296;
+
+/** IPv4 strings by their 32-bit value: a host talks to few peers, and string building is hot. */
+const ipv4Cache = new Map<number, string>();
+
+function ipv4At(buf: Buffer, at: number): string {
+  const key = buf.readUInt32LE(at);
+  let s = ipv4Cache.get(key);
+  if (s === undefined) {
+    s = formatIpv4(buf, at);
+    if (ipv4Cache.size > 65_536) ipv4Cache.clear();
+    ipv4Cache.set(key, s);
+  }
+  return s;
+}
 
 function readComm(buf: Buffer, at: number): string {
   let end = at;
   while (end < at + WEFT_COMM_LEN && buf[end] !== 0) end++;
-  return decoder.decode(buf.subarray(at, end));
+  return buf.toString('latin1', at, end);
 }
 
-function readTuple(buf: Buffer, at: number, flags: number): Pick<ConnectionEvent, 'transport' | 'ipVersion' | 'localIp' | 'localPort' | 'remoteIp' | 'remotePort'> {
+/** A u64 field known to stay below 2^53 (ktime ns, ids, byte counts) as a Number. */
+function u53(buf: Buffer, at: number): number {
+  return buf.readUInt32LE(at + 4) * TWO32 + buf.readUInt32LE(at);
+}
+
+type Tuple = Pick<ConnectionEvent, 'transport' | 'ipVersion' | 'localIp' | 'localPort' | 'remoteIp' | 'remotePort'>;
+
+function readTuple(buf: Buffer, at: number, flags: number, into: Tuple): void {
   const la = at + O.localAddr;
   const ra = at + O.remoteAddr;
-  let ipVersion: 4 | 6 = 4;
-  let localIp: string;
-  let remoteIp: string;
+  into.transport = (flags & WEFT_FLAG_UDP) !== 0 ? 'udp' : 'tcp';
+  into.localPort = buf.readUInt16LE(at + O.localPort);
+  into.remotePort = buf.readUInt16LE(at + O.remotePort);
   if ((flags & WEFT_FLAG_IPV6) === 0) {
-    localIp = formatIpv4(buf, la);
-    remoteIp = formatIpv4(buf, ra);
+    into.ipVersion = 4;
+    into.localIp = ipv4At(buf, la);
+    into.remoteIp = ipv4At(buf, ra);
   } else if (isV4Mapped(buf, la) && (isV4Mapped(buf, ra) || buf.subarray(ra, ra + 16).every((b) => b === 0))) {
     // A dual-stack socket talking IPv4: report it as the IPv4 flow it is on the wire.
-    localIp = formatIpv4(buf, la + 12);
-    remoteIp = isV4Mapped(buf, ra) ? formatIpv4(buf, ra + 12) : '0.0.0.0';
+    into.ipVersion = 4;
+    into.localIp = ipv4At(buf, la + 12);
+    into.remoteIp = isV4Mapped(buf, ra) ? ipv4At(buf, ra + 12) : '0.0.0.0';
   } else {
-    ipVersion = 6;
-    localIp = formatIpv6(buf, la);
-    remoteIp = formatIpv6(buf, ra);
+    into.ipVersion = 6;
+    into.localIp = formatIpv6(buf, la);
+    into.remoteIp = formatIpv6(buf, ra);
   }
-  return {
-    transport: (flags & WEFT_FLAG_UDP) !== 0 ? 'udp' : 'tcp',
-    ipVersion,
-    localIp,
-    localPort: buf.readUInt16LE(at + O.localPort),
-    remoteIp,
-    remotePort: buf.readUInt16LE(at + O.remotePort),
-  };
 }
 
 /**
- * Decode `length` bytes of a poll buffer. Payloads are copied out (the buffer is reused by the
- * next poll). Records of an unknown kind are skipped, so an older TS side tolerates a newer addon.
+ * Decode `length` bytes of a poll buffer. The used bytes are copied once and payloads are views
+ * into that copy (the poll buffer is reused by the next poll). Records of an unknown kind are
+ * skipped, so an older TS side tolerates a newer addon.
  */
-export function decodeEvents(buf: Buffer, length: number, clock: KtimeClock): EbpfEvent[] {
+export function decodeEvents(pollBuffer: Buffer, length: number, clock: KtimeClock): EbpfEvent[] {
+  const buf = Buffer.from(pollBuffer.subarray(0, length));
+  const offset = clock.offsetNs;
   const out: EbpfEvent[] = [];
   let pos = 0;
   while (pos + 4 <= length) {
@@ -112,39 +130,46 @@ export function decodeEvents(buf: Buffer, length: number, clock: KtimeClock): Eb
     const kind = buf[at + O.kind];
     const flags = buf[at + O.flags] ?? 0;
     const pid = buf.readUInt32LE(at + O.pid);
-    const tid = buf.readUInt32LE(at + O.tid);
-    const comm = readComm(buf, at + O.comm);
-    const enter = buf.readBigUInt64LE(at + O.enterNs) + clock.offsetNs;
-    const socketId = buf.readBigUInt64LE(at + O.socketId);
+    const enter = BigInt(u53(buf, at + O.enterNs)) + offset;
     if (kind === WEFT_KIND_DATA) {
       const payloadLen = Math.min(buf.readUInt32LE(at + O.payloadLen), recLen - EVENT_HEADER_SIZE);
       const seqValid = (flags & WEFT_FLAG_SEQ_VALID) !== 0;
-      out.push({
+      const ev: SyscallEvent = {
         kind: 'data',
-        socketId,
+        socketId: BigInt(u53(buf, at + O.socketId)),
         pid,
-        tid,
-        comm,
+        tid: buf.readUInt32LE(at + O.tid),
+        comm: readComm(buf, at + O.comm),
         direction: buf[at + O.direction] === WEFT_DIR_EGRESS ? 'egress' : 'ingress',
         startUnixNano: enter,
-        endUnixNano: buf.readBigUInt64LE(at + O.exitNs) + clock.offsetNs,
-        totalBytes: Number(buf.readBigInt64LE(at + O.bytes)),
-        payload: Uint8Array.prototype.slice.call(buf, at + EVENT_HEADER_SIZE, at + EVENT_HEADER_SIZE + payloadLen),
-        ...readTuple(buf, at, flags),
+        endUnixNano: BigInt(u53(buf, at + O.exitNs)) + offset,
+        // Byte counts of one syscall fit easily; the kernel only emits records with ret > 0.
+        totalBytes: buf.readUInt32LE(at + O.bytes),
+        payload: buf.subarray(at + EVENT_HEADER_SIZE, at + EVENT_HEADER_SIZE + payloadLen),
+        transport: 'tcp',
+        ipVersion: 4,
+        localIp: '',
+        localPort: 0,
+        remoteIp: '',
+        remotePort: 0,
         tcpSeq: seqValid ? buf.readUInt32LE(at + O.tcpSeq) : 0,
         tcpSeqValid: seqValid,
         // Ids are < 2^53 by construction in the kernel, so Number is exact.
-        syscallTraceId: Number(buf.readBigUInt64LE(at + O.traceId)),
+        syscallTraceId: u53(buf, at + O.traceId),
         messageStart: (flags & WEFT_FLAG_MSG_START) !== 0,
         interfaceName: '',
         syscall: SYSCALL_NAMES[buf[at + O.syscall] ?? 0] || 'read',
-      } as SyscallEvent);
+      };
+      readTuple(buf, at, flags, ev);
+      out.push(ev);
     } else if (kind === WEFT_KIND_CLOSE) {
-      out.push({ kind: 'close', socketId, pid, unixNano: enter });
+      out.push({ kind: 'close', socketId: BigInt(u53(buf, at + O.socketId)), pid, unixNano: enter });
     } else if (kind === WEFT_KIND_CONNECT || kind === WEFT_KIND_ACCEPT) {
-      out.push({ kind: kind === WEFT_KIND_CONNECT ? 'connect' : 'accept', socketId, pid, tid, comm, unixNano: enter, ...readTuple(buf, at, flags) });
+      const ev: ConnectionEvent = { kind: kind === WEFT_KIND_CONNECT ? 'connect' : 'accept', socketId: BigInt(u53(buf, at + O.socketId)), pid, tid: buf.readUInt32LE(at + O.tid), comm: readComm(buf, at + O.comm), unixNano: enter, transport: 'tcp', ipVersion: 4, localIp: '', localPort: 0, remoteIp: '', remotePort: 0 };
+      readTuple(buf, at, flags, ev);
+      out.push(ev);
     } else if (kind === WEFT_KIND_EXEC || kind === WEFT_KIND_EXIT) {
-      out.push({ kind: kind === WEFT_KIND_EXEC ? 'exec' : 'exit', pid, comm, unixNano: enter });
+      out.push({ kind: kind === WEFT_KIND_EXEC ? 'exec' : 'exit', pid, comm: readComm(buf, at + O.comm), unixNano: enter });
     }
   }
   return out;
