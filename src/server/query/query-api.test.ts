@@ -15,7 +15,8 @@ import { queryApi } from './index.js';
 import { fakeAssemble, fixtureSpans, SPAN_A_CLIENT, T0_NANO, TRACE_A, TRACE_B } from './testing/query-fixture.js';
 
 const SNAPSHOTS = new URL('./snapshots/', import.meta.url);
-const FIXTURES = '/work/shared/fixtures/apm';
+/** Recorded Jaeger and Tempo answers (see testdata/README.md). */
+const FIXTURES = new URL('./testdata/', import.meta.url).pathname;
 const UPDATE = process.env.UPDATE_GOLDEN === '1';
 /** The clock the tests run at: one hour after the fixture's first span. */
 const NOW_MS = Number(T0_NANO / 1_000_000n) + 3_600_000;
@@ -58,6 +59,7 @@ const GOLDEN: [string, string, { method?: 'GET' | 'POST'; payload?: unknown }?][
   ['v1-spans-sys', '/api/v1/spans?source=sys'],
   ['v1-spans-filtered', `/api/v1/spans?service=cart&protocol=redis&start=${T0_NANO}&end=2026-11-24T10:00:01Z&minDuration=1ms&limit=5`],
   ['v1-spans-truncated', '/api/v1/spans?limit=2'],
+  ['v1-spans-tag', '/api/v1/spans?tag=http.status_code:200&tag=weft.observation_point:c&kind=client'],
   ['v1-spans-bad-limit', '/api/v1/spans?limit=-3'],
   ['jaeger-services', '/api/services'],
   ['jaeger-service-operations', '/api/services/cart/operations'],
@@ -68,6 +70,8 @@ const GOLDEN: [string, string, { method?: 'GET' | 'POST'; payload?: unknown }?][
   ['jaeger-search-service', `/api/traces?service=billing&start=${T0_US}&end=${BigInt(T0_US) + 10_000_000n}&limit=20`],
   ['jaeger-search-tags', '/api/traces?service=cart&tags=%7B%22error%22%3A%22true%22%7D&lookback=2h'],
   ['jaeger-search-lookback-excludes', '/api/traces?service=cart&lookback=1m'],
+  ['jaeger-multi-get', `/api/traces?traceID=${TRACE_A}&traceID=0123456789abcdef0123456789abcdef`],
+  ['jaeger-search-tag-weft', '/api/traces?tag=weft.observation_point:s-p&tag=weft.source:sys'],
   ['jaeger-search-bad-duration', '/api/traces?service=cart&minDuration=fast'],
   ['v3-trace-a', `/api/v3/traces/${TRACE_A}`],
   ['v3-trace-unknown', '/api/v3/traces/0123456789abcdef0123456789abcdef'],
@@ -114,7 +118,7 @@ describe('golden responses', () => {
 });
 
 function readFixture(path: string): unknown {
-  return JSON.parse(readFileSync(`${FIXTURES}/${path}`, 'utf8'));
+  return JSON.parse(readFileSync(`${FIXTURES}${path}`, 'utf8'));
 }
 
 function jsonType(v: unknown): string {
@@ -143,13 +147,13 @@ function expectSameShape(ours: unknown, theirs: unknown, path = '$', nullable: r
 describe('shapes match recorded Jaeger and Tempo responses', () => {
   it('Jaeger /api/traces/{id} has the envelope, trace, span, reference, tag, log and process keys', async () => {
     const ours = (await call(`/api/traces/${TRACE_A}`)).body as { data: { spans: { references: unknown[]; logs: unknown[]; tags: unknown[] }[] }[] };
-    const theirs = readFixture('jaeger/api-traces/jaeger-transform-otlp2jaeger-out.json') as { data: { spans: Record<string, unknown>[] }[] };
+    const theirs = readFixture('jaeger/jaeger-transform-otlp2jaeger-out.json') as { data: { spans: Record<string, unknown>[] }[] };
     const withRefs = ours.data[0]?.spans.find((s) => s.references.length > 0 && s.logs.length === 0);
     expectSameShape({ ...ours, data: [{ ...ours.data[0], spans: [withRefs] }] }, theirs, '$', ['warnings', 'errors']);
-    const uiModel = readFixture('jaeger/api-traces/jaeger-uimodel-ui_01.trace.json') as { spans: Record<string, unknown>[] };
+    const uiModel = readFixture('jaeger/jaeger-uimodel-ui_01.trace.json') as { spans: Record<string, unknown>[] };
     const withLogs = ours.data[0]?.spans.find((s) => s.logs.length > 0);
     expectSameShape(withLogs, { ...uiModel.spans[0], tags: [{ key: 'k', type: 'string', value: 'v' }] }, '$.span', ['warnings']);
-    const petclinic = readFixture('jaeger/api-traces/jaeger-ui-petclinic-testTraceNormal.trace.json') as { spans: Record<string, unknown>[] };
+    const petclinic = readFixture('jaeger/jaeger-ui-petclinic-testTraceNormal.trace.json') as { spans: Record<string, unknown>[] };
     expect(Object.keys(withLogs ?? {})).toContain('flags');
     expect(typeof (withLogs as Record<string, unknown>).flags).toBe(typeof petclinic.spans[0]?.flags);
   });
