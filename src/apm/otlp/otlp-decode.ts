@@ -6,22 +6,17 @@
  * mapping. Bad spans are rejected one by one; a malformed request as a whole throws
  * `TRC_INGEST_MALFORMED` (400).
  */
-import { TracingError, emptySpan, observationPointForKind, SPAN_KINDS } from '../../model/index.js';
-import type { AttributeValue, SpanKind, SpanOrigin, StatusCode } from '../../model/index.js';
-import { ConvertCollector, timeProblem } from '../convert-result.js';
+import { TracingError } from '../../model/index.js';
+import type { SpanOrigin } from '../../model/index.js';
+import { ConvertCollector } from '../convert-result.js';
 import type { ConvertResult } from '../convert-result.js';
-import { applySemanticConventions } from '../semconv.js';
 import { asArray, asObject, readEnum, readString, readUnixNano } from '../wire-values.js';
+import { decodeOtlpRequestFast } from './otlp-fast-decode.js';
 import { anyValueToStringArray, keyValuesToRecord, readOtlpId } from './otlp-values.js';
 import { exportRequestType } from './otlp-proto.js';
-import {
-  applyWeftAttributes,
-  WEFT_PARENT_SPAN_ID_KEY,
-  WEFT_SOURCE_KEY,
-  WEFT_SPAN_ID_KEY,
-  WEFT_TRACE_ID_KEY,
-  WEFT_WARNINGS_KEY,
-} from './weft-attributes.js';
+import { finishOtlpSpan, splitServiceName } from './otlp-span-parts.js';
+import type { OtlpSpanContext } from './otlp-span-parts.js';
+import { WEFT_WARNINGS_KEY } from './weft-attributes.js';
 
 export const SPAN_KIND_NAMES = [
   'SPAN_KIND_UNSPECIFIED',
@@ -32,7 +27,6 @@ export const SPAN_KIND_NAMES = [
   'SPAN_KIND_CONSUMER',
 ] as const;
 export const STATUS_CODE_NAMES = ['STATUS_CODE_UNSET', 'STATUS_CODE_OK', 'STATUS_CODE_ERROR'] as const;
-const STATUS_CODES: readonly StatusCode[] = ['unset', 'ok', 'error'];
 
 export interface OtlpDecodeOptions {
   /** Origin of spans not in weft form. Default 'otlp'. */
@@ -48,83 +42,39 @@ function field(o: Record<string, unknown>, camel: string, snake: string): unknow
   return o[camel] ?? o[snake];
 }
 
-function convertSpan(
-  raw: Record<string, unknown>,
-  service: string,
-  resource: Record<string, AttributeValue>,
-  scope: Record<string, unknown>,
-  origin: SpanOrigin,
-  c: ConvertCollector,
-): void {
+function convertSpan(raw: Record<string, unknown>, ctx: OtlpSpanContext, c: ConvertCollector): void {
   const rawAttrs = raw.attributes;
-  const attrs = keyValuesToRecord(rawAttrs);
-  const weftForm = attrs[WEFT_SOURCE_KEY] !== undefined;
-
-  const kind: SpanKind = SPAN_KINDS[readEnum(raw.kind, SPAN_KIND_NAMES)] ?? 'unspecified';
-  const span = emptySpan({ source: 'app', origin, observationPoint: observationPointForKind(kind) });
-  const name = readString(raw.name);
-
-  let traceId = readOtlpId(field(raw, 'traceId', 'trace_id'), 16);
-  let spanId = readOtlpId(field(raw, 'spanId', 'span_id'), 8);
-  let parentSpanId = readOtlpId(field(raw, 'parentSpanId', 'parent_span_id'), 8);
-  if (weftForm) {
-    const t = attrs[WEFT_TRACE_ID_KEY];
-    const s = attrs[WEFT_SPAN_ID_KEY];
-    const p = attrs[WEFT_PARENT_SPAN_ID_KEY];
-    if (t !== undefined) traceId = String(t);
-    if (s !== undefined) spanId = String(s);
-    if (p !== undefined) parentSpanId = String(p);
-  }
-  const label = `span ${JSON.stringify(name.slice(0, 60))}`;
-  if (traceId === null) return c.reject(`${label}: trace id is not 16 bytes`);
-  if (spanId === null) return c.reject(`${label}: span id is not 8 bytes`);
-  if (parentSpanId === null) return c.reject(`${label}: parent span id is not 8 bytes`);
-  if (spanId === '') return c.reject(`${label}: missing span id`);
-  if (traceId === '' && !weftForm) return c.reject(`${label}: missing trace id`);
-
-  const start = readUnixNano(field(raw, 'startTimeUnixNano', 'start_time_unix_nano'));
-  const end = readUnixNano(field(raw, 'endTimeUnixNano', 'end_time_unix_nano'));
-  const bad = timeProblem(start, end);
-  if (bad !== null) return c.reject(`${label}: ${bad}`);
-
-  span.traceId = traceId;
-  span.spanId = spanId;
-  span.parentSpanId = parentSpanId;
-  span.name = name;
-  span.kind = kind;
-  span.service = service;
-  span.resource = resource;
-  span.startTimeUnixNano = start;
-  span.endTimeUnixNano = end;
   const status = asObject(raw.status);
-  span.statusCode = STATUS_CODES[readEnum(status.code, STATUS_CODE_NAMES)] ?? 'unset';
-  span.statusMessage = readString(status.message);
-  for (const e of asArray(raw.events)) {
-    const eo = asObject(e);
-    span.events.push({
-      timeUnixNano: readUnixNano(field(eo, 'timeUnixNano', 'time_unix_nano')),
-      name: readString(eo.name),
-      attributes: keyValuesToRecord(eo.attributes),
-    });
+  let warnings: string[] | null = null;
+  for (const kv of asArray(rawAttrs)) {
+    const o = asObject(kv);
+    if (o.key === WEFT_WARNINGS_KEY) warnings = anyValueToStringArray(o.value);
   }
-
-  if (weftForm) {
-    let warnings: string[] = [];
-    for (const kv of asArray(rawAttrs)) {
-      const o = asObject(kv);
-      if (o.key === WEFT_WARNINGS_KEY) warnings = anyValueToStringArray(o.value);
-    }
-    applyWeftAttributes(span, attrs, warnings);
-  } else {
-    const scopeName = readString(scope.name);
-    const scopeVersion = readString(scope.version);
-    if (scopeName !== '' && attrs['otel.scope.name'] === undefined) attrs['otel.scope.name'] = scopeName;
-    if (scopeVersion !== '' && attrs['otel.scope.version'] === undefined) attrs['otel.scope.version'] = scopeVersion;
-    applySemanticConventions(span, attrs);
-    const pid = resource['process.pid'];
-    if (typeof pid === 'number' && Number.isSafeInteger(pid) && pid > 0) span.processId = pid;
-  }
-  c.keep(span);
+  finishOtlpSpan(
+    {
+      traceId: readOtlpId(field(raw, 'traceId', 'trace_id'), 16),
+      spanId: readOtlpId(field(raw, 'spanId', 'span_id'), 8),
+      parentSpanId: readOtlpId(field(raw, 'parentSpanId', 'parent_span_id'), 8),
+      name: readString(raw.name),
+      kind: readEnum(raw.kind, SPAN_KIND_NAMES),
+      startTimeUnixNano: readUnixNano(field(raw, 'startTimeUnixNano', 'start_time_unix_nano')),
+      endTimeUnixNano: readUnixNano(field(raw, 'endTimeUnixNano', 'end_time_unix_nano')),
+      statusCode: readEnum(status.code, STATUS_CODE_NAMES),
+      statusMessage: readString(status.message),
+      attributes: keyValuesToRecord(rawAttrs),
+      warnings,
+      events: asArray(raw.events).map((e) => {
+        const eo = asObject(e);
+        return {
+          timeUnixNano: readUnixNano(field(eo, 'timeUnixNano', 'time_unix_nano')),
+          name: readString(eo.name),
+          attributes: keyValuesToRecord(eo.attributes),
+        };
+      }),
+    },
+    ctx,
+    c,
+  );
 }
 
 /**
@@ -143,29 +93,43 @@ export function convertOtlpRequest(request: unknown, options: OtlpDecodeOptions 
   const c = new ConvertCollector();
   for (const rs of asArray(rss)) {
     const rso = asObject(rs);
-    const resAttrs = keyValuesToRecord(asObject(rso.resource).attributes);
-    const serviceName = resAttrs['service.name'];
-    delete resAttrs['service.name'];
-    const service = serviceName === undefined ? '' : String(serviceName);
+    const { service, resource: resAttrs } = splitServiceName(keyValuesToRecord(asObject(rso.resource).attributes));
     const scopes = field(rso, 'scopeSpans', 'scope_spans') ?? field(rso, 'instrumentationLibrarySpans', 'instrumentation_library_spans');
     for (const ss of asArray(scopes)) {
       const sso = asObject(ss);
       const scope = asObject(sso.scope ?? field(sso, 'instrumentationLibrary', 'instrumentation_library'));
+      const ctx: OtlpSpanContext = { service, resource: resAttrs, scopeName: readString(scope.name), scopeVersion: readString(scope.version), origin };
       for (const sp of asArray(sso.spans)) {
         if (typeof sp !== 'object' || sp === null) {
           c.reject('span is not an object');
           continue;
         }
-        // Each span gets its own resource copy: SpanRecord owners may mutate theirs.
-        convertSpan(sp as Record<string, unknown>, service, { ...resAttrs }, scope, origin, c);
+        convertSpan(sp as Record<string, unknown>, ctx, c);
       }
     }
   }
   return c.result();
 }
 
-/** Decodes protobuf ExportTraceServiceRequest bytes. Throws TRC_INGEST_MALFORMED on bad bytes. */
+/**
+ * Decodes protobuf ExportTraceServiceRequest bytes. Throws TRC_INGEST_MALFORMED on bad bytes.
+ * The hot path: walks Span/KeyValue/AnyValue on the wire straight into span parts (see
+ * otlp-fast-decode.ts); equal to decodeOtlpProtobufReference on every valid request.
+ */
 export function decodeOtlpProtobuf(bytes: Uint8Array, options: OtlpDecodeOptions = {}): ConvertResult {
+  try {
+    return decodeOtlpRequestFast(bytes, options.origin ?? 'otlp');
+  } catch (err) {
+    if (err instanceof TracingError) throw err;
+    throw malformed(`invalid OTLP protobuf: ${err instanceof Error ? err.message : String(err)}`, err);
+  }
+}
+
+/**
+ * The reference decoder: protobufjs reflection decode of the whole message, then the loose
+ * converter. Kept as the oracle for the fast path's property tests and benchmarks.
+ */
+export function decodeOtlpProtobufReference(bytes: Uint8Array, options: OtlpDecodeOptions = {}): ConvertResult {
   let msg: unknown;
   try {
     msg = exportRequestType().decode(bytes);
