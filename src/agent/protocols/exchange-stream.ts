@@ -50,34 +50,39 @@ export function createExchangeStream<Rec>(parser: AnyProtocolParser, transport: 
     const out = direction === 'request' ? requests : responses;
     const c = carry[direction];
     let buf = input;
-    let frameMeta = meta;
-    // Bytes carried from the previous push precede `input`; offsets into `input` subtract them.
+    // Bytes carried from the previous push precede `input`; `carriedMeta` describes their first.
     let carried = 0;
+    let carriedMeta = meta;
     if (c.bytes) {
       carried = c.bytes.length;
+      carriedMeta = c.meta ?? meta;
       buf = Buffer.concat([c.bytes, input]);
-      frameMeta = c.meta ?? meta;
       c.bytes = null;
       c.meta = null;
     }
+    // The capture facts of the byte at `off`: times of the push it arrived in, and its exact
+    // TCP sequence number (the push's first byte's plus the distance, mod 2^32), so a pipelined
+    // frame keeps the seq its first byte really had.
+    const metaAt = (off: number): FrameMeta => {
+      const base = off < carried ? carriedMeta : meta;
+      const delta = off < carried ? off : off - carried;
+      return delta === 0 || base.tcpSeq === 0 ? base : { ...base, tcpSeq: (base.tcpSeq + delta) >>> 0 };
+    };
     let off = 0;
     while (off < buf.length) {
       const view = off === 0 ? buf : buf.subarray(off);
       const r = parser.parse(view, direction, state, end);
       if (r.kind === 'frame') {
-        out.push({ frame: r.frame as unknown, meta: frameMeta });
+        out.push({ frame: r.frame as unknown, meta: metaAt(off) });
         stats.frames++;
         off += Math.max(1, r.consumed);
-        // A pipelined frame after the first shares its message's times and syscall, but its first
-        // byte's TCP sequence number is exact: the message's plus the offset (mod 2^32).
-        frameMeta = meta.tcpSeq === 0 || off >= buf.length ? meta : { ...meta, tcpSeq: (meta.tcpSeq + off - carried) >>> 0 };
       } else if (r.kind === 'ignored') {
         stats.ignoredBytes += r.consumed;
         off += Math.max(1, r.consumed);
       } else if (r.kind === 'needMore') {
         if (!end && buf.length - off <= MAX_CARRY_BYTES) {
           c.bytes = Uint8Array.prototype.slice.call(view);
-          c.meta = frameMeta;
+          c.meta = metaAt(off);
         } else {
           stats.droppedBytes += buf.length - off;
         }

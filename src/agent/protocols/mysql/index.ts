@@ -10,7 +10,7 @@ export const mysqlParser: ProtocolParser<MysqlFrame, MysqlState, MysqlRecord> = 
   newState: newMysqlState,
   detect: detectMysql,
   parse: parseMysql,
-  stitch: (reqs, resps) => stitchMysql(reqs, resps),
+  stitch: stitchMysql,
   toSpan: mysqlToSpan,
   unanswered: (request) => ({ request: request as Framed<MysqlCommandFrame>, response: null }),
 };

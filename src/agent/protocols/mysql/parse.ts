@@ -158,7 +158,8 @@ function parseCommand(b: Buffer, state: MysqlState, end: boolean | undefined): P
     return { kind: 'ignored', consumed: pk.end };
   }
   if (!complete && !end) return { kind: 'needMore' };
-  const cmd = b[pk.start]!;
+  const cmd = b[pk.start];
+  if (cmd === undefined) return end ? { kind: 'ignored', consumed: b.length } : { kind: 'needMore' };
   if (MYSQL_COMMANDS[cmd] === undefined) return { kind: 'invalid', reason: `unknown command 0x${cmd.toString(16)}` };
   const payloadEnd = Math.min(pk.end, b.length);
   let sql = '';
@@ -177,9 +178,8 @@ function parseCommand(b: Buffer, state: MysqlState, end: boolean | undefined): P
     case COM_STMT_RESET:
     case COM_STMT_SEND_LONG_DATA:
       if (pk.start + 5 > payloadEnd) return { kind: 'invalid', reason: 'short statement command' };
+      // The SQL is looked up when stitched: the PREPARE answer may not be parsed yet.
       statementId = u32le(b, pk.start + 1);
-      sql = state.statements.get(statementId) ?? '';
-      if (cmd === COM_STMT_CLOSE) state.statements.delete(statementId);
       expectsResponse = cmd === COM_STMT_EXECUTE || cmd === COM_STMT_RESET;
       break;
     case COM_QUIT:
@@ -238,7 +238,8 @@ function parseResponse(b: Buffer, state: MysqlState, end: boolean | undefined): 
   if (pk.len === 0) return { kind: 'invalid', reason: 'empty packet' };
   const first = pk.end <= b.length;
   if (!first && !end) return { kind: 'needMore' };
-  const lead = b[pk.start]!;
+  const lead = b[pk.start];
+  if (lead === undefined) return { kind: 'ignored', consumed: b.length };
   if (pk.seq === 0 || state.pending.length === 0 || pk.seq !== 1) {
     // Server greeting (seq 0), auth exchange (seq ≥ 2), or a reply we have no command for.
     return { kind: 'ignored', consumed: first ? pk.end : b.length };

@@ -3,11 +3,21 @@
  * Commands that get no answer (COM_STMT_CLOSE, COM_QUIT, SEND_LONG_DATA) become spans at once.
  */
 import type { Exchange, Framed, StitchResult } from '../protocol.js';
-import type { MysqlCommandFrame, MysqlFrame, MysqlResponseFrame } from './parse.js';
+import { COM_STMT_CLOSE, type MysqlCommandFrame, type MysqlFrame, type MysqlResponseFrame, type MysqlState } from './parse.js';
 
 export type MysqlRecord = Exchange<MysqlCommandFrame, MysqlResponseFrame>;
 
-export function stitchMysql(requests: Framed<MysqlFrame>[], responses: Framed<MysqlFrame>[]): StitchResult<MysqlRecord> {
+/**
+ * Statement ids are resolved to SQL here, in request order, because the PREPARE answer that
+ * names a statement is parsed with the responses, possibly after later commands were parsed.
+ */
+function resolveStatement(req: MysqlCommandFrame, state: MysqlState): void {
+  if (req.statementId === null) return;
+  if (!req.sql) req.sql = state.statements.get(req.statementId) ?? '';
+  if (req.command === COM_STMT_CLOSE) state.statements.delete(req.statementId);
+}
+
+export function stitchMysql(requests: Framed<MysqlFrame>[], responses: Framed<MysqlFrame>[], state: MysqlState): StitchResult<MysqlRecord> {
   const records: MysqlRecord[] = [];
   let errors = 0;
   let ri = 0;
@@ -15,6 +25,7 @@ export function stitchMysql(requests: Framed<MysqlFrame>[], responses: Framed<My
   for (;;) {
     const req = requests[ri] as Framed<MysqlCommandFrame> | undefined;
     if (req && !req.frame.expectsResponse) {
+      resolveStatement(req.frame, state);
       ri++;
       continue; // fire-and-forget: no span (nothing to time), as DeepFlow does for COM_STMT_CLOSE
     }
@@ -25,6 +36,7 @@ export function stitchMysql(requests: Framed<MysqlFrame>[], responses: Framed<My
       si++;
       continue;
     }
+    resolveStatement(req.frame, state);
     records.push({ request: req, response: resp });
     ri++;
     si++;

@@ -174,7 +174,8 @@ function parseRequest(b: Buffer, state: PgState, end: boolean | undefined): Pars
     }
     p = next;
   }
-  if (!end || messages === 0) return messages === 0 && p + 5 <= b.length ? { kind: 'invalid', reason: 'empty' } : end ? { kind: 'ignored', consumed: b.length } : { kind: 'needMore' };
+  if (!end) return { kind: 'needMore' };
+  if (messages === 0) return { kind: 'ignored', consumed: b.length };
   // The message ended without Sync (a Flush-driven client, or a cut capture): a partial batch.
   commitStatements(state, parsed);
   f.partial = p < b.length;

@@ -1,0 +1,153 @@
+/**
+ * @module Property tests for every parser: no input makes one throw; splitting a captured stream
+ * anywhere gives the same spans as feeding it whole; stitching does not depend on how arrivals
+ * are batched or (for id-matched DNS) on response order.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import type { SpanRecord } from '../../model/index.js';
+import { dnsParser } from './dns/index.js';
+import { stitchDns } from './dns/stitch.js';
+import type { DnsFrame } from './dns/parse.js';
+import { createExchangeStream } from './exchange-stream.js';
+import { http1Parser } from './http1/index.js';
+import { mysqlParser } from './mysql/index.js';
+import { postgresParser } from './postgres/index.js';
+import type { AnyProtocolParser, Framed, ParseDirection } from './protocol.js';
+import { redisParser } from './redis/index.js';
+import { readPcapFlows, type Flow } from './testing/pcap-flows.js';
+import { connOf, replayFlows, spansToJson } from './testing/replay.js';
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+const FOLDERS: [string, AnyProtocolParser][] = [
+  ['http1', http1Parser],
+  ['dns', dnsParser],
+  ['redis', redisParser],
+  ['mysql', mysqlParser],
+  ['postgres', postgresParser],
+];
+
+function flowsOf(folder: string): Flow[] {
+  const dir = join(HERE, folder, 'testdata');
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.pcap'))
+    .sort()
+    .flatMap((f) => readPcapFlows(readFileSync(join(dir, f))));
+}
+
+/** Replays flows with every message cut at the given fractions, as separate syscalls would. */
+function replaySplit(parser: AnyProtocolParser, flows: readonly Flow[], cuts: readonly number[]): SpanRecord[] {
+  const spans: SpanRecord[] = [];
+  for (const flow of flows) {
+    const stream = createExchangeStream<unknown>(parser, flow.transport);
+    const conn = connOf(flow);
+    for (const m of flow.messages) {
+      const dir: ParseDirection = m.fromClient ? 'request' : 'response';
+      // UDP datagrams cannot be split: each is whole by definition.
+      const points = flow.transport === 'udp' ? [] : [...new Set(cuts.map((c) => Math.floor(c * m.bytes.length)))].filter((p) => p > 0 && p < m.bytes.length).sort((a, b) => a - b);
+      let start = 0;
+      for (const p of [...points, m.bytes.length]) {
+        const meta = { ...m.meta, tcpSeq: m.meta.tcpSeq === 0 ? 0 : (m.meta.tcpSeq + start) >>> 0 };
+        for (const rec of stream.push(dir, m.bytes.subarray(start, p), start === 0 ? m.meta : meta, p === m.bytes.length)) spans.push(parser.toSpan(rec, conn));
+        start = p;
+      }
+    }
+    for (const rec of stream.drain()) spans.push(parser.toSpan(rec, conn));
+  }
+  return spans;
+}
+
+describe.each(FOLDERS)('%s parser properties', (folder, parser) => {
+  it('never throws on random bytes, in either direction, whole or streamed', () => {
+    fc.assert(
+      fc.property(fc.array(fc.uint8Array({ maxLength: 300 }), { maxLength: 6 }), fc.boolean(), fc.constantFrom<'tcp' | 'udp'>('tcp', 'udp'), (chunks, end, transport) => {
+        const state: unknown = parser.newState(transport);
+        for (const c of chunks) {
+          parser.detect(c, 'request');
+          parser.detect(c, 'response');
+          parser.parse(c, 'request', state, end);
+          parser.parse(c, 'response', state, end);
+        }
+        const stream = createExchangeStream<unknown>(parser, transport);
+        const conn = connOf({ transport, ipVersion: 4, clientIp: '127.0.0.1', clientPort: 40000, serverIp: '127.0.0.1', serverPort: 80, messages: [], gaps: 0 });
+        chunks.forEach((c, i) => {
+          for (const r of stream.push(i % 2 === 0 ? 'request' : 'response', c, { startUnixNano: BigInt(i), endUnixNano: BigInt(i), tcpSeq: i, syscallTraceId: 0, tid: 0 }, end || i === chunks.length - 1)) parser.toSpan(r, conn);
+        });
+        for (const r of stream.drain()) parser.toSpan(r, conn);
+      }),
+      { numRuns: 400 },
+    );
+  });
+
+  it('never throws on mutated real traffic', () => {
+    const msgs = flowsOf(folder).flatMap((f) => f.messages.map((m) => ({ m, transport: f.transport })));
+    fc.assert(
+      fc.property(fc.nat(msgs.length - 1), fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 8 }), fc.nat(), (i, flips, cut) => {
+        const { m, transport } = msgs[i]!;
+        const bytes = Buffer.from(m.bytes);
+        for (const [pos, v] of flips) if (bytes.length > 0) bytes[pos % bytes.length] = v;
+        const truncated = bytes.subarray(0, bytes.length === 0 ? 0 : cut % (bytes.length + 1));
+        const state: unknown = parser.newState(transport);
+        for (const b of [bytes, truncated]) {
+          for (const end of [false, true]) {
+            parser.parse(b, m.fromClient ? 'request' : 'response', state, end);
+            parser.parse(b, m.fromClient ? 'response' : 'request', state, end);
+          }
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('gives the same spans when each message is split at any points', () => {
+    const flows = flowsOf(folder);
+    const whole = spansToJson(replayFlows(parser, flows).spans);
+    fc.assert(
+      fc.property(fc.array(fc.double({ min: 0, max: 1, noNaN: true }), { maxLength: 5 }), (cuts) => {
+        expect(spansToJson(replaySplit(parser, flows, cuts))).toBe(whole);
+      }),
+      { numRuns: 60 },
+    );
+  });
+
+  it('stitches the same records whether responses arrive one by one or all at once', () => {
+    for (const flow of flowsOf(folder)) {
+      const conn = connOf(flow);
+      const oneByOne = createExchangeStream<unknown>(parser, flow.transport);
+      const spansA: SpanRecord[] = [];
+      for (const m of flow.messages) {
+        for (const r of oneByOne.push(m.fromClient ? 'request' : 'response', m.bytes, m.meta, true)) spansA.push(parser.toSpan(r, conn));
+      }
+      // All requests first, then all responses: pairing must not depend on interleaving.
+      const batched = createExchangeStream<unknown>(parser, flow.transport);
+      const spansB: SpanRecord[] = [];
+      for (const m of flow.messages.filter((x) => x.fromClient)) batched.push('request', m.bytes, m.meta, true);
+      for (const m of flow.messages.filter((x) => !x.fromClient)) {
+        for (const r of batched.push('response', m.bytes, m.meta, true)) spansB.push(parser.toSpan(r, conn));
+      }
+      expect(spansToJson(spansB)).toBe(spansToJson(spansA));
+    }
+  });
+});
+
+describe('DNS stitching', () => {
+  it('pairs by transaction id whatever order the answers come in, output in request order', () => {
+    const frame = (id: number, isResponse: boolean): DnsFrame => ({ id, isResponse, opcode: 0, rcode: 0, qname: `n${id}.test`, qtype: 1, answerCount: 0 });
+    fc.assert(
+      fc.property(fc.uniqueArray(fc.integer({ min: 0, max: 0xffff }), { minLength: 1, maxLength: 20 }), fc.func(fc.integer()), (ids, order) => {
+        const meta = (t: number) => ({ startUnixNano: BigInt(t), endUnixNano: BigInt(t), tcpSeq: 0, syscallTraceId: 0, tid: 0 });
+        const reqs: Framed<DnsFrame>[] = ids.map((id, i) => ({ frame: frame(id, false), meta: meta(i) }));
+        const resps: Framed<DnsFrame>[] = ids.map((id, i) => ({ frame: frame(id, true), meta: meta(1000 + i) }));
+        resps.sort((a, b) => order(a.frame.id) - order(b.frame.id));
+        const { records, errors } = stitchDns(reqs, resps);
+        expect(errors).toBe(0);
+        expect(reqs).toHaveLength(0);
+        expect(records.map((r) => r.request!.frame.id)).toEqual(ids);
+        for (const r of records) expect(r.response!.frame.id).toBe(r.request!.frame.id);
+      }),
+    );
+  });
+});
