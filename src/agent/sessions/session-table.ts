@@ -128,7 +128,9 @@ export function createSessionTable(options: SessionOptions): SessionTable {
       // The side is known from connect/accept: only the role of this message is to be checked.
       const role = roleOf(conn.side, msg.direction);
       const serverPort = conn.side === 'client' ? conn.ev.remotePort : conn.ev.localPort;
-      const found = options.protocols.find((p) => p.detect(msg.bytes, role, serverPort) === 'yes');
+      const found =
+        options.protocols.find((p) => p.detect(msg.bytes, role, serverPort) === 'yes') ??
+        (conn.ev.transport === 'udp' ? options.protocols.find((p) => p.detect(msg.bytes, role, serverPort) === 'maybe') : undefined);
       if (found) {
         conn.protocol = found;
         conn.l7 = found.open(connInfo(conn));
@@ -149,6 +151,18 @@ export function createSessionTable(options: SessionOptions): SessionTable {
         conn.protocol = p;
         conn.side = msg.direction === 'egress' ? 'server' : 'client';
         break;
+      }
+    }
+    if (!conn.protocol && conn.ev.transport === 'udp') {
+      // A datagram is one whole message, so a structurally valid one ('maybe', e.g. DNS on a
+      // port other than 53) is trusted: there is no stream to mis-frame.
+      outer: for (const p of options.protocols) {
+        for (const role of ['request', 'response'] as const) {
+          if (p.detect(msg.bytes, role, 0) !== 'maybe') continue;
+          conn.protocol = p;
+          conn.side = (role === 'request') === (msg.direction === 'egress') ? 'client' : 'server';
+          break outer;
+        }
       }
     }
     if (conn.protocol) conn.l7 = conn.protocol.open(connInfo(conn));
