@@ -200,9 +200,11 @@ function main() {
   const stamp = readStamp();
   ensureAptPackages();
   const installed = ensureNpmDependencies();
-  const native = ensureNative(stamp, installed);
-  const dist = ensureBuild(stamp);
   const lockHash = createHash('sha256').update(readFileSync(join(root, 'package-lock.json'))).digest('hex');
+  // The stamp is written after each step, so a failing build does not redo the native build.
+  const native = ensureNative(stamp, installed);
+  writeStamp({ ...stamp, lockHash, native });
+  const dist = ensureBuild(stamp);
   writeStamp({ lockHash, native, dist });
   log(`ready in ${Date.now() - started} ms${args.has('--for-test') ? ' (for tests)' : ''}`);
 }

@@ -38,7 +38,7 @@ export async function runServer(flags: RawOptions, o: RunServerOptions): Promise
       const result = await startLocalAgent({
         sink: server.sink,
         interfaces: config.interfaces,
-        logger: logger.child({ component: 'agent' }),
+        logger, // the agent names its own component
         metrics: server.metrics,
         ...(config.token ? { token: config.token } : {}),
       });
