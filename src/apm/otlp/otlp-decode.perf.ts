@@ -6,12 +6,17 @@
  * Usage: node --import tsx src/apm/otlp/otlp-decode.perf.ts [SPANS_PER_REQUEST=500] [SECONDS_PER_CASE=2]
  * Profile: node --cpu-prof --cpu-prof-dir=/tmp/prof --import tsx src/apm/otlp/otlp-decode.perf.ts
  */
-import { otlpProtobufPayload } from '../../../bench/otlp-payload.js';
 import { convertOtlpRequest, decodeOtlpProtobuf, exportRequestType } from './index.js';
 import { decodeOtlpProtobufReference } from './otlp-decode.js';
 
 const spansPerRequest = Number(process.argv[2] ?? 500);
 const seconds = Number(process.argv[3] ?? 2);
+// The bench's SDK payload, imported by computed URL: tsconfig.build.json compiles src/ only, and a
+// static import of bench/ would pull it out of rootDir.
+const payloadModule = new URL('../../../bench/otlp-payload.ts', import.meta.url).href;
+const { otlpProtobufPayload } = (await import(payloadModule)) as {
+  otlpProtobufPayload: (spanCount: number) => { bytes: Uint8Array; spans: number };
+};
 const payload = otlpProtobufPayload(spansPerRequest);
 const body = Buffer.from(payload.bytes);
 const decoded = exportRequestType().decode(body);
