@@ -104,23 +104,55 @@ export async function collectTraceSpans(reader: SpanReader, seed: CollectSeed, l
     const follow = seenTraces.size === 0;
     const traceSpans = follow ? await Promise.all(newTraces.map((t) => reader.getTrace(t))) : [];
     if (follow) for (const t of newTraces) seenTraces.add(t);
-    const lookups = await Promise.all(
-      [...byKey.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(async ([id, { key, holders }]) => {
-        let lo = holders[0]?.startTimeUnixNano ?? 0n;
-        let hi = holders[0]?.endTimeUnixNano ?? 0n;
-        for (const h of holders) {
-          if (h.startTimeUnixNano < lo) lo = h.startTimeUnixNano;
-          if (h.endTimeUnixNano > hi) hi = h.endTimeUnixNano;
-        }
-        // Span-id keys are explicit ids: no window. Others are only trusted near their holders.
-        const timeRange = key.type === 'span' || key.type === 'parent' ? undefined : { startUnixNano: lo - slack, endUnixNano: hi + slack };
-        const found = await reader.findByLinkKeys([key], timeRange ? { limit: limits.maxPerKey + 1, timeRange } : { limit: limits.maxPerKey + 1 });
-        return { id, key, holders, found };
-      }),
-    );
+    // Two index calls per round: explicit ids (no window) and the time-bound keys (one window
+    // covering every holder; each key's own window is applied below).
+    const entries = [...byKey.entries()].sort(([a], [b]) => (a < b ? -1 : 1));
+    const windowOf = (holders: SpanRecord[]): [bigint, bigint] => {
+      let lo = holders[0]?.startTimeUnixNano ?? 0n;
+      let hi = holders[0]?.endTimeUnixNano ?? 0n;
+      for (const h of holders) {
+        if (h.startTimeUnixNano < lo) lo = h.startTimeUnixNano;
+        if (h.endTimeUnixNano > hi) hi = h.endTimeUnixNano;
+      }
+      return [lo - slack, hi + slack];
+    };
+    const idKeys = entries.filter(([, e]) => e.key.type === 'span' || e.key.type === 'parent');
+    const timedKeys = entries.filter(([, e]) => e.key.type !== 'span' && e.key.type !== 'parent');
+    const perCallLimit = (n: number): number => Math.min(limits.maxSpans * 4, n * (limits.maxPerKey + 1));
+    let tlo = 0n;
+    let thi = 0n;
+    timedKeys.forEach(([, e], k) => {
+      const [lo, hi] = windowOf(e.holders);
+      if (k === 0 || lo < tlo) tlo = lo;
+      if (k === 0 || hi > thi) thi = hi;
+    });
+    const [idFound, timedFound] = await Promise.all([
+      idKeys.length > 0 ? reader.findByLinkKeys(idKeys.map(([, e]) => e.key), { limit: perCallLimit(idKeys.length) }) : Promise.resolve([]),
+      timedKeys.length > 0
+        ? reader.findByLinkKeys(timedKeys.map(([, e]) => e.key), { limit: perCallLimit(timedKeys.length), timeRange: { startUnixNano: tlo, endUnixNano: thi } })
+        : Promise.resolve([]),
+    ]);
+    if (idFound.length >= perCallLimit(idKeys.length) || timedFound.length >= perCallLimit(timedKeys.length)) {
+      warnings.push('an index lookup hit its row limit; the trace may be incomplete');
+    }
+    const hits = new Map<string, SpanRecord[]>();
+    for (const s of [...idFound, ...timedFound]) {
+      for (const k of linkKeysOf(s)) {
+        const id = hotKeyId(k.type, k.value);
+        if (!byKey.has(id)) continue;
+        const l = hits.get(id);
+        if (l) l.push(s);
+        else hits.set(id, [s]);
+      }
+    }
     const next: SpanRecord[] = [];
     for (const spans of traceSpans) next.push(...add(spans));
-    for (const { id, key, holders, found } of lookups) {
+    for (const [id, { key, holders }] of entries) {
+      let found = hits.get(id) ?? [];
+      if (key.type !== 'span' && key.type !== 'parent') {
+        const [lo, hi] = windowOf(holders);
+        found = found.filter((s) => s.endTimeUnixNano >= lo && s.startTimeUnixNano <= hi);
+      }
       let keep = found;
       if (found.length > limits.maxPerKey) {
         hotKeys.add(id);
