@@ -39,6 +39,11 @@ export interface StartServerOptions {
   logger: Logger;
   /** Serves `GET /` (and its assets). Without it `/` answers a short text pointer to the API. */
   ui?: UiInstaller;
+  /**
+   * Called with every batch once it is durable (receivers and the in-process agent), e.g. by the
+   * OTLP exporter, which lives in a layer the server must not import. Must not throw or block.
+   */
+  onDurable?: (spans: readonly SpanRecord[]) => void;
 }
 
 export interface RunningServer {
@@ -91,6 +96,21 @@ function countingSink(inner: IngestSink, counters: ReceiverCounters): IngestSink
       } catch (err) {
         counters.spansRejectedOverload += n;
         throw err;
+      }
+    },
+  };
+}
+
+/** Passes each durable batch to `onDurable` (the exporter) without delaying the acknowledgement. */
+function tappedSink(inner: IngestSink, onDurable: ((spans: readonly SpanRecord[]) => void) | undefined, logger: Logger): IngestSink {
+  if (!onDurable) return inner;
+  return {
+    async submit(spans: SpanRecord[]): Promise<void> {
+      await inner.submit(spans);
+      try {
+        onDurable(spans);
+      } catch (err) {
+        logger.warn({ err }, 'onDurable hook failed; the spans are stored');
       }
     },
   };
@@ -173,6 +193,7 @@ export async function startServer(config: WeftConfig, options: StartServerOption
       logger: quietChild(logger, 'ingest.pipeline'),
     });
     closers.push(() => pipeline.close());
+    const sink = tappedSink(pipeline, options.onDurable, logger);
 
     const metrics = createMetricsRegistry();
     const ports: PortsConfig = { ...config.ports };
@@ -190,7 +211,7 @@ export async function startServer(config: WeftConfig, options: StartServerOption
       const app = newFastify(logger, `ingest.${name}`, config.maxBodyBytes);
       installBearerAuth(app, { token: config.token });
       app.addHook('onResponse', async (_req, reply) => bump(counters.requests, String(reply.statusCode)));
-      await app.register(plugin, { sink: countingSink(pipeline, counters), maxBodyBytes: config.maxBodyBytes });
+      await app.register(plugin, { sink: countingSink(sink, counters), maxBodyBytes: config.maxBodyBytes });
       receiverClosers.push(() => closeWithin(app.close(), CLOSE_GRACE_MS));
       ports[portKey] = await listen(app, config.host, config.ports[portKey], `the ${name} receiver`);
     }
@@ -205,7 +226,7 @@ export async function startServer(config: WeftConfig, options: StartServerOption
       let handle: GrpcReceiverHandle;
       try {
         handle = await start({
-          sink: countingSink(pipeline, counters),
+          sink: countingSink(sink, counters),
           maxBodyBytes: config.maxBodyBytes,
           host: config.host,
           port: config.ports[portKey],
@@ -261,7 +282,7 @@ export async function startServer(config: WeftConfig, options: StartServerOption
     let closing: Promise<void> | null = null;
     return {
       ports,
-      sink: pipeline,
+      sink,
       metrics,
       store,
       close: () => (closing ??= closeAll()),

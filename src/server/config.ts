@@ -32,7 +32,7 @@ export interface ApmSource {
 export interface ExportOtlpConfig {
   url: string;
   protocol: 'http' | 'grpc';
-  /** Which spans are exported: `sys,net` by default (APP spans already have a home). */
+  /** Which spans are exported, in the exporter's filter syntax; `source=sys,net` by default. */
   filter: string;
 }
 
@@ -94,7 +94,7 @@ const DEFAULT_MAX_PENDING_SPANS = 200_000;
 /** One DuckDB appender transaction; large enough to amortise the WAL fsync. */
 const DEFAULT_MAX_BATCH_SPANS = 50_000;
 const MAX_PORT = 65_535;
-const DEFAULT_EXPORT_FILTER = 'sys,net';
+const DEFAULT_EXPORT_FILTER = 'source=sys,net';
 
 export function defaultConfig(): WeftConfig {
   return {
@@ -196,7 +196,7 @@ export const SERVER_OPTIONS: readonly OptionSpec[] = [
     repeatable: true,
   },
   { key: 'exportOtlp', flag: '--export-otlp <url>', env: 'WEFT_EXPORT_OTLP', description: 'export SYS/NET spans to this OTLP endpoint (http:// or grpc://)', defaultText: 'off' },
-  { key: 'exportFilter', flag: '--export-filter <sources>', env: 'WEFT_EXPORT_FILTER', description: 'span sources to export: comma list of app,sys,net', defaultText: DEFAULT_EXPORT_FILTER },
+  { key: 'exportFilter', flag: '--export-filter <sources>', env: 'WEFT_EXPORT_FILTER', description: 'which spans to export, e.g. source=sys,net;protocol=http (see README)', defaultText: DEFAULT_EXPORT_FILTER },
   { key: 'token', flag: '--token <secret>', env: 'WEFT_TOKEN', description: 'require "Authorization: Bearer SECRET" on every ingest and query call', defaultText: 'off' },
   { key: 'agent', flag: '--no-agent', env: 'WEFT_NO_AGENT', description: 'do not start the local agent (weft up)', defaultText: 'agent on' },
   { key: 'interfaces', flag: '--interfaces <nics>', env: 'WEFT_INTERFACES', description: 'comma-separated NICs the local agent captures on', defaultText: 'agent default' },
@@ -307,7 +307,6 @@ function parseExport(raw: Sourced, problems: string[]): { url: string; protocol:
   return null;
 }
 
-const EXPORT_SOURCES = ['app', 'sys', 'net'];
 
 /**
  * Builds the configuration from defaults, environment and flags, validating everything.
@@ -353,10 +352,9 @@ export function loadConfig(flags: RawOptions, env: Readonly<Record<string, strin
   const filterRaw = one('exportFilter');
   let filter = DEFAULT_EXPORT_FILTER;
   if (filterRaw) {
-    const parts = filterRaw.value.split(',').map((s) => s.trim()).filter((s) => s !== '');
-    if (parts.length === 0 || parts.some((p) => !EXPORT_SOURCES.includes(p))) {
-      problems.push(`${filterRaw.from} must be a comma list of ${EXPORT_SOURCES.join(', ')} (actual: ${quote(filterRaw.value)})`);
-    } else filter = parts.join(',');
+    // The filter grammar belongs to the exporter; the CLI parses it before starting (exit 2).
+    if (filterRaw.value.trim() === '') problems.push(`${filterRaw.from} must not be empty (example: ${DEFAULT_EXPORT_FILTER}) (actual: '')`);
+    else filter = filterRaw.value.trim();
   }
   if (exp) {
     const parsed = parseExport(exp, problems);
