@@ -219,8 +219,12 @@ describe('contract', () => {
     expect((res.body as { traceId: string }).traceId).toBe(TRACE_A);
   });
 
-  it('upper-case and 64-bit ids are normalised', async () => {
+  it('upper-case and base64 ids are normalised', async () => {
     expect((await call(`/api/v1/traces/${TRACE_A.toUpperCase()}`)).status).toBe(200);
+    const b64 = encodeURIComponent(Buffer.from(TRACE_A, 'hex').toString('base64'));
+    const res = await call(`/api/traces/${b64}`);
+    expect(res.status).toBe(200);
+    expect((res.body as { data: { traceID: string }[] }).data[0]?.traceID).toBe(TRACE_A);
   });
 
   it('Jaeger: SYS/NET spans reference their assembled parent, and weft tags are there', async () => {

@@ -5,7 +5,7 @@
  * Every API gets traces through `createTraceLoader`, so `/api/v1`, Jaeger, api_v3 and Tempo
  * show the same tree for the same id.
  */
-import { normalizeHexId } from '../../model/index.js';
+import { base64ToHexId, normalizeHexId } from '../../model/index.js';
 import type { SpanRecord } from '../../model/index.js';
 import type { SpanReader } from '../store/index.js';
 import type { AssembledTrace } from '../tracing/trace.js';
@@ -18,7 +18,13 @@ const MAX_ID_CHARS = 256;
 export type FetchTrace = (idOrSpanId: string) => Promise<SpanRecord[]>;
 export type Assemble = (spans: SpanRecord[], traceId: string) => AssembledTrace;
 
-/** The ids to try for a user-typed id: as given, lowercased, and as a padded 128-bit hex id. */
+/** 16 bytes in standard base64, as Tempo's JSON and newer Jaeger builds (PR #8828) write trace ids. */
+const BASE64_TRACE_ID_RE = /^[A-Za-z0-9+/]{22}==$/;
+
+/**
+ * The ids to try for a user-typed id: as given, lowercased, as a padded 128-bit hex id, and
+ * decoded from base64.
+ */
 export function idCandidates(raw: string): string[] {
   const id = raw.trim();
   if (id === '' || id.length > MAX_ID_CHARS) return [];
@@ -27,6 +33,10 @@ export function idCandidates(raw: string): string[] {
   if (!out.includes(lower)) out.push(lower);
   const hex = normalizeHexId(id, 32);
   if (hex !== '' && !out.includes(hex)) out.push(hex);
+  if (BASE64_TRACE_ID_RE.test(id)) {
+    const fromB64 = base64ToHexId(id);
+    if (fromB64 !== '' && !out.includes(fromB64)) out.push(fromB64);
+  }
   return out;
 }
 
