@@ -3,7 +3,6 @@ import { Command } from 'commander';
 import { agentUnavailable, usageError } from './cli-errors.js';
 import type { CommandContext } from './command-context.js';
 import { createCliLogger } from './logger.js';
-import { agentUnavailableReason, startLocalAgent } from './local-agent.js';
 import { loadAgentClientConfig } from '../server/config.js';
 
 export function agentCommand(ctx: CommandContext): Command {
@@ -23,6 +22,8 @@ Examples:
     .action(async (flags: { server?: string; interfaces?: string; token?: string; logLevel?: string }) => {
       const client = loadAgentClientConfig(flags, ctx.env);
       if (!client.ok) throw usageError('TRC_CONFIG_INVALID', `invalid configuration:\n  ${client.problems.join('\n  ')}`);
+      // Loaded on use: the agent pulls in the native addon.
+      const { agentUnavailableReason, startLocalAgent } = await import('./local-agent.js');
       const reason = agentUnavailableReason();
       if (reason !== null) throw agentUnavailable(reason);
       const logger = createCliLogger(client.config.logLevel);

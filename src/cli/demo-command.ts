@@ -1,17 +1,83 @@
 /** @module `weft demo`: a small traced system (gateway, services, databases) to look at. */
-import { Command } from 'commander';
-import { notAvailableYet } from './cli-errors.js';
+import { Command, InvalidArgumentError } from 'commander';
+import { runDemo } from '../demo/run-demo.js';
+import type { CommandContext } from './command-context.js';
 
-export function demoCommand(): Command {
+interface DemoFlags {
+  server: string;
+  otlp: string;
+  skywalking: string;
+  frontend: 'otel' | 'skywalking';
+  requests: number;
+  token?: string;
+  once?: boolean;
+}
+
+function positiveInt(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1 || n > 1000) throw new InvalidArgumentError(`must be an integer 1–1000 (actual: '${v}')`);
+  return n;
+}
+
+function frontendKind(v: string): 'otel' | 'skywalking' {
+  if (v !== 'otel' && v !== 'skywalking') throw new InvalidArgumentError(`must be otel or skywalking (actual: '${v}')`);
+  return v;
+}
+
+export function demoCommand(ctx?: CommandContext): Command {
+  const out = ctx?.stdout ?? process.stdout;
+  const env = ctx?.env ?? {};
   return new Command('demo')
-    .description('start a demo system (proxy, services, MySQL, Redis, DNS) traced by Weft, and print a trace link')
+    .description('start a demo system (nginx gateway, an instrumented and an uninstrumented Node service, Redis, MariaDB, PostgreSQL, DNS) next to a running Weft, send traced requests through it, and print where to see the trace')
+    .option('--server <url>', "Weft's query API", env.WEFT_SERVER ?? 'http://127.0.0.1:16686')
+    .option('--otlp <url>', "Weft's OTLP/HTTP receiver (the OpenTelemetry frontend reports here)", 'http://127.0.0.1:4318')
+    .option('--skywalking <host:port>', "Weft's SkyWalking gRPC receiver (the SkyWalking frontend reports here)", '127.0.0.1:11800')
+    .option('--frontend <kind>', 'how the frontend is instrumented: otel or skywalking', frontendKind, 'otel')
+    .option('--requests <n>', 'requests to send', positiveInt, 5)
+    .option('--token <secret>', 'Bearer token, when Weft runs with --token')
+    .option('--once', 'stop the demo system after printing the trace instead of waiting for Ctrl-C')
     .addHelpText(
       'after',
       `
-Examples:
-  $ sudo weft demo`,
+Run Weft first (\`npm start\`, as root so its eBPF agent sees the demo's processes), then:
+  $ npx weft demo
+  $ npx weft demo --frontend skywalking --requests 20
+
+Everything the demo starts listens on 127.0.0.1 only and is stopped on Ctrl-C.`,
     )
-    .action(async () => {
-      throw notAvailableYet('demo', 'the demo system lands with the full-stack assembly issue, after the agent (issue 3)');
+    .action(async (flags: DemoFlags) => {
+      const say = (line: string): void => {
+        out.write(`${line}\n`);
+      };
+      const demo = await runDemo({
+        queryUrl: flags.server.replace(/\/$/, ''),
+        otlpUrl: flags.otlp.replace(/\/$/, ''),
+        skywalkingGrpc: flags.skywalking,
+        frontend: flags.frontend,
+        requests: flags.requests,
+        waitMs: 30_000,
+        progress: say,
+        ...(flags.token ? { token: flags.token } : {}),
+      });
+      const id = demo.traceIds[0] ?? '';
+      say('');
+      say(`A full-stack trace (curl → nginx → frontend → backend → DNS, Redis, MariaDB, PostgreSQL):`);
+      say(`  ${flags.server}/api/v1/traces/${id}`);
+      say(`  npx weft trace ${id}${flags.server === 'http://127.0.0.1:16686' ? '' : ` --server ${flags.server}`}`);
+      say(`Open ${flags.server}/ and paste the trace id. Other traces: ${demo.traceIds.slice(1).join(', ')}`);
+      if (flags.once) {
+        await demo.stop();
+        return;
+      }
+      say('');
+      say('The demo keeps running; press Ctrl-C to stop everything it started.');
+      await new Promise<void>((resolve) => {
+        const stop = (): void => {
+          say('stopping the demo system …');
+          demo.stop().then(resolve, resolve);
+        };
+        process.once('SIGINT', stop);
+        process.once('SIGTERM', stop);
+      });
     });
 }

@@ -30,7 +30,7 @@ Examples:
     .addCommand(agentCommand(ctx))
     .addCommand(importPcapCommand())
     .addCommand(traceCommand(ctx))
-    .addCommand(demoCommand());
+    .addCommand(demoCommand(ctx));
 }
 
 /** Runs the CLI; resolves with the exit code for commands that finish (servers keep running). */

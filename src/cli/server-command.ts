@@ -1,7 +1,6 @@
 /** @module `weft server`: receivers, store, query API and UI, without a local agent. */
 import { Command } from 'commander';
 import { addServerOptions } from './server-options.js';
-import { closeOnSignals, runServer } from './run-server.js';
 import type { CommandContext } from './command-context.js';
 
 export function serverCommand(ctx: CommandContext): Command {
@@ -15,7 +14,9 @@ Examples:
   $ weft server --store memory --otlp-http-port 0 --query-port 0
   $ weft server --host 0.0.0.0 --token "$WEFT_TOKEN"`,
     );
+  // Loaded on use: the server, store and agent are heavy and `weft trace` needs none of them.
   addServerOptions(cmd, ['agent', 'interfaces']).action(async (flags: Record<string, unknown>) => {
+    const { closeOnSignals, runServer } = await import('./run-server.js');
     closeOnSignals(await runServer(flags, { withAgent: false, env: ctx.env, cwd: ctx.cwd }));
   });
   return cmd;

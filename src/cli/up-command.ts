@@ -1,7 +1,6 @@
 /** @module `weft up`: server, UI and (when it can run here) the local agent. */
 import { Command } from 'commander';
 import { addServerOptions } from './server-options.js';
-import { closeOnSignals, runServer } from './run-server.js';
 import type { CommandContext } from './command-context.js';
 
 export function upCommand(ctx: CommandContext): Command {
@@ -16,7 +15,9 @@ Examples:
   $ weft up --no-agent --store memory        no eBPF agent, nothing kept on disk
   $ WEFT_QUERY_PORT=8080 weft up             any option also from its WEFT_* variable`,
     );
+  // Loaded on use: the server, store and agent are heavy and `weft trace` needs none of them.
   addServerOptions(cmd).action(async (flags: Record<string, unknown>) => {
+    const { closeOnSignals, runServer } = await import('./run-server.js');
     closeOnSignals(await runServer(flags, { withAgent: true, env: ctx.env, cwd: ctx.cwd }));
   });
   return cmd;
