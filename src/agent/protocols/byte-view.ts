@@ -38,3 +38,11 @@ type Latin1Sliceable = Buffer & { latin1Slice(start: number, end: number): strin
 export function latin1(buf: Buffer, start: number, end: number): string {
   return (buf as Latin1Sliceable).latin1Slice(start, end);
 }
+
+/** Whether `buf` holds `expected` at `pos` (no allocation, unlike subarray().equals()). */
+export function bytesEqualAt(buf: Uint8Array, pos: number, expected: Uint8Array): boolean {
+  const n = expected.length;
+  if (pos < 0 || pos + n > buf.length) return false;
+  for (let i = 0; i < n; i++) if (buf[pos + i] !== expected[i]) return false;
+  return true;
+}

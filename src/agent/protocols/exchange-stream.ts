@@ -39,6 +39,18 @@ interface Carry {
   meta: FrameMeta | null;
 }
 
+/**
+ * The capture facts of the byte at `off` of (carried bytes + this push): the times of the push it
+ * arrived in, and its exact TCP sequence number (that push's first byte's plus the distance,
+ * mod 2^32), so a pipelined frame keeps the seq its first byte really had. Module-level, not a
+ * closure: this runs per frame.
+ */
+function metaAt(off: number, carried: number, carriedMeta: FrameMeta, meta: FrameMeta): FrameMeta {
+  const base = off < carried ? carriedMeta : meta;
+  const delta = off < carried ? off : off - carried;
+  return delta === 0 || base.tcpSeq === 0 ? base : { ...base, tcpSeq: (base.tcpSeq + delta) >>> 0 };
+}
+
 export function createExchangeStream<Rec>(parser: AnyProtocolParser, transport: Transport): ExchangeStream<Rec> {
   const state: unknown = parser.newState(transport);
   const requests: Framed<unknown>[] = [];
@@ -60,20 +72,12 @@ export function createExchangeStream<Rec>(parser: AnyProtocolParser, transport: 
       c.bytes = null;
       c.meta = null;
     }
-    // The capture facts of the byte at `off`: times of the push it arrived in, and its exact
-    // TCP sequence number (the push's first byte's plus the distance, mod 2^32), so a pipelined
-    // frame keeps the seq its first byte really had.
-    const metaAt = (off: number): FrameMeta => {
-      const base = off < carried ? carriedMeta : meta;
-      const delta = off < carried ? off : off - carried;
-      return delta === 0 || base.tcpSeq === 0 ? base : { ...base, tcpSeq: (base.tcpSeq + delta) >>> 0 };
-    };
     let off = 0;
     while (off < buf.length) {
       const view = off === 0 ? buf : buf.subarray(off);
       const r = parser.parse(view, direction, state, end);
       if (r.kind === 'frame') {
-        out.push({ frame: r.frame as unknown, meta: metaAt(off) });
+        out.push({ frame: r.frame as unknown, meta: metaAt(off, carried, carriedMeta, meta) });
         stats.frames++;
         off += Math.max(1, r.consumed);
       } else if (r.kind === 'ignored') {
@@ -82,7 +86,7 @@ export function createExchangeStream<Rec>(parser: AnyProtocolParser, transport: 
       } else if (r.kind === 'needMore') {
         if (!end && buf.length - off <= MAX_CARRY_BYTES) {
           c.bytes = Uint8Array.prototype.slice.call(view);
-          c.meta = metaAt(off);
+          c.meta = metaAt(off, carried, carriedMeta, meta);
         } else {
           stats.droppedBytes += buf.length - off;
         }

@@ -42,7 +42,8 @@ export function spanBase(conn: ConnInfo, req: FrameMeta | null, resp: FrameMeta 
 /** The span name: `TYPE resource` (or domain), as the session table also names spans. */
 export function spanName(span: SpanRecord): string {
   const what = span.endpoint || span.requestResource || span.requestDomain;
-  return [span.requestType, what].filter(Boolean).join(' ') || span.protocol;
+  if (!span.requestType) return what || span.protocol;
+  return what ? `${span.requestType} ${what}` : span.requestType;
 }
 
 /** Maximum characters kept of a resource (path, SQL, command line). */

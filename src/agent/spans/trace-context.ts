@@ -30,29 +30,40 @@ export function emptyTraceHeaders(): TraceHeaders {
   return { traceparent: '', sw8: '', uberTraceId: '', b3: '', xB3TraceId: '', xB3SpanId: '' };
 }
 
-const HEX = /^[0-9a-f]+$/;
+/** Whether `id` is non-empty lowercase hex, not all zeros (W3C: an all-zero id is invalid). */
+function isHexId(id: string): boolean {
+  let nonZero = false;
+  for (let i = 0; i < id.length; i++) {
+    const c = id.charCodeAt(i);
+    if (!((c >= 0x30 && c <= 0x39) || (c >= 0x61 && c <= 0x66))) return false;
+    if (c !== 0x30) nonZero = true;
+  }
+  return nonZero;
+}
 
 /** Lowercases and left-pads a 64-bit hex id to 128 bits, as OTel does for B3 and Jaeger ids. */
 function normalizeTraceId(raw: string): string {
   const id = raw.toLowerCase();
-  if (!HEX.test(id) || id.length > 32 || /^0+$/.test(id)) return '';
-  return id.padStart(32, '0');
+  if (id.length > 32 || !isHexId(id)) return '';
+  return id.length === 32 ? id : id.padStart(32, '0');
 }
 
 function normalizeSpanId(raw: string): string {
   const id = raw.toLowerCase();
-  if (!HEX.test(id) || id.length > 16 || /^0+$/.test(id)) return '';
-  return id.padStart(16, '0');
+  if (id.length > 16 || !isHexId(id)) return '';
+  return id.length === 16 ? id : id.padStart(16, '0');
 }
 
 /** W3C trace-context §3.2: `version-traceid(32)-parentid(16)-flags`. */
 export function parseTraceparent(value: string): TraceContext | null {
-  const parts = value.trim().split('-');
-  if (parts.length < 4) return null;
-  const [version, trace, span] = parts as [string, string, string];
-  if (version.length !== 2 || version.toLowerCase() === 'ff' || trace.length !== 32 || span.length !== 16) return null;
-  const traceId = normalizeTraceId(trace);
-  const parentSpanId = normalizeSpanId(span);
+  const v = value.trim();
+  // Fixed layout: 2 + 1 + 32 + 1 + 16 + 1 + 2 (later versions may append fields).
+  if (v.length < 55 || v.charCodeAt(2) !== 0x2d || v.charCodeAt(35) !== 0x2d || v.charCodeAt(52) !== 0x2d) return null;
+  if (v.length > 55 && v.charCodeAt(55) !== 0x2d) return null;
+  const version = v.slice(0, 2).toLowerCase();
+  if (version === 'ff' || !isHexId(version) && version !== '00') return null;
+  const traceId = normalizeTraceId(v.slice(3, 35));
+  const parentSpanId = normalizeSpanId(v.slice(36, 52));
   return traceId && parentSpanId ? { traceId, parentSpanId } : null;
 }
 

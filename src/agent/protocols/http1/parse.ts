@@ -4,7 +4,7 @@
  * `indexOf` on the Buffer; only header values Weft uses are decoded to strings.
  */
 import { emptyTraceHeaders, type TraceHeaders } from '../../spans/trace-context.js';
-import { asBuffer, equalsLowerAscii, isDigit, isUpperAlpha, latin1 } from '../byte-view.js';
+import { asBuffer, bytesEqualAt, equalsLowerAscii, isDigit, isUpperAlpha, latin1 } from '../byte-view.js';
 import type { ParseDirection, ParseResult } from '../protocol.js';
 
 export interface HttpRequestFrame {
@@ -202,10 +202,6 @@ function chunkedEnd(buf: Buffer, from: number): BodyEnd {
   }
 }
 
-function needOrPartial<F>(end: boolean | undefined, partial: () => F, len: number): ParseResult<F> {
-  return end ? { kind: 'frame', frame: partial(), consumed: len } : { kind: 'needMore' };
-}
-
 export function parseHttp(bytes: Uint8Array, direction: ParseDirection, state: HttpState, end?: boolean): ParseResult<HttpFrame> {
   const buf = asBuffer(bytes);
   if (buf.length === 0) return { kind: 'needMore' };
@@ -250,61 +246,46 @@ export function parseHttp(bytes: Uint8Array, direction: ParseDirection, state: H
       if (!isUpperAlpha(c) && c !== 0x2d && c !== 0x5f) return { kind: 'invalid', reason: 'bad method' };
     }
     const sp2 = buf.lastIndexOf(SP, lineEnd - 1);
-    if (sp2 <= sp1 || lineEnd - sp2 !== 9 || !buf.subarray(sp2 + 1, sp2 + 8).equals(HTTP_SLASH_1)) {
+    if (sp2 <= sp1 || lineEnd - sp2 !== 9 || !bytesEqualAt(buf, sp2 + 1, HTTP_SLASH_1)) {
       return { kind: 'invalid', reason: 'bad request line' };
     }
     if (!headComplete && !end) return { kind: 'needMore' };
     if (!readHeaders(buf, lineEol + 1, headEnd, facts)) return { kind: 'invalid', reason: 'bad header line' };
     const method = latin1(buf, 0, sp1);
-    const frame = (partial: boolean): HttpRequestFrame => ({
-      type: 'request',
-      method,
-      target: latin1(buf, sp1 + 1, sp2),
-      version: buf[sp2 + 8] === 0x30 ? '1.0' : '1.1',
-      host: facts.host,
-      xRequestId: facts.xRequestId,
-      trace: facts.trace,
-      partial,
-    });
-    const remember = (): void => {
-      if (state.pendingMethods.length < MAX_PENDING_METHODS) state.pendingMethods.push(method);
-    };
+    const target = latin1(buf, sp1 + 1, sp2);
+    const version = buf[sp2 + 8] === 0x30 ? '1.0' : '1.1';
+    let consumed: number;
+    let partial = false;
     if (!headComplete) {
-      if (!end) return { kind: 'needMore' };
-      remember();
-      return { kind: 'frame', frame: frame(true), consumed: buf.length };
+      partial = true;
+      consumed = buf.length;
+    } else {
+      let bodyEnd: BodyEnd = bodyStart;
+      if (facts.chunked) bodyEnd = chunkedEnd(buf, bodyStart);
+      else if (facts.contentLength > 0) bodyEnd = bodyStart + facts.contentLength;
+      if (bodyEnd === 'invalid') return { kind: 'invalid', reason: 'bad chunked body' };
+      if (bodyEnd === 'needMore' || bodyEnd > buf.length) {
+        if (!end) return { kind: 'needMore' };
+        partial = true;
+        consumed = buf.length;
+      } else {
+        consumed = bodyEnd;
+      }
     }
-    let bodyEnd: BodyEnd = bodyStart;
-    if (facts.chunked) bodyEnd = chunkedEnd(buf, bodyStart);
-    else if (facts.contentLength > 0) bodyEnd = bodyStart + facts.contentLength;
-    if (bodyEnd === 'invalid') return { kind: 'invalid', reason: 'bad chunked body' };
-    if (bodyEnd === 'needMore' || bodyEnd > buf.length) {
-      if (!end) return { kind: 'needMore' };
-      remember();
-      return { kind: 'frame', frame: frame(true), consumed: buf.length };
-    }
-    remember();
-    return { kind: 'frame', frame: frame(false), consumed: bodyEnd };
+    if (state.pendingMethods.length < MAX_PENDING_METHODS) state.pendingMethods.push(method);
+    const frame: HttpRequestFrame = { type: 'request', method, target, version, host: facts.host, xRequestId: facts.xRequestId, trace: facts.trace, partial };
+    return { kind: 'frame', frame, consumed };
   }
 
   // Status line: HTTP/1.x SP 3DIGIT SP reason
-  if (lineEnd < 12 || !buf.subarray(0, 7).equals(HTTP_SLASH_1) || buf[8] !== SP) return { kind: 'invalid', reason: 'bad status line' };
+  if (lineEnd < 12 || !bytesEqualAt(buf, 0, HTTP_SLASH_1) || buf[8] !== SP) return { kind: 'invalid', reason: 'bad status line' };
   if (!isDigit(buf[9]) || !isDigit(buf[10]) || !isDigit(buf[11]) || (lineEnd > 12 && buf[12] !== SP)) {
     return { kind: 'invalid', reason: 'bad status code' };
   }
   const status = (buf[9]! - 0x30) * 100 + (buf[10]! - 0x30) * 10 + (buf[11]! - 0x30);
   if (!headComplete && !end) return { kind: 'needMore' };
   if (!readHeaders(buf, lineEol + 1, headEnd, facts)) return { kind: 'invalid', reason: 'bad header line' };
-  const frame = (partial: boolean): HttpResponseFrame => ({
-    type: 'response',
-    version: buf[7] === 0x30 ? '1.0' : '1.1',
-    status,
-    reason: lineEnd > 13 ? latin1(buf, 13, lineEnd) : '',
-    xRequestId: facts.xRequestId,
-    trace: facts.trace,
-    partial,
-  });
-  if (!headComplete) return needOrPartial(end, () => answered(state, status, frame(true)), buf.length);
+  if (!headComplete) return { kind: 'frame', frame: answered(state, status, responseFrame(buf, lineEnd, status, facts, true)), consumed: buf.length };
   // 1xx are interim: the final response to the same request follows (RFC 9110 §15.2).
   if (status >= 100 && status < 200 && status !== 101) return { kind: 'ignored', consumed: bodyStart };
   const method = state.pendingMethods[0];
@@ -318,14 +299,27 @@ export function parseHttp(bytes: Uint8Array, direction: ParseDirection, state: H
   }
   if (bodyEnd === 'invalid') return { kind: 'invalid', reason: 'bad chunked body' };
   if (untilClose) {
-    const f = answered(state, status, frame(false));
+    const f = answered(state, status, responseFrame(buf, lineEnd, status, facts, false));
     state.bodyUntilClose = true;
     return { kind: 'frame', frame: f, consumed: buf.length };
   }
   if (bodyEnd === 'needMore' || bodyEnd > buf.length) {
-    return needOrPartial(end, () => answered(state, status, frame(true)), buf.length);
+    if (!end) return { kind: 'needMore' };
+    return { kind: 'frame', frame: answered(state, status, responseFrame(buf, lineEnd, status, facts, true)), consumed: buf.length };
   }
-  return { kind: 'frame', frame: answered(state, status, frame(false)), consumed: bodyEnd };
+  return { kind: 'frame', frame: answered(state, status, responseFrame(buf, lineEnd, status, facts, false)), consumed: bodyEnd };
+}
+
+function responseFrame(buf: Buffer, lineEnd: number, status: number, facts: HeadFacts, partial: boolean): HttpResponseFrame {
+  return {
+    type: 'response',
+    version: buf[7] === 0x30 ? '1.0' : '1.1',
+    status,
+    reason: lineEnd > 13 ? latin1(buf, 13, lineEnd) : '',
+    xRequestId: facts.xRequestId,
+    trace: facts.trace,
+    partial,
+  };
 }
 
 /** Records that a final response was framed: its request's method is no longer pending. */
@@ -356,7 +350,7 @@ export function detectHttp(bytes: Uint8Array, direction: ParseDirection): 'yes' 
   const buf = asBuffer(bytes);
   if (direction === 'response') {
     if (buf.length < 12) return 'no';
-    return buf.subarray(0, 7).equals(HTTP_SLASH_1) && buf[8] === SP && isDigit(buf[9]) ? 'yes' : 'no';
+    return bytesEqualAt(buf, 0, HTTP_SLASH_1) && buf[8] === SP && isDigit(buf[9]) ? 'yes' : 'no';
   }
   const sp = buf.indexOf(SP);
   if (sp <= 0 || sp > 8) return 'no';
