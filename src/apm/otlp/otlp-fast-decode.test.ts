@@ -133,6 +133,23 @@ describe('OTLP protobuf fast path equals the reference decoder', () => {
     expect(out.spans[0]?.service).toBe('late');
     expect(out).toEqual(decodeOtlpProtobufReference(swapped));
   });
+
+  it('a request buffer reused in place after decoding does not leak cached strings into the next one', () => {
+    const kv = (k: string, v: string): Record<string, unknown> => ({ key: k, value: { stringValue: v } });
+    const one = (k: string, v: string): Record<string, unknown> => ({
+      resourceSpans: [{ scopeSpans: [{ spans: [{ traceId: new Uint8Array(16).fill(1), spanId: new Uint8Array(8).fill(2), startTimeUnixNano: '5', endTimeUnixNano: '6', attributes: [kv(k, v)] }] }] }],
+    });
+    const first = encode(one('http.route', '/a/b/c'));
+    // Same lengths, and differing only in bytes the cache's hash does not sample: same slots.
+    const second = encode(one('http.roxte', '/a/x/c'));
+    expect(second.length).toBe(first.length);
+    const shared = Buffer.from(first);
+    expect(decodeOtlpProtobuf(shared).spans[0]?.endpoint).toBe('/a/b/c');
+    shared.set(second);
+    const again = decodeOtlpProtobuf(shared);
+    expect(again.spans[0]?.attributes).toMatchObject({ 'http.roxte': '/a/x/c' });
+    expect(again).toEqual(decodeOtlpProtobufReference(Buffer.from(second)));
+  });
 });
 
 describe('OTLP protobuf fast path on hostile bytes', () => {

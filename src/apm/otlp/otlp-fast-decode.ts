@@ -30,7 +30,8 @@ let scopeType: protobuf.Type | undefined;
 /** Nesting beyond this depth reads as null, as in otlp-values.ts. */
 const MAX_ANY_DEPTH = 16;
 
-const HEX_BYTE: readonly string[] = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+/** The request bytes as a Buffer view (no copy), for native hex encoding of ids. */
+let hexView: Buffer = Buffer.alloc(0);
 
 /** An id field: '' when empty or all zero, lowercase hex when `byteLength` long, else null. */
 function readId(r: Reader, byteLength: number): string | null {
@@ -42,14 +43,10 @@ function readId(r: Reader, byteLength: number): string | null {
   if (len === 0) return '';
   if (len !== byteLength) return null;
   const buf = r.buf;
-  let zero = true;
-  let hex = '';
-  for (let i = start; i < end; i++) {
-    const b = buf[i] as number;
-    if (b !== 0) zero = false;
-    hex += HEX_BYTE[b] as string;
-  }
-  return zero ? '' : hex;
+  let i = start;
+  while (i < end && buf[i] === 0) i++;
+  // Native hex gives a flat string; building it from a byte table concatenates a rope.
+  return i === end ? '' : hexView.toString('hex', start, end);
 }
 
 // fixed64 times within one request share their high word for seconds at a time; cache its bigint.
@@ -108,10 +105,11 @@ function readCachedString(r: Reader): string {
     r.pos = at;
     return r.string();
   }
+  if (len === 0) return '';
   const buf = r.buf;
-  let h = 0x811c9dc5 ^ len;
-  for (let i = start; i < end; i++) h = Math.imul(h ^ (buf[i] as number), 0x01000193);
-  const slot = (h >>> 0) & (CACHE_SLOTS - 1);
+  // A cheap hash of the length and four sampled bytes; the byte compare below settles collisions.
+  const h = Math.imul(len, 0x9e3779b1) ^ (buf[start] as number) ^ ((buf[end - 1] as number) << 8) ^ ((buf[start + (len >> 1)] as number) << 16) ^ ((buf[start + (len >> 2)] as number) << 4);
+  const slot = ((h >>> 0) ^ (h >>> 10)) & (CACHE_SLOTS - 1);
   const known = cachedBytes[slot];
   if (known !== undefined && known.length === len) {
     let same = true;
@@ -128,7 +126,10 @@ function readCachedString(r: Reader): string {
   }
   r.pos = at;
   const str = r.string();
-  cachedBytes[slot] = buf.slice(start, end);
+  // A copy, never a view: the request buffer is reused (Buffer pool, socket buffers) after we return.
+  const copy = new Uint8Array(len);
+  for (let i = 0; i < len; i++) copy[i] = buf[start + i] as number;
+  cachedBytes[slot] = copy;
   cachedStrings[slot] = str;
   return str;
 }
@@ -435,6 +436,7 @@ function readResourceSpans(r: Reader, end: number, origin: SpanOrigin, c: Conver
 /** ExportTraceServiceRequest bytes → ConvertResult. Throws (RangeError/Error) on malformed wire data. */
 export function decodeOtlpRequestFast(bytes: Uint8Array, origin: SpanOrigin): ConvertResult {
   const r = protobuf.Reader.create(bytes);
+  hexView = Buffer.from(r.buf.buffer, r.buf.byteOffset, r.buf.byteLength);
   const c = new ConvertCollector();
   const end = r.len;
   while (r.pos < end) {
