@@ -210,6 +210,18 @@ export function assemble(input: SpanRecord[], options: AssembleOptions = {}): As
     const isEntry = s.observationPoint === 's-p' || (s.source === 'net' && isServerSide(s.observationPoint) && !chainHasOp(i, 's-p'));
     if (isEntry && s.parentSpanId) push(serverEntriesByParent, s.parentSpanId, i);
   }
+  // s-p indexes, so per-c-p rules do not scan every s-p (a 10k-span trace has thousands).
+  const spByProc = new Map<string, number[]>();
+  const spBySysReq = new Map<string, number[]>();
+  const spBySysResp = new Map<string, number[]>();
+  const spByParent = new Map<string, number[]>();
+  for (const sp of sps) {
+    const s = S(sp);
+    push(spByProc, s.hostId, sp);
+    if (s.syscallTraceIdReq) push(spBySysReq, `${s.hostId}|${s.syscallTraceIdReq}`, sp);
+    if (s.syscallTraceIdResp) push(spBySysResp, `${s.hostId}|${s.syscallTraceIdResp}`, sp);
+    if (s.parentSpanId) push(spByParent, s.parentSpanId, sp);
+  }
   const sameProc = (a: SpanRecord, b: SpanRecord): boolean =>
     a.hostId !== '' && a.hostId === b.hostId && (a.processId === 0 || b.processId === 0 || a.processId === b.processId);
   const hostScore = (app: SpanRecord, sys: SpanRecord): number => {
@@ -231,7 +243,7 @@ export function assemble(input: SpanRecord[], options: AssembleOptions = {}): As
   //    A c-p that forwards the same header its process received (a proxy) is left to rule 6.
   const proxyForwarded = (i: number): boolean => {
     const c = S(i);
-    return sps.some((sp) => S(sp).parentSpanId === c.parentSpanId && sameProc(S(sp), c) && covers(S(sp), c, tol.networkDelayNano));
+    return (spByParent.get(c.parentSpanId) ?? []).some((sp) => sameProc(S(sp), c) && covers(S(sp), c, tol.networkDelayNano));
   };
   for (let i = 0; i < n; i++) {
     const s = S(i);
@@ -246,35 +258,43 @@ export function assemble(input: SpanRecord[], options: AssembleOptions = {}): As
 
   // 6. c-p → s-p of the same process by syscall trace id; consecutive c-p chained resp → req.
   const cps = [...Array(n).keys()].filter((i) => S(i).observationPoint === 'c-p' && S(i).source === 'sys');
+  const syscallByResp = new Map<string, number[]>();
+  const syscallByReq = new Map<string, number[]>();
+  const remember = (i: number): void => {
+    const c = S(i);
+    if (links.reason[i] !== 'syscall') return;
+    if (c.syscallTraceIdResp) push(syscallByResp, `${c.hostId}|${c.processId}|${c.syscallTraceIdResp}`, i);
+    if (c.syscallTraceIdReq) push(syscallByReq, `${c.hostId}|${c.processId}|${c.syscallTraceIdReq}`, i);
+  };
   for (const i of cps) {
     if (links.parent[i] !== null) continue;
     const c = S(i);
     const ids = [c.syscallTraceIdReq, c.syscallTraceIdResp].filter((x) => x !== 0 && !isHot(hot, 'syscall', x));
     if (ids.length === 0) continue;
-    const direct = sps.filter((sp) => {
-      const s = S(sp);
-      return sameProc(s, c) && covers(s, c, tol.networkDelayNano) && ids.includes(s.syscallTraceIdReq || -1);
-    });
+    const direct = ids
+      .flatMap((id) => spBySysReq.get(`${c.hostId}|${id}`) ?? [])
+      .filter((sp) => sameProc(S(sp), c) && covers(S(sp), c, tol.networkDelayNano));
     const best = pickBest(spans, direct, () => 0);
     if (best !== undefined) {
       link(links, i, best, 'syscall', CONFIDENCE.syscallDirect);
+      remember(i);
       continue;
     }
-    const viaPrevious = cps.filter((p) => {
-      const prev = S(p);
-      const ps = links.parent[p];
-      return p !== i && ps !== null && ps !== undefined && links.reason[p] === 'syscall' && sameProc(prev, c) &&
-        ((c.syscallTraceIdReq !== 0 && c.syscallTraceIdReq === prev.syscallTraceIdResp) || (c.syscallTraceIdResp !== 0 && c.syscallTraceIdResp === prev.syscallTraceIdReq));
-    });
+    // Consecutive calls link through opposite sides: this c-p's req id is the previous c-p's resp id.
+    const viaPrevious = [
+      ...(c.syscallTraceIdReq ? (syscallByResp.get(`${c.hostId}|${c.processId}|${c.syscallTraceIdReq}`) ?? []) : []),
+      ...(c.syscallTraceIdResp ? (syscallByReq.get(`${c.hostId}|${c.processId}|${c.syscallTraceIdResp}`) ?? []) : []),
+    ].filter((p) => p !== i && sameProc(S(p), c));
     const prev = pickBest(spans, viaPrevious, () => 0);
     const sp = prev === undefined ? undefined : links.parent[prev];
     if (sp !== undefined && sp !== null && covers(S(sp), c, tol.networkDelayNano)) link(links, i, sp, 'syscall', CONFIDENCE.syscallChained);
     // The last call's response id equals the s-p's response id.
     if (links.parent[i] === null && c.syscallTraceIdResp) {
-      const tail = sps.filter((x) => sameProc(S(x), c) && covers(S(x), c, tol.networkDelayNano) && S(x).syscallTraceIdResp === c.syscallTraceIdResp);
+      const tail = (spBySysResp.get(`${c.hostId}|${c.syscallTraceIdResp}`) ?? []).filter((x) => sameProc(S(x), c) && covers(S(x), c, tol.networkDelayNano));
       const t = pickBest(spans, tail, () => 0);
       if (t !== undefined) link(links, i, t, 'syscall', CONFIDENCE.syscallChained);
     }
+    remember(i);
   }
 
   // 7. c-p → s-p of the same process by X-Request-ID on the same side (passed through or injected).
@@ -282,7 +302,7 @@ export function assemble(input: SpanRecord[], options: AssembleOptions = {}): As
     if (links.parent[i] !== null) continue;
     const c = S(i);
     if (!c.xRequestIdReq || isHot(hot, 'x_request_id', c.xRequestIdReq)) continue;
-    const cands = sps.filter((sp) => {
+    const cands = (spByProc.get(c.hostId) ?? []).filter((sp) => {
       const s = S(sp);
       return sameProc(s, c) && covers(s, c, tol.networkDelayNano) && (s.xRequestIdReq === c.xRequestIdReq || s.xRequestIdResp === c.xRequestIdReq);
     });
@@ -339,7 +359,7 @@ export function assemble(input: SpanRecord[], options: AssembleOptions = {}): As
   for (const i of cps) {
     if (links.parent[i] !== null || !chainHead(i)) continue;
     const c = S(i);
-    const cands = sps.filter((sp) => sameProc(S(sp), c) && covers(S(sp), c, tol.networkDelayNano));
+    const cands = (spByProc.get(c.hostId) ?? []).filter((sp) => sameProc(S(sp), c) && covers(S(sp), c, tol.networkDelayNano));
     const byTrace = c.traceId ? cands.filter((sp) => S(sp).traceId === c.traceId) : [];
     if (byTrace.length > 0) {
       link(links, i, pickBest(spans, byTrace, () => 0) as number, 'trace_id', CONFIDENCE.traceIdTime);
