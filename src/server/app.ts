@@ -31,6 +31,21 @@ import { queryApi } from './query/index.js';
 import { createMemoryStore, openDuckDbStore } from './store/index.js';
 import type { Store } from './store/index.js';
 import { assemble } from './tracing/assemble.js';
+import { collectTraceSpans, type CollectLimits } from './tracing/collect.js';
+
+/** Bounds of the link-key walk behind every trace query (see tracing/collect.ts). */
+const TRACE_WALK_LIMITS: CollectLimits = { maxSpans: 20_000, maxPerKey: 64 };
+const TRACE_ID_RE = /^[0-9a-f]{32}$/;
+
+/**
+ * A trace's spans: the trace id's own spans plus every SYS/NET span linked to them (tcp seq,
+ * syscall id, X-Request-ID). Any other id is taken as a span id, so a request nobody
+ * instrumented can be opened from any of its spans.
+ */
+async function walkTrace(store: Store, id: string): Promise<SpanRecord[]> {
+  const seed = TRACE_ID_RE.test(id) ? { traceId: id } : { spanId: id };
+  return (await collectTraceSpans(store, seed, TRACE_WALK_LIMITS)).spans;
+}
 
 /** What the UI layer plugs into the query server: it learns the real ports (0 → chosen). */
 export type UiInstaller = (app: FastifyInstance, info: { ports: PortsConfig; tokenRequired: boolean }) => Promise<void>;
@@ -266,7 +281,11 @@ export async function startServer(config: WeftConfig, options: StartServerOption
     installBearerAuth(query, { token: config.token, openPaths: OPEN_PATHS, openPrefixes: OPEN_PREFIXES });
     query.get('/healthz', async () => ({ status: 'ok', store: store.kind }));
     query.get('/metrics', async (_req, reply) => reply.type('text/plain; version=0.0.4; charset=utf-8').send(await metrics.scrape()));
-    await query.register(queryApi, { reader: store, assemble: (spans, traceId) => assemble(spans, { traceId }) });
+    await query.register(queryApi, {
+      reader: store,
+      assemble: (spans, traceId) => assemble(spans, { traceId }),
+      fetchTrace: (id) => walkTrace(store, id),
+    });
     if (options.ui) await options.ui(query, { ports, tokenRequired: config.token !== null });
     else query.get('/', async (_req, reply) => reply.type('text/plain; charset=utf-8').send('Weft query API: see /api/v1/traces/{traceId}, /healthz, /metrics\n'));
     closers.push(() => closeWithin(query.close(), CLOSE_GRACE_MS));

@@ -178,3 +178,15 @@ describe('session table', () => {
     }));
   });
 });
+
+describe('datagram fingerprint', () => {
+  it('is the same for a datagram seen by its sender and by its receiver, and differs for other datagrams', async () => {
+    const { datagramFingerprint } = await import('./session-table.js');
+    const sent = data({ direction: 'egress', startUnixNano: 1n, text: 'Q dns\n', transport: 'udp', localPort: 5353, remotePort: 53 });
+    const received = data({ direction: 'ingress', startUnixNano: 2n, text: 'Q dns\n', transport: 'udp', localPort: 53, remotePort: 5353 });
+    const other = data({ direction: 'egress', startUnixNano: 3n, text: 'Q other\n', transport: 'udp', localPort: 5353, remotePort: 53 });
+    expect(datagramFingerprint(sent)).toBe(datagramFingerprint(received));
+    expect(datagramFingerprint(sent)).not.toBe(datagramFingerprint(other));
+    expect(datagramFingerprint(sent)).not.toBe(0);
+  });
+});

@@ -84,6 +84,27 @@ function observationPoint(source: 'sys' | 'net', side: Side): ObservationPoint {
   return side === 'client' ? 'c' : 's';
 }
 
+/** Bytes of a datagram's payload that go into its fingerprint. */
+const FINGERPRINT_PAYLOAD_BYTES = 64;
+
+/**
+ * UDP has no sequence numbers, yet a datagram is one message seen unchanged by both ends (and by
+ * every NIC between them). Its fingerprint — FNV-1a over the two endpoints, ordered so both
+ * sides agree, and the payload's first bytes — stands in for the tcp seq, so a DNS query's c-p
+ * and s-p (and its NET spans) share a key the store indexes and assembly chains, as a TCP
+ * message's seq does. Never 0 (0 means "no seq").
+ */
+export function datagramFingerprint(ev: DataEvent): number {
+  const a = `${ev.localIp}:${ev.localPort}`;
+  const b = `${ev.remoteIp}:${ev.remotePort}`;
+  const ends = a < b ? a + '|' + b : b + '|' + a;
+  let h = 0x811c9dc5;
+  for (let i = 0; i < ends.length; i++) h = Math.imul(h ^ ends.charCodeAt(i), 0x01000193);
+  const n = Math.min(ev.payload.length, FINGERPRINT_PAYLOAD_BYTES);
+  for (let i = 0; i < n; i++) h = Math.imul(h ^ (ev.payload[i] as number), 0x01000193);
+  return (h >>> 0) || 1;
+}
+
 export function createSessionTable(options: SessionOptions): SessionTable {
   const conns = new Map<bigint, Connection>();
   /** connect()/accept() seen before the socket's first data: which side the process is on. */
@@ -226,7 +247,7 @@ export function createSessionTable(options: SessionOptions): SessionTable {
       return;
     }
     if (b) completeMessage(conn, b.finish(), out);
-    conn.building = new MessageBuilder(ev, options.maxMessageBytes);
+    conn.building = new MessageBuilder(datagram && ev.tcpSeq === 0 ? { ...ev, tcpSeq: datagramFingerprint(ev) } : ev, options.maxMessageBytes);
     // Each datagram is a whole message.
     if (datagram) {
       completeMessage(conn, conn.building.finish(), out);

@@ -1,0 +1,89 @@
+/**
+ * @module `weft demo`: starts the demo system next to a running Weft, sends traced requests
+ * through it with curl, waits until the first trace is assembled, and says where to look.
+ */
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { promisify } from 'node:util';
+import { startTopology, type FrontendKind, type Topology } from './topology.js';
+
+const run = promisify(execFile);
+
+export interface DemoOptions {
+  /** Weft's query API base URL (16686). */
+  queryUrl: string;
+  /** Weft's OTLP/HTTP base URL (4318), where the OTel frontend reports. */
+  otlpUrl: string;
+  /** Weft's SkyWalking gRPC address host:port (11800), where the SkyWalking frontend reports. */
+  skywalkingGrpc: string;
+  frontend: Exclude<FrontendKind, 'none'>;
+  token?: string;
+  requests: number;
+  /** How long to wait for the first trace to show up. */
+  waitMs: number;
+  progress: (line: string) => void;
+}
+
+export interface DemoRun {
+  topology: Topology;
+  /** The trace ids of the requests sent, in order. */
+  traceIds: string[];
+  /** Sends one more traced request; returns its trace id. */
+  sendRequest(item: string): Promise<string>;
+  stop(): Promise<void>;
+}
+
+function authHeaders(token: string | undefined): Record<string, string> {
+  return token ? { authorization: `Bearer ${token}` } : {};
+}
+
+async function waitForTrace(o: DemoOptions, traceId: string): Promise<boolean> {
+  const deadline = Date.now() + o.waitMs;
+  while (Date.now() < deadline) {
+    try {
+      const res = await fetch(`${o.queryUrl}/api/v1/traces/${traceId}`, { headers: authHeaders(o.token) });
+      if (res.ok) {
+        const body = (await res.json()) as { spans: { source: string }[] };
+        if (body.spans.some((s) => s.source === 'app')) return true;
+      } else {
+        await res.arrayBuffer();
+      }
+    } catch {
+      // not up yet
+    }
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  return false;
+}
+
+export async function runDemo(o: DemoOptions): Promise<DemoRun> {
+  try {
+    const health = await fetch(`${o.queryUrl}/healthz`);
+    await health.arrayBuffer();
+  } catch (err) {
+    throw new Error(`no Weft server answers at ${o.queryUrl} (${(err as Error).message}); start one with \`npm start\` first, or pass --server`);
+  }
+  const collector = o.frontend === 'otel' ? o.otlpUrl : o.skywalkingGrpc;
+  const topology = await startTopology({ frontend: o.frontend, collector, progress: o.progress, ...(o.token ? { token: o.token } : {}) });
+  const traceIds: string[] = [];
+  const sendRequest = async (item: string): Promise<string> => {
+    const traceId = randomBytes(16).toString('hex');
+    const spanId = randomBytes(8).toString('hex');
+    // curl, so the trace starts at a real client process the agent sees (its c-p span).
+    await run('curl', ['-sf', '-o', '/dev/null', '-H', `traceparent: 00-${traceId}-${spanId}-01`, `${topology.entryUrl}/checkout?item=${encodeURIComponent(item)}`], { timeout: 15_000 });
+    traceIds.push(traceId);
+    return traceId;
+  };
+  try {
+    o.progress(`sending ${o.requests} requests through ${topology.entryUrl} …`);
+    for (let i = 0; i < o.requests; i++) await sendRequest(`item-${i + 1}`);
+    const first = traceIds[0];
+    if (first && !(await waitForTrace(o, first))) {
+      o.progress(`the trace ${first} has no APP spans yet after ${o.waitMs} ms; it may still arrive`);
+    }
+  } catch (err) {
+    await topology.stop();
+    throw err;
+  }
+  return { topology, traceIds, sendRequest, stop: () => topology.stop() };
+}
