@@ -283,7 +283,7 @@ function readEvent(r: Reader, end: number): SpanEvent {
         time = readFixed64(r);
         break;
       case 2:
-        name = r.string();
+        name = readCachedString(r);
         break;
       case 3: {
         const e = messageEnd(r);
@@ -324,7 +324,7 @@ function readSpan(r: Reader, end: number, ctx: OtlpSpanContext, c: ConvertCollec
         parentSpanId = readId(r, 8);
         break;
       case 5:
-        name = r.string();
+        name = readCachedString(r);
         break;
       case 6:
         kind = r.int32();
