@@ -103,13 +103,33 @@ export function parseDns(buf: Uint8Array, _direction: ParseDirection, state: Dns
   return typeof f === 'string' ? { kind: 'invalid', reason: f } : { kind: 'frame', frame: f, consumed: buf.length };
 }
 
+/**
+ * 'yes' for a standard query shaped exactly as resolvers send them (RFC 1035 §4.1: one question,
+ * no answer or authority records, at most the EDNS OPT record of RFC 6891 §6.1.2, and nothing
+ * after it), so DNS is recognised on any port; 'maybe' for anything else that parses.
+ */
 export function detectDns(bytes: Uint8Array, direction: ParseDirection): 'yes' | 'no' | 'maybe' {
-  // Try both framings: UDP first, then TCP's prefix.
+  let verdict: 'yes' | 'no' | 'maybe' = 'no';
   for (const tcp of [false, true]) {
     const r = parseDns(bytes, direction, { tcp });
-    if (r.kind === 'frame' && r.frame.isResponse === (direction === 'response') && r.frame.qname !== '' && r.frame.opcode === 0) {
-      return 'maybe';
-    }
+    if (r.kind !== 'frame' || r.frame.isResponse !== (direction === 'response') || r.frame.qname === '' || r.frame.opcode !== 0) continue;
+    if (direction === 'request' && r.consumed === bytes.length && isExactQuery(bytes, tcp ? TCP_PREFIX_BYTES : 0)) return 'yes';
+    verdict = 'maybe';
   }
-  return 'no';
+  return verdict;
+}
+
+function isExactQuery(b: Uint8Array, base: number): boolean {
+  const an = (b[base + 6]! << 8) | b[base + 7]!;
+  const ns = (b[base + 8]! << 8) | b[base + 9]!;
+  const ar = (b[base + 10]! << 8) | b[base + 11]!;
+  if (an !== 0 || ns !== 0 || ar > 1) return false;
+  const n = readName(b, base + HEADER_BYTES, base);
+  if (!n) return false;
+  const questionEnd = n.next + 4;
+  if (ar === 0) return questionEnd === b.length;
+  // OPT pseudo-record: root name (0), TYPE 41, class, TTL, RDLENGTH, RDATA.
+  if (b[questionEnd] !== 0 || b[questionEnd + 1] !== 0 || b[questionEnd + 2] !== 41) return false;
+  const rdlen = ((b[questionEnd + 9] ?? 0) << 8) | (b[questionEnd + 10] ?? 0);
+  return questionEnd + 11 + rdlen === b.length;
 }

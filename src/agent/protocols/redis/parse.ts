@@ -241,9 +241,16 @@ export function detectRedis(bytes: Uint8Array, direction: ParseDirection): 'yes'
       const r = parseCommand(b, true);
       return r.kind === 'frame' && r.frame.type === 'command' && /^[A-Z][A-Z0-9_.|-]*$/.test(r.frame.command) ? 'yes' : 'no';
     }
-    const eol = b.indexOf(0x20);
-    const word = latin1(b, 0, eol < 0 ? Math.min(b.length, 16) : Math.min(eol, 16)).replace(/\r?\n$/, '').toUpperCase();
-    return KNOWN_INLINE.has(word) ? 'maybe' : 'no';
+    // Inline commands (what `redis-cli --pipe` and telnet users send): a known command word on a
+    // CRLF-terminated line. "GET / HTTP/1.1" is HTTP's, so a line naming HTTP/1 is not ours.
+    const lf = b.indexOf(LF);
+    const lineEnd = lf < 0 ? Math.min(b.length, MAX_INLINE_BYTES) : lf;
+    const sp = b.indexOf(0x20);
+    const wordEnd = sp < 0 || sp > lineEnd ? lineEnd : sp;
+    const word = latin1(b, 0, Math.min(wordEnd, 16)).replace(/\r$/, '').toUpperCase();
+    if (!KNOWN_INLINE.has(word)) return 'no';
+    const crlfLine = lf > 0 && b[lf - 1] === CR;
+    return crlfLine && !b.subarray(0, lineEnd).includes('HTTP/1.') ? 'yes' : 'maybe';
   }
   const e = skipValue(b, 0, 0);
   return e === b.length ? 'maybe' : 'no';
