@@ -10,6 +10,7 @@ import type { RunningServer } from '../server/app.js';
 import { installPlaceholderUi } from '../ui/placeholder-page.js';
 import { createCliLogger } from './logger.js';
 import { startLocalAgent } from './local-agent.js';
+import { createConfiguredExporter, exporterSamples } from './otlp-export.js';
 import type { RunningAgent } from './local-agent.js';
 
 export interface RunServerOptions {
@@ -31,7 +32,16 @@ export async function runServer(flags: RawOptions, o: RunServerOptions): Promise
   const config = absolutePaths(resolveConfig(flags, o.env), o.cwd);
   if (!o.withAgent) config.agent = false;
   const logger = createCliLogger(config.logLevel);
-  const server = await startServer(config, { logger, ui: installPlaceholderUi });
+  const exporter = config.exportOtlp ? createConfiguredExporter(config.exportOtlp) : null;
+  const server = await startServer(config, {
+    logger,
+    ui: installPlaceholderUi,
+    ...(exporter ? { onDurable: (spans) => exporter.export(spans) } : {}),
+  }).catch(async (err: unknown) => {
+    await exporter?.shutdown();
+    throw err;
+  });
+  if (exporter) server.metrics.add(() => exporterSamples(exporter));
   let agent: RunningAgent | null = null;
   if (config.agent) {
     try {
@@ -49,7 +59,15 @@ export async function runServer(flags: RawOptions, o: RunServerOptions): Promise
     }
   }
   logger.info(
-    { ports: server.ports, host: config.host, store: config.store.kind, data: config.dataDir, auth: config.token !== null, agent: agent !== null },
+    {
+      ports: server.ports,
+      host: config.host,
+      store: config.store.kind,
+      data: config.dataDir,
+      auth: config.token !== null,
+      agent: agent !== null,
+      exportOtlp: config.exportOtlp?.url ?? null,
+    },
     `weft listening on ${config.host}: otlp-grpc ${server.ports.otlpGrpc}, otlp-http ${server.ports.otlpHttp}, zipkin ${server.ports.zipkin}, ` +
       `skywalking-grpc ${server.ports.skywalkingGrpc}, skywalking-http ${server.ports.skywalkingHttp}, query+ui ${server.ports.query}`,
   );
@@ -58,6 +76,8 @@ export async function runServer(flags: RawOptions, o: RunServerOptions): Promise
     (closing ??= (async () => {
       if (agent) await agent.close().catch((err: unknown) => logger.warn({ err }, 'agent shutdown failed'));
       await server.close();
+      // After the server: every span it acknowledged has been handed over and is flushed now.
+      await exporter?.shutdown().catch((err: unknown) => logger.warn({ err }, 'exporter shutdown failed'));
     })());
   return { server, agent, config, logger, close };
 }

@@ -27,6 +27,7 @@ import { createIngestPipeline } from './ingest/pipeline.js';
 import type { IngestPipeline } from './ingest/pipeline.js';
 import { createMetricsRegistry, newReceiverCounters, receiverSamples } from './metrics.js';
 import type { MetricSample, MetricsRegistry, ReceiverCounters } from './metrics.js';
+import { completionApi } from './query/completion-api.js';
 import { queryApi } from './query/index.js';
 import { createMemoryStore, openDuckDbStore } from './store/index.js';
 import type { Store } from './store/index.js';
@@ -286,6 +287,7 @@ export async function startServer(config: WeftConfig, options: StartServerOption
       assemble: (spans, traceId) => assemble(spans, { traceId }),
       fetchTrace: (id) => walkTrace(store, id),
     });
+    await query.register(completionApi, { reader: store, limits: TRACE_WALK_LIMITS });
     if (options.ui) await options.ui(query, { ports, tokenRequired: config.token !== null });
     else query.get('/', async (_req, reply) => reply.type('text/plain; charset=utf-8').send('Weft query API: see /api/v1/traces/{traceId}, /healthz, /metrics\n'));
     closers.push(() => closeWithin(query.close(), CLOSE_GRACE_MS));
@@ -293,9 +295,6 @@ export async function startServer(config: WeftConfig, options: StartServerOption
 
     if (config.apm.length > 0) {
       logger.warn({ apm: config.apm.map((a) => a.name) }, '--apm is accepted but the Call API integration is not wired yet; traces use stored spans only');
-    }
-    if (config.exportOtlp) {
-      logger.warn({ url: config.exportOtlp.url }, '--export-otlp is accepted but the OTLP exporter is not wired yet; nothing is exported');
     }
 
     let closing: Promise<void> | null = null;
