@@ -94,10 +94,51 @@ export function halves(): SpanRecord[] {
   return [req, resp, call, { ...call }];
 }
 
+/** A gateway nobody captured between client and server: only X-Request-ID links them. */
+export function xRequestIdGateway(): SpanRecord[] {
+  const http = { protocol: 'http', requestType: 'GET', requestResource: '/gw' };
+  return [
+    span({ name: 'client c-p', op: 'c-p', at: [0, 40], hostId: 'h1', processId: 1, spanId: 'x000000000000001', reqTcpSeq: 111, respTcpSeq: 222, xRequestIdReq: 'gw-1', ...http }),
+    span({ name: 'server s-p', op: 's-p', at: [5, 30], hostId: 'h2', processId: 2, spanId: 'x000000000000002', reqTcpSeq: 333, respTcpSeq: 444, xRequestIdReq: 'gw-1', ...http }),
+    // An unrelated request reusing the same X-Request-ID much later: must not join.
+    span({ name: 'late s-p', op: 's-p', at: [5000, 5010], hostId: 'h3', processId: 3, spanId: 'x000000000000003', reqTcpSeq: 555, respTcpSeq: 666, xRequestIdReq: 'gw-1', ...http }),
+  ];
+}
+
+/** Node.js backend: no usable syscall ids, an s-app with no header parent, concurrency. */
+export function asyncProcess(): SpanRecord[] {
+  const tid = 'feedfacefeedfacefeedfacefeedface';
+  return [
+    span({ name: 'lonely s-p', op: 's-p', at: [0, 50], hostId: 'h1', processId: 7, spanId: 'p000000000000001', reqTcpSeq: 10, respTcpSeq: 20, protocol: 'http' }),
+    span({ name: 'app entry', op: 's-app', at: [1, 49], spanId: 'papp000000000001', traceId: tid, service: 'api', resource: { 'process.pid': 7, 'host.name': 'h1' } }),
+    span({ name: 'lonely call', op: 'c-p', at: [10, 20], hostId: 'h1', processId: 7, spanId: 'p000000000000002', reqTcpSeq: 30, respTcpSeq: 40, protocol: 'redis' }),
+    // Two requests in flight on another process: its call could belong to either.
+    span({ name: 'busy s-p A', op: 's-p', at: [100, 150], hostId: 'h1', processId: 8, spanId: 'p000000000000003', reqTcpSeq: 50, respTcpSeq: 60, protocol: 'http' }),
+    span({ name: 'busy s-p B', op: 's-p', at: [101, 151], hostId: 'h1', processId: 8, spanId: 'p000000000000004', reqTcpSeq: 70, respTcpSeq: 80, protocol: 'http' }),
+    span({ name: 'busy call', op: 'c-p', at: [110, 120], hostId: 'h1', processId: 8, spanId: 'p000000000000005', reqTcpSeq: 90, respTcpSeq: 95, protocol: 'redis' }),
+  ];
+}
+
+/** The caller's c-app sent a header, its c-p was not captured; the server NIC and s-p were. */
+export function missingClientProcess(): SpanRecord[] {
+  const tid = '11112222333344445555666677778888';
+  return [
+    span({ name: 'caller c-app', op: 'c-app', at: [0, 30], spanId: 'm000000000000001', traceId: tid, service: 'caller' }),
+    span({ name: 'server nic', op: 's', at: [1, 29], hostId: 'h9', spanId: 'm000000000000002', reqTcpSeq: 1234, respTcpSeq: 5678, traceId: tid, parentSpanId: 'm000000000000001', protocol: 'http' }),
+    span({ name: 'server s-p', op: 's-p', at: [2, 28], hostId: 'h9', processId: 3, spanId: 'm000000000000003', reqTcpSeq: 1234, respTcpSeq: 5678, traceId: tid, parentSpanId: 'm000000000000001', protocol: 'http' }),
+    // A span whose parent never arrived.
+    span({ name: 'orphan app', op: 'app', at: [3, 4], spanId: 'm000000000000004', traceId: tid, parentSpanId: 'ffffffffffffffff', service: 'caller' }),
+  ];
+}
+
 export const SCENARIOS: Record<string, { build: () => SpanRecord[]; traceId?: string; seedSpanId?: string }> = {
   'full-stack': { build: fullStack, traceId: T1 },
   'keep-alive': { build: keepAlive, seedSpanId: 'c000000000000003' },
   'clock-skew': { build: clockSkew, seedSpanId: 'k000000000000001' },
   skywalking: { build: skywalking, traceId: 'a1b2c3d4e5f60718293a4b5c6d7e8f90' },
   halves: { build: halves, seedSpanId: 'half000000000001' },
+  'x-request-id-gateway': { build: xRequestIdGateway, seedSpanId: 'x000000000000001' },
+  'async-process': { build: asyncProcess, seedSpanId: 'p000000000000001' },
+  'async-process-busy': { build: asyncProcess, seedSpanId: 'p000000000000003' },
+  'missing-client-process': { build: missingClientProcess, traceId: '11112222333344445555666677778888' },
 };
