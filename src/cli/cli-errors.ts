@@ -18,7 +18,8 @@ export function notAvailableYet(command: string, why: string): TracingError {
 }
 
 export function exitCodeOf(err: unknown): number {
-  return isTracingError(err) && (err.code === 'TRC_CONFIG_INVALID' || err.httpStatus === 400) ? EXIT_USAGE : EXIT_RUNTIME;
+  // Any *_CONFIG_* code (TRC_CONFIG_INVALID, TRC_EXPORT_CONFIG_INVALID…) is a usage error.
+  return isTracingError(err) && (/_CONFIG_/.test(err.code) || err.httpStatus === 400) ? EXIT_USAGE : EXIT_RUNTIME;
 }
 
 export function messageOf(err: unknown): string {
