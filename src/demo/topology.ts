@@ -35,9 +35,10 @@ export interface Topology {
 /** The DNS name the backend resolves on every request. */
 export const DEMO_DNS_NAME = 'inventory.weft.test';
 
-const APPS_DIR = join(dirname(fileURLToPath(import.meta.url)), 'apps');
-/** Where the apps resolve their npm dependencies (the package root). */
+/** The package root, from src/demo or dist/demo alike; the apps resolve npm dependencies there. */
 const PACKAGE_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+/** The apps are plain JavaScript run by node as they are, so they stay in src/ (not compiled). */
+const APPS_DIR = join(PACKAGE_ROOT, 'src', 'demo', 'apps');
 
 export async function startTopology(o: TopologyOptions): Promise<Topology> {
   const say = o.progress ?? (() => undefined);

@@ -134,6 +134,51 @@ for (const frontend of ['otel', 'skywalking'] as const) {
       }
     });
 
+    it('answers Trace Completion for the frontend APP spans, native and DeepFlow-shaped', async () => {
+      const pids = Object.fromEntries(Object.entries(topo.services).map(([k, v]) => [k, v.pid]));
+      const full = trace.spans as unknown as Array<TraceSpan & { traceId: string; spanId: string; parentSpanId: string; startTimeUnixNano: string; endTimeUnixNano: string }>;
+      const app = full.filter((s) => s.source === 'app');
+      expect(app.length).toBeGreaterThanOrEqual(2);
+      const native = await fetch(`${weft.urls.query}/api/v1/trace-completion`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({
+          appSpans: app.map((s) => ({ traceId: s.traceId, spanId: s.spanId, parentSpanId: s.parentSpanId, kind: s.kind, startTimeUnixNano: s.startTimeUnixNano, endTimeUnixNano: s.endTimeUnixNano, service: s.service, name: s.name })),
+        }),
+      });
+      expect(native.status).toBe(200);
+      const nb = (await native.json()) as { spans: { id: string; parentId: string | null; linkReason: string | null; span: { observationPoint: string; processId: number; protocol: string } }[] };
+      const cp = nb.spans.find((c) => c.span.processId === pids.frontend && c.span.observationPoint === 'c-p');
+      expect(cp, 'the frontend c-p is returned').toBeDefined();
+      const cApp = app.find((s) => s.observationPoint === 'c-app')!;
+      expect(cp!.parentId, 'under the c-app it carried the header of').toBe(cApp.spanId);
+      expect(nb.spans.some((c) => c.span.processId === pids.backend && c.span.protocol === 'postgresql')).toBe(true);
+
+      const deepflow = await fetch(`${weft.urls.query}/v1/stats/querier/tracing-completion-by-external-app-spans`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({
+          app_spans: app.map((s) => ({
+            trace_id: s.traceId,
+            span_id: s.spanId,
+            parent_span_id: s.parentSpanId,
+            span_kind: ['unspecified', 'internal', 'server', 'client', 'producer', 'consumer'].indexOf(s.kind),
+            start_time_us: Number(BigInt(s.startTimeUnixNano) / 1000n),
+            end_time_us: Number(BigInt(s.endTimeUnixNano) / 1000n),
+          })),
+        }),
+      });
+      expect(deepflow.status).toBe(200);
+      const db = (await deepflow.json()) as { OPT_STATUS: string; DATA: { tracing: { deepflow_span_id: string; deepflow_parent_span_id: string; tap_side: string }[] } };
+      expect(db.OPT_STATUS).toBe('SUCCESS');
+      const ids = new Set(db.DATA.tracing.map((t) => t.deepflow_span_id));
+      expect(db.DATA.tracing.length).toBeGreaterThanOrEqual(nb.spans.length);
+      for (const t of db.DATA.tracing) {
+        if (t.deepflow_parent_span_id) expect(ids.has(t.deepflow_parent_span_id) || app.some((a) => a.spanId === t.deepflow_parent_span_id)).toBe(true);
+      }
+      expect(db.DATA.tracing.some((t) => t.tap_side === 'c-p')).toBe(true);
+    });
+
     it('gives every request its own trace on reused keep-alive connections', async () => {
       const [, first, second] = traceIds;
       const a = (await (await fetch(`${weft.urls.query}/api/v1/traces/${first}`)).json()) as Trace;
