@@ -27,6 +27,8 @@ import { createIngestPipeline } from './ingest/pipeline.js';
 import type { IngestPipeline } from './ingest/pipeline.js';
 import { createMetricsRegistry, newReceiverCounters, receiverSamples } from './metrics.js';
 import type { MetricSample, MetricsRegistry, ReceiverCounters } from './metrics.js';
+import { SW_TRACE_ID_ATTR } from '../apm/skywalking/index.js';
+import { createApmTraceFetcher, type ApmTraceFetcher } from './apm-clients/index.js';
 import { completionApi } from './query/completion-api.js';
 import { queryApi } from './query/index.js';
 import { createMemoryStore, openDuckDbStore } from './store/index.js';
@@ -37,15 +39,39 @@ import { collectTraceSpans, type CollectLimits } from './tracing/collect.js';
 /** Bounds of the link-key walk behind every trace query (see tracing/collect.ts). */
 const TRACE_WALK_LIMITS: CollectLimits = { maxSpans: 20_000, maxPerKey: 64 };
 const TRACE_ID_RE = /^[0-9a-f]{32}$/;
+/** Calls to external APM Trace APIs: bounded in time, cached (a trace view is often reloaded). */
+const APM_FETCH_OPTIONS = { timeoutMs: 5_000, cacheTtlMs: 60_000, cacheMaxEntries: 1_000 };
+/** Trace ids of one assembled trace asked of the APMs, at most. */
+const MAX_APM_TRACE_IDS = 4;
 
 /**
  * A trace's spans: the trace id's own spans plus every SYS/NET span linked to them (tcp seq,
  * syscall id, X-Request-ID). Any other id is taken as a span id, so a request nobody
  * instrumented can be opened from any of its spans.
  */
-async function walkTrace(store: Store, id: string): Promise<SpanRecord[]> {
+async function walkTrace(store: Store, id: string, apm: ApmTraceFetcher | null): Promise<{ spans: SpanRecord[]; warnings: string[] }> {
   const seed = TRACE_ID_RE.test(id) ? { traceId: id } : { spanId: id };
-  return (await collectTraceSpans(store, seed, TRACE_WALK_LIMITS)).spans;
+  const walked = await collectTraceSpans(store, seed, TRACE_WALK_LIMITS);
+  const spans = walked.spans;
+  const warnings = [...walked.warnings];
+  if (apm) {
+    // Integration 1: the APP spans the configured APMs hold for this trace, merged in. A slow or
+    // failing APM only adds a warning (the fetcher never throws for it).
+    const traceIds = [...new Set([seed.traceId ?? '', ...spans.map((s) => s.traceId)].filter((t) => t !== ''))].slice(0, MAX_APM_TRACE_IDS);
+    const aliases = [...new Set(spans.map((s) => s.attributes[SW_TRACE_ID_ATTR]).filter((v): v is string => typeof v === 'string'))];
+    const have = new Set(spans.map((s) => `${s.traceId}/${s.spanId}`));
+    for (const traceId of traceIds) {
+      const got = await apm.fetchTrace(traceId, { aliases });
+      warnings.push(...got.warnings);
+      for (const s of got.spans) {
+        const key = `${s.traceId}/${s.spanId}`;
+        if (have.has(key)) continue;
+        have.add(key);
+        spans.push(s);
+      }
+    }
+  }
+  return { spans, warnings };
 }
 
 /** What the UI layer plugs into the query server: it learns the real ports (0 → chosen). */
@@ -282,10 +308,11 @@ export async function startServer(config: WeftConfig, options: StartServerOption
     installBearerAuth(query, { token: config.token, openPaths: OPEN_PATHS, openPrefixes: OPEN_PREFIXES });
     query.get('/healthz', async () => ({ status: 'ok', store: store.kind }));
     query.get('/metrics', async (_req, reply) => reply.type('text/plain; version=0.0.4; charset=utf-8').send(await metrics.scrape()));
+    const apmFetcher = config.apm.length > 0 ? createApmTraceFetcher(config.apm, APM_FETCH_OPTIONS) : null;
     await query.register(queryApi, {
       reader: store,
       assemble: (spans, traceId) => assemble(spans, { traceId }),
-      fetchTrace: (id) => walkTrace(store, id),
+      fetchTrace: (id) => walkTrace(store, id, apmFetcher),
     });
     await query.register(completionApi, { reader: store, limits: TRACE_WALK_LIMITS });
     if (options.ui) await options.ui(query, { ports, tokenRequired: config.token !== null });
@@ -293,9 +320,6 @@ export async function startServer(config: WeftConfig, options: StartServerOption
     closers.push(() => closeWithin(query.close(), CLOSE_GRACE_MS));
     ports.query = await listen(query, config.host, config.ports.query, 'the query API');
 
-    if (config.apm.length > 0) {
-      logger.warn({ apm: config.apm.map((a) => a.name) }, '--apm is accepted but the Call API integration is not wired yet; traces use stored spans only');
-    }
 
     let closing: Promise<void> | null = null;
     return {

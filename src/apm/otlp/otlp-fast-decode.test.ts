@@ -12,8 +12,9 @@ import { TracingError } from '../../model/index.js';
 import { spanRecordArbitrary } from '../testing/span-arbitrary.js';
 import { encodeOtlpRequest, exportRequestType } from './index.js';
 import { decodeOtlpProtobuf, decodeOtlpProtobufReference } from './otlp-decode.js';
+import { SHARED_APM_FIXTURES } from '../testing/shared-fixtures.js';
 
-const FIXTURES = '/work/shared/fixtures/apm/otlp';
+const FIXTURES = join(SHARED_APM_FIXTURES, 'otlp');
 
 /** Keys the semantic-convention mapping and the weft form look at, plus arbitrary ones. */
 const key = fc.oneof(

@@ -5,8 +5,9 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { decodeOtlpJson, decodeOtlpProtobuf } from './index.js';
+import { SHARED_APM_FIXTURES } from '../testing/shared-fixtures.js';
 
-const DIR = '/work/shared/fixtures/apm/otlp';
+const DIR = join(SHARED_APM_FIXTURES, 'otlp');
 const read = (f: string): Buffer => readFileSync(join(DIR, f));
 
 describe('OTLP fixtures', () => {

@@ -19,8 +19,9 @@ import {
   parseZipkinTraceBody,
 } from './index.js';
 import type { TraceApiResult } from './index.js';
+import { SHARED_APM_FIXTURES } from '../testing/shared-fixtures.js';
 
-const FIXTURES = '/work/shared/fixtures/apm';
+const FIXTURES = SHARED_APM_FIXTURES;
 const fixture = (p: string): unknown => JSON.parse(readFileSync(join(FIXTURES, p), 'utf8'));
 
 function ok(r: TraceApiResult): Extract<TraceApiResult, { ok: true }> {

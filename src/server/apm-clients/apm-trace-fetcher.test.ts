@@ -7,8 +7,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { skywalkingTraceIdToHex } from '../../apm/skywalking/index.js';
 import { createApmTraceFetcher } from './index.js';
 import type { ApmFetcherOptions } from './index.js';
+import { SHARED_APM_FIXTURES } from '../../apm/testing/shared-fixtures.js';
 
-const FIXTURES = '/work/shared/fixtures/apm';
+const FIXTURES = SHARED_APM_FIXTURES;
 const read = (p: string): string => readFileSync(join(FIXTURES, p), 'utf8');
 
 const TEMPO_BODY = read('tempo/kiali-api-traces-v1-bookinfo.batches.json');

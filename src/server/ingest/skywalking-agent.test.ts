@@ -13,9 +13,10 @@ import { skywalkingTraceIdToHex, SW_TRACE_ID_ATTR } from '../../apm/skywalking/i
 import { skywalkingHttpReceiver, startSkyWalkingGrpcReceiver } from './index.js';
 import type { GrpcReceiverHandle } from './index.js';
 import { createFakeSink } from './testing/fake-sink.js';
+import { SHARED_APM_FIXTURES } from '../../apm/testing/shared-fixtures.js';
 
 const HERE = fileURLToPath(new URL('.', import.meta.url));
-const FIXTURES = '/work/shared/fixtures/apm/skywalking';
+const FIXTURES = join(SHARED_APM_FIXTURES, 'skywalking');
 
 describe('SkyWalking Node agent → gRPC receiver', () => {
   const sink = createFakeSink();

@@ -8,6 +8,7 @@ import Fastify from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { zipkinReceiver } from './index.js';
 import { createFakeSink } from './testing/fake-sink.js';
+import { SHARED_APM_FIXTURES } from '../../apm/testing/shared-fixtures.js';
 
 // zipkin ships no types; this is the part of its API the test uses.
 interface ZipkinTraceId {
@@ -34,7 +35,7 @@ interface ZipkinModule {
   InetAddress: new (ip: string) => unknown;
 }
 
-const FIXTURES = '/work/shared/fixtures/apm/zipkin';
+const FIXTURES = join(SHARED_APM_FIXTURES, 'zipkin');
 const sink = createFakeSink();
 const app = Fastify();
 let port = 0;

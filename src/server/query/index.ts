@@ -17,7 +17,7 @@ import { jaegerApi } from './jaeger-api.js';
 import { jaegerV3Api } from './jaeger-v3-api.js';
 import type { QueryContext } from './query-context.js';
 import { tempoApi } from './tempo-api.js';
-import { createTraceLoader, defaultFetchTrace } from './trace-loader.js';
+import { createTraceLoader, defaultFetchTrace, type FetchTrace } from './trace-loader.js';
 import { weftApi } from './weft-api.js';
 
 export interface QueryApiOptions {
@@ -28,7 +28,7 @@ export interface QueryApiOptions {
    * Fetches the spans of a trace by trace id or span id. Default: `reader.getTrace(id)`, and
    * when that is empty, the trace of the span with that id (through the link-key index).
    */
-  fetchTrace?: (idOrSpanId: string) => Promise<SpanRecord[]>;
+  fetchTrace?: FetchTrace;
   /** The clock for lookbacks, unix ms (default `Date.now`). */
   nowMs?: () => number;
 }

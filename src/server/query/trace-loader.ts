@@ -15,7 +15,11 @@ const SPAN_LOOKUP_LIMIT = 16;
 /** Longest id accepted in a path; longer ones cannot be stored ids. */
 const MAX_ID_CHARS = 256;
 
-export type FetchTrace = (idOrSpanId: string) => Promise<SpanRecord[]>;
+/**
+ * Gathers a trace's spans. It may return warnings with them (an external APM that timed out),
+ * which end up in the assembled trace's warnings.
+ */
+export type FetchTrace = (idOrSpanId: string) => Promise<SpanRecord[] | { spans: SpanRecord[]; warnings: string[] }>;
 export type Assemble = (spans: SpanRecord[], traceId: string) => AssembledTrace;
 
 /** 16 bytes in standard base64, as Tempo's JSON and newer Jaeger builds (PR #8828) write trace ids. */
@@ -64,11 +68,14 @@ export function createTraceLoader(fetchTrace: FetchTrace, assemble: Assemble): T
   return {
     async load(rawId) {
       for (const id of idCandidates(rawId)) {
-        const spans = await fetchTrace(id);
+        const got = await fetchTrace(id);
+        const spans = Array.isArray(got) ? got : got.spans;
         if (spans.length === 0) continue;
         // Asked by span id: the trace is named after the trace id the spans carry.
         const traceId = spans.some((s) => s.traceId === id) ? id : (spans.find((s) => s.traceId !== '')?.traceId ?? id);
-        return assemble(spans, traceId);
+        const trace = assemble(spans, traceId);
+        if (!Array.isArray(got)) trace.warnings.unshift(...got.warnings);
+        return trace;
       }
       return null;
     },
