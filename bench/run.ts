@@ -1,13 +1,26 @@
 /**
- * @module `npm run bench [-- SUITE...]`: runs the named benchmark suites (all by default) and
- * prints their results as JSON lines after the progress log.
+ * @module `npm run bench [-- SUITE...]`: runs the named benchmark suites (all by default), the
+ * progress and ratio lines of each on stderr as `[suite] …`, and one JSON line per suite on
+ * stdout (`{"suite", "result"}` or `{"suite", "error"}`). A suite that fails (e.g. ebpf-overhead
+ * without root) does not stop the others; the exit code is then 1.
  */
+import { runAgentCapacityBench } from './agent-capacity.js';
+import { runAssemblyBench } from './assembly.js';
+import { runEbpfOverheadBench } from './ebpf-overhead.js';
 import { runIngestBench } from './ingest.js';
+import { runParserBench } from './parsers.js';
 import { runStoreBench } from './store.js';
 
-const SUITES: Record<string, (log: (line: string) => void) => Promise<unknown>> = {
+type Suite = (log: (line: string) => void) => Promise<unknown>;
+
+/** In the order `npm run bench` runs them: the in-process suites first, eBPF (root, wrk, nginx) last. */
+const SUITES: Record<string, Suite> = {
   store: runStoreBench,
   ingest: runIngestBench,
+  parsers: runParserBench,
+  'agent-capacity': runAgentCapacityBench,
+  assembly: runAssemblyBench,
+  'ebpf-overhead': (log) => runEbpfOverheadBench(log),
 };
 
 async function main(): Promise<void> {
@@ -19,12 +32,23 @@ async function main(): Promise<void> {
       process.exit(2);
     }
   }
+  let failed = 0;
   for (const n of names) {
     const log = (line: string): void => void process.stderr.write(`[${n}] ${line}\n`);
     log('start');
-    const result = await (SUITES[n] as (log: (line: string) => void) => Promise<unknown>)(log);
-    process.stdout.write(`${JSON.stringify({ suite: n, result })}\n`);
+    const started = performance.now();
+    try {
+      const result = await (SUITES[n] as Suite)(log);
+      log(`done in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+      process.stdout.write(`${JSON.stringify({ suite: n, result }, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v))}\n`);
+    } catch (err) {
+      failed++;
+      const message = err instanceof Error ? err.message : String(err);
+      log(`FAILED: ${message}`);
+      process.stdout.write(`${JSON.stringify({ suite: n, error: message })}\n`);
+    }
   }
+  if (failed > 0) process.exitCode = 1;
 }
 
 main().catch((err: unknown) => {
