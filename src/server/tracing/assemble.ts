@@ -120,7 +120,9 @@ function chainByTcpSeq(spans: readonly SpanRecord[], tol: Tolerances, hot: HotKe
   spans.forEach((s, i) => opsOf.set(i, new Set([s.observationPoint])));
   const buckets = new Map<string, number[]>();
   spans.forEach((s, i) => {
-    if (s.source === 'app' || s.transport === 'udp') return;
+    // UDP spans carry the agent's datagram fingerprint in the seq fields (same meaning: one
+    // message seen at several points), so they chain like TCP.
+    if (s.source === 'app') return;
     if (s.reqTcpSeq && !isHot(hot, 'tcp_seq', s.reqTcpSeq)) push(buckets, `q${s.reqTcpSeq}`, i);
     if (s.respTcpSeq && !isHot(hot, 'tcp_seq', s.respTcpSeq)) push(buckets, `r${s.respTcpSeq}`, i);
   });
@@ -336,6 +338,26 @@ export function assemble(input: SpanRecord[], options: AssembleOptions = {}): As
     const cands = (bySpanId.get(s.parentSpanId) ?? []).filter((p) => p !== i);
     const best = pickBest(spans, cands, (p) => (S(p).source === 'app' ? 1 : 0));
     if (best !== undefined) link(links, i, best, 'span_id', CONFIDENCE.spanId);
+  }
+
+  // 9b. an s-app root with no header link (its agent started a new trace: SkyWalking without an
+  //     incoming sw8, OTel without an incoming traceparent) → the s-p of the process whose
+  //     request-side syscall trace id a c-p of this app trace took (DeepFlow 3b): the thread
+  //     that received the request made the call the app span describes.
+  for (let i = 0; i < n; i++) {
+    const a = S(i);
+    if (a.source !== 'app' || a.observationPoint !== 's-app' || links.parent[i] !== null || !a.traceId) continue;
+    const found = new Set<number>();
+    for (const j of cps) {
+      const c = S(j);
+      if (!c.parentSpanId || !c.syscallTraceIdReq) continue;
+      const carried = (bySpanId.get(c.parentSpanId) ?? []).some((x) => S(x).source === 'app' && S(x).traceId === a.traceId);
+      if (!carried) continue;
+      for (const sp of spBySysReq.get(`${c.hostId}|${c.syscallTraceIdReq}`) ?? []) {
+        if (sameProc(S(sp), c) && covers(S(sp), a, tol.networkDelayNano + tol.hostClockOffsetNano)) found.add(sp);
+      }
+    }
+    if (found.size > 0) link(links, i, pickBest(spans, [...found], () => 0) as number, 'syscall', CONFIDENCE.syscallChained);
   }
 
   // 10. weak links by time: an s-app root into the s-p covering it (same host/process when

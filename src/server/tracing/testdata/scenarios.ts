@@ -131,11 +131,28 @@ export function missingClientProcess(): SpanRecord[] {
   ];
 }
 
+/**
+ * A SkyWalking frontend behind nginx that forwarded a W3C traceparent: the agent ignores it and
+ * starts its own trace, so the entry span has no parent id. It joins the frontend's s-p through
+ * the syscall id the thread held when it made the exit call (rule 9b).
+ */
+export function skywalkingNewTrace(): SpanRecord[] {
+  const sw = 'feedc0dedeadbeef0123456789abcdef';
+  const http = { protocol: 'http', requestType: 'GET' };
+  return [
+    span({ name: 'frontend s-p', op: 's-p', at: [0, 50], hostId: 'h1', processId: 300, spanId: 'swn0000000000001', reqTcpSeq: 100, respTcpSeq: 200, syscallTraceIdReq: 41, syscallTraceIdResp: 43, traceId: T1, parentSpanId: 'aaaa000000000001', ...http, requestResource: '/checkout' }),
+    span({ name: 'entry /checkout', op: 's-app', at: [1, 49], spanId: 'segF-0', traceId: sw, service: 'frontend', origin: 'skywalking' }),
+    span({ name: 'exit /order', op: 'c-app', at: [2, 40], spanId: 'segF-1', parentSpanId: 'segF-0', traceId: sw, service: 'frontend', origin: 'skywalking' }),
+    span({ name: 'frontend c-p', op: 'c-p', at: [2.5, 39.5], hostId: 'h1', processId: 300, spanId: 'swn0000000000002', reqTcpSeq: 300, respTcpSeq: 400, syscallTraceIdReq: 41, syscallTraceIdResp: 42, traceId: sw, parentSpanId: 'segF-1', ...http, requestResource: '/order' }),
+  ];
+}
+
 export const SCENARIOS: Record<string, { build: () => SpanRecord[]; traceId?: string; seedSpanId?: string }> = {
   'full-stack': { build: fullStack, traceId: T1 },
   'keep-alive': { build: keepAlive, seedSpanId: 'c000000000000003' },
   'clock-skew': { build: clockSkew, seedSpanId: 'k000000000000001' },
   skywalking: { build: skywalking, traceId: 'a1b2c3d4e5f60718293a4b5c6d7e8f90' },
+  'skywalking-new-trace': { build: skywalkingNewTrace, traceId: 'feedc0dedeadbeef0123456789abcdef' },
   halves: { build: halves, seedSpanId: 'half000000000001' },
   'x-request-id-gateway': { build: xRequestIdGateway, seedSpanId: 'x000000000000001' },
   'async-process': { build: asyncProcess, seedSpanId: 'p000000000000001' },
