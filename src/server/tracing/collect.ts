@@ -132,7 +132,8 @@ export async function collectTraceSpans(reader: SpanReader, seed: CollectSeed, l
         ? reader.findByLinkKeys(timedKeys.map(([, e]) => e.key), { limit: perCallLimit(timedKeys.length), timeRange: { startUnixNano: tlo, endUnixNano: thi } })
         : Promise.resolve([]),
     ]);
-    if (idFound.length >= perCallLimit(idKeys.length) || timedFound.length >= perCallLimit(timedKeys.length)) {
+    const hitLimit = (found: number, keys: number): boolean => keys > 0 && found >= perCallLimit(keys);
+    if (hitLimit(idFound.length, idKeys.length) || hitLimit(timedFound.length, timedKeys.length)) {
       warnings.push('an index lookup hit its row limit; the trace may be incomplete');
     }
     const hits = new Map<string, SpanRecord[]>();
