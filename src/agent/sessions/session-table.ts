@@ -86,6 +86,8 @@ function observationPoint(source: 'sys' | 'net', side: Side): ObservationPoint {
 
 /** Bytes of a datagram's payload that go into its fingerprint. */
 const FINGERPRINT_PAYLOAD_BYTES = 64;
+/** When the connection table is full, 1/EVICT_FRACTION of it (the least recently seen) goes. */
+const EVICT_FRACTION = 16;
 
 /**
  * UDP has no sequence numbers, yet a datagram is one message seen unchanged by both ends (and by
@@ -216,28 +218,31 @@ export function createSessionTable(options: SessionOptions): SessionTable {
     conn.oldestPendingUnixNano = 0n;
   }
 
+  /**
+   * Evicts the least recently seen connections, a sixteenth of the table at a time, so the scan
+   * is paid once per many new connections (re-inserting on every event to keep LRU order cost
+   * more than the parsing of the event; see BENCHMARKS.md, agent capacity).
+   */
   function evictOldest(out: SpanRecord[]): void {
-    // Map iteration order is insertion order; `touch` re-inserts, so the first is least recent.
-    const first = conns.entries().next();
-    if (first.done) return;
-    const [id, conn] = first.value;
-    flushConnection(conn, out);
-    conns.delete(id);
-    stats.evictedConnections++;
+    const count = Math.max(1, Math.floor(options.maxConnections / EVICT_FRACTION));
+    const oldest = [...conns.entries()].sort((a, b) => (a[1].lastSeenUnixNano < b[1].lastSeenUnixNano ? -1 : a[1].lastSeenUnixNano > b[1].lastSeenUnixNano ? 1 : 0)).slice(0, count);
+    for (const [id, conn] of oldest) {
+      flushConnection(conn, out);
+      conns.delete(id);
+      stats.evictedConnections++;
+    }
   }
 
   function onData(ev: DataEvent, out: SpanRecord[]): void {
     let conn = conns.get(ev.socketId);
-    if (conn) {
-      conns.delete(ev.socketId); // re-insert below: keeps LRU order
-    } else {
+    if (!conn) {
       if (conns.size >= options.maxConnections) evictOldest(out);
       const hinted = sideHints.get(ev.socketId) ?? null;
       sideHints.delete(ev.socketId);
       conn = { ev, protocol: null, l7: null, detectAttempts: 0, side: hinted, building: null, lastSeenUnixNano: 0n, oldestPendingUnixNano: 0n };
       stats.connections++;
+      conns.set(ev.socketId, conn);
     }
-    conns.set(ev.socketId, conn);
     conn.lastSeenUnixNano = ev.endUnixNano;
 
     const datagram = ev.transport === 'udp';
