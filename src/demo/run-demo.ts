@@ -76,6 +76,10 @@ export async function runDemo(o: DemoOptions): Promise<DemoRun> {
   };
   try {
     o.progress(`sending ${o.requests} requests through ${topology.entryUrl} …`);
+    // The first request also opens the backend's database connections (handshakes); the traces
+    // worth showing are the ones after it.
+    await sendRequest('warm-up');
+    traceIds.length = 0;
     for (let i = 0; i < o.requests; i++) await sendRequest(`item-${i + 1}`);
     const first = traceIds[0];
     if (first && !(await waitForTrace(o, first))) {
