@@ -18,29 +18,13 @@ provider.register();
 registerInstrumentations({ instrumentations: [new HttpInstrumentation()] });
 
 const http = require('http');
-const backend = new URL(process.env.BACKEND_URL);
-const agent = new http.Agent({ keepAlive: true, maxSockets: 4 });
+const { startFrontend } = require('./frontend-server.cjs');
 
-const server = http.createServer((req, res) => {
-  const url = new URL(req.url || '/', 'http://frontend');
-  if (url.pathname === '/health') return res.end('ok');
-  const item = url.searchParams.get('item') || 'book';
-  const call = http.request({ host: backend.hostname, port: backend.port, path: `/order?item=${encodeURIComponent(item)}`, agent }, (r) => {
-    let body = '';
-    r.on('data', (c) => (body += c));
-    r.on('end', () => {
-      res.writeHead(r.statusCode || 502, { 'content-type': 'application/json' });
-      res.end(body);
-    });
-  });
-  call.on('error', (err) => {
-    res.writeHead(502);
-    res.end(String(err.message));
-  });
-  call.end();
+const server = startFrontend(http, {
+  port: process.env.PORT,
+  backendUrl: process.env.BACKEND_URL,
+  agent: new http.Agent({ keepAlive: true, maxSockets: 4 }),
 });
-server.keepAliveTimeout = 60000;
-server.listen(Number(process.env.PORT), '127.0.0.1');
 const stop = () => {
   server.close();
   provider.shutdown().finally(() => process.exit(0));
