@@ -145,6 +145,17 @@ export function createSessionTable(options: SessionOptions): SessionTable {
     };
   }
 
+  /** The first protocol (in registry order) whose detector gives `verdict` for either role. */
+  function detectSide(msg: Message, serverPort: number, verdict: 'yes' | 'maybe'): { protocol: L7Protocol; side: Side } | null {
+    for (const protocol of options.protocols) {
+      for (const role of ['request', 'response'] as const) {
+        if (protocol.detect(msg.bytes, role, serverPort) !== verdict) continue;
+        return { protocol, side: (role === 'request') === (msg.direction === 'egress') ? 'client' : 'server' };
+      }
+    }
+    return null;
+  }
+
   function detect(conn: Connection, msg: Message): void {
     conn.detectAttempts++;
     if (conn.side) {
@@ -160,35 +171,16 @@ export function createSessionTable(options: SessionOptions): SessionTable {
       }
       return;
     }
-    for (const p of options.protocols) {
-      const serverPortGuess = msg.direction === 'egress' ? conn.ev.remotePort : conn.ev.localPort;
-      // A message we send that looks like a request makes us the client, and so on.
-      const asRequest = p.detect(msg.bytes, 'request', serverPortGuess);
-      if (asRequest === 'yes') {
-        conn.protocol = p;
-        conn.side = msg.direction === 'egress' ? 'client' : 'server';
-        break;
-      }
-      const asResponse = p.detect(msg.bytes, 'response', serverPortGuess);
-      if (asResponse === 'yes') {
-        conn.protocol = p;
-        conn.side = msg.direction === 'egress' ? 'server' : 'client';
-        break;
-      }
+    // A message we send that looks like a request makes us the client, and so on. A datagram is
+    // one whole message, so a structurally valid one ('maybe', e.g. DNS on a port other than 53)
+    // is trusted too: there is no stream to mis-frame.
+    const serverPortGuess = msg.direction === 'egress' ? conn.ev.remotePort : conn.ev.localPort;
+    const found = detectSide(msg, serverPortGuess, 'yes') ?? (conn.ev.transport === 'udp' ? detectSide(msg, 0, 'maybe') : null);
+    if (found) {
+      conn.protocol = found.protocol;
+      conn.side = found.side;
+      conn.l7 = found.protocol.open(connInfo(conn));
     }
-    if (!conn.protocol && conn.ev.transport === 'udp') {
-      // A datagram is one whole message, so a structurally valid one ('maybe', e.g. DNS on a
-      // port other than 53) is trusted: there is no stream to mis-frame.
-      outer: for (const p of options.protocols) {
-        for (const role of ['request', 'response'] as const) {
-          if (p.detect(msg.bytes, role, 0) !== 'maybe') continue;
-          conn.protocol = p;
-          conn.side = (role === 'request') === (msg.direction === 'egress') ? 'client' : 'server';
-          break outer;
-        }
-      }
-    }
-    if (conn.protocol) conn.l7 = conn.protocol.open(connInfo(conn));
   }
 
   function completeMessage(conn: Connection, msg: Message, out: SpanRecord[]): void {

@@ -4,7 +4,7 @@
  * The memory store evaluates queries with `matchesSpanQuery`; SQL stores translate the same
  * rules, and the conformance suite holds both to them.
  */
-import type { AttributeValue, SpanRecord } from '../../model/index.js';
+import { SPAN_RECORD_FIELDS, type AttributeValue, type SpanRecord } from '../../model/index.js';
 import { MAX_QUERY_LIMIT } from './store.js';
 import type { SpanQuery, TimeRange } from './store.js';
 
@@ -47,53 +47,15 @@ export function overlapsRange(span: Pick<SpanRecord, 'startTimeUnixNano' | 'endT
   return span.startTimeUnixNano <= r.endUnixNano && span.endTimeUnixNano >= r.startUnixNano;
 }
 
+const STRUCTURED_FIELDS: ReadonlySet<keyof SpanRecord> = new Set<keyof SpanRecord>(['attributes', 'resource', 'events', 'warnings']);
+
 /**
- * SpanRecord fields a tag filter may name. Structured fields (attributes, resource, events,
+ * SpanRecord fields a tag filter may name (derived from SPAN_RECORD_FIELDS, so a new scalar
+ * field is taggable without another list to edit). Structured fields (attributes, resource, events,
  * warnings) are not scalars and are not matchable by name; their keys fall through to the
  * attribute lookup.
  */
-export const TAGGABLE_FIELDS: ReadonlySet<string> = new Set<keyof SpanRecord>([
-  'traceId',
-  'spanId',
-  'parentSpanId',
-  'name',
-  'kind',
-  'service',
-  'startTimeUnixNano',
-  'endTimeUnixNano',
-  'statusCode',
-  'statusMessage',
-  'source',
-  'origin',
-  'observationPoint',
-  'protocol',
-  'requestType',
-  'requestDomain',
-  'requestResource',
-  'endpoint',
-  'requestId',
-  'responseStatus',
-  'responseCode',
-  'responseException',
-  'ipVersion',
-  'clientIp',
-  'serverIp',
-  'clientPort',
-  'serverPort',
-  'transport',
-  'reqTcpSeq',
-  'respTcpSeq',
-  'hostId',
-  'processId',
-  'processName',
-  'threadIdReq',
-  'threadIdResp',
-  'interfaceName',
-  'xRequestIdReq',
-  'xRequestIdResp',
-  'syscallTraceIdReq',
-  'syscallTraceIdResp',
-]);
+export const TAGGABLE_FIELDS: ReadonlySet<string> = new Set<string>(SPAN_RECORD_FIELDS.filter((f) => !STRUCTURED_FIELDS.has(f)));
 
 /**
  * The strings a tag filter compares against: a field's value (numbers and bigints in decimal,
