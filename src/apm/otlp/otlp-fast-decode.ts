@@ -6,10 +6,13 @@
  * InstrumentationScope (once per batch) go through the reflection types like the reference
  * decoder; Span, Event, Status, KeyValue and AnyValue (the per-span work) are walked here:
  * ids straight to hex, fixed64 times as two uint32 words, small int64s without Long, attribute
- * values straight to Weft values. Field semantics follow the protobufjs decoder exactly (a
- * repeated singular field: last wins; wire type of a known field is not checked; AnyValue with
- * several members: the same precedence as otlp-values.ts), so results equal the reference path
- * (proved by otlp-fast-decode.test.ts). Malformed wire data throws (the caller maps it to 400).
+ * values straight to Weft values. Field semantics follow the protobufjs decoder (a repeated
+ * singular field: last wins; AnyValue with several members: the same precedence as
+ * otlp-values.ts), so results equal the reference path (proved by otlp-fast-decode.test.ts).
+ * Malformed wire data throws (the caller maps it to 400). That includes a schema field sent with
+ * the wrong wire type: protobufjs would read it by its schema type and walk off into garbage,
+ * while skipping it by its wire type here would give a different span, so neither path may
+ * accept it.
  */
 import protobuf from 'protobufjs';
 import type { AttributeValue, SpanEvent, SpanOrigin } from '../../model/index.js';
@@ -23,6 +26,64 @@ import type { OtlpSpanContext } from './otlp-span-parts.js';
 import { WEFT_WARNINGS_KEY } from './weft-attributes.js';
 
 type Reader = protobuf.Reader;
+
+/**
+ * Expected wire type per field number of one message (-1: not in the schema). Packable repeated
+ * scalars accept the length-delimited form too (PACKABLE bit).
+ */
+type WireTable = Int8Array;
+const PACKABLE = 8;
+
+function wireTable(typeName: string): WireTable {
+  const type = protoRoot().lookupType(typeName);
+  const table = new Int8Array(type.fieldsArray.reduce((max, f) => Math.max(max, f.id), 0) + 1).fill(-1);
+  for (const f of type.fieldsArray) {
+    f.resolve();
+    const basic = (protobuf.types.basic as Record<string, number | undefined>)[f.type];
+    const wire = basic ?? (f.resolvedType instanceof protobuf.Enum ? 0 : 2);
+    const packable = f.repeated && (protobuf.types.packed as Record<string, number | undefined>)[f.type] !== undefined;
+    table[f.id] = packable ? wire | PACKABLE : wire;
+  }
+  return table;
+}
+
+type WireTables = Record<'request' | 'resourceSpans' | 'scopeSpans' | 'span' | 'event' | 'status' | 'keyValue' | 'anyValue' | 'arrayValue' | 'kvList', WireTable>;
+
+/** The tables of the messages this module walks; built by the first decode. */
+let W: WireTables;
+
+function wireTables(): WireTables {
+  return {
+    request: wireTable('opentelemetry.proto.collector.trace.v1.ExportTraceServiceRequest'),
+    resourceSpans: wireTable('opentelemetry.proto.trace.v1.ResourceSpans'),
+    scopeSpans: wireTable('opentelemetry.proto.trace.v1.ScopeSpans'),
+    span: wireTable('opentelemetry.proto.trace.v1.Span'),
+    event: wireTable('opentelemetry.proto.trace.v1.Span.Event'),
+    status: wireTable('opentelemetry.proto.trace.v1.Status'),
+    keyValue: wireTable('opentelemetry.proto.common.v1.KeyValue'),
+    anyValue: wireTable('opentelemetry.proto.common.v1.AnyValue'),
+    arrayValue: wireTable('opentelemetry.proto.common.v1.ArrayValue'),
+    kvList: wireTable('opentelemetry.proto.common.v1.KeyValueList'),
+  };
+}
+
+/** Reads a tag and returns its field number, after checking a schema field's wire type. */
+function nextField(r: Reader, table: WireTable): number {
+  const tag = r.uint32();
+  const field = tag >>> 3;
+  const want = field < table.length ? (table[field] as number) : -1;
+  if (want >= 0) {
+    const wire = tag & 7;
+    if (wire !== (want & 7) && !((want & PACKABLE) !== 0 && wire === 2)) {
+      throw new RangeError(`field ${field} has wire type ${wire}, the schema says ${want & 7}`);
+    }
+  }
+  lastWire = tag & 7;
+  return field;
+}
+
+/** Wire type of the tag nextField read last, for skipping fields the fast path does not use. */
+let lastWire = 0;
 
 let resourceType: protobuf.Type | undefined;
 let scopeType: protobuf.Type | undefined;
@@ -160,8 +221,7 @@ function readAnyValue(r: Reader, end: number, depth: number): unknown {
   let kv: Record<string, unknown> | undefined;
   let bytes: Uint8Array | undefined;
   while (r.pos < end) {
-    const tag = r.uint32();
-    switch (tag >>> 3) {
+    switch (nextField(r, W.anyValue)) {
       case 1:
         str = readCachedString(r);
         break;
@@ -184,7 +244,7 @@ function readAnyValue(r: Reader, end: number, depth: number): unknown {
         bytes = r.bytes();
         break;
       default:
-        r.skipType(tag & 7);
+        r.skipType(lastWire);
     }
   }
   if (str !== undefined) return str;
@@ -200,12 +260,11 @@ function readAnyValue(r: Reader, end: number, depth: number): unknown {
 function readArrayValue(r: Reader, end: number, depth: number): unknown[] {
   const out: unknown[] = [];
   while (r.pos < end) {
-    const tag = r.uint32();
-    if (tag >>> 3 === 1) {
+    if (nextField(r, W.arrayValue) === 1) {
       const e = messageEnd(r);
       out.push(readAnyValue(r, e, depth + 1));
       r.pos = e;
-    } else r.skipType(tag & 7);
+    } else r.skipType(lastWire);
   }
   r.pos = end;
   return out;
@@ -214,24 +273,22 @@ function readArrayValue(r: Reader, end: number, depth: number): unknown[] {
 function readKeyValueList(r: Reader, end: number, depth: number): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   while (r.pos < end) {
-    const tag = r.uint32();
-    if (tag >>> 3 === 1) {
+    if (nextField(r, W.kvList) === 1) {
       const e = messageEnd(r);
       let key = '';
       let value: unknown = null;
       while (r.pos < e) {
-        const t = r.uint32();
-        const f = t >>> 3;
+        const f = nextField(r, W.keyValue);
         if (f === 1) key = r.string();
         else if (f === 2) {
           const ve = messageEnd(r);
           value = readAnyValue(r, ve, depth + 1);
           r.pos = ve;
-        } else r.skipType(t & 7);
+        } else r.skipType(lastWire);
       }
       r.pos = e;
       setOwn(out, key, value);
-    } else r.skipType(tag & 7);
+    } else r.skipType(lastWire);
   }
   r.pos = end;
   return out;
@@ -254,15 +311,14 @@ function readKeyValue(r: Reader, end: number, out: Record<string, AttributeValue
   let plain: unknown = null;
   let sawValue = false;
   while (r.pos < end) {
-    const tag = r.uint32();
-    const f = tag >>> 3;
+    const f = nextField(r, W.keyValue);
     if (f === 1) key = readCachedString(r);
     else if (f === 2) {
       const ve = messageEnd(r);
       plain = readAnyValue(r, ve, 0);
       sawValue = true;
       r.pos = ve;
-    } else r.skipType(tag & 7);
+    } else r.skipType(lastWire);
   }
   r.pos = end;
   if (watchWarnings && key === WEFT_WARNINGS_KEY) {
@@ -277,8 +333,7 @@ function readEvent(r: Reader, end: number): SpanEvent {
   let name = '';
   const attributes: Record<string, AttributeValue> = {};
   while (r.pos < end) {
-    const tag = r.uint32();
-    switch (tag >>> 3) {
+    switch (nextField(r, W.event)) {
       case 1:
         time = readFixed64(r);
         break;
@@ -291,7 +346,7 @@ function readEvent(r: Reader, end: number): SpanEvent {
         break;
       }
       default:
-        r.skipType(tag & 7);
+        r.skipType(lastWire);
     }
   }
   r.pos = end;
@@ -312,8 +367,7 @@ function readSpan(r: Reader, end: number, ctx: OtlpSpanContext, c: ConvertCollec
   const events: SpanEvent[] = [];
   lastWarnings = null;
   while (r.pos < end) {
-    const tag = r.uint32();
-    switch (tag >>> 3) {
+    switch (nextField(r, W.span)) {
       case 1:
         traceId = readId(r, 16);
         break;
@@ -351,17 +405,16 @@ function readSpan(r: Reader, end: number, ctx: OtlpSpanContext, c: ConvertCollec
         statusCode = 0;
         statusMessage = '';
         while (r.pos < e) {
-          const t = r.uint32();
-          const f = t >>> 3;
+          const f = nextField(r, W.status);
           if (f === 2) statusMessage = r.string();
           else if (f === 3) statusCode = r.int32();
-          else r.skipType(t & 7);
+          else r.skipType(lastWire);
         }
         r.pos = e;
         break;
       }
       default:
-        r.skipType(tag & 7);
+        r.skipType(lastWire);
     }
   }
   r.pos = end;
@@ -374,15 +427,14 @@ function readSpan(r: Reader, end: number, ctx: OtlpSpanContext, c: ConvertCollec
 }
 
 /** Field positions [start, end) of every occurrence of `field` in the message at [r.pos, end). */
-function fieldRanges(r: Reader, end: number, field: number): number[] {
+function fieldRanges(r: Reader, end: number, field: number, table: WireTable): number[] {
   const ranges: number[] = [];
   while (r.pos < end) {
-    const tag = r.uint32();
-    if (tag >>> 3 === field) {
+    if (nextField(r, table) === field) {
       const e = messageEnd(r);
       ranges.push(r.pos, e);
       r.pos = e;
-    } else r.skipType(tag & 7);
+    } else r.skipType(lastWire);
   }
   return ranges;
 }
@@ -404,15 +456,14 @@ function decodeLast(r: Reader, ranges: number[], type: protobuf.Type): Record<st
 function readScopeSpans(r: Reader, end: number, base: Omit<OtlpSpanContext, 'scopeName' | 'scopeVersion'>, c: ConvertCollector): void {
   const begin = r.pos;
   scopeType ??= protoRoot().lookupType('opentelemetry.proto.common.v1.InstrumentationScope');
-  const scope = asObject(decodeLast(r, fieldRanges(r, end, 1), scopeType));
+  const scope = asObject(decodeLast(r, fieldRanges(r, end, 1, W.scopeSpans), scopeType));
   const ctx: OtlpSpanContext = { ...base, scopeName: readString(scope.name), scopeVersion: readString(scope.version) };
   r.pos = begin;
   while (r.pos < end) {
-    const tag = r.uint32();
-    if (tag >>> 3 === 2) {
+    if (nextField(r, W.scopeSpans) === 2) {
       const e = messageEnd(r);
       readSpan(r, e, ctx, c);
-    } else r.skipType(tag & 7);
+    } else r.skipType(lastWire);
   }
   r.pos = end;
 }
@@ -420,31 +471,30 @@ function readScopeSpans(r: Reader, end: number, base: Omit<OtlpSpanContext, 'sco
 function readResourceSpans(r: Reader, end: number, origin: SpanOrigin, c: ConvertCollector): void {
   const begin = r.pos;
   resourceType ??= protoRoot().lookupType('opentelemetry.proto.resource.v1.Resource');
-  const resource = asObject(decodeLast(r, fieldRanges(r, end, 1), resourceType));
+  const resource = asObject(decodeLast(r, fieldRanges(r, end, 1, W.resourceSpans), resourceType));
   const base = { ...splitServiceName(keyValuesToRecord(resource.attributes)), origin };
   r.pos = begin;
   while (r.pos < end) {
-    const tag = r.uint32();
-    if (tag >>> 3 === 2) {
+    if (nextField(r, W.resourceSpans) === 2) {
       const e = messageEnd(r);
       readScopeSpans(r, e, base, c);
-    } else r.skipType(tag & 7);
+    } else r.skipType(lastWire);
   }
   r.pos = end;
 }
 
 /** ExportTraceServiceRequest bytes → ConvertResult. Throws (RangeError/Error) on malformed wire data. */
 export function decodeOtlpRequestFast(bytes: Uint8Array, origin: SpanOrigin): ConvertResult {
+  if (W === undefined) W = wireTables();
   const r = protobuf.Reader.create(bytes);
   hexView = Buffer.from(r.buf.buffer, r.buf.byteOffset, r.buf.byteLength);
   const c = new ConvertCollector();
   const end = r.len;
   while (r.pos < end) {
-    const tag = r.uint32();
-    if (tag >>> 3 === 1) {
+    if (nextField(r, W.request) === 1) {
       const e = messageEnd(r);
       readResourceSpans(r, e, origin, c);
-    } else r.skipType(tag & 7);
+    } else r.skipType(lastWire);
   }
   return c.result();
 }
