@@ -134,6 +134,14 @@ export interface SpanReader {
    */
   findByLinkKeys(keys: readonly LinkKey[], options: { limit: number; timeRange?: TimeRange }): Promise<SpanRecord[]>;
 
+  /**
+   * Every span overlapping `timeRange`, each once, in no particular order; null when there may
+   * be more than `limit` (a store may give up early on a dense range). The trace walk reads a
+   * trace's neighbourhood with it in one call, then answers its time-bound key lookups inside
+   * that window from memory.
+   */
+  findInTimeRange(timeRange: TimeRange, options: { limit: number }): Promise<SpanRecord[] | null>;
+
   /** Spans matching the query, newest start first, at most `min(q.limit, MAX_QUERY_LIMIT)`. */
   findSpans(q: SpanQuery): Promise<SpanRecord[]>;
 

@@ -6,6 +6,18 @@
  * that matches more than `maxPerKey` spans (a hot X-Request-ID, a wrapped tcp seq) keeps only
  * the spans nearest in time to the ones carrying it, is reported, and is returned in
  * `hotKeys` so assembly will not link through it either.
+ *
+ * Two things keep the rounds that do reach the store few (each one is a store round trip, and
+ * a trace's links chain six to eight deep):
+ * - Span-id keys (a span's parent, its children, its siblings) are not looked up for spans of a
+ *   trace id the walk has read whole with getTrace: spans linked by span id share the trace id,
+ *   so they are held already. Nor is a SYS or NET span's own id: the agent minted it, and no
+ *   other span can name it.
+ * - Time-bound keys (tcp seqs, syscall ids, X-Request-IDs) are answered from a window cache:
+ *   one `findInTimeRange` read of every span around the trace, extended when the walk reaches
+ *   past it. Every span that could match a key inside the window is in it, so the answers are
+ *   the store's. A window denser than `windowSpans` turns the cache off for the walk and the
+ *   lookups go to the index as before.
  */
 import type { SpanRecord } from '../../model/index.js';
 import { linkKeysOf } from '../store/store.js';
@@ -22,6 +34,74 @@ export interface CollectLimits {
   maxRounds?: number;
   /** Time allowance around the spans carrying a key (default 60 ms: network delay + clock offset). */
   windowSlackNano?: bigint;
+  /** Most spans the window cache may hold (default 4096; 0 turns it off). */
+  windowSpans?: number;
+}
+
+const DEFAULT_WINDOW_SPANS = 4096;
+
+/**
+ * The spans overlapping [lo, hi], read from the store, indexed by their time-bound link keys.
+ * `cover` extends the window; it returns false (and stays off) when the store reports the
+ * widened window denser than `maxSpans`.
+ */
+class WindowCache {
+  private lo = 0n;
+  private hi = -1n;
+  private off: boolean;
+  private size = 0;
+  private readonly held = new Set<string>();
+  private readonly byKey = new Map<string, SpanRecord[]>();
+
+  constructor(
+    private readonly reader: SpanReader,
+    private readonly maxSpans: number,
+  ) {
+    this.off = maxSpans <= 0;
+  }
+
+  async cover(lo: bigint, hi: bigint): Promise<boolean> {
+    if (this.off) return false;
+    const empty = this.hi < this.lo;
+    if (!empty && this.lo <= lo && hi <= this.hi) return true;
+    const parts: Array<[bigint, bigint]> = empty ? [[lo, hi]] : [];
+    if (!empty && lo < this.lo) parts.push([lo, this.lo]);
+    if (!empty && hi > this.hi) parts.push([this.hi, hi]);
+    const got = await Promise.all(parts.map(([a, b]) => this.reader.findInTimeRange({ startUnixNano: a, endUnixNano: b }, { limit: this.maxSpans - this.size })));
+    if (got.some((g) => g === null)) {
+      this.off = true;
+      this.byKey.clear();
+      return false;
+    }
+    for (const spans of got as SpanRecord[][]) for (const s of spans) this.hold(s);
+    if (this.size > this.maxSpans) {
+      this.off = true;
+      this.byKey.clear();
+      return false;
+    }
+    this.lo = empty || lo < this.lo ? lo : this.lo;
+    this.hi = empty || hi > this.hi ? hi : this.hi;
+    return true;
+  }
+
+  /** Spans of the window carrying the key. Only valid inside a window `cover` returned true for. */
+  find(keyId: string): SpanRecord[] {
+    return this.byKey.get(keyId) ?? [];
+  }
+
+  private hold(s: SpanRecord): void {
+    const k = canonicalKey(s);
+    if (this.held.has(k)) return;
+    this.held.add(k);
+    this.size++;
+    for (const key of linkKeysOf(s)) {
+      if (!TIMED_TYPES.has(key.type)) continue;
+      const id = hotKeyId(key.type, key.value);
+      const l = this.byKey.get(id);
+      if (l) l.push(s);
+      else this.byKey.set(id, [s]);
+    }
+  }
 }
 
 export interface CollectSeed {
@@ -37,6 +117,8 @@ export interface CollectResult {
 }
 
 const WALKED_TYPES = new Set(['span', 'parent', 'tcp_seq', 'syscall', 'x_request_id']);
+const TIMED_TYPES = new Set(['tcp_seq', 'syscall', 'x_request_id']);
+const isIdKey = (k: LinkKey): boolean => k.type === 'span' || k.type === 'parent';
 
 export async function collectTraceSpans(reader: SpanReader, seed: CollectSeed, limits: CollectLimits): Promise<CollectResult> {
   const maxRounds = limits.maxRounds ?? 8;
@@ -46,6 +128,7 @@ export async function collectTraceSpans(reader: SpanReader, seed: CollectSeed, l
   const held = new Map<string, SpanRecord>();
   const seenKeys = new Set<string>();
   const seenTraces = new Set<string>();
+  const window = new WindowCache(reader, limits.windowSpans ?? DEFAULT_WINDOW_SPANS);
   let capped = false;
 
   const add = (spans: readonly SpanRecord[]): SpanRecord[] => {
@@ -78,32 +161,31 @@ export async function collectTraceSpans(reader: SpanReader, seed: CollectSeed, l
     // New trace ids: followed only while the walk has none yet (an uninstrumented seed reaching
     // an instrumented service); later ones would glue two traces together.
     const newTraces = [...new Set(frontier.map((s) => s.traceId).filter((t) => t && !seenTraces.has(t)))].sort();
+    const follow = seenTraces.size === 0;
+    const traceSpansRead = follow ? Promise.all(newTraces.map((t) => reader.getTrace(t))) : Promise.resolve([]);
+    if (follow) for (const t of newTraces) seenTraces.add(t);
     const byKey = new Map<string, { key: LinkKey; holders: SpanRecord[] }>();
+    const hold = (k: LinkKey, s: SpanRecord): void => {
+      if (isIdKey(k)) {
+        // Span-id links stay inside one trace id; one read whole holds them all (see module doc).
+        if (s.traceId !== '' && seenTraces.has(s.traceId)) return;
+        // A SYS or NET span's own id was minted by the agent and never travels on the wire, so
+        // no other span carries it, as its parent or otherwise.
+        if (s.source !== 'app' && k.value === s.spanId) return;
+      }
+      const id = hotKeyId(k.type, k.value);
+      if (seenKeys.has(id)) return;
+      const e = byKey.get(id);
+      if (e) e.holders.push(s);
+      else byKey.set(id, { key: k, holders: [s] });
+    };
     for (const s of frontier) {
-      for (const k of linkKeysOf(s)) {
-        if (!WALKED_TYPES.has(k.type)) continue;
-        const id = hotKeyId(k.type, k.value);
-        if (seenKeys.has(id)) continue;
-        const e = byKey.get(id);
-        if (e) e.holders.push(s);
-        else byKey.set(id, { key: k, holders: [s] });
-      }
+      for (const k of linkKeysOf(s)) if (WALKED_TYPES.has(k.type)) hold(k, s);
       // A span's children carry its id as their parent; its siblings share its parent.
-      if (s.spanId) {
-        const id = hotKeyId('parent', s.spanId);
-        if (!seenKeys.has(id) && !byKey.has(id)) byKey.set(id, { key: { type: 'parent', value: s.spanId }, holders: [s] });
-        else byKey.get(id)?.holders.push(s);
-      }
-      if (s.parentSpanId) {
-        const id = hotKeyId('span', s.parentSpanId);
-        if (!seenKeys.has(id) && !byKey.has(id)) byKey.set(id, { key: { type: 'span', value: s.parentSpanId }, holders: [s] });
-        else byKey.get(id)?.holders.push(s);
-      }
+      if (s.spanId) hold({ type: 'parent', value: s.spanId }, s);
+      if (s.parentSpanId) hold({ type: 'span', value: s.parentSpanId }, s);
     }
     for (const id of byKey.keys()) seenKeys.add(id);
-    const follow = seenTraces.size === 0;
-    const traceSpans = follow ? await Promise.all(newTraces.map((t) => reader.getTrace(t))) : [];
-    if (follow) for (const t of newTraces) seenTraces.add(t);
     // Two index calls per round: explicit ids (no window) and the time-bound keys (one window
     // covering every holder; each key's own window is applied below).
     const entries = [...byKey.entries()].sort(([a], [b]) => (a < b ? -1 : 1));
@@ -116,8 +198,8 @@ export async function collectTraceSpans(reader: SpanReader, seed: CollectSeed, l
       }
       return [lo - slack, hi + slack];
     };
-    const idKeys = entries.filter(([, e]) => e.key.type === 'span' || e.key.type === 'parent');
-    const timedKeys = entries.filter(([, e]) => e.key.type !== 'span' && e.key.type !== 'parent');
+    const idKeys = entries.filter(([, e]) => isIdKey(e.key));
+    const timedKeys = entries.filter(([, e]) => !isIdKey(e.key));
     const perCallLimit = (n: number): number => Math.min(limits.maxSpans * 4, n * (limits.maxPerKey + 1));
     let tlo = 0n;
     let thi = 0n;
@@ -126,14 +208,26 @@ export async function collectTraceSpans(reader: SpanReader, seed: CollectSeed, l
       if (k === 0 || lo < tlo) tlo = lo;
       if (k === 0 || hi > thi) thi = hi;
     });
-    const [idFound, timedFound] = await Promise.all([
+    // From the window cache when it covers the keys' windows (no row limit: every match is in
+    // memory already, and hot keys are capped per key below); else one index call.
+    let timedFromIndex = false;
+    const readTimed = async (): Promise<SpanRecord[]> => {
+      if (timedKeys.length === 0) return [];
+      if (await window.cover(tlo, thi)) {
+        const out = new Map<string, SpanRecord>();
+        for (const [id] of timedKeys) for (const s of window.find(id)) out.set(canonicalKey(s), s);
+        return [...out.values()];
+      }
+      timedFromIndex = true;
+      return reader.findByLinkKeys(timedKeys.map(([, e]) => e.key), { limit: perCallLimit(timedKeys.length), timeRange: { startUnixNano: tlo, endUnixNano: thi } });
+    };
+    const [idFound, timedFound, traceSpans] = await Promise.all([
       idKeys.length > 0 ? reader.findByLinkKeys(idKeys.map(([, e]) => e.key), { limit: perCallLimit(idKeys.length) }) : Promise.resolve([]),
-      timedKeys.length > 0
-        ? reader.findByLinkKeys(timedKeys.map(([, e]) => e.key), { limit: perCallLimit(timedKeys.length), timeRange: { startUnixNano: tlo, endUnixNano: thi } })
-        : Promise.resolve([]),
+      readTimed(),
+      traceSpansRead,
     ]);
     const hitLimit = (found: number, keys: number): boolean => keys > 0 && found >= perCallLimit(keys);
-    if (hitLimit(idFound.length, idKeys.length) || hitLimit(timedFound.length, timedKeys.length)) {
+    if (hitLimit(idFound.length, idKeys.length) || (timedFromIndex && hitLimit(timedFound.length, timedKeys.length))) {
       warnings.push('an index lookup hit its row limit; the trace may be incomplete');
     }
     const hits = new Map<string, SpanRecord[]>();

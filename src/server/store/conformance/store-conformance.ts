@@ -196,6 +196,20 @@ export function runStoreConformance(opts: StoreConformanceOptions): void {
         expect(before).toStrictEqual([]);
       });
 
+      test('findInTimeRange returns every overlapping span, or null past its limit', async () => {
+        const expected = (lo: bigint, hi: bigint): string[] =>
+          [...fixtures.entries()].filter(([, s]) => s.startTimeUnixNano <= hi && s.endTimeUnixNano >= lo).map(([id]) => id).sort();
+        for (const [lo, hi] of [[ms(0), ms(1)], [ms(44), ms(44)], [ms(45), ms(100)], [0n, ms(1_000_000)]] as const) {
+          const want = expected(lo, hi);
+          const got = await store.findInTimeRange({ startUnixNano: lo, endUnixNano: hi }, { limit: 1000 });
+          expect(got === null ? null : sortedIds(got)).toStrictEqual(want);
+          if (want.length > 0) {
+            expect(await store.findInTimeRange({ startUnixNano: lo, endUnixNano: hi }, { limit: want.length - 1 })).toBeNull();
+          }
+        }
+        expect(await store.findInTimeRange({ startUnixNano: 0n, endUnixNano: 1n }, { limit: 10 })).toStrictEqual([]);
+      });
+
       const q = (rest: Omit<SpanQuery, 'limit'> & { limit?: number }): SpanQuery => ({ limit: 100, ...rest });
       const findIds = async (query: SpanQuery): Promise<string[]> => ids(await store.findSpans(query));
 

@@ -547,6 +547,39 @@ class DuckDbStoreImpl implements Store {
     return this.readByKeys(keys, this.index.candidates(keys, options.timeRange), limit, options.timeRange);
   }
 
+  async findInTimeRange(timeRange: TimeRange, options: { limit: number }): Promise<SpanRecord[] | null> {
+    this.ensureOpen();
+    const limit = Math.max(0, Math.floor(options.limit));
+    const ranges = this.index.overlapping(timeRange);
+    if (ranges.length === 0) return [];
+    // One step, unlike key lookups: a time filter is pushed into the scan (min/max zone maps,
+    // then only matching rows' other columns), so reading whole rows at once is cheaper than
+    // an ordinal fetch (measured at 1M spans, 263 rows: 4 + 26 ms in two steps, 7-24 ms in one).
+    const sql = new Sql();
+    const lo = sql.p(timeRange.startUnixNano);
+    const hi = sql.p(timeRange.endUnixNano);
+    const selects = ranges.map(
+      (r) =>
+        `SELECT ${SELECT_COLUMNS} FROM spans WHERE ord BETWEEN ${sql.p(BigInt(r.lo))}::UBIGINT AND ${sql.p(BigInt(r.hi))}::UBIGINT` +
+        ` AND start_ns <= ${hi}::BIGINT AND end_ns >= ${lo}::BIGINT`,
+    );
+    // Twice the limit in rows leaves room for re-sent duplicates; a range that fills even that
+    // is treated as too dense rather than read whole.
+    const rowCap = 2 * limit + 2;
+    const rows = await this.select(`${selects.join('\nUNION ALL\n')}\nLIMIT ${rowCap}`, sql.params);
+    if (rows.length >= rowCap) return null;
+    const seen = new Set<bigint>();
+    const out: SpanRecord[] = [];
+    for (const r of rows) {
+      const sid = r[1] as bigint;
+      if (seen.has(sid)) continue;
+      seen.add(sid);
+      if (out.length >= limit) return null;
+      out.push(rowToSpan(r));
+    }
+    return out;
+  }
+
   /**
    * Calls `take` with matching spans newest first, page by page, until it returns false or the
    * store runs out. SQL narrows; `matchesSpanQuery` decides, and duplicates are skipped.

@@ -170,6 +170,20 @@ export class LinkKeyBlockIndex {
     return sealed;
   }
 
+  /** Ordinal ranges of every block whose time bounds overlap `timeRange`, adjacent blocks merged. */
+  overlapping(timeRange: TimeRange): OrdRange[] {
+    const out: OrdRange[] = [];
+    const push = (lo: number, hi: number): void => {
+      const last = out[out.length - 1];
+      if (last !== undefined && last.hi + 1 >= lo) last.hi = Math.max(last.hi, hi);
+      else out.push({ lo, hi });
+    };
+    for (const b of this.sealed) if (overlaps(b, timeRange)) push(b.lo, b.hi);
+    const open = this.open;
+    if (open !== null && overlaps(open, timeRange)) push(open.lo, open.lo + this.blockSpans - 1);
+    return out;
+  }
+
   /**
    * Ordinal ranges that may hold spans with any of the keys (and overlapping `timeRange`),
    * adjacent blocks merged, in ordinal order.

@@ -85,6 +85,18 @@ class MemoryStore implements Store {
     return out;
   }
 
+  async findInTimeRange(timeRange: TimeRange, options: { limit: number }): Promise<SpanRecord[] | null> {
+    this.ensureOpen();
+    const limit = Math.max(0, Math.floor(options.limit));
+    const out: SpanRecord[] = [];
+    for (const span of this.spans.values()) {
+      if (!overlapsRange(span, timeRange)) continue;
+      if (out.length >= limit) return null;
+      out.push(copySpan(span));
+    }
+    return out;
+  }
+
   private matching(q: SpanQuery): SpanRecord[] {
     const out: SpanRecord[] = [];
     for (const span of this.spans.values()) if (matchesSpanQuery(span, q)) out.push(span);

@@ -1,0 +1,88 @@
+/**
+ * @module The bounded walk's shortcuts change how often it reaches the store, never what it
+ * finds: with the window cache on, off, or turned off by a dense window, every scenario and a
+ * full-stack trace among background traffic give the same spans and the same tree.
+ */
+import { describe, expect, it } from 'vitest';
+import { syntheticTrace } from '../../../bench/assembly.js';
+import { sysSpans } from '../../../bench/sys-spans.js';
+import type { SpanRecord } from '../../model/index.js';
+import { createMemoryStore } from '../store/index.js';
+import type { SpanReader } from '../store/index.js';
+import { assemble } from './assemble.js';
+import { collectTraceSpans } from './collect.js';
+import type { CollectLimits, CollectSeed } from './collect.js';
+import { canonicalKey } from './span-identity.js';
+import { SCENARIOS } from './testdata/scenarios.js';
+
+interface Counted {
+  reader: SpanReader;
+  calls: Record<'getTrace' | 'findByLinkKeys' | 'findInTimeRange', number>;
+}
+
+/** The reader with its lookups counted. */
+function counted(reader: SpanReader): Counted {
+  const calls = { getTrace: 0, findByLinkKeys: 0, findInTimeRange: 0 };
+  const wrapped = Object.create(reader) as SpanReader;
+  wrapped.getTrace = (...a) => (calls.getTrace++, reader.getTrace(...a));
+  wrapped.findByLinkKeys = (...a) => (calls.findByLinkKeys++, reader.findByLinkKeys(...a));
+  wrapped.findInTimeRange = (...a) => (calls.findInTimeRange++, reader.findInTimeRange(...a));
+  return { reader: wrapped, calls };
+}
+
+async function walk(reader: SpanReader, seed: CollectSeed, limits: Partial<CollectLimits>): Promise<{ keys: string[]; tree: unknown; warnings: string[] }> {
+  const got = await collectTraceSpans(reader, seed, { maxSpans: 10_000, maxPerKey: 64, ...limits });
+  const t = assemble(got.spans, { ...seed, ...(seed.spanId ? { seedSpanId: seed.spanId } : {}), hotKeys: new Set(got.hotKeys) });
+  const name = new Map(t.nodes.map((n) => [n.id, n.span.name]));
+  return {
+    keys: got.spans.map(canonicalKey).sort(),
+    tree: t.nodes.map((n) => [n.span.name, n.parentId === null ? null : name.get(n.parentId), n.linkReason]).sort(),
+    warnings: got.warnings,
+  };
+}
+
+describe('collectTraceSpans: the window cache', () => {
+  it('finds the same spans with the cache on, off and too small, for every scenario', async () => {
+    for (const [name, sc] of Object.entries(SCENARIOS)) {
+      const store = createMemoryStore();
+      await store.write(sc.build());
+      const seed: CollectSeed = sc.traceId ? { traceId: sc.traceId } : { spanId: sc.seedSpanId ?? '' };
+      const off = await walk(store, seed, { windowSpans: 0 });
+      expect(off.keys.length, name).toBeGreaterThan(0);
+      for (const windowSpans of [4096, 3]) {
+        const on = await walk(store, seed, { windowSpans });
+        expect(on.keys, `${name}, windowSpans ${windowSpans}`).toEqual(off.keys);
+        expect(on.tree, `${name}, windowSpans ${windowSpans}`).toEqual(off.tree);
+      }
+      await store.close();
+    }
+  });
+
+  it('walks a 40-span full-stack trace among background traffic in a few store reads', async () => {
+    const t0 = 1_700_000_000_000_000_000n;
+    const store = createMemoryStore();
+    const background = 20_000;
+    await store.write(sysSpans(0, background, t0, 100_000n)); // 10k background spans per second
+    const traces: SpanRecord[][] = [];
+    for (let k = 0; k < 5; k++) traces.push(syntheticTrace(k, 40, t0 + BigInt(k) * 300_000_000n));
+    for (const t of traces) await store.write(t);
+    for (const [k, spans] of traces.entries()) {
+      for (const seed of [{ traceId: spans[0]?.traceId ?? '' }, { spanId: spans[11]?.spanId ?? '' }]) {
+        const off = await walk(store, seed, { windowSpans: 0 });
+        const c = counted(store);
+        const on = await walk(c.reader, seed, {});
+        expect(on.keys).toEqual(off.keys);
+        expect(on.tree).toEqual(off.tree);
+        // Background spans may share a tcp seq with the trace (both walks keep the same ones).
+        expect(on.keys).toEqual(expect.arrayContaining(spans.map(canonicalKey)));
+        expect(on.warnings, `trace ${k}`).toEqual([]);
+        // By trace id: one getTrace and the window, no index lookups. By an uninstrumented
+        // span's id: its own lookup, its span-id keys, and the window grown once or twice.
+        const reads = c.calls.getTrace + c.calls.findByLinkKeys + c.calls.findInTimeRange;
+        if (seed.traceId) expect(c.calls).toEqual({ getTrace: 1, findByLinkKeys: 0, findInTimeRange: 1 });
+        else expect(reads).toBeLessThanOrEqual(8);
+      }
+    }
+    await store.close();
+  });
+});
