@@ -251,7 +251,7 @@ export async function startServer(config: WeftConfig, options: StartServerOption
       const counters = newReceiverCounters();
       metrics.add(() => receiverSamples(name, counters));
       const app = newFastify(logger, `ingest.${name}`, config.maxBodyBytes);
-      installBearerAuth(app, { token: config.token });
+      installBearerAuth(app, { token: config.token, skywalking: name === 'skywalking_http' });
       app.addHook('onResponse', async (_req, reply) => bump(counters.requests, String(reply.statusCode)));
       await app.register(plugin, { sink: countingSink(sink, counters), maxBodyBytes: config.maxBodyBytes });
       receiverClosers.push(() => closeWithin(app.close(), CLOSE_GRACE_MS));

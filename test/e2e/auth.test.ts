@@ -1,10 +1,15 @@
 /**
  * @module --token: every ingest and query call needs `Authorization: Bearer SECRET` (HTTP 401 /
- * gRPC UNAUTHENTICATED without it); /healthz and the UI shell stay open.
+ * gRPC UNAUTHENTICATED without it); /healthz and the UI shell stay open. The SkyWalking
+ * receivers also take SkyWalking's own `Authentication: SECRET`, which the real agent sends.
  */
+import { spawn } from 'node:child_process';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestWeft } from './weft-harness.js';
+import { exited } from './cli-process.js';
+import { eventually, getJson, startTestWeft } from './weft-harness.js';
 import type { TestWeft } from './weft-harness.js';
 
 const TOKEN = 's3cret-token';
@@ -91,5 +96,40 @@ describe('--token', () => {
     const md = new grpc.Metadata();
     md.set('authorization', `Bearer ${TOKEN}`);
     expect(await grpcExport(weft.urls.otlpGrpc, md)).toBeNull();
+  });
+
+  it('takes the real SkyWalking agent\'s Authentication metadata and header, and only on the SkyWalking receivers', async () => {
+    const child = spawn(process.execPath, [join(dirname(fileURLToPath(import.meta.url)), 'testdata', 'skywalking-pair.cjs')], {
+      env: {
+        ...process.env,
+        SW_AGENT_COLLECTOR_BACKEND_SERVICES: weft.urls.skywalkingGrpc,
+        SW_AGENT_NAME: 'auth-sw',
+        SW_AGENT_AUTHENTICATION: TOKEN,
+        SW_AGENT_LOGGING_LEVEL: 'error',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    try {
+      await eventually(
+        async () => {
+          const found = await getJson<{ spans: unknown[] }>(`${weft.urls.query}/api/v1/spans?service=auth-sw&limit=10`, auth);
+          return found.body.spans.length > 0 ? true : null;
+        },
+        20_000,
+        'segments of the SkyWalking agent sent with SW_AGENT_AUTHENTICATION',
+      );
+    } finally {
+      child.kill('SIGKILL');
+      await exited(child);
+    }
+    const swPost = (headers: Record<string, string>) =>
+      fetch(`${weft.urls.skywalkingHttp}/v3/segments`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: '[]' });
+    expect((await swPost({ authentication: TOKEN })).status).toBe(200);
+    expect((await swPost({ authentication: 'wrong' })).status).toBe(401);
+    // Elsewhere the bare token is not a credential.
+    expect((await post(`${weft.urls.otlpHttp}/v1/traces`, { authentication: TOKEN })).status).toBe(401);
+    const md = new grpc.Metadata();
+    md.set('authentication', TOKEN);
+    expect((await grpcExport(weft.urls.otlpGrpc, md))?.code).toBe(grpc.status.UNAUTHENTICATED);
   });
 });

@@ -16,6 +16,7 @@ import {
   encodeSkyWalkingCommands,
 } from '../../apm/skywalking/index.js';
 import type { SpanRecord } from '../../model/index.js';
+import { tokenInHeaders } from '../auth.js';
 import { grpcStatusOf, sinkFailure } from './receiver-errors.js';
 import type { GrpcReceiverHandle, GrpcReceiverOptions } from './receiver-options.js';
 
@@ -47,13 +48,17 @@ function errorOf(err: unknown): grpc.ServiceError {
   return e;
 }
 
-function authorized(token: string | undefined, metadata: grpc.Metadata): boolean {
+function authorized(token: string | undefined, metadata: grpc.Metadata, skywalking = false): boolean {
   if (token === undefined || token === '') return true;
-  return metadata.get('authorization').some((v) => String(v) === `Bearer ${token}`);
+  const get = (name: string): string | undefined => {
+    const v = metadata.get(name)[0];
+    return v === undefined ? undefined : String(v);
+  };
+  return tokenInHeaders(get, token, { skywalking });
 }
 
 function unauthenticated(): Partial<grpc.StatusObject> {
-  return { code: grpc.status.UNAUTHENTICATED, details: 'missing or wrong Bearer token' };
+  return { code: grpc.status.UNAUTHENTICATED, details: 'missing or wrong token (Authorization: Bearer <token>; SkyWalking agents: Authentication: <token>)' };
 }
 
 async function startServer(o: GrpcReceiverOptions, install: (server: grpc.Server) => void): Promise<GrpcReceiverHandle> {
@@ -129,7 +134,7 @@ export async function startSkyWalkingGrpcReceiver(o: GrpcReceiverOptions): Promi
     } as grpc.ServiceDefinition;
 
     const collect: grpc.handleClientStreamingCall<Buffer, Uint8Array> = (call, callback) => {
-      if (!authorized(o.token, call.metadata)) {
+      if (!authorized(o.token, call.metadata, true)) {
         call.destroy();
         return callback(unauthenticated());
       }
@@ -171,7 +176,7 @@ export async function startSkyWalkingGrpcReceiver(o: GrpcReceiverOptions): Promi
     };
 
     const collectInSync: grpc.handleUnaryCall<Buffer, Uint8Array> = (call, callback) => {
-      if (!authorized(o.token, call.metadata)) return callback(unauthenticated());
+      if (!authorized(o.token, call.metadata, true)) return callback(unauthenticated());
       let result: ConvertResult;
       try {
         result = convertSkyWalkingSegments(decodeSkyWalkingCollectionProto(call.request));
