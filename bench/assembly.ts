@@ -1,6 +1,7 @@
 /**
  * @module Assembly benchmark: the pure `assemble` for 40 / 1k / 10k-span full-stack traces,
- * and walk + assemble of a 40-span trace in a DuckDB store holding background SYS spans.
+ * and walk + assemble of a 40-span trace in a DuckDB store holding background SYS spans, with
+ * the walk's window cache on and, side by side as the reference, off.
  *
  * Env: WEFT_BENCH_ASSEMBLY_STORE_SPANS (background spans, default 1,000,000; 0 skips the
  * store part), WEFT_BENCH_ASSEMBLY_DB (reuse this DuckDB file when it exists; it is then not
@@ -18,7 +19,7 @@ import { sysSpans } from './sys-spans.js';
 
 export interface AssemblyBenchResult {
   pure: { spans: number; p50Ms: number; p99Ms: number; runs: number }[];
-  store?: { storeSpans: number; traceSpans: number; seed: string; p50Ms: number; p99Ms: number; runs: number; foundSpans: number }[];
+  store?: { storeSpans: number; traceSpans: number; seed: string; walk: string; p50Ms: number; p99Ms: number; runs: number; foundSpans: number }[];
 }
 
 const percentile = (xs: number[], p: number): number => {
@@ -134,25 +135,38 @@ export async function runAssemblyBench(log: (line: string) => void = () => {}): 
       }
     }
     const storeSpans = await store.countSpans();
-    const limits = { maxSpans: 10_000, maxPerKey: 64 };
+    // The walk as shipped (window cache) and, interleaved run by run as the reference, the same
+    // walk with the cache off (every round's keys go to the link-key index).
+    const modes = [
+      ['window cache', { maxSpans: 10_000, maxPerKey: 64 }],
+      ['index only', { maxSpans: 10_000, maxPerKey: 64, windowSpans: 0 }],
+    ] as const;
     result.store = [];
     for (const seedKind of ['traceId', 'spanId'] as const) {
-      const xs: number[] = [];
+      const xs = modes.map((): number[] => []);
       let found = 0;
       for (let i = 0; i < runs; i++) {
         const k = (i * 37) % traces;
         const spans = syntheticTrace(k, 40, t0 + (BigInt(background) * gap * BigInt(k)) / BigInt(traces));
         // spanId: the backend's redis c-p, a span no one instrumented (no trace id of its own).
         const seed = seedKind === 'traceId' ? { traceId: spans[0]?.traceId ?? '' } : { spanId: spans[11]?.spanId ?? '' };
-        const t = performance.now();
-        const got = await collectTraceSpans(store, seed, limits);
-        const trace = assemble(got.spans, { ...seed, ...(seed.spanId ? { seedSpanId: seed.spanId } : {}), hotKeys: new Set(got.hotKeys) });
-        xs.push(performance.now() - t);
-        found = trace.nodes.length;
+        for (let m = 0; m < modes.length; m++) {
+          const mode = (i % 2 === 0 ? m : modes.length - 1 - m) as 0 | 1;
+          const t = performance.now();
+          const got = await collectTraceSpans(store, seed, modes[mode][1]);
+          const trace = assemble(got.spans, { ...seed, ...(seed.spanId ? { seedSpanId: seed.spanId } : {}), hotKeys: new Set(got.hotKeys) });
+          xs[mode]?.push(performance.now() - t);
+          if (mode === 0) found = trace.nodes.length;
+        }
       }
-      const r = { storeSpans, traceSpans: 40, seed: seedKind, runs, foundSpans: found, p50Ms: +percentile(xs, 50).toFixed(2), p99Ms: +percentile(xs, 99).toFixed(2) };
-      result.store.push(r);
-      log(`  store ${storeSpans} spans, seed by ${seedKind}: p50 ${r.p50Ms} ms, p99 ${r.p99Ms} ms (trace has ${found} spans)`);
+      modes.forEach(([walk], m) => {
+        const ms = xs[m] ?? [];
+        const r = { storeSpans, traceSpans: 40, seed: seedKind, walk, runs, foundSpans: found, p50Ms: +percentile(ms, 50).toFixed(2), p99Ms: +percentile(ms, 99).toFixed(2) };
+        result.store?.push(r);
+        log(`  store ${storeSpans} spans, seed by ${seedKind}, ${walk}: p50 ${r.p50Ms} ms, p99 ${r.p99Ms} ms (trace has ${found} spans)`);
+      });
+      const [on, off] = [percentile(xs[0] ?? [], 50), percentile(xs[1] ?? [], 50)];
+      log(`  store ${storeSpans} spans, seed by ${seedKind}: p50 window cache / index only = ${(on / off).toFixed(2)}`);
     }
   } finally {
     await store.close();
