@@ -152,33 +152,46 @@ static __always_inline int pid_traced(__u32 pid)
 	return 1;
 }
 
-/* fd -> struct sock of a TCP/UDP IPv4/IPv6 socket, or NULL. */
+/* A no-op cast the verifier understands: turns a kernel address held as a number into a typed
+ * pointer, so fields are read with plain loads (faults are caught by the JIT's exception table)
+ * instead of one bpf_probe_read_kernel helper call per field. */
+extern void *bpf_rdonly_cast(const void *obj__ign, __u32 btf_id__k) __ksym;
+#define AS(type, p) ((type *)bpf_rdonly_cast((const void *)(p), bpf_core_type_id_kernel(type)))
+
+/* fd -> struct sock of a TCP/UDP IPv4/IPv6 socket, or NULL. The walk runs on every traced
+ * syscall, so it uses direct loads: measured ~650 ns a run with ~12 CO-RE helper reads. */
 static __always_inline struct sock *fd_to_sock(__u32 fd)
 {
-	struct task_struct *task = (struct task_struct *)bpf_get_current_task_btf();
-	struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct files_struct *files = task->files;
+	if (!files)
+		return NULL;
+	struct fdtable *fdt = files->fdt;
 	if (!fdt)
 		return NULL;
-	if (fd >= BPF_CORE_READ(fdt, max_fds))
+	if (fd >= fdt->max_fds)
 		return NULL;
-	struct file **fds = BPF_CORE_READ(fdt, fd);
-	struct file *file = NULL;
-	bpf_probe_read_kernel(&file, sizeof(file), &fds[fd]);
-	if (!file)
+	/* A variable index into the fd array is not a direct load the verifier allows. */
+	struct file *fp = NULL;
+	bpf_probe_read_kernel(&fp, sizeof(fp), &fdt->fd[fd]);
+	if (!fp)
 		return NULL;
-	umode_t mode = BPF_CORE_READ(file, f_inode, i_mode);
-	if ((mode & S_IFMT) != S_IFSOCK)
+	struct file *file = AS(struct file, fp);
+	struct inode *inode = file->f_inode;
+	if (!inode)
 		return NULL;
-	struct socket *sock = BPF_CORE_READ(file, private_data);
+	if ((inode->i_mode & S_IFMT) != S_IFSOCK)
+		return NULL;
+	struct socket *sock = AS(struct socket, file->private_data);
 	if (!sock)
 		return NULL;
-	struct sock *sk = BPF_CORE_READ(sock, sk);
+	struct sock *sk = sock->sk;
 	if (!sk)
 		return NULL;
-	__u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	__u16 family = sk->__sk_common.skc_family;
 	if (family != AF_INET && family != AF_INET6)
 		return NULL;
-	__u16 proto = BPF_CORE_READ(sk, sk_protocol);
+	__u16 proto = sk->sk_protocol;
 	if (proto != IPPROTO_TCP && proto != IPPROTO_UDP)
 		return NULL;
 	return sk;
@@ -188,8 +201,8 @@ static __always_inline int port_allowed(struct sock *sk)
 {
 	if (!port_filter_mode)
 		return 1;
-	__u16 lport = BPF_CORE_READ(sk, __sk_common.skc_num);
-	__u16 rport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+	__u16 lport = sk->__sk_common.skc_num;
+	__u16 rport = bpf_ntohs(sk->__sk_common.skc_dport);
 	if (bpf_map_lookup_elem(&ports, &lport) || bpf_map_lookup_elem(&ports, &rport))
 		return 1;
 	return 0;
@@ -208,19 +221,19 @@ static __always_inline struct sock_state *sock_state_of(__u64 skp)
 
 static __always_inline void fill_tuple(struct weft_event *ev, struct sock *sk)
 {
-	__u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
-	ev->local_port = BPF_CORE_READ(sk, __sk_common.skc_num);
-	ev->remote_port = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+	__u16 family = sk->__sk_common.skc_family;
+	ev->local_port = sk->__sk_common.skc_num;
+	ev->remote_port = bpf_ntohs(sk->__sk_common.skc_dport);
 	__builtin_memset(ev->local_addr, 0, 32);
 	if (family == AF_INET6) {
 		ev->flags |= WEFT_FLAG_IPV6;
-		BPF_CORE_READ_INTO(&ev->local_addr, sk, __sk_common.skc_v6_rcv_saddr);
-		BPF_CORE_READ_INTO(&ev->remote_addr, sk, __sk_common.skc_v6_daddr);
+		__builtin_memcpy(ev->local_addr, &sk->__sk_common.skc_v6_rcv_saddr, 16);
+		__builtin_memcpy(ev->remote_addr, &sk->__sk_common.skc_v6_daddr, 16);
 	} else {
-		BPF_CORE_READ_INTO((__u32 *)ev->local_addr, sk, __sk_common.skc_rcv_saddr);
-		BPF_CORE_READ_INTO((__u32 *)ev->remote_addr, sk, __sk_common.skc_daddr);
+		*(__u32 *)ev->local_addr = sk->__sk_common.skc_rcv_saddr;
+		*(__u32 *)ev->remote_addr = sk->__sk_common.skc_daddr;
 	}
-	if (BPF_CORE_READ(sk, sk_protocol) == IPPROTO_UDP)
+	if (sk->sk_protocol == IPPROTO_UDP)
 		ev->flags |= WEFT_FLAG_UDP;
 }
 
@@ -265,14 +278,13 @@ static __always_inline int on_enter(__u8 syscall, __u8 dir, __u32 fd, __u64 buf,
 	call.syscall = syscall;
 	call.direction = dir;
 	call.enter_ns = bpf_ktime_get_ns();
-	if (BPF_CORE_READ(sk, sk_protocol) == IPPROTO_TCP) {
+	if (sk->sk_protocol == IPPROTO_TCP) {
 		/* Read at ENTER, before the kernel moves the data: write_seq is then the sequence
 		 * number the first byte we are about to send will get, and copied_seq is the sequence
 		 * number of the first byte this read will copy out. The same message therefore carries
 		 * the same seq at the sender's egress and at the receiver's ingress. */
-		struct tcp_sock *tp = (struct tcp_sock *)sk;
-		call.tcp_seq = dir == WEFT_DIR_EGRESS ? BPF_CORE_READ(tp, write_seq)
-						      : BPF_CORE_READ(tp, copied_seq);
+		struct tcp_sock *tp = AS(struct tcp_sock, sk);
+		call.tcp_seq = dir == WEFT_DIR_EGRESS ? tp->write_seq : tp->copied_seq;
 		call.seq_valid = 1;
 	}
 	struct task_state *ts = task_state_get(1);
@@ -382,7 +394,7 @@ static __always_inline int on_exit(long ret)
 	if (!s)
 		return 0;
 	struct weft_event *ev = &s->ev;
-	struct sock *sk = (struct sock *)c.sock;
+	struct sock *sk = AS(struct sock, c.sock);
 
 	ev->kind = WEFT_KIND_DATA;
 	ev->direction = c.direction;
