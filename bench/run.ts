@@ -21,6 +21,7 @@ const SUITES: Record<string, Suite> = {
   'agent-capacity': runAgentCapacityBench,
   assembly: runAssemblyBench,
   'ebpf-overhead': (log) => runEbpfOverheadBench(log),
+  'ebpf-overhead-server': (log) => runEbpfOverheadBench(log, { scope: 'server' }),
 };
 
 async function main(): Promise<void> {
