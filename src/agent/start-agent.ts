@@ -5,12 +5,14 @@
  */
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import type { SpanRecord } from '../model/index.js';
+import type { AgentMetricsSample, SpanRecord } from '../model/index.js';
 import { startAgentLoop } from './agent-loop.js';
 import { createEbpfSource, type EbpfSourceOptions } from './ebpf/ebpf-source.js';
 import { PROTOCOL_PARSERS } from './protocols/registry.js';
 import { l7ProtocolOf } from './sessions/protocol-adapter.js';
 import { createSessionTable, DEFAULT_SESSION_OPTIONS } from './sessions/session-table.js';
+import { startMetricsReporter } from './shipping/metrics-reporter.js';
+import type { MetricsReporter } from './shipping/metrics-reporter.js';
 import { createSpanShipper, DEFAULT_SHIPPER_OPTIONS } from './shipping/span-shipper.js';
 
 /** Where spans go when the agent runs inside the server process. Same contract as IngestSink. */
@@ -38,13 +40,8 @@ export interface AgentStartOptions {
   ebpf?: EbpfSourceOptions;
 }
 
-export interface AgentMetricSample {
-  name: string;
-  help: string;
-  type: 'counter' | 'gauge';
-  labels?: Record<string, string>;
-  value: number;
-}
+/** The agent's metrics: the same shape whether scraped in-process or reported to a server. */
+export type AgentMetricSample = AgentMetricsSample;
 
 export interface RunningAgent {
   close(): Promise<void>;
@@ -62,10 +59,11 @@ function spanIdGenerator(): () => string {
 
 export async function startAgent(o: AgentStartOptions): Promise<RunningAgent> {
   if (!o.sink && !o.serverUrl) throw new Error('startAgent needs a sink (in-process) or a serverUrl');
+  const hostId = o.hostId ?? hostname();
   const source = createEbpfSource({ ...o.ebpf, denyPids: [process.pid, ...(o.ebpf?.denyPids ?? [])] });
   const sessions = createSessionTable({
     ...DEFAULT_SESSION_OPTIONS,
-    hostId: o.hostId ?? hostname(),
+    hostId,
     protocols: PROTOCOL_PARSERS.map(l7ProtocolOf),
     source: 'sys',
     origin: 'ebpf',
@@ -94,10 +92,13 @@ export async function startAgent(o: AgentStartOptions): Promise<RunningAgent> {
     nowUnixNano: () => BigInt(Date.now()) * 1_000_000n,
   });
   o.logger.info({ component: 'agent', protocols: PROTOCOL_PARSERS.map((p) => p.name) }, 'eBPF agent attached');
-  return {
+  let reporter: MetricsReporter | null = null;
+  const running: RunningAgent = {
     async close() {
       source.close();
       await loop.stop();
+      // The last report after the loop stopped, so the server sees the final totals.
+      if (reporter) await reporter.stop();
       if (shipper) await shipper.close();
     },
     metrics() {
@@ -126,8 +127,15 @@ export async function startAgent(o: AgentStartOptions): Promise<RunningAgent> {
       if (ship) {
         samples.push({ name: 'weft_agent_shipped_spans_total', help: 'Spans shipped to the server', type: 'counter', value: ship.sent });
         samples.push({ name: 'weft_agent_dropped_spans_total', help: 'Spans dropped by the agent', type: 'counter', labels: { reason: 'queue_full' }, value: ship.dropped });
+        samples.push({ name: 'weft_agent_dropped_spans_total', help: 'Spans dropped by the agent', type: 'counter', labels: { reason: 'server_rejected' }, value: ship.rejectedByServer });
+        samples.push({ name: 'weft_agent_ship_failures_total', help: 'Failed attempts to ship a batch (retried)', type: 'counter', value: ship.failedAttempts });
+        samples.push({ name: 'weft_agent_queued_spans', help: 'Spans waiting to be shipped', type: 'gauge', value: ship.queued });
       }
       return samples;
     },
   };
+  if (o.serverUrl) {
+    reporter = startMetricsReporter({ serverUrl: o.serverUrl, agent: hostId, collect: () => running.metrics(), ...(o.token ? { token: o.token } : {}) });
+  }
+  return running;
 }

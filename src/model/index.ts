@@ -1,4 +1,5 @@
-/** @module Public surface of the model: the span record, ids and the error type. No dependencies. */
+/** @module Public surface of the model: the span record, ids, the error type and the agent metrics report. No dependencies. */
 export * from './span.js';
 export * from './errors.js';
 export * from './ids.js';
+export * from './agent-metrics-report.js';

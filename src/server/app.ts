@@ -16,6 +16,7 @@ import type { SpanRecord } from '../model/index.js';
 import { installBearerAuth } from './auth.js';
 import type { PortsConfig, StoreSpec, WeftConfig } from './config.js';
 import {
+  createRemoteAgentMetrics,
   otlpHttpReceiver,
   skywalkingHttpReceiver,
   startOtlpGrpcReceiver,
@@ -247,13 +248,19 @@ export async function startServer(config: WeftConfig, options: StartServerOption
       ['zipkin', zipkinReceiver, 'zipkin'],
       ['skywalking_http', skywalkingHttpReceiver, 'skywalkingHttp'],
     ];
+    const remoteAgents = createRemoteAgentMetrics();
+    metrics.add(() => remoteAgents.samples());
     for (const [name, plugin, portKey] of httpReceivers) {
       const counters = newReceiverCounters();
       metrics.add(() => receiverSamples(name, counters));
       const app = newFastify(logger, `ingest.${name}`, config.maxBodyBytes);
       installBearerAuth(app, { token: config.token, skywalking: name === 'skywalking_http' });
       app.addHook('onResponse', async (_req, reply) => bump(counters.requests, String(reply.statusCode)));
-      await app.register(plugin, { sink: countingSink(sink, counters), maxBodyBytes: config.maxBodyBytes });
+      await app.register(plugin, {
+        sink: countingSink(sink, counters),
+        maxBodyBytes: config.maxBodyBytes,
+        ...(name === 'otlp_http' ? { agentMetrics: remoteAgents } : {}),
+      });
       receiverClosers.push(() => closeWithin(app.close(), CLOSE_GRACE_MS));
       ports[portKey] = await listen(app, config.host, config.ports[portKey], `the ${name} receiver`);
     }

@@ -10,7 +10,7 @@ import type { ConvertResult } from '../../apm/convert-result.js';
 import { decodeOtlpJson, decodeOtlpProtobuf, exportResponseType } from '../../apm/otlp/index.js';
 import { decodeSkyWalkingJson } from '../../apm/skywalking/index.js';
 import { decodeZipkinJson } from '../../apm/zipkin/index.js';
-import { TracingError } from '../../model/index.js';
+import { AGENT_METRICS_PATH, TracingError } from '../../model/index.js';
 import { installBodyParsers, installErrorHandler, sinkFailure } from './receiver-errors.js';
 import type { ReceiverOptions } from './receiver-options.js';
 
@@ -62,6 +62,15 @@ export const otlpHttpReceiver: FastifyPluginAsync<ReceiverOptions> = async (app,
     const body = partial ? { partialSuccess: { rejectedSpans: String(partial.rejectedSpans), errorMessage: partial.errorMessage } } : {};
     return reply.code(200).type(JSON_TYPE).send(body);
   });
+  const agentMetrics = opts.agentMetrics;
+  if (agentMetrics) {
+    // Remote agents post their counters to the port they ship spans to (see AGENT_METRICS_PATH).
+    app.post(AGENT_METRICS_PATH, { bodyLimit: opts.maxBodyBytes }, async (req, reply) => {
+      if (isProtobuf(req)) throw new TracingError('TRC_INGEST_CONTENT_TYPE', `${AGENT_METRICS_PATH} takes ${JSON_TYPE}`, { httpStatus: 415 });
+      agentMetrics.record(bodyOf(req));
+      return reply.code(204).send();
+    });
+  }
 };
 
 /** Zipkin v2 `POST /api/v2/spans` (JSON). 202 when stored; the body says what was rejected. */

@@ -1,12 +1,15 @@
 /**
  * @module Options every receiver takes. Receivers get an IngestSink, never a store.
  */
+import type { RemoteAgentMetrics } from './agent-metrics.js';
 import type { IngestSink } from './ingest.js';
 
 export interface ReceiverOptions {
   sink: IngestSink;
   /** Largest request body accepted, counted both on the wire and after gunzip (413 beyond). */
   maxBodyBytes: number;
+  /** Where remote agents' self-reports go (OTLP/HTTP receiver only; absent: the route 404s). */
+  agentMetrics?: RemoteAgentMetrics;
 }
 
 export interface GrpcReceiverOptions extends ReceiverOptions {
