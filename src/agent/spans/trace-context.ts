@@ -41,18 +41,32 @@ function isHexId(id: string): boolean {
   return nonZero;
 }
 
-/** Lowercases and left-pads a 64-bit hex id to 128 bits, as OTel does for B3 and Jaeger ids. */
-function normalizeTraceId(raw: string): string {
-  const id = raw.toLowerCase();
-  if (id.length > 32 || !isHexId(id)) return '';
-  return id.length === 32 ? id : id.padStart(32, '0');
+/**
+ * `raw` as a lowercase hex id left-padded to `width` digits (as OTel pads 64-bit B3 and Jaeger
+ * trace ids to 128 bits), or '' when it is empty, longer, not hex, or all zeros. One pass, and
+ * no new string for the usual already-lowercase full-width id: this runs for every traced
+ * request the agent sees.
+ */
+function normalizeHexId(raw: string, width: number): string {
+  const n = raw.length;
+  if (n === 0 || n > width) return '';
+  let nonZero = false;
+  let upper = false;
+  for (let i = 0; i < n; i++) {
+    const c = raw.charCodeAt(i);
+    if (c >= 0x30 && c <= 0x39) {
+      if (c !== 0x30) nonZero = true;
+    } else if (c >= 0x61 && c <= 0x66) nonZero = true;
+    else if (c >= 0x41 && c <= 0x46) nonZero = upper = true;
+    else return '';
+  }
+  if (!nonZero) return '';
+  const id = upper ? raw.toLowerCase() : raw;
+  return n === width ? id : id.padStart(width, '0');
 }
 
-function normalizeSpanId(raw: string): string {
-  const id = raw.toLowerCase();
-  if (id.length > 16 || !isHexId(id)) return '';
-  return id.length === 16 ? id : id.padStart(16, '0');
-}
+const normalizeTraceId = (raw: string): string => normalizeHexId(raw, 32);
+const normalizeSpanId = (raw: string): string => normalizeHexId(raw, 16);
 
 /** W3C trace-context §3.2: `version-traceid(32)-parentid(16)-flags`. */
 export function parseTraceparent(value: string): TraceContext | null {
