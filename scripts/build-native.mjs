@@ -59,23 +59,31 @@ if (!existsSync(vmlinux) || force) {
   renameSync(vmlinux + '.tmp', vmlinux);
 }
 
-// 2. BPF object and skeleton.
+// 2. BPF objects and skeletons: the same programs reading kernel structures with direct loads
+// (Linux 6.2+), and, for older kernels, with CO-RE helper reads (weft.bpf.c says why).
 const bpfSources = readdirSync(bpfDir).map((f) => path.join(bpfDir, f));
-const obj = path.join(out, 'weft.bpf.o');
 const arch = { x64: 'x86', arm64: 'arm64' }[process.arch] ?? process.arch;
-if (stale(obj, [...bpfSources, vmlinux])) {
-  run('clang', ['-O2', '-g', '-Wall', '-target', 'bpf', `-D__TARGET_ARCH_${arch}`, '-I', out, '-I', bpfDir, '-c', path.join(bpfDir, 'weft.bpf.c'), '-o', obj]);
-}
-const skel = path.join(out, 'weft.skel.h');
-if (stale(skel, [obj])) {
-  const text = execFileSync('bpftool', ['gen', 'skeleton', obj, 'name', 'weft_bpf'], { maxBuffer: 64 << 20 });
-  writeFileSync(skel, text);
+const skeletons = [];
+for (const [name, defines] of [
+  ['weft', []],
+  ['weft_compat', ['-DWEFT_CORE_READS']],
+]) {
+  const obj = path.join(out, `${name}.bpf.o`);
+  if (stale(obj, [...bpfSources, vmlinux])) {
+    run('clang', ['-O2', '-g', '-Wall', '-target', 'bpf', `-D__TARGET_ARCH_${arch}`, ...defines, '-I', out, '-I', bpfDir, '-c', path.join(bpfDir, 'weft.bpf.c'), '-o', obj]);
+  }
+  const skel = path.join(out, `${name}.skel.h`);
+  if (stale(skel, [obj])) {
+    const text = execFileSync('bpftool', ['gen', 'skeleton', obj, 'name', `${name}_bpf`], { maxBuffer: 64 << 20 });
+    writeFileSync(skel, text);
+  }
+  skeletons.push(skel);
 }
 
 // 3. The addon, with npm's bundled node-gyp (npx is not available everywhere).
 const addon = path.join(out, 'Release', 'weft_native.node');
 const nativeSources = readdirSync(nativeDir).filter((f) => !f.startsWith('build')).map((f) => path.join(nativeDir, f));
-if (stale(addon, [...nativeSources, skel, path.join(bpfDir, 'events.h')])) {
+if (stale(addon, [...nativeSources, ...skeletons, path.join(bpfDir, 'events.h')])) {
   const candidates = [
     path.join(path.dirname(process.execPath), '../lib/node_modules/npm/node_modules/node-gyp/bin/node-gyp.js'),
     process.env.npm_config_node_gyp,

@@ -91,7 +91,8 @@ export async function startAgent(o: AgentStartOptions): Promise<RunningAgent> {
     // Events carry wall-clock times (the source converts kernel ktime), so sweep by wall clock.
     nowUnixNano: () => BigInt(Date.now()) * 1_000_000n,
   });
-  o.logger.info({ component: 'agent', protocols: PROTOCOL_PARSERS.map((p) => p.name) }, 'eBPF agent attached');
+  const kernelReads = source.stats().coreReads ? 'CO-RE helper reads (kernel before 6.2)' : 'direct loads';
+  o.logger.info({ component: 'agent', protocols: PROTOCOL_PARSERS.map((p) => p.name), kernelReads }, 'eBPF agent attached');
   let reporter: MetricsReporter | null = null;
   const running: RunningAgent = {
     async close() {

@@ -25,6 +25,12 @@ export interface EbpfSourceOptions {
   ports?: number[];
   /** Wait between polls when the ring is empty (default 5 ms). */
   idleWaitMs?: number;
+  /**
+   * Read kernel structures with CO-RE helper calls, as on kernels before 6.2, even where the
+   * faster direct loads work (default: only when the kernel refuses direct loads; env
+   * WEFT_EBPF_CORE_READS=1 forces it too).
+   */
+  coreReads?: boolean;
 }
 
 export interface EbpfSource extends AsyncIterable<EbpfEvent[]> {
@@ -51,6 +57,7 @@ export function createEbpfSource(opts: EbpfSourceOptions = {}): EbpfSource {
       payloadBytes: opts.payloadBytes ?? 1024,
       ringBytes: opts.ringBytes ?? 8 << 20,
       idSeed: Math.floor(Date.now() / 1000) & 0x1fffff,
+      coreReads: opts.coreReads === true || process.env['WEFT_EBPF_CORE_READS'] === '1' ? 1 : 0,
     });
   } catch (err) {
     throw new TracingError('TRC_EBPF_LOAD', `loading the eBPF programs failed: ${(err as Error).message}`, { cause: err });

@@ -20,6 +20,8 @@ export interface NativeOpenConfig {
   ringBytes?: number;
   /** Seeds the upper 21 bits of socket and syscall trace ids so separate runs do not collide. */
   idSeed?: number;
+  /** 1: load the variant that reads kernel structures with CO-RE helper calls even where direct loads work. */
+  coreReads?: number;
 }
 
 export interface NativeFilter {
@@ -40,6 +42,8 @@ export interface NativeStats {
   /** Syscalls not traced because the per-thread enter stash was full. */
   stashFull: number;
   pendingRecord: boolean;
+  /** The CO-RE variant is loaded: the kernel refused direct loads (before Linux 6.2), or it was asked for. */
+  coreReads: boolean;
 }
 
 export interface NativeLayout {

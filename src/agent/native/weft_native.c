@@ -22,9 +22,23 @@
 #include <bpf/bpf.h>
 #include "events.h"
 #include "weft.skel.h"
+#include "weft_compat.skel.h"
+
+/* The loaded programs: one of two skeletons of the same source (weft.bpf.c), which read kernel
+ * structures with direct loads (Linux 6.2+) or with CO-RE helper reads. Both have the same maps
+ * and globals, so the rest of the addon goes through these pointers. */
+typedef struct {
+	struct weft_bpf *direct;
+	struct weft_compat_bpf *compat;
+	struct bpf_map *events, *counters, *pid_deny, *pid_allow, *ports;
+	struct weft_bpf__rodata *rodata;
+	struct weft_bpf__data *data;
+	struct weft_bpf__bss *bss;
+} progs_t;
 
 typedef struct {
-	struct weft_bpf *skel;
+	progs_t progs;
+	int loaded; /* progs holds a loaded skeleton */
 	struct ring_buffer *rb;
 	uint8_t *out;      /* current poll target */
 	size_t out_cap;
@@ -32,6 +46,7 @@ typedef struct {
 	uint8_t *pending;  /* one record that did not fit the previous poll buffer */
 	size_t pending_len;
 	int attached;
+	int compat; /* the CO-RE variant is loaded */
 } handle_t;
 
 #define THROW(env, msg)                                         \
@@ -69,17 +84,67 @@ static int on_record(void *ctx, void *data, size_t len)
 	return 0;
 }
 
+static void progs_destroy(progs_t *p)
+{
+	if (p->direct)
+		weft_bpf__destroy(p->direct);
+	if (p->compat)
+		weft_compat_bpf__destroy(p->compat);
+	memset(p, 0, sizeof(*p));
+}
+
+/* Opens one variant and points `p` at its maps and globals (same layout in both). */
+static int progs_open(progs_t *p, int compat)
+{
+	memset(p, 0, sizeof(*p));
+	if (compat) {
+		p->compat = weft_compat_bpf__open();
+		if (!p->compat)
+			return -1;
+		p->events = p->compat->maps.events;
+		p->counters = p->compat->maps.counters;
+		p->pid_deny = p->compat->maps.pid_deny;
+		p->pid_allow = p->compat->maps.pid_allow;
+		p->ports = p->compat->maps.ports;
+		p->rodata = (struct weft_bpf__rodata *)p->compat->rodata;
+		p->data = (struct weft_bpf__data *)p->compat->data;
+		p->bss = (struct weft_bpf__bss *)p->compat->bss;
+	} else {
+		p->direct = weft_bpf__open();
+		if (!p->direct)
+			return -1;
+		p->events = p->direct->maps.events;
+		p->counters = p->direct->maps.counters;
+		p->pid_deny = p->direct->maps.pid_deny;
+		p->pid_allow = p->direct->maps.pid_allow;
+		p->ports = p->direct->maps.ports;
+		p->rodata = p->direct->rodata;
+		p->data = p->direct->data;
+		p->bss = p->direct->bss;
+	}
+	return 0;
+}
+
+static int progs_load(progs_t *p)
+{
+	return p->direct ? weft_bpf__load(p->direct) : weft_compat_bpf__load(p->compat);
+}
+
+static int progs_attach(progs_t *p)
+{
+	return p->direct ? weft_bpf__attach(p->direct) : weft_compat_bpf__attach(p->compat);
+}
+
 static void handle_free(handle_t *h)
 {
 	if (!h)
 		return;
 	if (h->rb)
 		ring_buffer__free(h->rb);
-	if (h->skel)
-		weft_bpf__destroy(h->skel);
+	progs_destroy(&h->progs);
+	h->loaded = 0;
 	free(h->pending);
 	h->rb = NULL;
-	h->skel = NULL;
 	h->pending = NULL;
 }
 
@@ -99,7 +164,7 @@ static handle_t *get_handle(napi_env env, napi_value v)
 		return NULL;
 	}
 	handle_t *h = p;
-	if (!h->skel) {
+	if (!h->loaded) {
 		napi_throw_error(env, "TRC_EBPF_NATIVE", "eBPF handle is closed");
 		return NULL;
 	}
@@ -186,17 +251,18 @@ static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list 
 	return 0;
 }
 
-/* open(config) -> handle. config: { payloadBytes?, ringBytes?, idSeed? } */
+/* open(config) -> handle. config: { payloadBytes?, ringBytes?, idSeed?, coreReads? (1: the CO-RE variant) } */
 static napi_value js_open(napi_env env, napi_callback_info info)
 {
 	size_t argc = 1;
 	napi_value argv[1];
 	CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-	uint32_t payload = WEFT_DEFAULT_PAYLOAD, ring = 8u << 20, seed = 0;
+	uint32_t payload = WEFT_DEFAULT_PAYLOAD, ring = 8u << 20, seed = 0, compat = 0;
 	if (argc >= 1) {
 		get_u32_prop(env, argv[0], "payloadBytes", &payload);
 		get_u32_prop(env, argv[0], "ringBytes", &ring);
 		get_u32_prop(env, argv[0], "idSeed", &seed);
+		get_u32_prop(env, argv[0], "coreReads", &compat);
 	}
 	if (payload > WEFT_MAX_PAYLOAD)
 		THROW(env, "payloadBytes is above WEFT_MAX_PAYLOAD (4096)");
@@ -209,28 +275,41 @@ static napi_value js_open(napi_env env, napi_callback_info info)
 	handle_t *h = calloc(1, sizeof(*h));
 	if (!h)
 		THROW(env, "out of memory");
-	h->skel = weft_bpf__open();
-	if (!h->skel) {
-		free(h);
-		THROW(env, "weft_bpf__open failed");
+	/* Direct loads first; kernels before 6.2 (no bpf_rdonly_cast) refuse that object, and the
+	 * CO-RE one is loaded instead. `compat` forces it (tests, and a way out on odd kernels). */
+	char first_error[300] = "";
+	int err = -1;
+	for (int variant = compat ? 1 : 0; variant < 2 && err; variant++) {
+		last_libbpf_error[0] = 0;
+		if (progs_open(&h->progs, variant)) {
+			snprintf(last_libbpf_error, sizeof(last_libbpf_error), "opening the eBPF object failed");
+			continue;
+		}
+		h->progs.rodata->payload_cap = payload;
+		/* Ids: 21 bits of seed above 32 bits of counter, so they stay below 2^53 and runs differ. */
+		uint64_t base = ((uint64_t)(seed & 0x1fffff) << 32) | 1;
+		h->progs.data->next_trace_id = base;
+		h->progs.data->next_socket_id = base;
+		bpf_map__set_max_entries(h->progs.events, ring);
+		err = progs_load(&h->progs);
+		if (err) {
+			if (variant == 0)
+				snprintf(first_error, sizeof(first_error), "%s", last_libbpf_error);
+			progs_destroy(&h->progs);
+		}
 	}
-	h->skel->rodata->payload_cap = payload;
-	/* Ids: 21 bits of seed above 32 bits of counter, so they stay below 2^53 and runs differ. */
-	uint64_t base = ((uint64_t)(seed & 0x1fffff) << 32) | 1;
-	h->skel->data->next_trace_id = base;
-	h->skel->data->next_socket_id = base;
-	bpf_map__set_max_entries(h->skel->maps.events, ring);
-	int err = weft_bpf__load(h->skel);
 	if (err) {
-		char msg[700];
-		snprintf(msg, sizeof(msg), "loading the eBPF programs failed (%d): %s", err, last_libbpf_error);
-		weft_bpf__destroy(h->skel);
+		char msg[800];
+		snprintf(msg, sizeof(msg), "loading the eBPF programs failed (%d): %s%s%s", err, last_libbpf_error,
+			 first_error[0] ? "; with direct loads: " : "", first_error);
 		free(h);
 		THROW(env, msg);
 	}
-	h->rb = ring_buffer__new(bpf_map__fd(h->skel->maps.events), on_record, h, NULL);
+	h->loaded = 1;
+	h->compat = h->progs.compat != NULL;
+	h->rb = ring_buffer__new(bpf_map__fd(h->progs.events), on_record, h, NULL);
 	if (!h->rb) {
-		weft_bpf__destroy(h->skel);
+		progs_destroy(&h->progs);
 		free(h);
 		THROW(env, "ring_buffer__new failed");
 	}
@@ -248,7 +327,7 @@ static napi_value js_attach(napi_env env, napi_callback_info info)
 	if (!h)
 		return NULL;
 	if (!h->attached) {
-		int err = weft_bpf__attach(h->skel);
+		int err = progs_attach(&h->progs);
 		if (err) {
 			char msg[700];
 			snprintf(msg, sizeof(msg), "attaching the eBPF programs failed (%d): %s", err,
@@ -315,7 +394,7 @@ static napi_value js_stats(napi_env env, napi_callback_info info)
 	napi_create_object(env, &obj);
 	for (uint32_t k = 0; k < 3; k++) {
 		uint64_t sum = 0;
-		if (bpf_map_lookup_elem(bpf_map__fd(h->skel->maps.counters), &k, vals) == 0)
+		if (bpf_map_lookup_elem(bpf_map__fd(h->progs.counters), &k, vals) == 0)
 			for (int c = 0; c < ncpu; c++)
 				sum += vals[c];
 		napi_value v;
@@ -323,9 +402,11 @@ static napi_value js_stats(napi_env env, napi_callback_info info)
 		napi_set_named_property(env, obj, names[k], v);
 	}
 	free(vals);
-	napi_value pend;
+	napi_value pend, core;
 	napi_get_boolean(env, h->pending != NULL, &pend);
 	napi_set_named_property(env, obj, "pendingRecord", pend);
+	napi_get_boolean(env, h->compat != 0, &core);
+	napi_set_named_property(env, obj, "coreReads", core);
 	return obj;
 }
 
@@ -340,7 +421,7 @@ static napi_value js_set_filter(napi_env env, napi_callback_info info)
 		return NULL;
 	if (argc < 2)
 		THROW(env, "setFilter expects a filter object");
-	struct weft_bpf__bss *bss = h->skel->bss;
+	struct weft_bpf__bss *bss = h->progs.bss;
 	bool has = false;
 	napi_has_named_property(env, argv[1], "enabled", &has);
 	if (has) {
@@ -348,13 +429,13 @@ static napi_value js_set_filter(napi_env env, napi_callback_info info)
 		bool b = true;
 		napi_get_named_property(env, argv[1], "enabled", &v);
 		napi_get_value_bool(env, v, &b);
-		h->skel->data->tracing_enabled = b ? 1 : 0; /* initialised to 1, so it lives in .data */
+		h->progs.data->tracing_enabled = b ? 1 : 0; /* initialised to 1, so it lives in .data */
 	}
-	fill_set(env, argv[1], "denyPids", bpf_map__fd(h->skel->maps.pid_deny), 0);
-	int na = fill_set(env, argv[1], "allowPids", bpf_map__fd(h->skel->maps.pid_allow), 0);
+	fill_set(env, argv[1], "denyPids", bpf_map__fd(h->progs.pid_deny), 0);
+	int na = fill_set(env, argv[1], "allowPids", bpf_map__fd(h->progs.pid_allow), 0);
 	if (na >= 0)
 		bss->pid_allow_mode = na > 0;
-	int np = fill_set(env, argv[1], "ports", bpf_map__fd(h->skel->maps.ports), 1);
+	int np = fill_set(env, argv[1], "ports", bpf_map__fd(h->progs.ports), 1);
 	if (np >= 0)
 		bss->port_filter_mode = np > 0;
 	return NULL;
