@@ -312,8 +312,12 @@ class DuckDbStoreImpl implements Store {
     await writer.run(ATTRIBUTE_KEYS_DDL);
 
     const index = new LinkKeyBlockIndex(opts.blockSpans ?? BLOCK_SPANS);
+    const started = performance.now();
     const blocks = await writer.runAndReadAll('SELECT lo, hi, min_start_ns, max_end_ns, fingerprints FROM link_blocks ORDER BY lo');
-    for (const [lo, hi, minStart, maxEnd, fps] of blocks.getRows()) {
+    const blockRows = blocks.getRows();
+    // A 10M-span store loads ~600 blocks in seconds: say so before the wait, not only after.
+    if (blockRows.length >= 100) opts.logger?.info({ blocks: blockRows.length, path: opts.path }, 'loading the link-key index');
+    for (const [lo, hi, minStart, maxEnd, fps] of blockRows) {
       index.loadSealed({
         lo: Number(lo),
         hi: Number(hi),
@@ -330,7 +334,10 @@ class DuckDbStoreImpl implements Store {
     const appender = await writer.createAppender('spans');
     const store = new DuckDbStoreImpl(instance, writer, appender, index, nextOrd, attributeKeySet, opts);
     await store.rebuildOpenBlock();
-    opts.logger?.info({ spans: nextOrd, blocks: index.blockCount, indexBytes: index.fingerprintBytes }, 'duckdb store opened');
+    opts.logger?.info(
+      { spans: nextOrd, blocks: index.blockCount, indexBytes: index.fingerprintBytes, openMs: Math.round(performance.now() - started) },
+      'duckdb store opened',
+    );
     return store;
   }
 
