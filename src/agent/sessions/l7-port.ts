@@ -20,6 +20,8 @@ export type MessageRole = 'request' | 'response';
 export interface L7Connection {
   /** Feeds one whole message; returns the spans of exchanges it completed (in request order). */
   onMessage(role: MessageRole, message: Message): SpanRecord[];
+  /** The connection ended: frames still unfinished are completed as partial; returns the spans that makes. */
+  endStreams(): SpanRecord[];
   /** Requests still waiting for a response, as `timeout` spans; they are forgotten. */
   drain(): SpanRecord[];
   /** How many requests wait for a response. */

@@ -24,6 +24,11 @@ export interface Message {
   totalBytes: number;
   /** Some bytes of the message were not captured (prefix cap or the per-message cap). */
   truncated: boolean;
+  /**
+   * Completed because no syscall extended it for a while, not because the direction changed or
+   * the socket closed: more of the same frame may still come (a request written in pieces).
+   */
+  endedIdle: boolean;
 }
 
 /** Mutable builder for the message being received or sent on one socket. */
@@ -47,6 +52,7 @@ export class MessageBuilder {
       bytes: new Uint8Array(0),
       totalBytes: 0,
       truncated: false,
+      endedIdle: false,
     };
     this.append(first);
   }

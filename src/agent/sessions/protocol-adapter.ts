@@ -19,6 +19,10 @@ function metaOf(m: Message): FrameMeta {
   };
 }
 
+const NO_BYTES = new Uint8Array(0);
+/** Meta of an empty push: only carried bytes are parsed, and they keep their own meta. */
+const NO_META: FrameMeta = { startUnixNano: 0n, endUnixNano: 0n, tcpSeq: 0, syscallTraceId: 0, tid: 0 };
+
 export function l7ProtocolOf(parser: AnyProtocolParser): L7Protocol {
   return {
     name: parser.name,
@@ -32,8 +36,11 @@ export function l7ProtocolOf(parser: AnyProtocolParser): L7Protocol {
       const stream = createExchangeStream<unknown>(parser, conn.transport);
       const toSpans = (records: unknown[]): SpanRecord[] => records.map((r) => parser.toSpan(r, conn) as SpanRecord);
       return {
-        // The session hands over whole messages, so each push ends its message.
-        onMessage: (role, message) => toSpans(stream.push(role, message.bytes, metaOf(message), true)),
+        // A message ends its frames, unless it only went idle with all its bytes captured: then
+        // an unfinished frame waits for the rest (a request written in pieces, a slow body).
+        // Bytes missing from a truncated message can never arrive, so it ends its frames.
+        onMessage: (role, message) => toSpans(stream.push(role, message.bytes, metaOf(message), !message.endedIdle || message.truncated)),
+        endStreams: () => toSpans([...stream.push('request', NO_BYTES, NO_META, true), ...stream.push('response', NO_BYTES, NO_META, true)]),
         drain: () => toSpans(stream.drain()),
         pending: () => stream.pending(),
       };

@@ -5,6 +5,8 @@ import { emptySpan, type SpanRecord } from '../../model/index.js';
 import type { ConnInfo } from '../protocols/protocol.js';
 import type { L7Connection, L7Protocol, MessageRole } from './l7-port.js';
 import type { Message } from './messages.js';
+import { http1Parser } from '../protocols/http1/index.js';
+import { l7ProtocolOf } from './protocol-adapter.js';
 import { createSessionTable, DEFAULT_SESSION_OPTIONS, type SessionOptions } from './session-table.js';
 
 /**
@@ -49,6 +51,7 @@ const lineProtocol: L7Protocol = {
         const req = pending.shift() ?? null;
         return [span(req, m)];
       },
+      endStreams: () => [],
       drain() {
         return pending.splice(0).map((req) => span(req, null));
       },
@@ -144,6 +147,34 @@ describe('session table', () => {
       { kind: 'close', socketId: 1n, pid: 100, unixNano: 4n },
     ]);
     expect(spans[0]).toMatchObject({ requestResource: 'split', reqTcpSeq: 100, syscallTraceIdReq: 9 });
+  });
+
+  it('keeps a frame whose message went idle half-written, and finishes it with the rest (real HTTP parser)', () => {
+    const t = createSessionTable(options({ protocols: [l7ProtocolOf(http1Parser)] }));
+    const ms = 1_000_000n;
+    const head = 'GET /slow HTTP/1.1\r\nHost: a\r\n';
+    // The client writes half a request head, stalls past messageIdleNano, then the rest and a
+    // second pipelined request; the server answers both.
+    expect(t.push([data({ direction: 'egress', startUnixNano: 1n * ms, text: head, tcpSeq: 1000 })])).toEqual([]);
+    expect(t.sweep(50n * ms)).toEqual([]);
+    const rest = 'X-Request-ID: r1\r\n\r\nGET /next HTTP/1.1\r\nHost: a\r\n\r\n';
+    t.push([data({ direction: 'egress', startUnixNano: 60n * ms, text: rest, tcpSeq: 1000 + head.length, messageStart: false })]);
+    const ok = 'HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n';
+    const spans = [...t.push([data({ direction: 'ingress', startUnixNano: 70n * ms, text: ok + ok, tcpSeq: 5000 })]), ...t.sweep(100n * ms)];
+    expect(spans.map((s) => [s.requestResource, s.responseCode, s.xRequestIdReq, s.reqTcpSeq])).toEqual([
+      ['/slow', 200, 'r1', 1000],
+      ['/next', 200, '', 1000 + head.length + 'X-Request-ID: r1\r\n\r\n'.length],
+    ]);
+    expect(spans[0]?.startTimeUnixNano).toBe(1n * ms);
+  });
+
+  it('completes a half-written frame as partial when the connection closes', () => {
+    const t = createSessionTable(options({ protocols: [l7ProtocolOf(http1Parser)] }));
+    const ms = 1_000_000n;
+    t.push([data({ direction: 'egress', startUnixNano: 1n * ms, text: 'GET /cut HTTP/1.1\r\nHo', tcpSeq: 7 })]);
+    t.sweep(50n * ms);
+    const spans = t.push([{ kind: 'close', socketId: 1n, pid: 100, unixNano: 60n * ms }]);
+    expect(spans.map((s) => [s.requestResource, s.responseStatus])).toEqual([['/cut', 'timeout']]);
   });
 
   it('closes unanswered requests as timeouts', () => {

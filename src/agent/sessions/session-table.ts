@@ -206,7 +206,11 @@ export function createSessionTable(options: SessionOptions): SessionTable {
       completeMessage(conn, conn.building.finish(), out);
       conn.building = null;
     }
-    if (conn.l7) finish(conn, conn.l7.drain(), out);
+    if (conn.l7) {
+      // A frame left unfinished by an idle-ended message will get no more bytes now.
+      finish(conn, conn.l7.endStreams(), out);
+      finish(conn, conn.l7.drain(), out);
+    }
     conn.oldestPendingUnixNano = 0n;
   }
 
@@ -288,7 +292,9 @@ export function createSessionTable(options: SessionOptions): SessionTable {
       for (const [id, conn] of conns) {
         // A message idle for a while is complete: nothing else will extend it.
         if (conn.building && now - conn.lastSeenUnixNano > options.messageIdleNano) {
-          completeMessage(conn, conn.building.finish(), out);
+          const msg = conn.building.finish();
+          msg.endedIdle = true;
+          completeMessage(conn, msg, out);
           conn.building = null;
         }
         if (conn.oldestPendingUnixNano !== 0n && now - conn.oldestPendingUnixNano > options.requestTimeoutNano && conn.l7) {
