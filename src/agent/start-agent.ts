@@ -3,7 +3,6 @@
  * delivered either to an in-process ingest sink (`weft up`) or shipped as OTLP to a server
  * (`weft agent --server URL`).
  */
-import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { AgentMetricsSample, SpanRecord } from '../model/index.js';
 import { startAgentLoop } from './agent-loop.js';
@@ -12,6 +11,7 @@ import { PROTOCOL_PARSERS } from './protocols/registry.js';
 import { l7ProtocolOf } from './sessions/protocol-adapter.js';
 import { createSessionTable, DEFAULT_SESSION_OPTIONS } from './sessions/session-table.js';
 import { startMetricsReporter } from './shipping/metrics-reporter.js';
+import { spanIdGenerator } from './spans/span-ids.js';
 import type { MetricsReporter } from './shipping/metrics-reporter.js';
 import { createSpanShipper, DEFAULT_SHIPPER_OPTIONS } from './shipping/span-shipper.js';
 
@@ -50,12 +50,6 @@ export interface RunningAgent {
 
 const SWEEP_INTERVAL_MS = 50;
 
-/** Unique 16-hex span ids: a random per-run prefix and a counter, cheap on the hot path. */
-function spanIdGenerator(): () => string {
-  const prefix = randomBytes(4).toString('hex');
-  let n = 0;
-  return () => prefix + (++n >>> 0).toString(16).padStart(8, '0');
-}
 
 export async function startAgent(o: AgentStartOptions): Promise<RunningAgent> {
   if (!o.sink && !o.serverUrl) throw new Error('startAgent needs a sink (in-process) or a serverUrl');

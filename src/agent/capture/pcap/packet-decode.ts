@@ -1,0 +1,179 @@
+/**
+ * @module One captured frame → its IP/TCP or IP/UDP facts and L4 payload, or null for anything
+ * else (ARP, ICMP, fragments, truncated headers). Link layers: Ethernet (with 802.1Q/802.1ad
+ * tags), Linux cooked v1 and v2 (`tcpdump -i any`), raw IP, and BSD loopback (DLT_NULL).
+ * Every offset is checked against the captured length: hostile files give null, never a throw.
+ */
+
+export interface DecodedPacket {
+  ipVersion: 4 | 6;
+  transport: 'tcp' | 'udp';
+  srcIp: string;
+  dstIp: string;
+  srcPort: number;
+  dstPort: number;
+  /** TCP sequence number of the first payload byte (0 for UDP). */
+  seq: number;
+  syn: boolean;
+  ack: boolean;
+  fin: boolean;
+  rst: boolean;
+  payload: Buffer;
+}
+
+const LINKTYPE_NULL = 0;
+const LINKTYPE_ETHERNET = 1;
+const LINKTYPE_RAW = 101;
+const LINKTYPE_LINUX_SLL = 113;
+const LINKTYPE_IPV4 = 228;
+const LINKTYPE_IPV6 = 229;
+const LINKTYPE_LINUX_SLL2 = 276;
+/** DLT_RAW on some systems. */
+const LINKTYPE_RAW_ALT = 12;
+
+const ETH_IPV4 = 0x0800;
+const ETH_IPV6 = 0x86dd;
+const ETH_VLAN = [0x8100, 0x88a8, 0x9100];
+
+/** Where the IP header starts and which IP version, or null. */
+function ipStart(linkType: number, d: Buffer): { at: number; v: 4 | 6 } | null {
+  const byVersion = (at: number): { at: number; v: 4 | 6 } | null => {
+    if (at >= d.length) return null;
+    const v = (d[at] as number) >> 4;
+    return v === 4 || v === 6 ? { at, v } : null;
+  };
+  const byEtherType = (type: number, at: number): { at: number; v: 4 | 6 } | null =>
+    type === ETH_IPV4 ? { at, v: 4 } : type === ETH_IPV6 ? { at, v: 6 } : null;
+  switch (linkType) {
+    case LINKTYPE_ETHERNET: {
+      let at = 12;
+      if (d.length < at + 2) return null;
+      let type = d.readUInt16BE(at);
+      while (ETH_VLAN.includes(type)) {
+        at += 4;
+        if (d.length < at + 2) return null;
+        type = d.readUInt16BE(at);
+      }
+      return byEtherType(type, at + 2);
+    }
+    case LINKTYPE_LINUX_SLL:
+      return d.length < 16 ? null : byEtherType(d.readUInt16BE(14), 16);
+    case LINKTYPE_LINUX_SLL2:
+      return d.length < 20 ? null : byEtherType(d.readUInt16BE(0), 20);
+    case LINKTYPE_NULL:
+      // A 4-byte address family in the capturing host's byte order; the IP version says enough.
+      return byVersion(4);
+    case LINKTYPE_RAW:
+    case LINKTYPE_RAW_ALT:
+    case LINKTYPE_IPV4:
+    case LINKTYPE_IPV6:
+      return byVersion(0);
+    default:
+      return null;
+  }
+}
+
+function ipv4(d: Buffer, at: number): string {
+  return `${d[at]}.${d[at + 1]}.${d[at + 2]}.${d[at + 3]}`;
+}
+
+/** RFC 5952 text form (lowercase, longest zero run as ::). */
+function ipv6(d: Buffer, at: number): string {
+  const g: number[] = [];
+  for (let i = 0; i < 16; i += 2) g.push(d.readUInt16BE(at + i));
+  let bestAt = -1;
+  let bestLen = 1;
+  for (let i = 0; i < 8; ) {
+    if (g[i] !== 0) {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < 8 && g[j] === 0) j++;
+    if (j - i > bestLen) {
+      bestAt = i;
+      bestLen = j - i;
+    }
+    i = j;
+  }
+  const hex = g.map((x) => x.toString(16));
+  if (bestAt < 0) return hex.join(':');
+  return `${hex.slice(0, bestAt).join(':')}::${hex.slice(bestAt + bestLen).join(':')}`;
+}
+
+const IPV6_EXTENSIONS = new Set([0, 43, 60]); // hop-by-hop, routing, destination options
+const IPV6_FRAGMENT = 44;
+
+export function decodePacket(linkType: number, d: Buffer): DecodedPacket | null {
+  const ip = ipStart(linkType, d);
+  if (!ip) return null;
+  let proto: number;
+  let l4: number;
+  let end: number;
+  let srcIp: string;
+  let dstIp: string;
+  const at = ip.at;
+  if (ip.v === 4) {
+    if (d.length < at + 20 || (d[at] as number) >> 4 !== 4) return null;
+    const ihl = ((d[at] as number) & 0x0f) * 4;
+    if (ihl < 20 || d.length < at + ihl) return null;
+    const fragment = d.readUInt16BE(at + 6);
+    if ((fragment & 0x1fff) !== 0 || (fragment & 0x2000) !== 0) return null; // fragments are not reassembled
+    proto = d[at + 9] as number;
+    srcIp = ipv4(d, at + 12);
+    dstIp = ipv4(d, at + 16);
+    l4 = at + ihl;
+    end = Math.min(d.length, at + d.readUInt16BE(at + 2));
+  } else {
+    if (d.length < at + 40 || (d[at] as number) >> 4 !== 6) return null;
+    proto = d[at + 6] as number;
+    srcIp = ipv6(d, at + 8);
+    dstIp = ipv6(d, at + 24);
+    l4 = at + 40;
+    end = Math.min(d.length, l4 + d.readUInt16BE(at + 4));
+    while (IPV6_EXTENSIONS.has(proto)) {
+      if (end < l4 + 8) return null;
+      proto = d[l4] as number;
+      l4 += ((d[l4 + 1] as number) + 1) * 8;
+    }
+    if (proto === IPV6_FRAGMENT) return null;
+  }
+  if (proto === 6) {
+    if (end < l4 + 20) return null;
+    const dataOff = ((d[l4 + 12] as number) >> 4) * 4;
+    if (dataOff < 20 || end < l4 + dataOff) return null;
+    const flags = d[l4 + 13] as number;
+    return {
+      ipVersion: ip.v,
+      transport: 'tcp',
+      srcIp,
+      dstIp,
+      srcPort: d.readUInt16BE(l4),
+      dstPort: d.readUInt16BE(l4 + 2),
+      seq: d.readUInt32BE(l4 + 4),
+      syn: (flags & 0x02) !== 0,
+      ack: (flags & 0x10) !== 0,
+      fin: (flags & 0x01) !== 0,
+      rst: (flags & 0x04) !== 0,
+      payload: d.subarray(l4 + dataOff, end),
+    };
+  }
+  if (proto === 17) {
+    if (end < l4 + 8) return null;
+    return {
+      ipVersion: ip.v,
+      transport: 'udp',
+      srcIp,
+      dstIp,
+      srcPort: d.readUInt16BE(l4),
+      dstPort: d.readUInt16BE(l4 + 2),
+      seq: 0,
+      syn: false,
+      ack: false,
+      fin: false,
+      rst: false,
+      payload: d.subarray(l4 + 8, end),
+    };
+  }
+  return null;
+}

@@ -1,0 +1,215 @@
+/**
+ * @module Packets → the events the sessions layer takes (DataEvent, CloseEvent, SideEvent), so
+ * NET spans come out of the same parsers and session rules as SYS spans.
+ *
+ * A flow is a 5-tuple seen at one capture point (interface). It is presented as a socket of one
+ * of its two ends, chosen by `perspective`: the client's end gives NET spans at `c`, the
+ * server's at `s`. The client is the SYN's sender; a flow caught mid-stream (no SYN) or a UDP
+ * flow takes the end with the higher port as the client (ephemeral ports are high).
+ *
+ * TCP payload is delivered in sequence order: retransmitted bytes are dropped, a segment that
+ * arrives early waits (at most `maxPending` per direction) for the gap to fill; a gap that never
+ * fills is skipped and counted in `gapBytes`. Each event's tcpSeq is the TCP sequence number of
+ * its first byte, the same number eBPF reads from the socket, so NET and SYS spans of one
+ * message share it.
+ */
+import type { DataEvent, SessionInputEvent } from '../capture-event.js';
+import type { DecodedPacket } from './packet-decode.js';
+
+export type Perspective = 'client' | 'server';
+
+export interface PacketFlowOptions {
+  perspective: Perspective;
+  /** Early segments held per direction before a gap is given up (default 64). */
+  maxPending?: number;
+  /** Flows tracked at once; the least recently seen is closed beyond it (default 65,536). */
+  maxFlows?: number;
+}
+
+export interface PacketFlowStats {
+  packets: number;
+  flows: number;
+  /** Payload bytes never seen (capture loss): the messages around them may be cut. */
+  gapBytes: number;
+  retransmittedBytes: number;
+}
+
+interface Pending {
+  seq: number;
+  payload: Buffer;
+  unixNano: bigint;
+}
+
+interface Direction {
+  /** Next expected sequence number, once known. */
+  next: number | null;
+  pending: Pending[];
+  fin: boolean;
+}
+
+interface Flow {
+  socketId: bigint;
+  transport: 'tcp' | 'udp';
+  ipVersion: 4 | 6;
+  interfaceName: string;
+  /** The end presented as the local socket. */
+  localIp: string;
+  localPort: number;
+  remoteIp: string;
+  remotePort: number;
+  /** Index 0: from the local end (egress); 1: towards it (ingress). */
+  dirs: [Direction, Direction];
+  lastDirection: 'egress' | 'ingress' | null;
+  lastSeen: bigint;
+}
+
+export interface PacketFlows {
+  /** One decoded packet → the events it completes (in order). */
+  push(p: DecodedPacket, unixNano: bigint, interfaceName: string): SessionInputEvent[];
+  /** The end of the capture: every gap is skipped and every flow closed. */
+  end(unixNano: bigint): SessionInputEvent[];
+  stats(): PacketFlowStats;
+}
+
+/** Sequence-number difference a - b in the 32-bit circle. */
+const seqDiff = (a: number, b: number): number => (a - b) | 0;
+
+export function createPacketFlows(o: PacketFlowOptions): PacketFlows {
+  const maxPending = o.maxPending ?? 64;
+  const maxFlows = o.maxFlows ?? 65_536;
+  const flows = new Map<string, Flow>();
+  const stats: PacketFlowStats = { packets: 0, flows: 0, gapBytes: 0, retransmittedBytes: 0 };
+  let nextSocketId = 1n;
+
+  const emitData = (f: Flow, egress: boolean, payload: Buffer, seq: number, unixNano: bigint, out: SessionInputEvent[]): void => {
+    const direction = egress ? 'egress' : 'ingress';
+    const ev: DataEvent = {
+      kind: 'data',
+      socketId: f.socketId,
+      pid: 0,
+      tid: 0,
+      comm: '',
+      direction,
+      startUnixNano: unixNano,
+      endUnixNano: unixNano,
+      totalBytes: payload.length,
+      payload,
+      transport: f.transport,
+      ipVersion: f.ipVersion,
+      localIp: f.localIp,
+      localPort: f.localPort,
+      remoteIp: f.remoteIp,
+      remotePort: f.remotePort,
+      tcpSeq: seq,
+      syscallTraceId: 0,
+      messageStart: f.transport === 'udp' || f.lastDirection !== direction,
+      interfaceName: f.interfaceName,
+    };
+    f.lastDirection = direction;
+    out.push(ev);
+  };
+
+  /** Delivers the early segments that now follow `d.next`; with `force`, skips a gap first. */
+  const drain = (f: Flow, d: Direction, egress: boolean, force: boolean, out: SessionInputEvent[]): void => {
+    for (;;) {
+      if (d.pending.length === 0 || d.next === null) return;
+      d.pending.sort((a, b) => seqDiff(a.seq, b.seq));
+      const first = d.pending[0] as Pending;
+      const gap = seqDiff(first.seq, d.next);
+      if (gap > 0 && !force) return;
+      d.pending.shift();
+      if (gap > 0) stats.gapBytes += gap;
+      let payload = first.payload;
+      let seq = first.seq;
+      if (gap < 0) {
+        if (-gap >= payload.length) continue;
+        payload = payload.subarray(-gap);
+        seq = d.next;
+      }
+      emitData(f, egress, payload, seq, first.unixNano, out);
+      d.next = (seq + payload.length) >>> 0;
+    }
+  };
+
+  const close = (key: string, f: Flow, unixNano: bigint, out: SessionInputEvent[]): void => {
+    flows.delete(key);
+    out.push({ kind: 'close', socketId: f.socketId, pid: 0, unixNano });
+  };
+
+  return {
+    push(p, unixNano, interfaceName) {
+      stats.packets++;
+      const out: SessionInputEvent[] = [];
+      const a = `${p.srcIp}|${p.srcPort}`;
+      const b = `${p.dstIp}|${p.dstPort}`;
+      const key = `${interfaceName}|${p.transport}|${a < b ? `${a}|${b}` : `${b}|${a}`}`;
+      let f = flows.get(key);
+      if (!f) {
+        if (p.transport === 'tcp' && (p.rst || p.fin) && p.payload.length === 0) return out;
+        // Who is the client: the SYN's sender (a SYN-ACK's receiver), else the higher port.
+        const srcIsClient = p.syn ? !p.ack : p.srcPort > p.dstPort;
+        const srcIsLocal = srcIsClient === (o.perspective === 'client');
+        f = {
+          socketId: nextSocketId++,
+          transport: p.transport,
+          ipVersion: p.ipVersion,
+          interfaceName,
+          localIp: srcIsLocal ? p.srcIp : p.dstIp,
+          localPort: srcIsLocal ? p.srcPort : p.dstPort,
+          remoteIp: srcIsLocal ? p.dstIp : p.srcIp,
+          remotePort: srcIsLocal ? p.dstPort : p.srcPort,
+          dirs: [
+            { next: null, pending: [], fin: false },
+            { next: null, pending: [], fin: false },
+          ],
+          lastDirection: null,
+          lastSeen: unixNano,
+        };
+        flows.set(key, f);
+        stats.flows++;
+        // The side is known from the handshake: settle it before any data, as connect/accept do.
+        if (p.syn) out.push({ kind: o.perspective === 'client' ? 'connect' : 'accept', socketId: f.socketId, unixNano });
+        if (flows.size > maxFlows) {
+          let oldestKey = '';
+          let oldest: Flow | null = null;
+          for (const [k, g] of flows) if (!oldest || g.lastSeen < oldest.lastSeen) [oldestKey, oldest] = [k, g];
+          if (oldest) close(oldestKey, oldest, unixNano, out);
+        }
+      }
+      f.lastSeen = unixNano;
+      const egress = p.srcIp === f.localIp && p.srcPort === f.localPort;
+      if (p.transport === 'udp') {
+        if (p.payload.length > 0) emitData(f, egress, p.payload, 0, unixNano, out);
+        return out;
+      }
+      const d = f.dirs[egress ? 0 : 1];
+      if (p.syn) d.next = (p.seq + 1) >>> 0;
+      if (p.payload.length > 0) {
+        const seq = p.syn ? (p.seq + 1) >>> 0 : p.seq;
+        if (d.next === null) d.next = seq;
+        const ahead = seqDiff(seq, d.next);
+        if (ahead + p.payload.length <= 0) stats.retransmittedBytes += p.payload.length;
+        else {
+          d.pending.push({ seq, payload: p.payload, unixNano });
+          if (ahead < 0) stats.retransmittedBytes += -ahead;
+          drain(f, d, egress, d.pending.length > maxPending, out);
+        }
+      }
+      if (p.fin) d.fin = true;
+      if (p.rst || (f.dirs[0].fin && f.dirs[1].fin)) {
+        for (const [i, dir] of f.dirs.entries()) drain(f, dir, i === 0, true, out);
+        close(key, f, unixNano, out);
+      }
+      return out;
+    },
+    end(unixNano) {
+      const out: SessionInputEvent[] = [];
+      for (const [key, f] of [...flows]) {
+        for (const [i, dir] of f.dirs.entries()) drain(f, dir, i === 0, true, out);
+        close(key, f, unixNano, out);
+      }
+      return out;
+    },
+    stats: () => ({ ...stats }),
+  };
+}
