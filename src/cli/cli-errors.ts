@@ -12,11 +12,6 @@ export function usageError(code: string, message: string): TracingError {
   return new TracingError(code, message, { httpStatus: 400 });
 }
 
-/** A command that exists in the contract but whose implementation has not landed. */
-export function notAvailableYet(command: string, why: string): TracingError {
-  return new TracingError('TRC_CLI_NOT_AVAILABLE', `weft ${command} is not available yet: ${why}`, { httpStatus: 501 });
-}
-
 export function exitCodeOf(err: unknown): number {
   // Any *_CONFIG_* code (TRC_CONFIG_INVALID, TRC_EXPORT_CONFIG_INVALID…) is a usage error.
   return isTracingError(err) && (/_CONFIG_/.test(err.code) || err.httpStatus === 400) ? EXIT_USAGE : EXIT_RUNTIME;

@@ -28,7 +28,7 @@ Examples:
     .addCommand(upCommand(ctx))
     .addCommand(serverCommand(ctx))
     .addCommand(agentCommand(ctx))
-    .addCommand(importPcapCommand())
+    .addCommand(importPcapCommand(ctx))
     .addCommand(traceCommand(ctx))
     .addCommand(demoCommand(ctx));
 }

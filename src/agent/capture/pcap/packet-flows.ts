@@ -145,7 +145,8 @@ export function createPacketFlows(o: PacketFlowOptions): PacketFlows {
       const key = `${interfaceName}|${p.transport}|${a < b ? `${a}|${b}` : `${b}|${a}`}`;
       let f = flows.get(key);
       if (!f) {
-        if (p.transport === 'tcp' && (p.rst || p.fin) && p.payload.length === 0) return out;
+        // A bare ACK, FIN or RST (the tail of a flow already closed, or of one caught at its end) opens nothing.
+        if (p.transport === 'tcp' && !p.syn && p.payload.length === 0) return out;
         // Who is the client: the SYN's sender (a SYN-ACK's receiver), else the higher port.
         const srcIsClient = p.syn ? !p.ack : p.srcPort > p.dstPort;
         const srcIsLocal = srcIsClient === (o.perspective === 'client');

@@ -1,0 +1,86 @@
+/**
+ * @module `weft import-pcap` from the command line: a real capture becomes NET spans in a running
+ * server (with --token), or in a store directory; bad input fails clearly.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openDuckDbStore } from '../../src/server/store/index.js';
+import { cliFromSource, REPO_ROOT, runToEnd } from './cli-process.js';
+import { getJson, startTestWeft } from './weft-harness.js';
+import type { TestWeft } from './weft-harness.js';
+
+const TOKEN = 'pcap-token';
+const KEEPALIVE = join(REPO_ROOT, 'src/agent/protocols/http1/testdata/curl-keepalive.pcap');
+const PCAPNG = join(REPO_ROOT, 'src/agent/capture/pcap/testdata/curl-http-server-v4-v6.pcapng');
+
+interface ApiSpan {
+  source: string;
+  observationPoint: string;
+  requestResource: string;
+  responseCode: number | null;
+  reqTcpSeq: number;
+  interfaceName: string;
+  hostId: string;
+}
+
+describe('weft import-pcap', () => {
+  let weft: TestWeft;
+  const dirs: string[] = [];
+  beforeAll(async () => {
+    weft = await startTestWeft({ token: TOKEN });
+  });
+  afterAll(async () => {
+    await weft?.close();
+    for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  });
+
+  it('sends the NET spans of a capture to the server', async () => {
+    const r = await runToEnd(cliFromSource(['import-pcap', KEEPALIVE, '--server', weft.urls.otlpHttp, '--interface', 'lo', '--host-id', 'capture-box']), { WEFT_TOKEN: TOKEN });
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/imported 4 NET spans from \d+ packets \(1 flows\)/);
+    const found = await getJson<{ spans: ApiSpan[] }>(`${weft.urls.query}/api/v1/spans?source=net&limit=100`, { authorization: `Bearer ${TOKEN}` });
+    const spans = found.body.spans.filter((s) => s.hostId === 'capture-box');
+    expect(spans.map((s) => [s.observationPoint, s.requestResource, s.responseCode, s.interfaceName]).sort()).toEqual([
+      ['c', '/a.txt', 200, 'lo'],
+      ['c', '/api/v1/users/42?x=1', 200, 'lo'],
+      ['c', '/boom', 503, 'lo'],
+      ['c', '/missing', 404, 'lo'],
+    ]);
+  });
+
+  it('writes into a store directory with --data, at s with --observation-point s', async () => {
+    const data = mkdtempSync(join(tmpdir(), 'weft-pcap-'));
+    dirs.push(data);
+    const r = await runToEnd(cliFromSource(['import-pcap', PCAPNG, '--data', data, '--observation-point', 's']));
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain('imported 2 NET spans');
+    const store = await openDuckDbStore({ path: join(data, 'weft.duckdb') });
+    try {
+      const spans = await store.findSpans({ source: 'net', limit: 10 });
+      expect(spans.map((s) => [s.observationPoint, s.ipVersion, s.requestResource, s.interfaceName]).sort()).toEqual([
+        ['s', 4, '/', 'lo'],
+        ['s', 6, '/missing?x=1', 'lo'],
+      ]);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('fails clearly: not a capture (exit 2), no such file (exit 2), a wrong token (exit 1)', async () => {
+    const junk = join(mkdtempSync(join(tmpdir(), 'weft-pcap-')), 'junk.pcap');
+    dirs.push(join(junk, '..'));
+    writeFileSync(junk, 'this is not a capture file');
+    const bad = await runToEnd(cliFromSource(['import-pcap', junk, '--server', weft.urls.otlpHttp]));
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/neither a pcap nor a pcapng header.*\[TRC_PCAP_MALFORMED\]/);
+    const missing = await runToEnd(cliFromSource(['import-pcap', '/nonexistent.pcap']));
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toMatch(/cannot read the capture file/);
+    const denied = await runToEnd(cliFromSource(['import-pcap', KEEPALIVE, '--server', weft.urls.otlpHttp, '--token', 'wrong']));
+    expect(denied.code).toBe(1);
+    expect(denied.stderr).toMatch(/rejected 4 of 4 spans.*\[TRC_IMPORT_SEND\]/);
+  });
+});
