@@ -8,7 +8,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { Command, Option } from 'commander';
 import { importCapture } from '../agent/capture/pcap/import-capture.js';
-import type { CaptureImportResult } from '../agent/capture/pcap/import-capture.js';
+import type { CaptureImportResult, NetObservationPoint } from '../agent/capture/pcap/import-capture.js';
 import { createSpanShipper, DEFAULT_SHIPPER_OPTIONS } from '../agent/shipping/span-shipper.js';
 import { TracingError } from '../model/index.js';
 import type { SpanRecord } from '../model/index.js';
@@ -26,7 +26,7 @@ interface ImportFlags {
   server?: string;
   token?: string;
   data?: string;
-  observationPoint: 'c' | 's';
+  observationPoint: NetObservationPoint;
   interface?: string;
   hostId?: string;
 }
@@ -39,7 +39,9 @@ export function importPcapCommand(ctx: CommandContext): Command {
     .option('--token <secret>', 'Bearer token the server requires (env WEFT_TOKEN)')
     .option('--data <dir>', 'write into the store in this data directory instead (no server may have it open)')
     .addOption(
-      new Option('--observation-point <point>', 'which end the capture point stands for: c (client side) or s (server side)').choices(['c', 's']).default('c'),
+      new Option('--observation-point <point>', "where the capture was taken: c (client's NIC), s (server's NIC), c-nd/s-nd (node), c-gw/s-gw (gateway), local, rest")
+        .choices(['c', 's', 'c-nd', 's-nd', 'c-gw', 's-gw', 'local', 'rest'])
+        .default('c'),
     )
     .option('--interface <name>', 'interface name for the spans when the file records none (classic pcap)')
     .option('--host-id <id>', 'host id for the spans: where the capture was taken (default: this host name)')
@@ -64,7 +66,7 @@ Examples:
         throw usageError('TRC_CONFIG_INVALID', `cannot read the capture file ${JSON.stringify(file)}: ${err instanceof Error ? err.message : String(err)}`);
       }
       const common = {
-        perspective: flags.observationPoint === 's' ? ('server' as const) : ('client' as const),
+        observationPoint: flags.observationPoint,
         hostId: flags.hostId ?? hostname(),
         ...(flags.interface !== undefined ? { interfaceName: flags.interface } : {}),
         onProgress: (packets: number) => void ctx.stderr.write(`weft: ${packets.toLocaleString('en-US')} packets read\n`),

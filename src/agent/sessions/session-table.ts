@@ -30,6 +30,11 @@ export interface SessionOptions {
   maxDetectAttempts: number;
   /** Generates unique 16-hex span ids (injected so tests are deterministic). */
   newSpanId: () => string;
+  /**
+   * Packets seen at one capture point: every span gets this observation point, whichever end
+   * of the flow the events present as local (the side still decides client and server).
+   */
+  fixedObservationPoint?: ObservationPoint;
 }
 
 export const DEFAULT_SESSION_OPTIONS = {
@@ -131,7 +136,7 @@ export function createSessionTable(options: SessionOptions): SessionTable {
     return {
       source: options.source,
       origin: options.origin,
-      observationPoint: observationPoint(options.source, client ? 'client' : 'server'),
+      observationPoint: options.fixedObservationPoint ?? observationPoint(options.source, client ? 'client' : 'server'),
       ipVersion: ev.ipVersion,
       transport: ev.transport,
       clientIp: client ? ev.localIp : ev.remoteIp,

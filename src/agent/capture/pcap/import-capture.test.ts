@@ -21,7 +21,7 @@ const PROTOCOLS = join(HERE, '../../protocols');
 
 async function run(file: Buffer, over: Partial<CaptureImportOptions> = {}): Promise<{ spans: SpanRecord[]; result: CaptureImportResult }> {
   const spans: SpanRecord[] = [];
-  const result = await importCapture(file, { perspective: 'client', hostId: 'capture-host', interfaceName: 'lo', onSpans: (s) => void spans.push(...s), ...over });
+  const result = await importCapture(file, { observationPoint: 'c', hostId: 'capture-host', interfaceName: 'lo', onSpans: (s) => void spans.push(...s), ...over });
   return { spans, result };
 }
 
@@ -89,13 +89,24 @@ describe('importCapture', () => {
     expect(spans.find((s) => s.ipVersion === 4)?.traceId).toBe('4bf92f3577b34da6a3ce929d0e0e4736');
   });
 
-  it('puts spans at s from the server\'s perspective, with the same exchanges', async () => {
+  it('stamps the capture point given (s: the server\'s NIC), with the same exchanges', async () => {
     const file = readFileSync(join(PROTOCOLS, 'http1/testdata/curl-keepalive.pcap'));
     const c = await run(file);
-    const s = await run(file, { perspective: 'server' });
+    const s = await run(file, { observationPoint: 's' });
     expect(s.spans.map((x) => x.observationPoint)).toEqual(c.spans.map(() => 's'));
     expect(s.spans.map(facts)).toEqual(c.spans.map(facts));
     expect(s.spans.map((x) => x.reqTcpSeq)).toEqual(c.spans.map((x) => x.reqTcpSeq));
+    expect(s.spans.map((x) => [x.clientPort, x.serverPort])).toEqual(c.spans.map((x) => [x.clientPort, x.serverPort]));
+  });
+
+  it('tells client from server on a flow caught mid-stream (no handshake), whatever the ports', async () => {
+    const file = readFileSync(join(PROTOCOLS, 'redis/testdata/cli-commands.pcap'));
+    const packets = [...readCapturedPackets(file)];
+    const whole = await run(file);
+    // Drop the handshake: the flow then starts with the client's first command.
+    const midStream = await run(writePcap(packets.slice(3)));
+    expect(midStream.spans.map(facts)).toEqual(whole.spans.map(facts));
+    expect(midStream.spans.every((x) => x.serverPort === 16737 && x.observationPoint === 'c')).toBe(true);
   });
 
   it('reassembles reordered and retransmitted segments, and counts a lost one', async () => {

@@ -4,7 +4,7 @@
  * the capture's: message completion and request timeouts run on packet timestamps, so a file
  * replays the same whenever it is imported.
  */
-import type { SpanRecord } from '../../../model/index.js';
+import type { ObservationPoint, SpanRecord } from '../../../model/index.js';
 import { PROTOCOL_PARSERS } from '../../protocols/registry.js';
 import { l7ProtocolOf } from '../../sessions/protocol-adapter.js';
 import { createSessionTable, DEFAULT_SESSION_OPTIONS } from '../../sessions/session-table.js';
@@ -12,11 +12,13 @@ import { spanIdGenerator } from '../../spans/span-ids.js';
 import { readCapturedPackets } from './capture-file.js';
 import { decodePacket } from './packet-decode.js';
 import { createPacketFlows } from './packet-flows.js';
-import type { Perspective } from './packet-flows.js';
+
+/** Where on the path the capture was taken (DESIGN.md: the NET observation points). */
+export type NetObservationPoint = Extract<ObservationPoint, 'c' | 's' | 'c-nd' | 's-nd' | 'c-gw' | 's-gw' | 'local' | 'rest'>;
 
 export interface CaptureImportOptions {
-  /** The end the capture point stands for: `client` gives NET spans at `c`, `server` at `s`. */
-  perspective: Perspective;
+  /** The capture point's observation point, on every span: `c` the client's NIC, `s` the server's, … */
+  observationPoint: NetObservationPoint;
   /** Written to every span's hostId (where the capture was taken). */
   hostId: string;
   /** Interface name for packets whose file does not record one (classic pcap); default ''. */
@@ -52,8 +54,9 @@ export async function importCapture(file: Buffer, o: CaptureImportOptions): Prom
     source: 'net',
     origin: 'pcap',
     newSpanId: o.newSpanId ?? spanIdGenerator(),
+    fixedObservationPoint: o.observationPoint,
   });
-  const flows = createPacketFlows({ perspective: o.perspective });
+  const flows = createPacketFlows();
   const every = o.progressEvery ?? 100_000;
   let packets = 0;
   let skipped = 0;

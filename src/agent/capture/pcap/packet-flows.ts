@@ -2,10 +2,12 @@
  * @module Packets → the events the sessions layer takes (DataEvent, CloseEvent, SideEvent), so
  * NET spans come out of the same parsers and session rules as SYS spans.
  *
- * A flow is a 5-tuple seen at one capture point (interface). It is presented as a socket of one
- * of its two ends, chosen by `perspective`: the client's end gives NET spans at `c`, the
- * server's at `s`. The client is the SYN's sender; a flow caught mid-stream (no SYN) or a UDP
- * flow takes the end with the higher port as the client (ephemeral ports are high).
+ * A flow is a 5-tuple seen at one capture point (interface). It is presented as a socket of
+ * its client when the handshake shows who that is (the SYN's sender), with a `connect` event
+ * that settles the side; a flow caught mid-stream (a pooled connection opened before the capture)
+ * or a UDP flow is presented from its first sender's end, and the sessions layer tells client
+ * from server by which end sends requests. The capture point's observation point is not the
+ * flow's business: the session table stamps it (`fixedObservationPoint`).
  *
  * TCP payload is delivered in sequence order: retransmitted bytes are dropped, a segment that
  * arrives early waits (at most `maxPending` per direction) for the gap to fill; a gap that never
@@ -16,10 +18,7 @@
 import type { DataEvent, SessionInputEvent } from '../capture-event.js';
 import type { DecodedPacket } from './packet-decode.js';
 
-export type Perspective = 'client' | 'server';
-
 export interface PacketFlowOptions {
-  perspective: Perspective;
   /** Early segments held per direction before a gap is given up (default 64). */
   maxPending?: number;
   /** Flows tracked at once; the least recently seen is closed beyond it (default 65,536). */
@@ -74,7 +73,7 @@ export interface PacketFlows {
 /** Sequence-number difference a - b in the 32-bit circle. */
 const seqDiff = (a: number, b: number): number => (a - b) | 0;
 
-export function createPacketFlows(o: PacketFlowOptions): PacketFlows {
+export function createPacketFlows(o: PacketFlowOptions = {}): PacketFlows {
   const maxPending = o.maxPending ?? 64;
   const maxFlows = o.maxFlows ?? 65_536;
   const flows = new Map<string, Flow>();
@@ -147,9 +146,9 @@ export function createPacketFlows(o: PacketFlowOptions): PacketFlows {
       if (!f) {
         // A bare ACK, FIN or RST (the tail of a flow already closed, or of one caught at its end) opens nothing.
         if (p.transport === 'tcp' && !p.syn && p.payload.length === 0) return out;
-        // Who is the client: the SYN's sender (a SYN-ACK's receiver), else the higher port.
-        const srcIsClient = p.syn ? !p.ack : p.srcPort > p.dstPort;
-        const srcIsLocal = srcIsClient === (o.perspective === 'client');
+        // The client's end when the handshake says which it is (a SYN-ACK's receiver sent the
+        // SYN), else the first sender's.
+        const srcIsLocal = !(p.syn && p.ack);
         f = {
           socketId: nextSocketId++,
           transport: p.transport,
@@ -168,8 +167,8 @@ export function createPacketFlows(o: PacketFlowOptions): PacketFlows {
         };
         flows.set(key, f);
         stats.flows++;
-        // The side is known from the handshake: settle it before any data, as connect/accept do.
-        if (p.syn) out.push({ kind: o.perspective === 'client' ? 'connect' : 'accept', socketId: f.socketId, unixNano });
+        // The handshake tells the side: settle it before any data, as connect() does for eBPF.
+        if (p.syn) out.push({ kind: 'connect', socketId: f.socketId, unixNano });
         if (flows.size > maxFlows) {
           let oldestKey = '';
           let oldest: Flow | null = null;
