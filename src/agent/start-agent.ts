@@ -85,6 +85,12 @@ export async function startAgent(o: AgentStartOptions): Promise<RunningAgent> {
     // Events carry wall-clock times (the source converts kernel ktime), so sweep by wall clock.
     nowUnixNano: () => BigInt(Date.now()) * 1_000_000n,
   });
+  if (o.interfaces.length > 0) {
+    o.logger.warn(
+      { component: 'agent', interfaces: o.interfaces },
+      'live packet capture on interfaces is not built yet: no NET spans from them; capture with `tcpdump -w FILE` and run `weft import-pcap FILE`',
+    );
+  }
   const kernelReads = source.stats().coreReads ? 'CO-RE helper reads (kernel before 6.2)' : 'direct loads';
   o.logger.info({ component: 'agent', protocols: PROTOCOL_PARSERS.map((p) => p.name), kernelReads }, 'eBPF agent attached');
   let reporter: MetricsReporter | null = null;
