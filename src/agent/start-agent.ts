@@ -9,6 +9,7 @@ import { startAgentLoop } from './agent-loop.js';
 import { createEbpfSource, type EbpfSourceOptions } from './ebpf/ebpf-source.js';
 import { PROTOCOL_PARSERS } from './protocols/registry.js';
 import { l7ProtocolOf } from './sessions/protocol-adapter.js';
+import { combineSessionTables, createNetSessions } from './capture/net-sessions.js';
 import { createSessionTable, DEFAULT_SESSION_OPTIONS } from './sessions/session-table.js';
 import { startMetricsReporter } from './shipping/metrics-reporter.js';
 import { spanIdGenerator } from './spans/span-ids.js';
@@ -32,7 +33,7 @@ export interface AgentStartOptions {
   /** Remote: the server's OTLP/HTTP base URL (port 4318 by default). */
   serverUrl?: string;
   token?: string;
-  /** NICs for packet capture (NET spans); recorded, used once packet capture lands. */
+  /** Interfaces to capture frames on (tc), for NET spans; [] for none. */
   interfaces: string[];
   logger: AgentLogger;
   /** Agent id written to spans; default the host name. */
@@ -55,14 +56,25 @@ export async function startAgent(o: AgentStartOptions): Promise<RunningAgent> {
   if (!o.sink && !o.serverUrl) throw new Error('startAgent needs a sink (in-process) or a serverUrl');
   const hostId = o.hostId ?? hostname();
   const source = createEbpfSource({ ...o.ebpf, denyPids: [process.pid, ...(o.ebpf?.denyPids ?? [])] });
-  const sessions = createSessionTable({
-    ...DEFAULT_SESSION_OPTIONS,
-    hostId,
-    protocols: PROTOCOL_PARSERS.map(l7ProtocolOf),
-    source: 'sys',
-    origin: 'ebpf',
-    newSpanId: spanIdGenerator(),
-  });
+  const newSpanId = spanIdGenerator();
+  const sysSessions = createSessionTable({ ...DEFAULT_SESSION_OPTIONS, hostId, protocols: PROTOCOL_PARSERS.map(l7ProtocolOf), source: 'sys', origin: 'ebpf', newSpanId });
+  // NET spans from the interfaces asked for: frames from tc, through a session table of their own.
+  const interfaces = new Map<number, string>();
+  try {
+    for (const name of o.interfaces) interfaces.set(source.captureInterface(name), name);
+  } catch (err) {
+    source.close();
+    throw err;
+  }
+  const netSessions =
+    interfaces.size > 0
+      ? createNetSessions({
+          table: createSessionTable({ ...DEFAULT_SESSION_OPTIONS, hostId, protocols: PROTOCOL_PARSERS.map(l7ProtocolOf), source: 'net', origin: 'packet', newSpanId }),
+          interfaces,
+          ...(o.ebpf?.ports ? { ports: o.ebpf.ports } : {}),
+        })
+      : null;
+  const sessions = netSessions ? combineSessionTables(sysSessions, netSessions) : sysSessions;
   const shipper = o.serverUrl
     ? createSpanShipper({ ...DEFAULT_SHIPPER_OPTIONS, serverUrl: o.serverUrl, ...(o.token ? { token: o.token } : {}) })
     : null;
@@ -85,14 +97,8 @@ export async function startAgent(o: AgentStartOptions): Promise<RunningAgent> {
     // Events carry wall-clock times (the source converts kernel ktime), so sweep by wall clock.
     nowUnixNano: () => BigInt(Date.now()) * 1_000_000n,
   });
-  if (o.interfaces.length > 0) {
-    o.logger.warn(
-      { component: 'agent', interfaces: o.interfaces },
-      'live packet capture on interfaces is not built yet: no NET spans from them; capture with `tcpdump -w FILE` and run `weft import-pcap FILE`',
-    );
-  }
   const kernelReads = source.stats().coreReads ? 'CO-RE helper reads (kernel before 6.2)' : 'direct loads';
-  o.logger.info({ component: 'agent', protocols: PROTOCOL_PARSERS.map((p) => p.name), kernelReads }, 'eBPF agent attached');
+  o.logger.info({ component: 'agent', protocols: PROTOCOL_PARSERS.map((p) => p.name), kernelReads, interfaces: o.interfaces }, 'eBPF agent attached');
   let reporter: MetricsReporter | null = null;
   const running: RunningAgent = {
     async close() {
@@ -120,6 +126,12 @@ export async function startAgent(o: AgentStartOptions): Promise<RunningAgent> {
         { name: 'weft_agent_timeouts_total', help: 'Requests closed without a response', type: 'counter', value: s.timeouts },
         { name: 'weft_agent_dropped_spans_total', help: 'Spans dropped by the agent', type: 'counter', labels: { reason: 'sink_rejected' }, value: sinkDropped },
       ];
+      if (netSessions) {
+        const net = netSessions.netStats();
+        samples.push({ name: 'weft_agent_frames_total', help: 'Frames captured on the agent\'s interfaces', type: 'counter', value: net.frames });
+        samples.push({ name: 'weft_agent_skipped_frames_total', help: 'Frames that were not TCP/UDP over IP, or outside the port filter', type: 'counter', value: net.skippedFrames });
+        samples.push({ name: 'weft_agent_frame_gap_bytes_total', help: 'TCP payload bytes missing between captured frames', type: 'counter', value: net.gapBytes });
+      }
       for (const [key, value] of Object.entries(n)) {
         if (typeof value === 'number' || typeof value === 'bigint') {
           samples.push({ name: 'weft_agent_kernel_' + key.replace(/[A-Z]/g, (c) => '_' + c.toLowerCase()), help: `eBPF ${key}`, type: 'counter', value: Number(value) });

@@ -15,6 +15,8 @@
 #define WEFT_KIND_ACCEPT 4
 #define WEFT_KIND_EXEC 5
 #define WEFT_KIND_EXIT 6
+/* A frame seen by tc on an interface (NET spans): socket_id holds the ifindex, the payload the frame. */
+#define WEFT_KIND_PACKET 7
 
 /* Direction of a data record. */
 #define WEFT_DIR_INGRESS 1

@@ -67,8 +67,23 @@ export interface ProcessLifecycleEvent {
   unixNano: bigint;
 }
 
+/**
+ * A frame seen on a network interface (NET capture), raw from its link-layer header: the packet
+ * path (src/agent/capture/net-sessions.ts) turns frames into DataEvents; the socket sessions
+ * pass over them.
+ */
+export interface FrameEvent {
+  kind: 'frame';
+  ifindex: number;
+  direction: Direction;
+  unixNano: bigint;
+  /** The frame's length on the wire (may exceed data.length). */
+  wireBytes: number;
+  data: Buffer;
+}
+
 /** Everything the sessions layer accepts from a source. */
-export type SessionInputEvent = CaptureEvent | SideEvent | ProcessLifecycleEvent;
+export type SessionInputEvent = CaptureEvent | SideEvent | ProcessLifecycleEvent | FrameEvent;
 
 /** A capture source: batches of events, in roughly time order (two CPUs may interleave). */
 export type CaptureSource = AsyncIterable<readonly SessionInputEvent[]>;

@@ -2,7 +2,7 @@
  * @module Decoding the addon's poll buffer ([u32 length][struct weft_event + payload], 8-aligned)
  * into typed events. Layout constants come only from events.gen.ts (generated from events.h).
  */
-import type { CloseEvent, DataEvent } from '../capture/capture-event.js';
+import type { CloseEvent, DataEvent, FrameEvent } from '../capture/capture-event.js';
 import { formatIpv4, formatIpv6, isV4Mapped } from './ip-format.js';
 import {
   EVENT_HEADER_SIZE,
@@ -19,6 +19,7 @@ import {
   WEFT_KIND_DATA,
   WEFT_KIND_EXEC,
   WEFT_KIND_EXIT,
+  WEFT_KIND_PACKET,
 } from './events.gen.js';
 
 export const SYSCALL_NAMES = ['', 'read', 'readv', 'recvfrom', 'recvmsg', 'recvmmsg', 'write', 'writev', 'sendto', 'sendmsg', 'sendmmsg'] as const;
@@ -54,7 +55,7 @@ export interface ProcessEvent {
   unixNano: bigint;
 }
 
-export type EbpfEvent = SyscallEvent | CloseEvent | ConnectionEvent | ProcessEvent;
+export type EbpfEvent = SyscallEvent | CloseEvent | ConnectionEvent | ProcessEvent | FrameEvent;
 
 /** Converts the kernel's CLOCK_MONOTONIC ns to wall-clock ns: wall = ktime + offsetNs. */
 export interface KtimeClock {
@@ -168,6 +169,16 @@ export function decodeEvents(pollBuffer: Buffer, length: number, clock: KtimeClo
       const ev: ConnectionEvent = { kind: kind === WEFT_KIND_CONNECT ? 'connect' : 'accept', socketId: BigInt(u53(buf, at + O.socketId)), pid, tid: buf.readUInt32LE(at + O.tid), comm: readComm(buf, at + O.comm), unixNano: enter, transport: 'tcp', ipVersion: 4, localIp: '', localPort: 0, remoteIp: '', remotePort: 0 };
       readTuple(buf, at, flags, ev);
       out.push(ev);
+    } else if (kind === WEFT_KIND_PACKET) {
+      const dataLen = Math.min(buf.readUInt32LE(at + O.payloadLen), recLen - EVENT_HEADER_SIZE);
+      out.push({
+        kind: 'frame',
+        ifindex: u53(buf, at + O.socketId),
+        direction: buf[at + O.direction] === WEFT_DIR_EGRESS ? 'egress' : 'ingress',
+        unixNano: enter,
+        wireBytes: buf.readUInt32LE(at + O.bytes),
+        data: buf.subarray(at + EVENT_HEADER_SIZE, at + EVENT_HEADER_SIZE + dataLen),
+      });
     } else if (kind === WEFT_KIND_EXEC || kind === WEFT_KIND_EXIT) {
       out.push({ kind: kind === WEFT_KIND_EXEC ? 'exec' : 'exit', pid, comm: readComm(buf, at + O.comm), unixNano: enter });
     }

@@ -5,6 +5,7 @@
  * Polling is non-blocking (the JS thread never waits inside the addon); when the ring is empty
  * the loop waits `idleWaitMs` on a timer, and while records keep coming it drains back to back.
  */
+import { readFileSync } from 'node:fs';
 import { setTimeout as delay } from 'node:timers/promises';
 import { TracingError } from '../../model/errors.js';
 import { decodeEvents, type EbpfEvent, type KtimeClock } from './decode-events.js';
@@ -37,6 +38,12 @@ export interface EbpfSource extends AsyncIterable<EbpfEvent[]> {
   stats(): NativeStats;
   /** Changes the in-kernel filter; this process stays denied whatever `denyPids` says. */
   setFilter(filter: NativeFilter): void;
+  /**
+   * Captures frames on a network interface of this namespace (tc clsact) as `frame` events.
+   * A loopback interface is captured on egress only: each of its frames is sent and received
+   * by this host, so both directions would see it twice. Throws TRC_EBPF_ATTACH naming it.
+   */
+  captureInterface(name: string): number;
   /** Detaches the programs; a running iteration ends after its current batch. */
   close(): void;
   readonly clock: KtimeClock;
@@ -81,6 +88,23 @@ export function createEbpfSource(opts: EbpfSourceOptions = {}): EbpfSource {
     clock,
     stats: () => addon.stats(handle),
     setFilter: applyFilter,
+    captureInterface(name) {
+      let ifindex: number;
+      let loopback = false;
+      try {
+        ifindex = Number(readFileSync(`/sys/class/net/${name}/ifindex`, 'utf8').trim());
+        // IFF_LOOPBACK = 0x8 in the interface flags.
+        loopback = (Number(readFileSync(`/sys/class/net/${name}/flags`, 'utf8').trim()) & 0x8) !== 0;
+      } catch (err) {
+        throw new TracingError('TRC_EBPF_ATTACH', `no network interface ${JSON.stringify(name)} here (${(err as Error).message})`, { cause: err });
+      }
+      try {
+        addon.attachInterface(handle, ifindex, !loopback, true);
+      } catch (err) {
+        throw new TracingError('TRC_EBPF_ATTACH', `capturing packets on ${name} failed: ${(err as Error).message}`, { cause: err });
+      }
+      return ifindex;
+    },
     close() {
       if (closed) return;
       closed = true;

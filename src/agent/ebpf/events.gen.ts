@@ -9,6 +9,7 @@ export const WEFT_KIND_CONNECT = 3;
 export const WEFT_KIND_ACCEPT = 4;
 export const WEFT_KIND_EXEC = 5;
 export const WEFT_KIND_EXIT = 6;
+export const WEFT_KIND_PACKET = 7;
 export const WEFT_DIR_INGRESS = 1;
 export const WEFT_DIR_EGRESS = 2;
 export const WEFT_FLAG_MSG_START = 1;

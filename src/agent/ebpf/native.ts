@@ -60,6 +60,8 @@ export interface NativeAddon {
   poll(handle: NativeHandle, buffer: Buffer, timeoutMs: number): number;
   stats(handle: NativeHandle): NativeStats;
   setFilter(handle: NativeHandle, filter: NativeFilter): void;
+  /** tc filters on one interface of this network namespace (NET capture); detached by close. */
+  attachInterface(handle: NativeHandle, ifindex: number, ingress: boolean, egress: boolean): void;
   close(handle: NativeHandle): void;
   /** [CLOCK_REALTIME ns, CLOCK_MONOTONIC ns], read back to back. */
   clocks(): [bigint, bigint];

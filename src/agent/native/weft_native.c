@@ -24,6 +24,9 @@
 #include "weft.skel.h"
 #include "weft_compat.skel.h"
 
+/* Interfaces one agent may capture packets on (tc ingress and egress each). */
+#define MAX_TC_INTERFACES 32
+
 /* The loaded programs: one of two skeletons of the same source (weft.bpf.c), which read kernel
  * structures with direct loads (Linux 6.2+) or with CO-RE helper reads. Both have the same maps
  * and globals, so the rest of the addon goes through these pointers. */
@@ -31,6 +34,7 @@ typedef struct {
 	struct weft_bpf *direct;
 	struct weft_compat_bpf *compat;
 	struct bpf_map *events, *counters, *pid_deny, *pid_allow, *ports;
+	struct bpf_program *tc_ingress, *tc_egress;
 	struct weft_bpf__rodata *rodata;
 	struct weft_bpf__data *data;
 	struct weft_bpf__bss *bss;
@@ -47,6 +51,14 @@ typedef struct {
 	size_t pending_len;
 	int attached;
 	int compat; /* the CO-RE variant is loaded */
+	/* tc filters this handle attached (NET capture), to detach on close. */
+	struct tc_link {
+		int ifindex;
+		enum bpf_tc_attach_point point;
+		__u32 handle, priority;
+		int created_hook; /* the clsact qdisc was ours: remove it too */
+	} tc[2 * MAX_TC_INTERFACES];
+	int ntc;
 } handle_t;
 
 #define THROW(env, msg)                                         \
@@ -106,6 +118,8 @@ static int progs_open(progs_t *p, int compat)
 		p->pid_deny = p->compat->maps.pid_deny;
 		p->pid_allow = p->compat->maps.pid_allow;
 		p->ports = p->compat->maps.ports;
+		p->tc_ingress = p->compat->progs.tc_ingress;
+		p->tc_egress = p->compat->progs.tc_egress;
 		p->rodata = (struct weft_bpf__rodata *)p->compat->rodata;
 		p->data = (struct weft_bpf__data *)p->compat->data;
 		p->bss = (struct weft_bpf__bss *)p->compat->bss;
@@ -118,6 +132,8 @@ static int progs_open(progs_t *p, int compat)
 		p->pid_deny = p->direct->maps.pid_deny;
 		p->pid_allow = p->direct->maps.pid_allow;
 		p->ports = p->direct->maps.ports;
+		p->tc_ingress = p->direct->progs.tc_ingress;
+		p->tc_egress = p->direct->progs.tc_egress;
 		p->rodata = p->direct->rodata;
 		p->data = p->direct->data;
 		p->bss = p->direct->bss;
@@ -135,10 +151,26 @@ static int progs_attach(progs_t *p)
 	return p->direct ? weft_bpf__attach(p->direct) : weft_compat_bpf__attach(p->compat);
 }
 
+static void tc_detach_all(handle_t *h)
+{
+	for (int i = h->ntc - 1; i >= 0; i--) {
+		struct tc_link *l = &h->tc[i];
+		DECLARE_LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = l->ifindex, .attach_point = l->point);
+		DECLARE_LIBBPF_OPTS(bpf_tc_opts, opts, .handle = l->handle, .priority = l->priority);
+		bpf_tc_detach(&hook, &opts);
+		if (l->created_hook) {
+			hook.attach_point = BPF_TC_INGRESS | BPF_TC_EGRESS;
+			bpf_tc_hook_destroy(&hook);
+		}
+	}
+	h->ntc = 0;
+}
+
 static void handle_free(handle_t *h)
 {
 	if (!h)
 		return;
+	tc_detach_all(h);
 	if (h->rb)
 		ring_buffer__free(h->rb);
 	progs_destroy(&h->progs);
@@ -441,6 +473,63 @@ static napi_value js_set_filter(napi_env env, napi_callback_info info)
 	return NULL;
 }
 
+/* attachInterface(handle, ifindex, ingress, egress): tc filters for NET capture on one interface
+ * of this network namespace. A loopback device wants one direction only: every frame on it
+ * is sent and received by the same host, so each would be seen twice. */
+static napi_value js_attach_interface(napi_env env, napi_callback_info info)
+{
+	size_t argc = 4;
+	napi_value argv[4];
+	CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+	handle_t *h = get_handle(env, argv[0]);
+	if (!h)
+		return NULL;
+	int32_t ifindex = 0;
+	bool want[2] = {true, true};
+	if (argc < 2 || napi_get_value_int32(env, argv[1], &ifindex) != napi_ok || ifindex <= 0)
+		THROW(env, "attachInterface expects an ifindex");
+	if (argc >= 3)
+		napi_get_value_bool(env, argv[2], &want[0]);
+	if (argc >= 4)
+		napi_get_value_bool(env, argv[3], &want[1]);
+	const enum bpf_tc_attach_point points[2] = {BPF_TC_INGRESS, BPF_TC_EGRESS};
+	struct bpf_program *progs[2] = {h->progs.tc_ingress, h->progs.tc_egress};
+	int created = 0;
+	for (int d = 0; d < 2; d++) {
+		if (!want[d])
+			continue;
+		if (h->ntc >= 2 * MAX_TC_INTERFACES)
+			THROW(env, "too many interfaces to capture on");
+		DECLARE_LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = points[d]);
+		/* One clsact qdisc carries both directions; an existing one (tc users, Cilium) is shared. */
+		int err = bpf_tc_hook_create(&hook);
+		if (err == 0)
+			created = 1;
+		else if (err != -EEXIST) {
+			char msg[200];
+			snprintf(msg, sizeof(msg), "creating the clsact qdisc on ifindex %d failed (%d)", ifindex, err);
+			THROW(env, msg);
+		}
+		DECLARE_LIBBPF_OPTS(bpf_tc_opts, opts, .prog_fd = bpf_program__fd(progs[d]));
+		err = bpf_tc_attach(&hook, &opts);
+		if (err) {
+			char msg[200];
+			snprintf(msg, sizeof(msg), "attaching the tc program on ifindex %d failed (%d)", ifindex, err);
+			THROW(env, msg);
+		}
+		struct tc_link *l = &h->tc[h->ntc++];
+		l->ifindex = ifindex;
+		l->point = points[d];
+		l->handle = opts.handle;
+		l->priority = opts.priority;
+		/* The qdisc is removed once, with the last filter of this interface. */
+		l->created_hook = 0;
+	}
+	if (created && h->ntc > 0)
+		h->tc[h->ntc - 1].created_hook = 1;
+	return NULL;
+}
+
 static napi_value js_close(napi_env env, napi_callback_info info)
 {
 	size_t argc = 1;
@@ -503,6 +592,7 @@ static napi_value init(napi_env env, napi_value exports)
 		{"stats", NULL, js_stats, NULL, NULL, NULL, napi_default, NULL},
 		{"setFilter", NULL, js_set_filter, NULL, NULL, NULL, napi_default, NULL},
 		{"close", NULL, js_close, NULL, NULL, NULL, napi_default, NULL},
+		{"attachInterface", NULL, js_attach_interface, NULL, NULL, NULL, napi_default, NULL},
 		{"clocks", NULL, js_clocks, NULL, NULL, NULL, napi_default, NULL},
 		{"layout", NULL, js_layout, NULL, NULL, NULL, napi_default, NULL},
 	};

@@ -127,6 +127,17 @@ describe('importCapture', () => {
     expect(lost.spans.map((s) => s.requestResource)).toContain('/a.txt');
   });
 
+  it('follows sequence numbers by wire length when a snap length cut the frames (tcpdump -s, tc)', async () => {
+    const file = readFileSync(join(PROTOCOLS, 'http1/testdata/curl-keepalive.pcap'));
+    const whole = await run(file);
+    // 14 (Ethernet) + 20 (IP) + 32 (TCP with timestamps) + 60 bytes of payload at most.
+    const cut = await run(writePcap([...readCapturedPackets(file)].map((p) => ({ ...p, data: p.data.subarray(0, 126) }))));
+    expect(cut.result.gapBytes).toBe(0);
+    expect(cut.spans.map((s) => [s.requestType, s.responseCode, s.responseStatus, s.reqTcpSeq, s.respTcpSeq])).toEqual(
+      whole.spans.map((s) => [s.requestType, s.responseCode, s.responseStatus, s.reqTcpSeq, s.respTcpSeq]),
+    );
+  });
+
   it('meets hostile bytes with spans or TRC_PCAP_MALFORMED, never another error', async () => {
     const real = readFileSync(join(PROTOCOLS, 'redis/testdata/pipe.pcap'));
     const realNg = readFileSync(join(HERE, 'testdata/curl-http-server-v4-v6.pcapng'));

@@ -18,7 +18,10 @@ export interface DecodedPacket {
   ack: boolean;
   fin: boolean;
   rst: boolean;
+  /** The payload bytes captured (a capture's snap length may cut them short). */
   payload: Buffer;
+  /** The payload's length on the wire, from the IP header: what the sequence numbers count. */
+  wireLength: number;
 }
 
 const LINKTYPE_NULL = 0;
@@ -109,6 +112,8 @@ export function decodePacket(linkType: number, d: Buffer): DecodedPacket | null 
   if (!ip) return null;
   let proto: number;
   let l4: number;
+  /** End of the IP packet as its header says, and as far as it was captured. */
+  let wireEnd: number;
   let end: number;
   let srcIp: string;
   let dstIp: string;
@@ -123,14 +128,16 @@ export function decodePacket(linkType: number, d: Buffer): DecodedPacket | null 
     srcIp = ipv4(d, at + 12);
     dstIp = ipv4(d, at + 16);
     l4 = at + ihl;
-    end = Math.min(d.length, at + d.readUInt16BE(at + 2));
+    wireEnd = at + d.readUInt16BE(at + 2);
+    end = Math.min(d.length, wireEnd);
   } else {
     if (d.length < at + 40 || (d[at] as number) >> 4 !== 6) return null;
     proto = d[at + 6] as number;
     srcIp = ipv6(d, at + 8);
     dstIp = ipv6(d, at + 24);
     l4 = at + 40;
-    end = Math.min(d.length, l4 + d.readUInt16BE(at + 4));
+    wireEnd = l4 + d.readUInt16BE(at + 4);
+    end = Math.min(d.length, wireEnd);
     while (IPV6_EXTENSIONS.has(proto)) {
       if (end < l4 + 8) return null;
       proto = d[l4] as number;
@@ -156,6 +163,7 @@ export function decodePacket(linkType: number, d: Buffer): DecodedPacket | null 
       fin: (flags & 0x01) !== 0,
       rst: (flags & 0x04) !== 0,
       payload: d.subarray(l4 + dataOff, end),
+      wireLength: Math.max(0, wireEnd - (l4 + dataOff)),
     };
   }
   if (proto === 17) {
@@ -173,6 +181,7 @@ export function decodePacket(linkType: number, d: Buffer): DecodedPacket | null 
       fin: false,
       rst: false,
       payload: d.subarray(l4 + 8, end),
+      wireLength: Math.max(0, wireEnd - (l4 + 8)),
     };
   }
   return null;

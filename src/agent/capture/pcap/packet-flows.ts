@@ -35,7 +35,9 @@ export interface PacketFlowStats {
 
 interface Pending {
   seq: number;
+  /** Captured bytes: a prefix of the segment's `wireLength` bytes when the capture cut it. */
   payload: Buffer;
+  wireLength: number;
   unixNano: bigint;
 }
 
@@ -63,8 +65,13 @@ interface Flow {
 }
 
 export interface PacketFlows {
-  /** One decoded packet → the events it completes (in order). */
-  push(p: DecodedPacket, unixNano: bigint, interfaceName: string): SessionInputEvent[];
+  /**
+   * One decoded packet → the events it completes (in order). `direction` (live capture: whether
+   * the interface sent or received the frame) makes a new flow's local end the sending side's.
+   */
+  push(p: DecodedPacket, unixNano: bigint, interfaceName: string, direction?: 'ingress' | 'egress'): SessionInputEvent[];
+  /** Closes flows not seen for `idleNano` (a live capture never reaches an end). */
+  expire(nowUnixNano: bigint, idleNano: bigint): SessionInputEvent[];
   /** The end of the capture: every gap is skipped and every flow closed. */
   end(unixNano: bigint): SessionInputEvent[];
   stats(): PacketFlowStats;
@@ -80,7 +87,7 @@ export function createPacketFlows(o: PacketFlowOptions = {}): PacketFlows {
   const stats: PacketFlowStats = { packets: 0, flows: 0, gapBytes: 0, retransmittedBytes: 0 };
   let nextSocketId = 1n;
 
-  const emitData = (f: Flow, egress: boolean, payload: Buffer, seq: number, unixNano: bigint, out: SessionInputEvent[]): void => {
+  const emitData = (f: Flow, egress: boolean, payload: Buffer, wireLength: number, seq: number, unixNano: bigint, out: SessionInputEvent[]): void => {
     const direction = egress ? 'egress' : 'ingress';
     const ev: DataEvent = {
       kind: 'data',
@@ -91,7 +98,9 @@ export function createPacketFlows(o: PacketFlowOptions = {}): PacketFlows {
       direction,
       startUnixNano: unixNano,
       endUnixNano: unixNano,
-      totalBytes: payload.length,
+      // More than the payload when the capture cut the segment: the message is then marked
+      // truncated, as a syscall beyond eBPF's prefix is.
+      totalBytes: Math.max(wireLength, payload.length),
       payload,
       transport: f.transport,
       ipVersion: f.ipVersion,
@@ -119,14 +128,16 @@ export function createPacketFlows(o: PacketFlowOptions = {}): PacketFlows {
       d.pending.shift();
       if (gap > 0) stats.gapBytes += gap;
       let payload = first.payload;
+      let wire = first.wireLength;
       let seq = first.seq;
       if (gap < 0) {
-        if (-gap >= payload.length) continue;
-        payload = payload.subarray(-gap);
+        if (-gap >= wire) continue;
+        payload = payload.subarray(Math.min(-gap, payload.length));
+        wire += gap;
         seq = d.next;
       }
-      emitData(f, egress, payload, seq, first.unixNano, out);
-      d.next = (seq + payload.length) >>> 0;
+      emitData(f, egress, payload, wire, seq, first.unixNano, out);
+      d.next = (seq + wire) >>> 0;
     }
   };
 
@@ -136,7 +147,7 @@ export function createPacketFlows(o: PacketFlowOptions = {}): PacketFlows {
   };
 
   return {
-    push(p, unixNano, interfaceName) {
+    push(p, unixNano, interfaceName, direction) {
       stats.packets++;
       const out: SessionInputEvent[] = [];
       const a = `${p.srcIp}|${p.srcPort}`;
@@ -145,10 +156,10 @@ export function createPacketFlows(o: PacketFlowOptions = {}): PacketFlows {
       let f = flows.get(key);
       if (!f) {
         // A bare ACK, FIN or RST (the tail of a flow already closed, or of one caught at its end) opens nothing.
-        if (p.transport === 'tcp' && !p.syn && p.payload.length === 0) return out;
+        if (p.transport === 'tcp' && !p.syn && p.wireLength === 0) return out;
         // The client's end when the handshake says which it is (a SYN-ACK's receiver sent the
         // SYN), else the first sender's.
-        const srcIsLocal = !(p.syn && p.ack);
+        const srcIsLocal = direction !== undefined ? direction === 'egress' : !(p.syn && p.ack);
         f = {
           socketId: nextSocketId++,
           transport: p.transport,
@@ -167,8 +178,8 @@ export function createPacketFlows(o: PacketFlowOptions = {}): PacketFlows {
         };
         flows.set(key, f);
         stats.flows++;
-        // The handshake tells the side: settle it before any data, as connect() does for eBPF.
-        if (p.syn) out.push({ kind: 'connect', socketId: f.socketId, unixNano });
+        // The handshake tells the side: settle it before any data, as connect()/accept() do for eBPF.
+        if (p.syn) out.push({ kind: srcIsLocal === !p.ack ? 'connect' : 'accept', socketId: f.socketId, unixNano });
         if (flows.size > maxFlows) {
           let oldestKey = '';
           let oldest: Flow | null = null;
@@ -179,18 +190,18 @@ export function createPacketFlows(o: PacketFlowOptions = {}): PacketFlows {
       f.lastSeen = unixNano;
       const egress = p.srcIp === f.localIp && p.srcPort === f.localPort;
       if (p.transport === 'udp') {
-        if (p.payload.length > 0) emitData(f, egress, p.payload, 0, unixNano, out);
+        if (p.wireLength > 0) emitData(f, egress, p.payload, p.wireLength, 0, unixNano, out);
         return out;
       }
       const d = f.dirs[egress ? 0 : 1];
       if (p.syn) d.next = (p.seq + 1) >>> 0;
-      if (p.payload.length > 0) {
+      if (p.wireLength > 0) {
         const seq = p.syn ? (p.seq + 1) >>> 0 : p.seq;
         if (d.next === null) d.next = seq;
         const ahead = seqDiff(seq, d.next);
-        if (ahead + p.payload.length <= 0) stats.retransmittedBytes += p.payload.length;
+        if (ahead + p.wireLength <= 0) stats.retransmittedBytes += p.wireLength;
         else {
-          d.pending.push({ seq, payload: p.payload, unixNano });
+          d.pending.push({ seq, payload: p.payload, wireLength: p.wireLength, unixNano });
           if (ahead < 0) stats.retransmittedBytes += -ahead;
           drain(f, d, egress, d.pending.length > maxPending, out);
         }
@@ -199,6 +210,15 @@ export function createPacketFlows(o: PacketFlowOptions = {}): PacketFlows {
       if (p.rst || (f.dirs[0].fin && f.dirs[1].fin)) {
         for (const [i, dir] of f.dirs.entries()) drain(f, dir, i === 0, true, out);
         close(key, f, unixNano, out);
+      }
+      return out;
+    },
+    expire(now, idleNano) {
+      const out: SessionInputEvent[] = [];
+      for (const [key, f] of [...flows]) {
+        if (now - f.lastSeen <= idleNano) continue;
+        for (const [i, dir] of f.dirs.entries()) drain(f, dir, i === 0, true, out);
+        close(key, f, now, out);
       }
       return out;
     },
