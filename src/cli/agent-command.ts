@@ -9,7 +9,7 @@ export function agentCommand(ctx: CommandContext): Command {
   return new Command('agent')
     .description('capture SYS spans (eBPF) here and send them as OTLP to a Weft server')
     .option('--server <url>', "the server's OTLP/HTTP endpoint (default: http://127.0.0.1:4318; env WEFT_SERVER)")
-    .option('--interfaces <nics>', "comma-separated NICs to capture packets on (default: the agent's choice)")
+    .option('--interfaces <nics>', "comma-separated interfaces to capture frames on for NET spans (default: none)")
     .option('--token <secret>', 'Bearer token the server requires (env WEFT_TOKEN)')
     .option('--log-level <level>', 'log level (default: info)')
     .addHelpText(

@@ -199,7 +199,7 @@ export const SERVER_OPTIONS: readonly OptionSpec[] = [
   { key: 'exportFilter', flag: '--export-filter <sources>', env: 'WEFT_EXPORT_FILTER', description: 'which spans to export, e.g. source=sys,net;protocol=http (see README)', defaultText: DEFAULT_EXPORT_FILTER },
   { key: 'token', flag: '--token <secret>', env: 'WEFT_TOKEN', description: 'require "Authorization: Bearer SECRET" on every ingest and query call', defaultText: 'off' },
   { key: 'agent', flag: '--no-agent', env: 'WEFT_NO_AGENT', description: 'do not start the local agent (weft up)', defaultText: 'agent on' },
-  { key: 'interfaces', flag: '--interfaces <nics>', env: 'WEFT_INTERFACES', description: 'comma-separated NICs the local agent captures on', defaultText: 'agent default' },
+  { key: 'interfaces', flag: '--interfaces <nics>', env: 'WEFT_INTERFACES', description: 'comma-separated interfaces the local agent captures frames on, for NET spans', defaultText: 'none' },
   { key: 'logLevel', flag: '--log-level <level>', env: 'WEFT_LOG_LEVEL', description: `log level: ${LOG_LEVELS.join('|')}`, defaultText: 'info' },
   { key: 'maxBodyBytes', flag: '--max-body-bytes <n>', env: 'WEFT_MAX_BODY_BYTES', description: 'largest ingest request body (413 beyond)', defaultText: String(DEFAULT_MAX_BODY_BYTES) },
   {
