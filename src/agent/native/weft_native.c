@@ -26,6 +26,9 @@
 
 /* Interfaces one agent may capture packets on (tc ingress and egress each). */
 #define MAX_TC_INTERFACES 32
+/* Weft's tc filter identity ("WF", priority 0xf7): one Weft filter per interface and direction. */
+#define WEFT_TC_HANDLE 0x5746
+#define WEFT_TC_PRIORITY 0xf7
 
 /* The loaded programs: one of two skeletons of the same source (weft.bpf.c), which read kernel
  * structures with direct loads (Linux 6.2+) or with CO-RE helper reads. Both have the same maps
@@ -510,7 +513,10 @@ static napi_value js_attach_interface(napi_env env, napi_callback_info info)
 			snprintf(msg, sizeof(msg), "creating the clsact qdisc on ifindex %d failed (%d)", ifindex, err);
 			THROW(env, msg);
 		}
-		DECLARE_LIBBPF_OPTS(bpf_tc_opts, opts, .prog_fd = bpf_program__fd(progs[d]));
+		/* A fixed handle and priority, replaced on attach: an agent that was killed leaves its
+		 * filter on the interface, and the next one takes its place instead of adding a copy. */
+		DECLARE_LIBBPF_OPTS(bpf_tc_opts, opts, .prog_fd = bpf_program__fd(progs[d]), .handle = WEFT_TC_HANDLE,
+				    .priority = WEFT_TC_PRIORITY, .flags = BPF_TC_F_REPLACE);
 		err = bpf_tc_attach(&hook, &opts);
 		if (err) {
 			char msg[200];
