@@ -40,6 +40,7 @@ export function createNetSessions(o: NetSessionsOptions): SessionTable & { netSt
   const idle = o.flowIdleNano ?? 120_000_000_000n;
   let frames = 0;
   let skipped = 0;
+  let lastExpire = 0n;
   const toEvents = (f: FrameEvent): SessionInputEvent[] => {
     frames++;
     const p = decodePacket(LINKTYPE_ETHERNET, f.data);
@@ -56,7 +57,12 @@ export function createNetSessions(o: NetSessionsOptions): SessionTable & { netSt
       return inputs.length === 0 ? [] : o.table.push(inputs);
     },
     sweep(now) {
-      const closed = flows.expire(now, idle);
+      // Idle flows are rare and the scan covers every flow: once a second is plenty.
+      let closed: SessionInputEvent[] = [];
+      if (now - lastExpire >= 1_000_000_000n) {
+        lastExpire = now;
+        closed = flows.expire(now, idle);
+      }
       const out: SpanRecord[] = closed.length > 0 ? o.table.push(closed) : [];
       return [...out, ...o.table.sweep(now)];
     },
