@@ -51,7 +51,16 @@ function metaAt(off: number, carried: number, carriedMeta: FrameMeta, meta: Fram
   return delta === 0 || base.tcpSeq === 0 ? base : { ...base, tcpSeq: (base.tcpSeq + delta) >>> 0 };
 }
 
-export function createExchangeStream<Rec>(parser: AnyProtocolParser, transport: Transport): ExchangeStream<Rec> {
+export interface ExchangeStreamOptions {
+  /**
+   * Bytes carried for an unfinished frame (default MAX_CARRY_BYTES). Past it, the frame is
+   * finished as partial right away (as if its message had ended) rather than carried further.
+   */
+  maxCarryBytes?: number;
+}
+
+export function createExchangeStream<Rec>(parser: AnyProtocolParser, transport: Transport, options: ExchangeStreamOptions = {}): ExchangeStream<Rec> {
+  const maxCarry = options.maxCarryBytes ?? MAX_CARRY_BYTES;
   const state: unknown = parser.newState(transport);
   const requests: Framed<unknown>[] = [];
   const responses: Framed<unknown>[] = [];
@@ -84,12 +93,23 @@ export function createExchangeStream<Rec>(parser: AnyProtocolParser, transport: 
         stats.ignoredBytes += r.consumed;
         off += Math.max(1, r.consumed);
       } else if (r.kind === 'needMore') {
-        if (!end && buf.length - off <= MAX_CARRY_BYTES) {
+        if (!end && buf.length - off <= maxCarry) {
           c.bytes = Uint8Array.prototype.slice.call(view);
           c.meta = metaAt(off, carried, carriedMeta, meta);
-        } else {
-          stats.droppedBytes += buf.length - off;
+          return;
         }
+        if (!end) {
+          // Too much to keep waiting on: finish the frame as partial now, as an ended message would.
+          const last = parser.parse(view, direction, state, true);
+          if (last.kind === 'frame') {
+            out.push({ frame: last.frame as unknown, meta: metaAt(off, carried, carriedMeta, meta) });
+            stats.frames++;
+            off += Math.max(1, last.consumed);
+            if (off < buf.length) stats.droppedBytes += buf.length - off;
+            return;
+          }
+        }
+        stats.droppedBytes += buf.length - off;
         return;
       } else {
         // Resynchronising inside a message is guesswork; drop the rest of it.

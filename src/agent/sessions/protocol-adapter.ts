@@ -19,6 +19,8 @@ function metaOf(m: Message): FrameMeta {
   };
 }
 
+/** Bytes of an unfinished frame a connection carries between messages, per direction. */
+const CARRY_BYTES_PER_CONNECTION = 16 * 1024;
 const NO_BYTES = new Uint8Array(0);
 /** Meta of an empty push: only carried bytes are parsed, and they keep their own meta. */
 const NO_META: FrameMeta = { startUnixNano: 0n, endUnixNano: 0n, tcpSeq: 0, syscallTraceId: 0, tid: 0 };
@@ -33,7 +35,9 @@ export function l7ProtocolOf(parser: AnyProtocolParser): L7Protocol {
       return verdict;
     },
     open(conn: ConnInfo): L7Connection {
-      const stream = createExchangeStream<unknown>(parser, conn.transport);
+      // A few messages' worth: a frame still unfinished after that is finished as partial, so a
+      // slow upload cannot make every connection hold a large carry.
+      const stream = createExchangeStream<unknown>(parser, conn.transport, { maxCarryBytes: CARRY_BYTES_PER_CONNECTION });
       const toSpans = (records: unknown[]): SpanRecord[] => records.map((r) => parser.toSpan(r, conn) as SpanRecord);
       return {
         // A message ends its frames, unless it only went idle with all its bytes captured: then

@@ -168,6 +168,27 @@ describe('session table', () => {
     expect(spans[0]?.startTimeUnixNano).toBe(1n * ms);
   });
 
+  it('bounds what a slow upload makes the connection carry: past it the request is finished as partial', () => {
+    const t = createSessionTable(options({ protocols: [l7ProtocolOf(http1Parser)] }));
+    const ms = 1_000_000n;
+    const head = 'POST /upload HTTP/1.1\r\nHost: a\r\nContent-Length: 100000\r\n\r\n';
+    let seq = 1;
+    let at = 1n;
+    t.push([data({ direction: 'egress', startUnixNano: at * ms, text: head, tcpSeq: seq })]);
+    seq += head.length;
+    // 4000-byte writes 20 ms apart: every message goes idle with the body unfinished.
+    for (let i = 0; i < 6; i++) {
+      t.sweep((at + 15n) * ms);
+      at += 20n;
+      t.push([data({ direction: 'egress', startUnixNano: at * ms, text: 'x'.repeat(4000), tcpSeq: seq, messageStart: false })]);
+      seq += 4000;
+    }
+    t.sweep((at + 15n) * ms);
+    const ok = 'HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n';
+    const spans = [...t.push([data({ direction: 'ingress', startUnixNano: (at + 30n) * ms, text: ok, tcpSeq: 9000 })]), ...t.sweep((at + 60n) * ms)];
+    expect(spans.map((s) => [s.requestType, s.requestResource, s.responseCode, s.reqTcpSeq])).toEqual([['POST', '/upload', 200, 1]]);
+  });
+
   it('completes a half-written frame as partial when the connection closes', () => {
     const t = createSessionTable(options({ protocols: [l7ProtocolOf(http1Parser)] }));
     const ms = 1_000_000n;
