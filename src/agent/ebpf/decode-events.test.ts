@@ -5,7 +5,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { decodeEvents, type SyscallEvent } from './decode-events.js';
 import { EVENT_HEADER_SIZE, EVENT_OFFSETS as O, WEFT_DIR_EGRESS, WEFT_FLAG_IPV6, WEFT_FLAG_MSG_START, WEFT_FLAG_SEQ_VALID, WEFT_KIND_CLOSE, WEFT_KIND_DATA, WEFT_SYS_WRITEV } from './events.gen.js';
-import { formatIpv6 } from './ip-format.js';
+import { formatIpv6 } from '../capture/ip-format.js';
 
 function record(fill: (b: Buffer) => void, payload = Buffer.alloc(0)): Buffer {
   const b = Buffer.alloc(EVENT_HEADER_SIZE + payload.length);

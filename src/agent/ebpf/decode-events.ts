@@ -3,7 +3,7 @@
  * into typed events. Layout constants come only from events.gen.ts (generated from events.h).
  */
 import type { CloseEvent, DataEvent, FrameEvent } from '../capture/capture-event.js';
-import { formatIpv4, formatIpv6, isV4Mapped } from './ip-format.js';
+import { formatIpv4, formatIpv6, isV4Mapped } from '../capture/ip-format.js';
 import {
   EVENT_HEADER_SIZE,
   EVENT_OFFSETS as O,

@@ -4,6 +4,7 @@
  * tags), Linux cooked v1 and v2 (`tcpdump -i any`), raw IP, and BSD loopback (DLT_NULL).
  * Every offset is checked against the captured length: hostile files give null, never a throw.
  */
+import { formatIpv4, formatIpv6 } from '../ip-format.js';
 
 export interface DecodedPacket {
   ipVersion: 4 | 6;
@@ -76,34 +77,6 @@ function ipStart(linkType: number, d: Buffer): { at: number; v: 4 | 6 } | null {
   }
 }
 
-function ipv4(d: Buffer, at: number): string {
-  return `${d[at]}.${d[at + 1]}.${d[at + 2]}.${d[at + 3]}`;
-}
-
-/** RFC 5952 text form (lowercase, longest zero run as ::). */
-function ipv6(d: Buffer, at: number): string {
-  const g: number[] = [];
-  for (let i = 0; i < 16; i += 2) g.push(d.readUInt16BE(at + i));
-  let bestAt = -1;
-  let bestLen = 1;
-  for (let i = 0; i < 8; ) {
-    if (g[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && g[j] === 0) j++;
-    if (j - i > bestLen) {
-      bestAt = i;
-      bestLen = j - i;
-    }
-    i = j;
-  }
-  const hex = g.map((x) => x.toString(16));
-  if (bestAt < 0) return hex.join(':');
-  return `${hex.slice(0, bestAt).join(':')}::${hex.slice(bestAt + bestLen).join(':')}`;
-}
-
 const IPV6_EXTENSIONS = new Set([0, 43, 60]); // hop-by-hop, routing, destination options
 const IPV6_FRAGMENT = 44;
 
@@ -125,16 +98,16 @@ export function decodePacket(linkType: number, d: Buffer): DecodedPacket | null 
     const fragment = d.readUInt16BE(at + 6);
     if ((fragment & 0x1fff) !== 0 || (fragment & 0x2000) !== 0) return null; // fragments are not reassembled
     proto = d[at + 9] as number;
-    srcIp = ipv4(d, at + 12);
-    dstIp = ipv4(d, at + 16);
+    srcIp = formatIpv4(d, at + 12);
+    dstIp = formatIpv4(d, at + 16);
     l4 = at + ihl;
     wireEnd = at + d.readUInt16BE(at + 2);
     end = Math.min(d.length, wireEnd);
   } else {
     if (d.length < at + 40 || (d[at] as number) >> 4 !== 6) return null;
     proto = d[at + 6] as number;
-    srcIp = ipv6(d, at + 8);
-    dstIp = ipv6(d, at + 24);
+    srcIp = formatIpv6(d, at + 8);
+    dstIp = formatIpv6(d, at + 24);
     l4 = at + 40;
     wireEnd = l4 + d.readUInt16BE(at + 4);
     end = Math.min(d.length, wireEnd);

@@ -1,5 +1,5 @@
 /**
- * @module Formatting the 16-byte address fields of an eBPF record as IP strings.
+ * @module IP addresses as text, from the bytes of an eBPF record or of a packet header.
  */
 
 /** IPv4 from the first 4 bytes at `offset`. */
