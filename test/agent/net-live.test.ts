@@ -8,62 +8,33 @@
  * Needs root and BTF. Outside CI it skips with the reason; in CI (CI=true) it fails instead.
  */
 import { execFileSync } from 'node:child_process';
-import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ebpfAvailability } from '../../src/agent/ebpf/native.js';
-import { startAgent, type RunningAgent } from '../../src/agent/index.js';
-import { startTopology, type Topology } from '../../src/demo/topology.js';
-import { startTestWeft, type TestWeft } from '../e2e/weft-harness.js';
+import { ebpfUnavailable, fetchTrace, startTracedTopology, type TraceSpan, type TracedTopology } from './traced-topology.js';
 
-const availability = ebpfAvailability();
-const unavailable = availability.ok ? null : availability.reason;
-if (unavailable && process.env.CI === 'true') throw new Error(`live NET capture test cannot run in CI: ${unavailable}`);
+const unavailable = ebpfUnavailable('live NET capture test');
 
 const TRACE_ID = '7d3f0c1b9a8e4d2c6b5a49382716f0e1';
 const CALLER_SPAN = '2b4d6f8091a3c5e7';
 
-interface TraceSpan {
-  id: string;
-  parentId: string | null;
-  linkReason: string | null;
-  source: string;
-  origin: string;
-  observationPoint: string;
-  processName: string;
-  protocol: string;
-  requestResource: string;
-  reqTcpSeq: number;
-  interfaceName: string;
-}
-
 describe.skipIf(unavailable !== null)('live NET capture on lo, in the full-stack trace', () => {
-  let weft: TestWeft;
-  let topo: Topology;
-  let agent: RunningAgent;
+  let traced: TracedTopology;
   let spans: TraceSpan[] = [];
 
   beforeAll(async () => {
-    weft = await startTestWeft();
-    topo = await startTopology({ frontend: 'none' });
-    const ports = Object.values(topo.services).map((s) => s.port);
-    agent = await startAgent({ sink: weft.server.sink, interfaces: ['lo'], logger: pino({ level: 'silent' }), ebpf: { ports } });
+    traced = await startTracedTopology(['lo']);
+    const { weft, topo } = traced;
     execFileSync('curl', ['-sf', '-o', '/dev/null', `${topo.entryUrl}/order?item=warmup`]);
     execFileSync('curl', ['-sf', '-o', '/dev/null', '-H', `traceparent: 00-${TRACE_ID}-${CALLER_SPAN}-01`, `${topo.entryUrl}/order?item=live`]);
     const deadline = Date.now() + 30_000;
     for (;;) {
-      const res = await fetch(`${weft.urls.query}/api/v1/traces/${TRACE_ID}`);
-      spans = res.status === 200 ? ((await res.json()) as { spans: TraceSpan[] }).spans : [];
+      spans = await fetchTrace(weft, TRACE_ID);
       const net = new Set(spans.filter((s) => s.source === 'net').map((s) => s.protocol));
       if ((net.size >= 5 && spans.some((s) => s.processName === 'postgres')) || Date.now() > deadline) break;
       await new Promise((r) => setTimeout(r, 250));
     }
   }, 180_000);
 
-  afterAll(async () => {
-    await topo?.stop();
-    await agent?.close();
-    await weft?.close();
-  }, 60_000);
+  afterAll(async () => traced?.stop(), 60_000);
 
   it('puts a NET span of every hop between the client c-p and the server s-p, by tcp seq', () => {
     const byId = new Map(spans.map((s) => [s.id, s]));

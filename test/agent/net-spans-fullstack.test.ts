@@ -11,46 +11,24 @@ import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { importCapture } from '../../src/agent/capture/pcap/import-capture.js';
-import { ebpfAvailability } from '../../src/agent/ebpf/native.js';
-import { startAgent, type RunningAgent } from '../../src/agent/index.js';
-import { startTopology, type Topology } from '../../src/demo/topology.js';
-import { startTestWeft, type TestWeft } from '../e2e/weft-harness.js';
+import { ebpfUnavailable, fetchTrace, startTracedTopology, type TraceSpan, type TracedTopology } from './traced-topology.js';
 
-const availability = ebpfAvailability();
-const unavailable = availability.ok ? null : availability.reason;
-if (unavailable && process.env.CI === 'true') throw new Error(`NET span end-to-end test cannot run in CI: ${unavailable}`);
+const unavailable = ebpfUnavailable('NET span end-to-end test');
 
 const TRACE_ID = '5ce0e9a56015fec5aadfa328ae398115';
 const CALLER_SPAN = '1e6c9a4b5d3f2a10';
 
-interface TraceSpan {
-  id: string;
-  parentId: string | null;
-  linkReason: string | null;
-  source: string;
-  observationPoint: string;
-  processName: string;
-  protocol: string;
-  requestResource: string;
-  reqTcpSeq: number;
-}
-
 describe.skipIf(unavailable !== null)('NET spans from a capture, in the full-stack trace', () => {
-  let weft: TestWeft;
-  let topo: Topology;
-  let agent: RunningAgent;
+  let traced: TracedTopology;
   let dir: string;
   let spans: TraceSpan[] = [];
   let imported = 0;
 
   beforeAll(async () => {
-    weft = await startTestWeft();
-    topo = await startTopology({ frontend: 'none' });
-    const ports = Object.values(topo.services).map((s) => s.port);
-    agent = await startAgent({ sink: weft.server.sink, interfaces: [], logger: pino({ level: 'silent' }), ebpf: { ports } });
+    traced = await startTracedTopology();
+    const { weft, topo, ports } = traced;
     dir = mkdtempSync(join(tmpdir(), 'weft-net-'));
     const pcap = join(dir, 'lo.pcap');
     const filter = ports.map((p) => `port ${p}`).join(' or ');
@@ -66,9 +44,7 @@ describe.skipIf(unavailable !== null)('NET spans from a capture, in the full-sta
     execFileSync('curl', ['-sf', '-o', '/dev/null', '-H', `traceparent: 00-${TRACE_ID}-${CALLER_SPAN}-01`, url]);
     const deadline = Date.now() + 30_000;
     for (;;) {
-      const res = await fetch(`${weft.urls.query}/api/v1/traces/${TRACE_ID}`);
-      const body = res.status === 200 ? ((await res.json()) as { spans: TraceSpan[] }) : { spans: [] };
-      if (body.spans.some((s) => s.processName === 'postgres') || Date.now() > deadline) break;
+      if ((await fetchTrace(weft, TRACE_ID)).some((s) => s.processName === 'postgres') || Date.now() > deadline) break;
       await new Promise((r) => setTimeout(r, 250));
     }
     await new Promise<void>((resolve) => {
@@ -84,16 +60,14 @@ describe.skipIf(unavailable !== null)('NET spans from a capture, in the full-sta
     imported = result.spans;
     const deadline2 = Date.now() + 15_000;
     for (;;) {
-      spans = ((await (await fetch(`${weft.urls.query}/api/v1/traces/${TRACE_ID}`)).json()) as { spans: TraceSpan[] }).spans;
+      spans = await fetchTrace(weft, TRACE_ID);
       if (spans.some((s) => s.source === 'net') || Date.now() > deadline2) break;
       await new Promise((r) => setTimeout(r, 250));
     }
   }, 180_000);
 
   afterAll(async () => {
-    await topo?.stop();
-    await agent?.close();
-    await weft?.close();
+    await traced?.stop();
     if (dir) rmSync(dir, { recursive: true, force: true });
   }, 60_000);
 

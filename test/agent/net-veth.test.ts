@@ -12,13 +12,11 @@ import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ebpfAvailability } from '../../src/agent/ebpf/native.js';
 import { startAgent, type RunningAgent } from '../../src/agent/index.js';
 import { startTestWeft, type TestWeft } from '../e2e/weft-harness.js';
+import { ebpfUnavailable, fetchTrace, type TraceSpan } from './traced-topology.js';
 
-const availability = ebpfAvailability();
-const unavailable = availability.ok ? null : availability.reason;
-if (unavailable && process.env.CI === 'true') throw new Error(`veth NET capture test cannot run in CI: ${unavailable}`);
+const unavailable = ebpfUnavailable('veth NET capture test');
 
 const TRACE_ID = '9a1b2c3d4e5f60718293a4b5c6d7e8f9';
 const CALLER_SPAN = '3c5e7a9b1d2f4a6c';
@@ -29,18 +27,6 @@ const NS_IF = `wn${tag}`;
 // A /30 from the benchmarking range (RFC 2544), unlikely to clash with the machine's routes.
 const HOST_IP = '198.18.77.1';
 const NS_IP = '198.18.77.2';
-
-interface TraceSpan {
-  id: string;
-  parentId: string | null;
-  linkReason: string | null;
-  source: string;
-  observationPoint: string;
-  processName: string;
-  requestResource: string;
-  reqTcpSeq: number;
-  interfaceName: string;
-}
 
 const ip = (...args: string[]): string => execFileSync('ip', args, { encoding: 'utf8' });
 
@@ -76,8 +62,7 @@ describe.skipIf(unavailable !== null)('NET capture on a veth pair between namesp
     expect(out).toBe('veth-ok');
     const deadline = Date.now() + 20_000;
     for (;;) {
-      const res = await fetch(`${weft.urls.query}/api/v1/traces/${TRACE_ID}`);
-      spans = res.status === 200 ? ((await res.json()) as { spans: TraceSpan[] }).spans : [];
+      spans = await fetchTrace(weft, TRACE_ID);
       if ((spans.some((s) => s.source === 'net') && spans.some((s) => s.observationPoint === 's-p')) || Date.now() > deadline) break;
       await new Promise((r) => setTimeout(r, 200));
     }

@@ -74,12 +74,21 @@ export function createNetSessions(o: NetSessionsOptions): SessionTable & { netSt
   };
 }
 
-/** Drives two session tables as one: each takes the events it understands from every batch. */
-export function combineSessionTables(a: SessionTable, b: SessionTable): SessionTable {
+/**
+ * Drives the socket sessions and the NET sessions as one table: frames go to `net`, everything
+ * else to `sockets`, split once per batch (the socket table sorts what it gets; frames would
+ * only cost it).
+ */
+export function combineSessionTables(sockets: SessionTable, net: SessionTable): SessionTable {
   return {
-    push: (events) => [...a.push(events), ...b.push(events)],
-    sweep: (now) => [...a.sweep(now), ...b.sweep(now)],
-    flush: () => [...a.flush(), ...b.flush()],
-    stats: () => a.stats(),
+    push(events) {
+      const frames: SessionInputEvent[] = [];
+      const rest: SessionInputEvent[] = [];
+      for (const e of events) (e.kind === 'frame' ? frames : rest).push(e);
+      return [...sockets.push(rest), ...(frames.length > 0 ? net.push(frames) : [])];
+    },
+    sweep: (now) => [...sockets.sweep(now), ...net.sweep(now)],
+    flush: () => [...sockets.flush(), ...net.flush()],
+    stats: () => sockets.stats(),
   };
 }

@@ -108,7 +108,23 @@ static void progs_destroy(progs_t *p)
 	memset(p, 0, sizeof(*p));
 }
 
-/* Opens one variant and points `p` at its maps and globals (same layout in both). */
+/* Points `p` at a skeleton's maps, programs and globals: both skeletons come from one source, so
+ * their members have the same names and their globals the same layout. */
+#define PROGS_BIND(p, skel)                                              \
+	do {                                                             \
+		(p)->events = (skel)->maps.events;                       \
+		(p)->counters = (skel)->maps.counters;                   \
+		(p)->pid_deny = (skel)->maps.pid_deny;                   \
+		(p)->pid_allow = (skel)->maps.pid_allow;                 \
+		(p)->ports = (skel)->maps.ports;                         \
+		(p)->tc_ingress = (skel)->progs.tc_ingress;              \
+		(p)->tc_egress = (skel)->progs.tc_egress;                \
+		(p)->rodata = (struct weft_bpf__rodata *)(skel)->rodata; \
+		(p)->data = (struct weft_bpf__data *)(skel)->data;       \
+		(p)->bss = (struct weft_bpf__bss *)(skel)->bss;          \
+	} while (0)
+
+/* Opens one variant and points `p` at it. */
 static int progs_open(progs_t *p, int compat)
 {
 	memset(p, 0, sizeof(*p));
@@ -116,30 +132,12 @@ static int progs_open(progs_t *p, int compat)
 		p->compat = weft_compat_bpf__open();
 		if (!p->compat)
 			return -1;
-		p->events = p->compat->maps.events;
-		p->counters = p->compat->maps.counters;
-		p->pid_deny = p->compat->maps.pid_deny;
-		p->pid_allow = p->compat->maps.pid_allow;
-		p->ports = p->compat->maps.ports;
-		p->tc_ingress = p->compat->progs.tc_ingress;
-		p->tc_egress = p->compat->progs.tc_egress;
-		p->rodata = (struct weft_bpf__rodata *)p->compat->rodata;
-		p->data = (struct weft_bpf__data *)p->compat->data;
-		p->bss = (struct weft_bpf__bss *)p->compat->bss;
+		PROGS_BIND(p, p->compat);
 	} else {
 		p->direct = weft_bpf__open();
 		if (!p->direct)
 			return -1;
-		p->events = p->direct->maps.events;
-		p->counters = p->direct->maps.counters;
-		p->pid_deny = p->direct->maps.pid_deny;
-		p->pid_allow = p->direct->maps.pid_allow;
-		p->ports = p->direct->maps.ports;
-		p->tc_ingress = p->direct->progs.tc_ingress;
-		p->tc_egress = p->direct->progs.tc_egress;
-		p->rodata = p->direct->rodata;
-		p->data = p->direct->data;
-		p->bss = p->direct->bss;
+		PROGS_BIND(p, p->direct);
 	}
 	return 0;
 }

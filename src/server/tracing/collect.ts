@@ -49,7 +49,6 @@ class WindowCache {
   private lo = 0n;
   private hi = -1n;
   private off: boolean;
-  private size = 0;
   private readonly held = new Set<string>();
   private readonly byKey = new Map<string, SpanRecord[]>();
 
@@ -67,14 +66,14 @@ class WindowCache {
     const parts: Array<[bigint, bigint]> = empty ? [[lo, hi]] : [];
     if (!empty && lo < this.lo) parts.push([lo, this.lo]);
     if (!empty && hi > this.hi) parts.push([this.hi, hi]);
-    const got = await Promise.all(parts.map(([a, b]) => this.reader.findInTimeRange({ startUnixNano: a, endUnixNano: b }, { limit: this.maxSpans - this.size })));
+    const got = await Promise.all(parts.map(([a, b]) => this.reader.findInTimeRange({ startUnixNano: a, endUnixNano: b }, { limit: this.maxSpans - this.held.size })));
     if (got.some((g) => g === null)) {
       this.off = true;
       this.byKey.clear();
       return false;
     }
     for (const spans of got as SpanRecord[][]) for (const s of spans) this.hold(s);
-    if (this.size > this.maxSpans) {
+    if (this.held.size > this.maxSpans) {
       this.off = true;
       this.byKey.clear();
       return false;
@@ -93,7 +92,6 @@ class WindowCache {
     const k = canonicalKey(s);
     if (this.held.has(k)) return;
     this.held.add(k);
-    this.size++;
     for (const key of linkKeysOf(s)) {
       if (!TIMED_TYPES.has(key.type)) continue;
       const id = hotKeyId(key.type, key.value);
