@@ -5,8 +5,9 @@
  * microseconds, tags are renamed where Zipkin's names differ from OTel's (`http.path`,
  * `error`, Envoy's `guid:x-request-id`) and then take the shared semantic-convention mapping.
  */
+import { createHash } from 'node:crypto';
 import { TracingError, emptySpan, normalizeHexId, observationPointForKind } from '../../model/index.js';
-import type { AttributeValue, SpanKind } from '../../model/index.js';
+import type { AttributeValue, SpanKind, SpanRecord } from '../../model/index.js';
 import { ConvertCollector, timeProblem } from '../convert-result.js';
 import type { ConvertResult } from '../convert-result.js';
 import { applySemanticConventions, ipVersionOf } from '../semconv.js';
@@ -38,6 +39,42 @@ function renameTag(key: string, value: string, out: Record<string, AttributeValu
       return;
     default:
       setOwn(out, key, value);
+  }
+}
+
+/**
+ * The span id a shared server half is stored under. B3 lets a server join its caller's span (same
+ * id, `shared: true`); stored as is, the two halves collide and both hang under the caller's
+ * parent. The id is derived (not random) so a retried batch gives the same id again.
+ */
+export function sharedServerSpanId(traceId: string, spanId: string): string {
+  const id = createHash('sha256').update(`zipkin-shared:${traceId}:${spanId}`).digest('hex').slice(0, 16);
+  // An all-zero id is invalid everywhere; astronomically unlikely, but keep the id valid.
+  return id === '0000000000000000' ? '0000000000000001' : id;
+}
+
+/**
+ * Hangs shared server halves under their client halves: the server half gets its own derived id
+ * and the shared id as parent. Spans of the same batch that name the shared id as parent and come
+ * from the server's own service were started inside the server half (B3 gives them the joined
+ * id), so they move under it. A child in a later batch cannot be told apart from a sibling of
+ * the server half and stays under the client half, one level up but in the trace.
+ */
+function splitSharedSpans(spans: SpanRecord[]): void {
+  const moved = new Map<string, { newId: string; service: string }>();
+  for (const s of spans) {
+    if (s.attributes['zipkin.shared'] !== true || (s.kind !== 'server' && s.kind !== 'consumer')) continue;
+    const newId = sharedServerSpanId(s.traceId, s.spanId);
+    moved.set(`${s.traceId}/${s.spanId}`, { newId, service: s.service });
+    s.attributes['zipkin.span_id'] = s.spanId;
+    s.parentSpanId = s.spanId;
+    s.spanId = newId;
+  }
+  if (moved.size === 0) return;
+  for (const s of spans) {
+    if (s.parentSpanId === '' || s.attributes['zipkin.shared'] === true) continue;
+    const m = moved.get(`${s.traceId}/${s.parentSpanId}`);
+    if (m && m.service === s.service) s.parentSpanId = m.newId;
   }
 }
 
@@ -133,6 +170,7 @@ export function convertZipkinSpans(spans: readonly unknown[]): ConvertResult {
     }
     c.keep(span);
   }
+  splitSharedSpans(c.spans);
   return c.result();
 }
 

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import Fastify from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { zipkinReceiver } from './index.js';
+import { sharedServerSpanId } from '../../apm/zipkin/index.js';
 import { createFakeSink } from './testing/fake-sink.js';
 import { SHARED_APM_FIXTURES } from '../../apm/testing/shared-fixtures.js';
 
@@ -101,19 +102,29 @@ describe('recorded Zipkin v2 fixtures', () => {
   const files = readdirSync(FIXTURES).filter((f) => f.endsWith('.json'));
   it.each(files)('%s', async (file) => {
     const text = readFileSync(join(FIXTURES, file), 'utf8');
-    const raw = JSON.parse(text) as { id: string; parentId?: string }[];
+    const raw = JSON.parse(text) as { id: string; traceId: string; parentId?: string; shared?: boolean; kind?: string; localEndpoint?: { serviceName?: string } }[];
     const before = sink.spans.length;
     const res = await app.inject({ method: 'POST', url: '/api/v2/spans', payload: text, headers: { 'content-type': 'application/json' } });
     expect(res.statusCode).toBe(202);
     const spans = sink.spans.slice(before);
     const rejected = (res.json() as { rejectedSpans?: number }).rejectedSpans ?? 0;
     expect(spans.length + rejected).toBe(raw.length);
-    // Every parent the fixture names is carried over, normalised to 16 hex.
+    const sharedServer = (r: (typeof raw)[number]) => r.shared === true && (r.kind === 'SERVER' || r.kind === 'CONSUMER');
+    // Every parent the fixture names is carried over, normalised to 16 hex; a shared server half
+    // has its own derived id under the client half, and its same-service children follow it.
     for (const r of raw) {
-      const s = spans.find((x) => x.spanId === r.id.padStart(16, '0'));
+      const id = r.id.padStart(16, '0');
+      const s = sharedServer(r) ? spans.find((x) => x.attributes['zipkin.span_id'] === id) : spans.find((x) => x.spanId === id && x.attributes['zipkin.shared'] !== true && x.service === (r.localEndpoint?.serviceName ?? '') && x.kind === (r.kind ?? 'internal').toLowerCase());
       if (!s) continue;
-      expect(s.parentSpanId).toBe(r.parentId ? r.parentId.padStart(16, '0') : '');
       expect(s.traceId).toMatch(/^[0-9a-f]{32}$/);
+      if (sharedServer(r)) {
+        expect(s.spanId).toBe(sharedServerSpanId(s.traceId, id));
+        expect(s.parentSpanId).toBe(id);
+        continue;
+      }
+      const parent = r.parentId ? r.parentId.padStart(16, '0') : '';
+      const joined = raw.find((p) => sharedServer(p) && p.id.padStart(16, '0') === parent && p.traceId === r.traceId && (p.localEndpoint?.serviceName ?? '') === (r.localEndpoint?.serviceName ?? ''));
+      expect(s.parentSpanId).toBe(joined ? sharedServerSpanId(s.traceId, parent) : parent);
     }
   });
 });
