@@ -1,6 +1,7 @@
 /**
  * @module Weft's own query API: `GET /api/v1/traces/{traceId}` (the assembled full-stack
- * trace) and `GET /api/v1/spans` (span search).
+ * trace), `GET /api/v1/traces` (trace search, one summary per trace) and `GET /api/v1/spans`
+ * (span search).
  */
 import type { FastifyPluginAsync } from 'fastify';
 import type { SpanQuery } from '../store/index.js';
@@ -9,6 +10,7 @@ import { addTagFilter, all, asRawQuery, one, parseDuration, parseLimit, parseObs
 import type { RawQuery } from './query-params.js';
 import type { QueryContext } from './query-context.js';
 import { toApiSpan, toApiTrace } from './span-json.js';
+import { searchTraceSummaries, traceSearchOf } from './trace-search.js';
 
 /** Spans returned by /api/v1/spans when `limit` is absent. */
 export const DEFAULT_SPAN_LIMIT = 100;
@@ -64,6 +66,12 @@ export function weftApi(ctx: QueryContext): FastifyPluginAsync {
       const trace = await ctx.traces.load(req.params.traceId);
       if (trace === null || trace.nodes.length === 0) throw traceNotFound(req.params.traceId);
       return toApiTrace(trace);
+    });
+
+    // Trace search for the web UI: one summary per trace (trace-search.ts).
+    app.get('/api/v1/traces', async (req) => {
+      const raw = asRawQuery(req.query);
+      return searchTraceSummaries(ctx, traceSearchOf(raw, spanQueryOfV1({ ...raw, limit: undefined })));
     });
 
     app.get('/api/v1/spans', async (req) => {
