@@ -8,6 +8,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { Command, Option } from 'commander';
 import { importCapture } from '../agent/capture/pcap/import-capture.js';
+import { captureWarnings } from '../agent/capture/pcap/import-capture.js';
 import type { CaptureImportResult, NetObservationPoint } from '../agent/capture/pcap/import-capture.js';
 import { createSpanShipper, DEFAULT_SHIPPER_OPTIONS } from '../agent/shipping/span-shipper.js';
 import { TracingError } from '../model/index.js';
@@ -107,6 +108,7 @@ Examples:
         if (!sent) throw new TracingError('TRC_IMPORT_SEND', `the server at ${where} did not take the spans within ${SEND_DEADLINE_MS / 1000} s (${s.sent} of ${result.spans} sent); is it running?`);
         if (s.rejectedByServer > 0) throw new TracingError('TRC_IMPORT_SEND', `the server at ${where} rejected ${s.rejectedByServer} of ${result.spans} spans (see its log; a --token mismatch answers 401)`);
       }
+      for (const w of captureWarnings(result)) ctx.stderr.write(`weft: warning: ${w}\n`);
       ctx.stdout.write(
         `weft: imported ${result.spans} NET spans from ${result.packets} packets (${result.flows} flows) into ${where}` +
           (result.skippedPackets > 0 ? `; ${result.skippedPackets} packets were not TCP/UDP over IP` : '') +

@@ -9,8 +9,10 @@ import { PROTOCOL_PARSERS } from '../../protocols/registry.js';
 import { l7ProtocolOf } from '../../sessions/protocol-adapter.js';
 import { createSessionTable, DEFAULT_SESSION_OPTIONS } from '../../sessions/session-table.js';
 import { spanIdGenerator } from '../../spans/span-ids.js';
+import { TracingError } from '../../../model/index.js';
 import { readCapturedPackets } from './capture-file.js';
-import { decodePacket } from './packet-decode.js';
+import type { CaptureProblem } from './capture-file.js';
+import { decodePacket, decodesLinkType, linkTypeName } from './packet-decode.js';
 import { createPacketFlows } from './packet-flows.js';
 
 /** Where on the path the capture was taken (DESIGN.md: the NET observation points). */
@@ -41,6 +43,18 @@ export interface CaptureImportResult {
   retransmittedBytes: number;
   /** Messages of no protocol Weft parses. */
   undetectedMessages: number;
+  /** Packets of link types Weft does not decode, by link type (counted in skippedPackets too). */
+  unsupportedLinkTypes: { linkType: number; name: string; packets: number }[];
+  /** What ended the packets before the end of the file (bad record, garbage, cut mid-packet). */
+  problem: CaptureProblem | null;
+}
+
+/** The sentence a user sees for what could not be read (CLI warnings, errors). */
+export function captureWarnings(r: Pick<CaptureImportResult, 'problem' | 'unsupportedLinkTypes' | 'packets'>): string[] {
+  const out: string[] = [];
+  if (r.problem) out.push(`${r.problem.message}; read the ${r.packets} packets before it`);
+  for (const l of r.unsupportedLinkTypes) out.push(`${l.packets} packets have ${l.name}, a link type Weft does not decode (Ethernet, Linux cooked v1/v2, raw IP, loopback)`);
+  return out;
 }
 
 /** Sweep the session table at most this often in capture time. */
@@ -63,18 +77,21 @@ export async function importCapture(file: Buffer, o: CaptureImportOptions): Prom
   let spans = 0;
   let last = 0n;
   let lastSweep = 0n;
+  let problem: CaptureProblem | null = null;
+  const unsupported = new Map<number, number>();
   const emit = async (out: SpanRecord[]): Promise<void> => {
     if (out.length === 0) return;
     spans += out.length;
     await o.onSpans(out);
   };
-  for (const pkt of readCapturedPackets(file)) {
+  for (const pkt of readCapturedPackets(file, (p) => (problem = p))) {
     packets++;
     if (o.onProgress && packets % every === 0) o.onProgress(packets);
     if (pkt.unixNano > last) last = pkt.unixNano;
     const decoded = decodePacket(pkt.linkType, pkt.data);
     if (!decoded) {
       skipped++;
+      if (!decodesLinkType(pkt.linkType)) unsupported.set(pkt.linkType, (unsupported.get(pkt.linkType) ?? 0) + 1);
       continue;
     }
     await emit(table.push(flows.push(decoded, pkt.unixNano, pkt.interfaceName || (o.interfaceName ?? ''))));
@@ -87,6 +104,13 @@ export async function importCapture(file: Buffer, o: CaptureImportOptions): Prom
   await emit(table.sweep(last + DEFAULT_SESSION_OPTIONS.messageIdleNano));
   await emit(table.flush());
   const f = flows.stats();
+  const unsupportedLinkTypes = [...unsupported].map(([linkType, n]) => ({ linkType, name: linkTypeName(linkType), packets: n }));
+  // Nothing usable at all is an error; anything less is a warning next to what was read.
+  const failure = packets === 0 ? problem : null;
+  if (failure) throw new TracingError('TRC_PCAP_MALFORMED', `${(failure as CaptureProblem).message}; no packet could be read`, { httpStatus: 400 });
+  if (packets > 0 && unsupported.size > 0 && [...unsupported.values()].reduce((a, b) => a + b, 0) === packets) {
+    throw new TracingError('TRC_PCAP_MALFORMED', `capture file: every packet has ${unsupportedLinkTypes.map((l) => l.name).join(', ')}, a link type Weft does not decode (Ethernet, Linux cooked v1/v2, raw IP, loopback)`, { httpStatus: 400 });
+  }
   return {
     packets,
     skippedPackets: skipped,
@@ -95,5 +119,7 @@ export async function importCapture(file: Buffer, o: CaptureImportOptions): Prom
     gapBytes: f.gapBytes,
     retransmittedBytes: f.retransmittedBytes,
     undetectedMessages: table.stats().undetectedMessages,
+    unsupportedLinkTypes,
+    problem,
   };
 }

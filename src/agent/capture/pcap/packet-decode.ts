@@ -77,6 +77,28 @@ function ipStart(linkType: number, d: Buffer): { at: number; v: 4 | 6 } | null {
   }
 }
 
+/** The link types `decodePacket` reads. */
+const DECODED_LINK_TYPES = new Set([LINKTYPE_ETHERNET, LINKTYPE_LINUX_SLL, LINKTYPE_LINUX_SLL2, LINKTYPE_NULL, LINKTYPE_RAW, LINKTYPE_RAW_ALT, LINKTYPE_IPV4, LINKTYPE_IPV6]);
+
+export function decodesLinkType(linkType: number): boolean {
+  return DECODED_LINK_TYPES.has(linkType);
+}
+
+/** tcpdump.org's names for link types seen in the wild, so an error can say what the file holds. */
+const LINK_TYPE_NAMES: Readonly<Record<number, string>> = {
+  0: 'NULL', 1: 'ETHERNET', 6: 'IEEE802_5', 9: 'PPP', 10: 'FDDI', 12: 'RAW', 50: 'PPP_HDLC', 101: 'RAW', 104: 'C_HDLC',
+  105: 'IEEE802_11', 113: 'LINUX_SLL', 127: 'IEEE802_11_RADIOTAP', 143: 'DOCSIS', 147: 'USER0', 148: 'USER1', 149: 'USER2',
+  150: 'USER3', 187: 'BLUETOOTH_HCI_H4', 189: 'USB_LINUX', 195: 'IEEE802_15_4_WITHFCS', 201: 'BLUETOOTH_HCI_H4_WITH_PHDR',
+  215: 'IEEE802_15_4_NONASK_PHY', 220: 'USB_LINUX_MMAPPED', 228: 'IPV4', 229: 'IPV6', 249: 'NETLINK', 253: 'NFLOG',
+  254: 'NETANALYZER', 276: 'LINUX_SLL2', 288: 'ETW',
+};
+
+/** `LINKTYPE_USER0 (147)`, or `link type 999` for a number tcpdump.org does not list here. */
+export function linkTypeName(linkType: number): string {
+  const name = LINK_TYPE_NAMES[linkType];
+  return name === undefined ? `link type ${linkType}` : `LINKTYPE_${name} (${linkType})`;
+}
+
 const IPV6_EXTENSIONS = new Set([0, 43, 60]); // hop-by-hop, routing, destination options
 const IPV6_FRAGMENT = 44;
 
