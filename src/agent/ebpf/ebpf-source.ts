@@ -44,6 +44,14 @@ export interface EbpfSource extends AsyncIterable<EbpfEvent[]> {
    * by this host, so both directions would see it twice. Throws TRC_EBPF_ATTACH naming it.
    */
   captureInterface(name: string): number;
+  /**
+   * The same for an interface already looked up (ifindex, loopback), possibly in another network
+   * namespace (`netnsPath`: /run/netns/NAME or /proc/PID/ns/net). Returns the namespace's inode
+   * (0 for this one), for `releaseInterface`. Throws TRC_EBPF_ATTACH.
+   */
+  captureLink(link: { name: string; ifindex: number; loopback: boolean; netnsPath?: string }): number;
+  /** Stops capturing on an interface (one that went away, or stopped matching). */
+  releaseInterface(ifindex: number, netnsIno: number): void;
   /** Detaches the programs; a running iteration ends after its current batch. */
   close(): void;
   readonly clock: KtimeClock;
@@ -84,6 +92,15 @@ export function createEbpfSource(opts: EbpfSourceOptions = {}): EbpfSource {
   const idle = opts.idleWaitMs ?? 5;
   let closed = false;
 
+  const captureLink = (link: { name: string; ifindex: number; loopback: boolean; netnsPath?: string }): number => {
+    try {
+      return addon.attachInterface(handle, link.ifindex, !link.loopback, true, link.netnsPath);
+    } catch (err) {
+      const where = link.netnsPath ? ` in ${link.netnsPath}` : '';
+      throw new TracingError('TRC_EBPF_ATTACH', `capturing packets on ${link.name}${where} failed: ${(err as Error).message}`, { cause: err });
+    }
+  };
+
   return {
     clock,
     stats: () => addon.stats(handle),
@@ -98,12 +115,12 @@ export function createEbpfSource(opts: EbpfSourceOptions = {}): EbpfSource {
       } catch (err) {
         throw new TracingError('TRC_EBPF_ATTACH', `no network interface ${JSON.stringify(name)} here (${(err as Error).message})`, { cause: err });
       }
-      try {
-        addon.attachInterface(handle, ifindex, !loopback, true);
-      } catch (err) {
-        throw new TracingError('TRC_EBPF_ATTACH', `capturing packets on ${name} failed: ${(err as Error).message}`, { cause: err });
-      }
+      captureLink({ name, ifindex, loopback });
       return ifindex;
+    },
+    captureLink,
+    releaseInterface(ifindex, netnsIno) {
+      if (!closed) addon.detachInterface(handle, ifindex, netnsIno);
     },
     close() {
       if (closed) return;

@@ -60,8 +60,13 @@ export interface NativeAddon {
   poll(handle: NativeHandle, buffer: Buffer, timeoutMs: number): number;
   stats(handle: NativeHandle): NativeStats;
   setFilter(handle: NativeHandle, filter: NativeFilter): void;
-  /** tc filters on one interface of this network namespace (NET capture); detached by close. */
-  attachInterface(handle: NativeHandle, ifindex: number, ingress: boolean, egress: boolean): void;
+  /**
+   * tc filters on one interface (NET capture), of this network namespace or of the one at
+   * `netnsPath`; returns that namespace's inode (0 for this one). Detached by close.
+   */
+  attachInterface(handle: NativeHandle, ifindex: number, ingress: boolean, egress: boolean, netnsPath?: string): number;
+  /** Removes this handle's filters from one interface (`netnsIno` as attachInterface returned). */
+  detachInterface(handle: NativeHandle, ifindex: number, netnsIno: number): void;
   close(handle: NativeHandle): void;
   /** [CLOCK_REALTIME ns, CLOCK_MONOTONIC ns], read back to back. */
   clocks(): [bigint, bigint];

@@ -6,6 +6,8 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stddef.h>
@@ -60,6 +62,8 @@ typedef struct {
 		enum bpf_tc_attach_point point;
 		__u32 handle, priority;
 		int created_hook; /* the clsact qdisc was ours: remove it too */
+		int ns_fd;        /* the interface's network namespace when not ours, else -1 */
+		__u64 ns_ino;     /* its inode (0: ours), the namespace's identity for detachInterface */
 	} tc[2 * MAX_TC_INTERFACES];
 	int ntc;
 } handle_t;
@@ -152,18 +156,59 @@ static int progs_attach(progs_t *p)
 	return p->direct ? weft_bpf__attach(p->direct) : weft_compat_bpf__attach(p->compat);
 }
 
-static void tc_detach_all(handle_t *h)
+/* tc filters are made over netlink, in the calling thread's network namespace: an interface of
+ * another namespace is reached by switching this thread there and back (only the net namespace
+ * of this one thread changes; setns(CLONE_NEWNET) is allowed in a threaded process). */
+static int netns_enter(int ns_fd, int *saved)
 {
-	for (int i = h->ntc - 1; i >= 0; i--) {
-		struct tc_link *l = &h->tc[i];
+	*saved = -1;
+	if (ns_fd < 0)
+		return 0;
+	*saved = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+	if (*saved < 0)
+		return -errno;
+	if (setns(ns_fd, CLONE_NEWNET) != 0) {
+		int err = -errno;
+		close(*saved);
+		*saved = -1;
+		return err;
+	}
+	return 0;
+}
+
+static void netns_leave(int saved)
+{
+	if (saved < 0)
+		return;
+	/* Going back cannot fail for a namespace we came from and still hold open. */
+	if (setns(saved, CLONE_NEWNET) != 0)
+		fprintf(stderr, "weft: could not return to the agent's network namespace (%d)\n", errno);
+	close(saved);
+}
+
+static void tc_detach_link(struct tc_link *l)
+{
+	int saved;
+	if (netns_enter(l->ns_fd, &saved) == 0) {
 		DECLARE_LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = l->ifindex, .attach_point = l->point);
 		DECLARE_LIBBPF_OPTS(bpf_tc_opts, opts, .handle = l->handle, .priority = l->priority);
+		/* An interface that went away took its filters with it: -ENODEV here is fine. */
 		bpf_tc_detach(&hook, &opts);
 		if (l->created_hook) {
 			hook.attach_point = BPF_TC_INGRESS | BPF_TC_EGRESS;
 			bpf_tc_hook_destroy(&hook);
 		}
+		netns_leave(saved);
 	}
+	if (l->ns_fd >= 0)
+		close(l->ns_fd);
+	l->ns_fd = -1;
+}
+
+static void tc_detach_all(handle_t *h)
+{
+	for (int i = h->ntc - 1; i >= 0; i--)
+		tc_detach_link(&h->tc[i]);
 	h->ntc = 0;
 }
 
@@ -474,13 +519,15 @@ static napi_value js_set_filter(napi_env env, napi_callback_info info)
 	return NULL;
 }
 
-/* attachInterface(handle, ifindex, ingress, egress): tc filters for NET capture on one interface
- * of this network namespace. A loopback device wants one direction only: every frame on it
- * is sent and received by the same host, so each would be seen twice. */
+/* attachInterface(handle, ifindex, ingress, egress, netnsPath?): tc filters for NET capture on
+ * one interface, of this network namespace or of the one at netnsPath (/run/netns/NAME,
+ * /proc/PID/ns/net). Returns that namespace's inode (0 for our own), which detachInterface
+ * takes. A loopback device wants one direction only: every frame on it is sent and received by
+ * the same host, so each would be seen twice. */
 static napi_value js_attach_interface(napi_env env, napi_callback_info info)
 {
-	size_t argc = 4;
-	napi_value argv[4];
+	size_t argc = 5;
+	napi_value argv[5];
 	CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
 	handle_t *h = get_handle(env, argv[0]);
 	if (!h)
@@ -493,23 +540,56 @@ static napi_value js_attach_interface(napi_env env, napi_callback_info info)
 		napi_get_value_bool(env, argv[2], &want[0]);
 	if (argc >= 4)
 		napi_get_value_bool(env, argv[3], &want[1]);
+	int ns_fd = -1;
+	__u64 ns_ino = 0;
+	napi_valuetype t = napi_undefined;
+	if (argc >= 5)
+		napi_typeof(env, argv[4], &t);
+	if (t == napi_string) {
+		char path[512];
+		size_t len = 0;
+		if (napi_get_value_string_utf8(env, argv[4], path, sizeof(path), &len) != napi_ok || len == 0 || len >= sizeof(path) - 1)
+			THROW(env, "attachInterface: bad network namespace path");
+		ns_fd = open(path, O_RDONLY | O_CLOEXEC);
+		struct stat st;
+		if (ns_fd < 0 || fstat(ns_fd, &st) != 0) {
+			char msg[600];
+			snprintf(msg, sizeof(msg), "cannot open the network namespace %s (%s)", path, strerror(errno));
+			if (ns_fd >= 0)
+				close(ns_fd);
+			THROW(env, msg);
+		}
+		ns_ino = st.st_ino;
+	}
+	int saved;
+	int err = netns_enter(ns_fd, &saved);
+	if (err) {
+		if (ns_fd >= 0)
+			close(ns_fd);
+		char msg[200];
+		snprintf(msg, sizeof(msg), "entering the network namespace failed (%d)", err);
+		THROW(env, msg);
+	}
 	const enum bpf_tc_attach_point points[2] = {BPF_TC_INGRESS, BPF_TC_EGRESS};
 	struct bpf_program *progs[2] = {h->progs.tc_ingress, h->progs.tc_egress};
 	int created = 0;
-	for (int d = 0; d < 2; d++) {
+	char msg[200] = "";
+	int first = h->ntc;
+	for (int d = 0; d < 2 && !msg[0]; d++) {
 		if (!want[d])
 			continue;
-		if (h->ntc >= 2 * MAX_TC_INTERFACES)
-			THROW(env, "too many interfaces to capture on");
+		if (h->ntc >= 2 * MAX_TC_INTERFACES) {
+			snprintf(msg, sizeof(msg), "too many interfaces to capture on");
+			break;
+		}
 		DECLARE_LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = points[d]);
 		/* One clsact qdisc carries both directions; an existing one (tc users, Cilium) is shared. */
-		int err = bpf_tc_hook_create(&hook);
+		err = bpf_tc_hook_create(&hook);
 		if (err == 0)
 			created = 1;
 		else if (err != -EEXIST) {
-			char msg[200];
 			snprintf(msg, sizeof(msg), "creating the clsact qdisc on ifindex %d failed (%d)", ifindex, err);
-			THROW(env, msg);
+			break;
 		}
 		/* A fixed handle and priority, replaced on attach: an agent that was killed leaves its
 		 * filter on the interface, and the next one takes its place instead of adding a copy. */
@@ -517,9 +597,8 @@ static napi_value js_attach_interface(napi_env env, napi_callback_info info)
 				    .priority = WEFT_TC_PRIORITY, .flags = BPF_TC_F_REPLACE);
 		err = bpf_tc_attach(&hook, &opts);
 		if (err) {
-			char msg[200];
 			snprintf(msg, sizeof(msg), "attaching the tc program on ifindex %d failed (%d)", ifindex, err);
-			THROW(env, msg);
+			break;
 		}
 		struct tc_link *l = &h->tc[h->ntc++];
 		l->ifindex = ifindex;
@@ -528,9 +607,51 @@ static napi_value js_attach_interface(napi_env env, napi_callback_info info)
 		l->priority = opts.priority;
 		/* The qdisc is removed once, with the last filter of this interface. */
 		l->created_hook = 0;
+		l->ns_fd = -1;
+		l->ns_ino = ns_ino;
 	}
-	if (created && h->ntc > 0)
+	netns_leave(saved);
+	if (created && h->ntc > first)
 		h->tc[h->ntc - 1].created_hook = 1;
+	/* Each link of another namespace holds its own descriptor, closed when it is detached. */
+	for (int i = first; i < h->ntc; i++)
+		if (ns_fd >= 0)
+			h->tc[i].ns_fd = i == first ? ns_fd : dup(ns_fd);
+	if (ns_fd >= 0 && h->ntc == first)
+		close(ns_fd);
+	if (msg[0])
+		THROW(env, msg);
+	napi_value ino;
+	CHECK(env, napi_create_double(env, (double)ns_ino, &ino));
+	return ino;
+}
+
+/* detachInterface(handle, ifindex, netnsIno): removes this handle's filters (and its qdisc) from
+ * one interface, for an interface that went away or stopped matching. A gone interface took its
+ * filters with it; this then only forgets them (and lets go of the namespace). */
+static napi_value js_detach_interface(napi_env env, napi_callback_info info)
+{
+	size_t argc = 3;
+	napi_value argv[3];
+	CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+	handle_t *h = get_handle(env, argv[0]);
+	if (!h)
+		return NULL;
+	int32_t ifindex = 0;
+	double ino = 0;
+	if (argc < 2 || napi_get_value_int32(env, argv[1], &ifindex) != napi_ok || ifindex <= 0)
+		THROW(env, "detachInterface expects an ifindex");
+	if (argc >= 3)
+		napi_get_value_double(env, argv[2], &ino);
+	int kept = 0;
+	for (int i = 0; i < h->ntc; i++) {
+		struct tc_link *l = &h->tc[i];
+		if (l->ifindex == ifindex && l->ns_ino == (__u64)ino)
+			tc_detach_link(l);
+		else
+			h->tc[kept++] = *l;
+	}
+	h->ntc = kept;
 	return NULL;
 }
 
@@ -597,6 +718,7 @@ static napi_value init(napi_env env, napi_value exports)
 		{"setFilter", NULL, js_set_filter, NULL, NULL, NULL, napi_default, NULL},
 		{"close", NULL, js_close, NULL, NULL, NULL, napi_default, NULL},
 		{"attachInterface", NULL, js_attach_interface, NULL, NULL, NULL, napi_default, NULL},
+		{"detachInterface", NULL, js_detach_interface, NULL, NULL, NULL, napi_default, NULL},
 		{"clocks", NULL, js_clocks, NULL, NULL, NULL, napi_default, NULL},
 		{"layout", NULL, js_layout, NULL, NULL, NULL, napi_default, NULL},
 	};
