@@ -12,6 +12,16 @@ import type { DataEvent, SessionInputEvent } from '../capture/capture-event.js';
 import type { ConnInfo } from '../protocols/protocol.js';
 import type { L7Connection, L7Protocol, MessageRole } from './l7-port.js';
 import { MessageBuilder, type Message } from './messages.js';
+import {
+  CANDIDATES_ATTR,
+  EVIDENCE_ATTR,
+  MAX_SNAPSHOTS_PER_CONNECTION,
+  OPEN_INBOUND_ATTR,
+  ThreadEvidence,
+  decideEvidence,
+  type ConnTuple,
+  type OutboundSnapshot,
+} from './thread-evidence.js';
 
 export interface SessionOptions {
   /** The agent's id, written to every span's hostId. */
@@ -35,6 +45,11 @@ export interface SessionOptions {
    * of the flow the events present as local (the side still decides client and server).
    */
   fixedObservationPoint?: ObservationPoint;
+  /**
+   * What a process's own runtime reported about an outbound message: the inbound connection
+   * (process side) whose request caused it (src/agent/runtime). SYS sources only.
+   */
+  runtimeInbound?: (pid: number, outbound: ConnTuple, tcpSeq: number, startUnixNano: bigint) => ConnTuple | undefined;
 }
 
 export const DEFAULT_SESSION_OPTIONS = {
@@ -67,6 +82,8 @@ interface Connection {
   lastSeenUnixNano: bigint;
   /** The oldest pending request start, for timeouts. */
   oldestPendingUnixNano: bigint;
+  /** What the thread held when each recent outbound message started (SYS only; oldest first). */
+  snapshots: OutboundSnapshot[];
 }
 
 export interface SessionTable {
@@ -119,8 +136,34 @@ export function createSessionTable(options: SessionOptions): SessionTable {
   const MAX_SIDE_HINTS = 65_536;
   const stats: SessionStats = { connections: 0, evictedConnections: 0, undetectedMessages: 0, exchanges: 0, timeouts: 0 };
 
+  const evidence = options.source === 'sys' ? new ThreadEvidence() : null;
+
+  /**
+   * The syscall link of a SYS span, decided from what its thread held (thread-evidence.ts): a
+   * client span takes the syscall id of the inbound request it serves only when that is certain;
+   * otherwise 0, with the candidates named. Response-side ids are per-thread "last message read"
+   * ids that name the wrong request on an event loop, so they are not shipped.
+   */
+  function stampEvidence(conn: Connection, span: SpanRecord): void {
+    span.syscallTraceIdResp = 0;
+    if (span.observationPoint !== 'c-p') return;
+    let at = -1;
+    for (let k = 0; k < conn.snapshots.length && (conn.snapshots[k] as OutboundSnapshot).startUnixNano <= span.startTimeUnixNano; k++) at = k;
+    const snap = at >= 0 ? conn.snapshots[at] : undefined;
+    // Spans finish in request order on a connection: older snapshots will not be asked for again.
+    if (at > 0) conn.snapshots.splice(0, at);
+    const ev = conn.ev;
+    const runtime = snap && options.runtimeInbound ? options.runtimeInbound(ev.pid, ev, span.reqTcpSeq, span.startTimeUnixNano) : undefined;
+    const d = decideEvidence(snap, runtime);
+    span.syscallTraceIdReq = d.syscallTraceId;
+    span.attributes[EVIDENCE_ATTR] = d.evidence;
+    if (d.openInbound > 0) span.attributes[OPEN_INBOUND_ATTR] = d.openInbound;
+    if (d.candidates.length > 0) span.attributes[CANDIDATES_ATTR] = d.candidates.join(',');
+  }
+
   function finish(conn: Connection, spans: SpanRecord[], out: SpanRecord[]): void {
     for (const span of spans) {
+      if (evidence) stampEvidence(conn, span);
       span.spanId = options.newSpanId();
       if (!span.service) span.service = conn.ev.comm;
       if (span.responseStatus === 'timeout') stats.timeouts++;
@@ -229,6 +272,7 @@ export function createSessionTable(options: SessionOptions): SessionTable {
     const oldest = [...conns.entries()].sort((a, b) => (a[1].lastSeenUnixNano < b[1].lastSeenUnixNano ? -1 : a[1].lastSeenUnixNano > b[1].lastSeenUnixNano ? 1 : 0)).slice(0, count);
     for (const [id, conn] of oldest) {
       flushConnection(conn, out);
+      evidence?.close(conn);
       conns.delete(id);
       stats.evictedConnections++;
     }
@@ -240,7 +284,7 @@ export function createSessionTable(options: SessionOptions): SessionTable {
       if (conns.size >= options.maxConnections) evictOldest(out);
       const hinted = sideHints.get(ev.socketId) ?? null;
       sideHints.delete(ev.socketId);
-      conn = { ev, protocol: null, l7: null, detectAttempts: 0, side: hinted, building: null, lastSeenUnixNano: 0n, oldestPendingUnixNano: 0n };
+      conn = { ev, protocol: null, l7: null, detectAttempts: 0, side: hinted, building: null, lastSeenUnixNano: 0n, oldestPendingUnixNano: 0n, snapshots: [] };
       stats.connections++;
       conns.set(ev.socketId, conn);
     }
@@ -253,6 +297,13 @@ export function createSessionTable(options: SessionOptions): SessionTable {
       return;
     }
     if (b) completeMessage(conn, b.finish(), out);
+    if (evidence) {
+      const snap = evidence.onMessageStart(conn, ev);
+      if (snap) {
+        if (conn.snapshots.length >= MAX_SNAPSHOTS_PER_CONNECTION) conn.snapshots.shift();
+        conn.snapshots.push(snap);
+      }
+    }
     conn.building = new MessageBuilder(datagram && ev.tcpSeq === 0 ? { ...ev, tcpSeq: datagramFingerprint(ev) } : ev, options.maxMessageBytes);
     // Each datagram is a whole message.
     if (datagram) {
@@ -285,6 +336,7 @@ export function createSessionTable(options: SessionOptions): SessionTable {
           const conn = conns.get(ev.socketId);
           if (conn) {
             flushConnection(conn, out);
+            evidence?.close(conn);
             conns.delete(ev.socketId);
           }
         }
@@ -308,6 +360,7 @@ export function createSessionTable(options: SessionOptions): SessionTable {
         }
         if (now - conn.lastSeenUnixNano > options.idleTimeoutNano) {
           flushConnection(conn, out);
+          evidence?.close(conn);
           conns.delete(id);
         }
       }
