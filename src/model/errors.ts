@@ -12,6 +12,8 @@ export interface TracingErrorOptions {
   httpStatus?: number;
   /** True when the same call may succeed later (overload, a backend briefly away). */
   retryable?: boolean;
+  /** For a retryable refusal: how long the client should wait (sent as Retry-After / RetryInfo). */
+  retryAfterMs?: number;
   cause?: unknown;
 }
 
@@ -19,6 +21,7 @@ export class TracingError extends Error {
   readonly code: string;
   readonly httpStatus: number;
   readonly retryable: boolean;
+  readonly retryAfterMs: number | undefined;
 
   constructor(code: string, message: string, options: TracingErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
@@ -26,6 +29,7 @@ export class TracingError extends Error {
     this.code = code;
     this.httpStatus = options.httpStatus ?? 500;
     this.retryable = options.retryable ?? false;
+    this.retryAfterMs = options.retryAfterMs;
   }
 }
 

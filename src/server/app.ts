@@ -25,6 +25,7 @@ import {
 } from './ingest/index.js';
 import type { GrpcReceiverHandle, IngestSink, ReceiverOptions } from './ingest/index.js';
 import { createIngestPipeline } from './ingest/pipeline.js';
+import { installRetryAfter } from './ingest/retry-hints.js';
 import type { IngestPipeline } from './ingest/pipeline.js';
 import { createMetricsRegistry, newReceiverCounters, receiverSamples } from './metrics.js';
 import type { MetricSample, MetricsRegistry, ReceiverCounters } from './metrics.js';
@@ -107,6 +108,8 @@ const OPEN_PATHS = ['/', '/healthz', '/favicon.ico'];
 const OPEN_PREFIXES = ['/ui/'];
 /** How long close() waits for in-flight HTTP requests before dropping connections. */
 const CLOSE_GRACE_MS = 3000;
+/** /metrics counts the store's spans at most this often (a count is slow on a busy store). */
+const STORE_COUNT_INTERVAL_MS = 5_000;
 /** pino's numeric warn level. */
 const WARN_LEVEL = 40;
 
@@ -184,14 +187,52 @@ export function quietChild(logger: Logger, component: string): Logger {
   return logger.child({ component }, { level });
 }
 
-function newFastify(logger: Logger, component: string, bodyLimit: number): FastifyInstance {
-  return Fastify({
+/** Set when shutdown begins: every listener then refuses new requests with 503 + Retry-After. */
+interface ClosingFlag {
+  closing: boolean;
+}
+
+function newFastify(logger: Logger, component: string, bodyLimit: number, closing: ClosingFlag): FastifyInstance {
+  const app = Fastify({
     loggerInstance: quietChild(logger, component),
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit,
     forceCloseConnections: 'idle',
-    return503OnClosing: true,
+    // Fastify's own closing 503 bypasses hooks (no Retry-After, not our error shape): ours below.
+    return503OnClosing: false,
   }) as unknown as FastifyInstance;
+  installRetryAfter(app);
+  app.addHook('onRequest', async () => {
+    if (closing.closing) throw new TracingError('TRC_SERVER_CLOSING', 'the server is shutting down; retry against the restarted server', { httpStatus: 503, retryable: true });
+  });
+  return app;
+}
+
+/**
+ * A gauge whose source may be slow under load (a count over a busy store): scrapes read the
+ * last value and start at most one refresh in the background, so /metrics never waits on it.
+ */
+function backgroundGauge(read: () => Promise<number>, minIntervalMs: number): () => Promise<number> {
+  let value: number | null = null;
+  let refreshedAt = 0;
+  let refreshing: Promise<void> | null = null;
+  const refresh = (): Promise<void> =>
+    (refreshing ??= read()
+      .then((v) => {
+        value = v;
+      })
+      .catch(() => undefined)
+      .finally(() => {
+        refreshedAt = Date.now();
+        refreshing = null;
+      }));
+  return async () => {
+    if (value === null) {
+      // The first scrape waits a little for a real value rather than reporting 0.
+      await Promise.race([refresh(), new Promise((r) => setTimeout(r, 200).unref())]);
+    } else if (Date.now() - refreshedAt >= minIntervalMs) void refresh();
+    return value ?? 0;
+  };
 }
 
 async function listen(app: FastifyInstance, host: string, port: number, what: string): Promise<number> {
@@ -233,12 +274,14 @@ export async function startServer(config: WeftConfig, options: StartServerOption
     const pipeline: IngestPipeline = createIngestPipeline(store, {
       maxPendingSpans: config.maxPendingSpans,
       maxBatchSpans: config.maxBatchSpans,
+      maxAckWaitMs: config.maxAckWaitMs,
       logger: quietChild(logger, 'ingest.pipeline'),
     });
     closers.push(() => pipeline.close());
     const sink = tappedSink(pipeline, options.onDurable, logger);
 
     const metrics = createMetricsRegistry();
+    const shutdown: ClosingFlag = { closing: false };
     const ports: PortsConfig = { ...config.ports };
     const token = config.token ?? undefined;
     const receiverClosers: (() => Promise<void>)[] = [];
@@ -253,7 +296,7 @@ export async function startServer(config: WeftConfig, options: StartServerOption
     for (const [name, plugin, portKey] of httpReceivers) {
       const counters = newReceiverCounters();
       metrics.add(() => receiverSamples(name, counters));
-      const app = newFastify(logger, `ingest.${name}`, config.maxBodyBytes);
+      const app = newFastify(logger, `ingest.${name}`, config.maxBodyBytes, shutdown);
       installBearerAuth(app, { token: config.token, skywalking: name === 'skywalking_http' });
       app.addHook('onResponse', async (_req, reply) => bump(counters.requests, String(reply.statusCode)));
       await app.register(plugin, {
@@ -261,7 +304,10 @@ export async function startServer(config: WeftConfig, options: StartServerOption
         maxBodyBytes: config.maxBodyBytes,
         ...(name === 'otlp_http' ? { agentMetrics: remoteAgents } : {}),
       });
-      receiverClosers.push(() => closeWithin(app.close(), CLOSE_GRACE_MS));
+      receiverClosers.push(() => {
+        shutdown.closing = true;
+        return closeWithin(app.close(), CLOSE_GRACE_MS);
+      });
       ports[portKey] = await listen(app, config.host, config.ports[portKey], `the ${name} receiver`);
     }
 
@@ -292,6 +338,7 @@ export async function startServer(config: WeftConfig, options: StartServerOption
       await Promise.all(receiverClosers.map((c) => c()));
     });
 
+    const storeSpans = backgroundGauge(() => store.countSpans(), STORE_COUNT_INTERVAL_MS);
     metrics.add(async (): Promise<MetricSample[]> => {
       const s = pipeline.stats();
       return [
@@ -299,11 +346,11 @@ export async function startServer(config: WeftConfig, options: StartServerOption
         { name: 'weft_pipeline_written_spans_total', help: 'Spans made durable.', type: 'counter', value: s.writtenSpans },
         { name: 'weft_pipeline_overload_rejected_spans_total', help: 'Spans refused with 429 because too many were pending.', type: 'counter', value: s.rejectedOverload },
         { name: 'weft_pipeline_batches_total', help: 'Store writes completed.', type: 'counter', value: s.batches },
-        { name: 'weft_store_spans', help: 'Spans in the store.', type: 'gauge', labels: { store: store.kind }, value: await store.countSpans() },
+        { name: 'weft_store_spans', help: 'Spans in the store.', type: 'gauge', labels: { store: store.kind }, value: await storeSpans() },
       ];
     });
 
-    const query = newFastify(logger, 'http.query', config.maxBodyBytes);
+    const query = newFastify(logger, 'http.query', config.maxBodyBytes, shutdown);
     query.setErrorHandler((err, req, reply) => {
       const { status, body } = errorResponseOf(err);
       if (status >= 500) req.log.error({ err }, 'query request failed');
@@ -324,7 +371,10 @@ export async function startServer(config: WeftConfig, options: StartServerOption
     await query.register(completionApi, { reader: store, limits: TRACE_WALK_LIMITS });
     if (options.ui) await options.ui(query, { ports, tokenRequired: config.token !== null });
     else query.get('/', async (_req, reply) => reply.type('text/plain; charset=utf-8').send('Weft query API: see /api/v1/traces/{traceId}, /healthz, /metrics\n'));
-    closers.push(() => closeWithin(query.close(), CLOSE_GRACE_MS));
+    closers.push(() => {
+      shutdown.closing = true;
+      return closeWithin(query.close(), CLOSE_GRACE_MS);
+    });
     ports.query = await listen(query, config.host, config.ports.query, 'the query API');
 
 

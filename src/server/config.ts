@@ -74,6 +74,8 @@ export interface WeftConfig {
   maxPendingSpans: number;
   /** Spans per store write, at most. */
   maxBatchSpans: number;
+  /** Longest an ingest request waits for its durable write before it is refused with 429. */
+  maxAckWaitMs: number;
 }
 
 export const DEFAULT_PORTS: Readonly<PortsConfig> = {
@@ -93,6 +95,11 @@ const DEFAULT_MAX_BODY_BYTES = 16 * 1024 * 1024;
 const DEFAULT_MAX_PENDING_SPANS = 200_000;
 /** One DuckDB appender transaction; large enough to amortise the WAL fsync. */
 const DEFAULT_MAX_BATCH_SPANS = 50_000;
+/**
+ * 5 s: half the OTel SDKs' 10 s export timeout, so a refusal (429 + Retry-After) reaches the
+ * client before it gives up and resends the same batch on top of the queue.
+ */
+const DEFAULT_MAX_ACK_WAIT_MS = 5_000;
 const MAX_PORT = 65_535;
 const DEFAULT_EXPORT_FILTER = 'source=sys,net';
 
@@ -111,6 +118,7 @@ export function defaultConfig(): WeftConfig {
     maxBodyBytes: DEFAULT_MAX_BODY_BYTES,
     maxPendingSpans: DEFAULT_MAX_PENDING_SPANS,
     maxBatchSpans: DEFAULT_MAX_BATCH_SPANS,
+    maxAckWaitMs: DEFAULT_MAX_ACK_WAIT_MS,
   };
 }
 

@@ -15,9 +15,11 @@ import {
   decodeSkyWalkingSegmentProto,
   encodeSkyWalkingCommands,
 } from '../../apm/skywalking/index.js';
+import { isTracingError } from '../../model/index.js';
 import type { SpanRecord } from '../../model/index.js';
 import { tokenInHeaders } from '../auth.js';
 import { grpcStatusOf, sinkFailure } from './receiver-errors.js';
+import { retryAfterMsOf, retryMetadata } from './retry-hints.js';
 import type { GrpcReceiverHandle, GrpcReceiverOptions } from './receiver-options.js';
 
 const SW_SERVICE = '/skywalking.v3.TraceSegmentReportService';
@@ -41,10 +43,18 @@ function method(path: string, requestStream: boolean): grpc.MethodDefinition<Buf
   };
 }
 
+/**
+ * The gRPC error for a failure. A retryable refusal (overload, memory, store down) carries
+ * RetryInfo: without it the OTLP spec forbids retrying RESOURCE_EXHAUSTED and the batch is lost.
+ * A 413 (a batch that can never fit) is RESOURCE_EXHAUSTED without RetryInfo: do not retry.
+ */
 function errorOf(err: unknown): grpc.ServiceError {
   const e = new Error(err instanceof Error ? err.message : String(err)) as grpc.ServiceError;
   e.code = grpcStatusOf(err);
   e.details = e.message;
+  if (isTracingError(err) && err.retryable && (e.code === grpc.status.RESOURCE_EXHAUSTED || e.code === grpc.status.UNAVAILABLE)) {
+    e.metadata = retryMetadata(e.code, e.message, retryAfterMsOf(err));
+  }
   return e;
 }
 

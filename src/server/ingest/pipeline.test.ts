@@ -161,10 +161,10 @@ describe('ingest pipeline', () => {
     expect(p.stats()).toStrictEqual({ pendingSpans: 0, writtenSpans: 15, rejectedOverload: 5, batches: 3 });
   });
 
-  it('refuses a single submit larger than maxPendingSpans', async () => {
+  it('refuses a single submit larger than maxPendingSpans with 413 (retrying could never help)', async () => {
     const { writer, calls } = controllableWriter();
     const p = createIngestPipeline(writer, { maxPendingSpans: 10, maxBatchSpans: 10, schedule: manualScheduler().schedule });
-    await expect(p.submit(spans(11))).rejects.toMatchObject({ code: 'TRC_INGEST_OVERLOADED' });
+    await expect(p.submit(spans(11))).rejects.toMatchObject({ code: 'TRC_INGEST_BATCH_TOO_LARGE', httpStatus: 413 });
     expect(calls).toHaveLength(0);
   });
 

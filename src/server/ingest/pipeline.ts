@@ -7,6 +7,13 @@
  * it. Each submit resolves when the write containing it is durable. When more than
  * `maxPendingSpans` would be waiting, a submit is refused at once (429) and nothing of it is
  * stored, so overload turns into client retries rather than unbounded memory.
+ *
+ * Waiting is bounded in time too: a client gives up after its export timeout (10 s in the OTel
+ * SDKs) and then resends, so an acknowledgement later than that only doubles the load. Each
+ * submit has a deadline (`maxAckWaitMs`); a submit whose durable write cannot finish by then is
+ * refused with 429 and a Retry-After hint while it is still queued (nothing of it stored), and
+ * one that the measured write rate says cannot be reached in time is refused at once. A batch
+ * larger than `maxPendingSpans` can never be accepted, so it is 413, not "retry later".
  */
 import type { Logger } from 'pino';
 import { TracingError } from '../../model/index.js';
@@ -19,6 +26,10 @@ export interface IngestPipelineOptions {
   maxPendingSpans: number;
   /** Spans per store write, at most; one submit larger than this is written alone, unsplit. */
   maxBatchSpans: number;
+  /** Longest a submit may wait for its durable write before it is refused (429); default 5 s. */
+  maxAckWaitMs?: number;
+  /** Clock in ms (tests pass a fake one); default `Date.now`. */
+  now?: () => number;
   logger?: Pick<Logger, 'debug' | 'warn' | 'error'>;
   /**
    * Runs the next write soon, after the current I/O callbacks, so requests that arrive together
@@ -46,6 +57,9 @@ export interface IngestPipeline extends IngestSink {
 
 interface Pending {
   spans: SpanRecord[];
+  /** Clock time by which the submit must be acknowledged or refused. */
+  deadline: number;
+  timer: NodeJS.Timeout | null;
   resolve: () => void;
   reject: (err: unknown) => void;
 }
@@ -57,6 +71,17 @@ function storeWriteError(count: number, cause: unknown): TracingError {
     retryable: true,
     cause,
   });
+}
+
+export const DEFAULT_MAX_ACK_WAIT_MS = 5_000;
+/** Bounds of the Retry-After hint: at least a second (HTTP's unit), at most half a minute. */
+const MIN_RETRY_AFTER_MS = 1_000;
+const MAX_RETRY_AFTER_MS = 30_000;
+/** Weight of the newest write in the spans-per-ms estimate. */
+const RATE_EWMA_WEIGHT = 0.3;
+
+function clampRetryAfter(ms: number): number {
+  return Math.min(MAX_RETRY_AFTER_MS, Math.max(MIN_RETRY_AFTER_MS, Math.ceil(ms / 1000) * 1000));
 }
 
 class GroupCommitPipeline implements IngestPipeline {
@@ -71,6 +96,12 @@ class GroupCommitPipeline implements IngestPipeline {
   private batches = 0;
   private drained: (() => void)[] = [];
   private readonly schedule: (run: () => void) => void;
+  private readonly now: () => number;
+  private readonly maxAckWaitMs: number;
+  /** Measured store throughput (spans per ms of write time); 0 until the first write. */
+  private spansPerMs = 0;
+  /** How long the last write took, ms: a queued submit needs at least that much more time. */
+  private lastWriteMs = 0;
 
   constructor(
     private readonly store: SpanWriter,
@@ -83,6 +114,30 @@ class GroupCommitPipeline implements IngestPipeline {
       );
     }
     this.schedule = opts.schedule ?? ((run) => void setImmediate(run));
+    this.now = opts.now ?? Date.now;
+    this.maxAckWaitMs = opts.maxAckWaitMs ?? DEFAULT_MAX_ACK_WAIT_MS;
+  }
+
+  /** How long until `spans` more spans would be durable, from the measured write rate (ms). */
+  private drainEstimateMs(spans: number): number {
+    return this.spansPerMs > 0 ? spans / this.spansPerMs : this.lastWriteMs;
+  }
+
+  private overloaded(count: number, why: string): TracingError {
+    this.rejectedOverload += count;
+    const retryAfterMs = clampRetryAfter(this.drainEstimateMs(this.queuedSpans + this.inFlightSpans));
+    return new TracingError('TRC_INGEST_OVERLOADED', `ingest overloaded: ${why}; retry in ${retryAfterMs / 1000} s`, { httpStatus: 429, retryable: true, retryAfterMs });
+  }
+
+  /** Refuses a still-queued submit whose deadline passed (or cannot be met); nothing of it is stored. */
+  private expire(p: Pending, why: string): void {
+    const i = this.queue.indexOf(p);
+    if (i < 0) return;
+    this.queue.splice(i, 1);
+    this.queuedSpans -= p.spans.length;
+    if (p.timer) clearTimeout(p.timer);
+    p.reject(this.overloaded(p.spans.length, why));
+    this.notifyDrained();
   }
 
   submit(spans: SpanRecord[]): Promise<void> {
@@ -90,19 +145,29 @@ class GroupCommitPipeline implements IngestPipeline {
       return Promise.reject(new TracingError('TRC_INGEST_CLOSED', 'the ingest pipeline is shutting down', { httpStatus: 503, retryable: true }));
     }
     if (spans.length === 0) return Promise.resolve();
-    const pending = this.queuedSpans + this.inFlightSpans;
-    if (pending + spans.length > this.opts.maxPendingSpans) {
-      this.rejectedOverload += spans.length;
+    if (spans.length > this.opts.maxPendingSpans) {
+      // Retrying cannot help: say which limit and how to fit under it.
       return Promise.reject(
         new TracingError(
-          'TRC_INGEST_OVERLOADED',
-          `ingest overloaded: ${pending} spans pending, this batch of ${spans.length} would exceed the limit of ${this.opts.maxPendingSpans}; retry later`,
-          { httpStatus: 429, retryable: true },
+          'TRC_INGEST_BATCH_TOO_LARGE',
+          `this batch has ${spans.length} spans, more than --max-pending-spans (${this.opts.maxPendingSpans}) allows in one request; send at most ${this.opts.maxPendingSpans} spans per request or raise the limit`,
+          { httpStatus: 413 },
         ),
       );
     }
+    const pending = this.queuedSpans + this.inFlightSpans;
+    if (pending + spans.length > this.opts.maxPendingSpans) {
+      return Promise.reject(this.overloaded(spans.length, `${pending} spans pending, this batch of ${spans.length} would exceed --max-pending-spans (${this.opts.maxPendingSpans})`));
+    }
+    if (this.spansPerMs > 0 && this.drainEstimateMs(pending + spans.length) > this.maxAckWaitMs) {
+      return Promise.reject(this.overloaded(spans.length, `${pending} spans pending would not be durable within ${this.maxAckWaitMs} ms at the measured store rate`));
+    }
     return new Promise<void>((resolve, reject) => {
-      this.queue.push({ spans, resolve, reject });
+      const p: Pending = { spans, resolve, reject, deadline: this.now() + this.maxAckWaitMs, timer: null };
+      // A store write that hangs must not hold queued clients past their deadline either.
+      p.timer = setTimeout(() => this.expire(p, `not written within ${this.maxAckWaitMs} ms`), this.maxAckWaitMs);
+      p.timer.unref();
+      this.queue.push(p);
       this.queuedSpans += spans.length;
       this.kick();
     });
@@ -120,6 +185,12 @@ class GroupCommitPipeline implements IngestPipeline {
   /** Takes queued submits up to maxBatchSpans (always at least one) and writes them as one batch. */
   private async writeNext(): Promise<void> {
     if (this.writing || this.queue.length === 0) return;
+    // Submits that would only be acknowledged after their deadline are refused now, unstored.
+    const now = this.now();
+    for (const p of [...this.queue]) {
+      if (now + this.lastWriteMs > p.deadline) this.expire(p, `would not be durable within ${this.maxAckWaitMs} ms`);
+    }
+    if (this.queue.length === 0) return;
     this.writing = true;
     const group: Pending[] = [];
     let count = 0;
@@ -127,14 +198,20 @@ class GroupCommitPipeline implements IngestPipeline {
       const next = this.queue[0] as Pending;
       if (group.length > 0 && count + next.spans.length > this.opts.maxBatchSpans) break;
       this.queue.shift();
+      if (next.timer) clearTimeout(next.timer);
       group.push(next);
       count += next.spans.length;
     }
     this.queuedSpans -= count;
     this.inFlightSpans = count;
     const batch: SpanRecord[] = group.length === 1 ? (group[0] as Pending).spans : group.flatMap((p) => p.spans);
+    const started = this.now();
     try {
       await this.store.write(batch);
+      const took = Math.max(1, this.now() - started);
+      this.lastWriteMs = took;
+      const rate = count / took;
+      this.spansPerMs = this.spansPerMs === 0 ? rate : this.spansPerMs * (1 - RATE_EWMA_WEIGHT) + rate * RATE_EWMA_WEIGHT;
       this.writtenSpans += count;
       this.batches++;
       for (const p of group) p.resolve();

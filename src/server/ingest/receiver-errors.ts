@@ -5,6 +5,7 @@ import { gunzipSync } from 'node:zlib';
 import { status as GrpcStatus } from '@grpc/grpc-js';
 import type { FastifyError, FastifyInstance } from 'fastify';
 import { isTracingError, TracingError } from '../../model/index.js';
+import { isRetryStatus, retryAfterHeader, retryAfterMsOf } from './retry-hints.js';
 
 export function bodyTooLarge(maxBodyBytes: number, cause?: unknown): TracingError {
   return new TracingError('TRC_INGEST_TOO_LARGE', `request body exceeds ${maxBodyBytes} bytes`, { httpStatus: 413, cause });
@@ -29,13 +30,15 @@ export function decodeContentEncoding(encoding: string | undefined, body: Buffer
 }
 
 /**
- * A sink failure as the receiver reports it: overload keeps 429 (retry later), anything else
- * becomes 503 TRC_INGEST_UNAVAILABLE (retryable, the batch was not stored).
+ * A sink failure as the receiver reports it: overload keeps 429 (retry later) and a batch that
+ * can never fit keeps 413; anything else (a store that is down, full or failing) becomes 503
+ * TRC_INGEST_UNAVAILABLE, retryable, the batch not stored, with the cause's retry hint if it
+ * gave one. Any store can throw any error here and clients get a retryable answer.
  */
 export function sinkFailure(err: unknown): TracingError {
-  if (isTracingError(err) && err.httpStatus === 429) return err;
+  if (isTracingError(err) && (err.httpStatus === 429 || err.httpStatus === 413)) return err;
   const detail = err instanceof Error ? err.message : String(err);
-  return new TracingError('TRC_INGEST_UNAVAILABLE', `storing spans failed: ${detail}`, { httpStatus: 503, retryable: true, cause: err });
+  return new TracingError('TRC_INGEST_UNAVAILABLE', `storing spans failed: ${detail}`, { httpStatus: 503, retryable: true, retryAfterMs: retryAfterMsOf(err), cause: err });
 }
 
 /** The HTTP status and stable code for any error a receiver route raises. */
@@ -61,6 +64,7 @@ export function installErrorHandler(app: FastifyInstance, acceptedTypes: readonl
         ? `unsupported Content-Type ${JSON.stringify(String(req.headers['content-type'] ?? '').slice(0, 80))}; send ${acceptedTypes.join(' or ')}`
         : mapped.message;
     if (status >= 500) req.log.error({ err }, 'ingest request failed');
+    if (isRetryStatus(status)) void reply.header('retry-after', retryAfterHeader(retryAfterMsOf(err)));
     void reply.code(status).type('application/json').send({ error: code, message });
   });
 }
@@ -90,6 +94,8 @@ export function grpcStatusOf(err: unknown): GrpcStatus {
     case 413:
     case 429:
       return GrpcStatus.RESOURCE_EXHAUSTED;
+    case 404:
+      return GrpcStatus.NOT_FOUND;
     case 401:
       return GrpcStatus.UNAUTHENTICATED;
     default:
