@@ -1,33 +1,21 @@
 /**
  * @module Golden tests from real traffic: every `<protocol>/testdata/<case>.pcap` (recorded by
  * scripts/record-goldens.sh from real Debian clients and servers) is replayed through its parser
- * and the spans compared with `<case>.golden.json`. `UPDATE_GOLDEN=1` rewrites the goldens.
+ * and the spans compared with `<case>.golden.json`. Every parser in the registry is covered (its
+ * folder is found, not listed). A missing golden fails; `UPDATE_GOLDEN=1` writes (or rewrites)
+ * the goldens, to be reviewed as a diff.
  */
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { dnsParser } from './dns/index.js';
-import { http1Parser } from './http1/index.js';
-import { mysqlParser } from './mysql/index.js';
-import { postgresParser } from './postgres/index.js';
-import type { AnyProtocolParser } from './protocol.js';
-import { redisParser } from './redis/index.js';
 import { readPcapFlows } from './testing/pcap-flows.js';
+import { protocolFolders } from './testing/protocol-folders.js';
 import { replayFlows, spansToJson } from './testing/replay.js';
 
-const HERE = dirname(fileURLToPath(import.meta.url));
-const FOLDERS: Record<string, AnyProtocolParser> = {
-  http1: http1Parser,
-  dns: dnsParser,
-  redis: redisParser,
-  mysql: mysqlParser,
-  postgres: postgresParser,
-};
 const UPDATE = process.env['UPDATE_GOLDEN'] === '1';
+const { folders } = await protocolFolders();
 
-for (const [folder, parser] of Object.entries(FOLDERS)) {
-  const dir = join(HERE, folder, 'testdata');
+for (const { folder, parser, testdata: dir } of folders) {
   const cases = existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.pcap')).map((f) => f.slice(0, -5)).sort() : [];
   describe(`${folder} goldens`, () => {
     it('has recorded cases, each with a note', () => {
@@ -49,7 +37,8 @@ for (const [folder, parser] of Object.entries(FOLDERS)) {
         expect(spans.length).toBeGreaterThan(0);
         const json = spansToJson(spans);
         const goldenPath = join(dir, `${c}.golden.json`);
-        if (UPDATE || !existsSync(goldenPath)) writeFileSync(goldenPath, json);
+        if (UPDATE) writeFileSync(goldenPath, json);
+        if (!existsSync(goldenPath)) expect.fail(`${goldenPath} is missing: record it with UPDATE_GOLDEN=1 npx vitest run src/agent/protocols/golden.test.ts and review it`);
         expect(json).toBe(readFileSync(goldenPath, 'utf8'));
       });
     }

@@ -9,26 +9,17 @@ import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { SpanRecord } from '../../model/index.js';
-import { dnsParser } from './dns/index.js';
 import { stitchDns } from './dns/stitch.js';
 import type { DnsFrame } from './dns/parse.js';
 import { createExchangeStream } from './exchange-stream.js';
-import { http1Parser } from './http1/index.js';
-import { mysqlParser } from './mysql/index.js';
-import { postgresParser } from './postgres/index.js';
 import type { AnyProtocolParser, Framed, ParseDirection } from './protocol.js';
-import { redisParser } from './redis/index.js';
 import { readPcapFlows, type Flow } from './testing/pcap-flows.js';
+import { protocolFolders } from './testing/protocol-folders.js';
 import { connOf, replayFlows, spansToJson } from './testing/replay.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
-const FOLDERS: [string, AnyProtocolParser][] = [
-  ['http1', http1Parser],
-  ['dns', dnsParser],
-  ['redis', redisParser],
-  ['mysql', mysqlParser],
-  ['postgres', postgresParser],
-];
+// Every registered parser, wherever its folder is: a new protocol cannot go untested.
+const FOLDERS: [string, AnyProtocolParser][] = (await protocolFolders()).folders.map((f) => [f.folder, f.parser]);
 
 function flowsOf(folder: string): Flow[] {
   const dir = join(HERE, folder, 'testdata');

@@ -2,25 +2,28 @@
  * @module Detection across the registry: the first message of every recorded flow is claimed
  * ('yes') by its own parser and by no other, on the non-default ports the captures used.
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { PROTOCOL_PARSERS, parserByName } from './registry.js';
 import { readPcapFlows } from './testing/pcap-flows.js';
+import { PROTOCOLS_DIR, protocolFolders } from './testing/protocol-folders.js';
 
-const ROOT = fileURLToPath(new URL('.', import.meta.url));
-const FOLDER_PROTOCOL: Record<string, string> = { http1: 'http', dns: 'dns', redis: 'redis', mysql: 'mysql', postgres: 'postgresql' };
+const placed = await protocolFolders();
+const FOLDER_PROTOCOL: Record<string, string> = Object.fromEntries(placed.folders.map((f) => [f.folder, f.parser.name]));
 
 describe('registry detection', () => {
-  it('lists each protocol once, by name', () => {
+  it('lists each protocol once, by name, each in its own folder with recorded captures', () => {
     expect(new Set(PROTOCOL_PARSERS.map((p) => p.name)).size).toBe(PROTOCOL_PARSERS.length);
     for (const name of Object.values(FOLDER_PROTOCOL)) expect(parserByName(name)?.name).toBe(name);
+    expect(placed.unplaced, 'registered parsers no protocol folder exports').toEqual([]);
+    expect(placed.unregistered, 'protocol folders whose parser is not in the registry').toEqual([]);
+    for (const f of placed.folders) expect(existsSync(f.testdata) && readdirSync(f.testdata).some((x) => x.endsWith('.pcap')), `${f.folder} has no recorded capture`).toBe(true);
   });
 
   for (const [folder, protocol] of Object.entries(FOLDER_PROTOCOL)) {
     it(`claims every ${folder} capture for ${protocol} only`, () => {
-      const dir = join(ROOT, folder, 'testdata');
+      const dir = join(PROTOCOLS_DIR, folder, 'testdata');
       for (const file of readdirSync(dir).filter((f) => f.endsWith('.pcap'))) {
         for (const flow of readPcapFlows(readFileSync(join(dir, file)))) {
           const first = flow.messages[0]!;
