@@ -319,11 +319,12 @@ export function rowsToChunks(rows: readonly SpanRow[]): DuckDBDataChunk[] {
   return chunks;
 }
 
-function eventsToJson(events: readonly SpanEvent[]): string {
+/** Events as compact JSON (times as decimal strings); shared with the ClickHouse store. */
+export function eventsToJson(events: readonly SpanEvent[]): string {
   return JSON.stringify(events.map((e) => [String(e.timeUnixNano), e.name, e.attributes]));
 }
 
-function eventsFromJson(text: string): SpanEvent[] {
+export function eventsFromJson(text: string): SpanEvent[] {
   const raw = JSON.parse(text) as [string, string, Record<string, AttributeValue>][];
   return raw.map(([t, name, attributes]) => ({ timeUnixNano: BigInt(t), name, attributes }));
 }

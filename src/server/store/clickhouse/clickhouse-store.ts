@@ -1,0 +1,489 @@
+/**
+ * @module The scale-out store: ClickHouse (18.16 or current) through @clickhouse/client.
+ *
+ * Writes: one RowBinary INSERT into `spans` and one into `span_keys` per batch (plus new
+ * attribute keys); `write` resolves when ClickHouse has accepted both, which is the
+ * acknowledgement point (on a cluster, with `insert_distributed_sync`, when every shard has).
+ * Reads: link-key lookups ask `span_keys` in which seconds a key's spans started, then read
+ * those seconds of `spans` by primary key with the exact key condition; time-window reads are
+ * primary-key ranges. Every value in SQL goes through `sqlLiteral`. A server that is down,
+ * restarting or too slow turns into `TRC_STORE_UNAVAILABLE` (503, retryable), and the next call
+ * simply tries again: nothing needs a restart. Schema and numbers: docs/adr/003-clickhouse-store.md.
+ */
+import { Readable } from 'node:stream';
+import { createClient } from '@clickhouse/client';
+import type { ClickHouseClient, ClickHouseSettings } from '@clickhouse/client';
+import type { Logger } from 'pino';
+import { TracingError } from '../../../model/index.js';
+import type { SpanRecord } from '../../../model/index.js';
+import { linkKeyFingerprint } from '../duckdb/link-key-index.js';
+import { KINDS } from '../duckdb/span-rows.js';
+import { effectiveLimit, matchesSpanQuery, spanIdentity } from '../span-query-match.js';
+import { StoreUnavailableError } from '../store-errors.js';
+import { linkKeysOf } from '../store.js';
+import type { LinkKey, OperationInfo, SpanQuery, Store, StoreCapabilities, TimeRange, TraceIdQuery, WriteResult } from '../store.js';
+import { linkKeyCondition, spanQueryConditions, usableLinkKeys } from './query-conditions.js';
+import { RowBinaryWriter } from './row-binary.js';
+import { localTableRef, schemaStatements, tableRef } from './schema.js';
+import type { SchemaNames, TableName } from './schema.js';
+import { SELECT_COLUMNS, rowToSpan, writeSpanRow } from './span-columns.js';
+import { sqlIdentifier, sqlList, sqlLiteral } from './sql-literal.js';
+
+export interface ClickHouseStoreOptions {
+  /** `http[s]://[user:password@]host:port[/database]`; the database defaults to `weft`. */
+  url: string;
+  /** `--cluster NAME`: local tables on this server plus Distributed tables over the cluster. */
+  cluster?: string | null;
+  logger?: Pick<Logger, 'debug' | 'info' | 'warn' | 'error'>;
+  /** Longest wait for one ClickHouse request before it counts as unavailable (default 15 s). */
+  requestTimeoutMs?: number;
+}
+
+const DEFAULT_DATABASE = 'weft';
+const DEFAULT_REQUEST_TIMEOUT_MS = 15_000;
+const NANOS_PER_SECOND = 1_000_000_000n;
+/**
+ * Spans longer than this are also indexed under LONG_SPAN_KEY, so a time-window read can find a
+ * span that started long before the window without scanning everything before it.
+ */
+export const LONG_SPAN_NANO = 60n * NANOS_PER_SECOND;
+/** The `span_keys` fingerprint under which long spans are listed (a collision only costs a read). */
+const LONG_SPAN_KEY = 0;
+/** Distinct attribute keys remembered for autocompletion, as in the DuckDB store. */
+const MAX_ATTRIBUTE_KEYS = 100_000;
+/** Above this many rows countSpans answers count() (duplicates included), as the contract allows. */
+const EXACT_COUNT_MAX_ROWS = 1_000_000;
+/** Queries carry long IN lists (a trace walk round); 18.16's default max_query_size is 256 KiB. */
+const MAX_QUERY_BYTES = 16 * 1024 * 1024;
+const IDENTITY = 'trace_id, span_id, source, observation_point';
+const U32_MAX = 0xffffffff;
+
+type Cell = string | number | null | Cell[];
+
+/** Connection-level failures: the server is not there (yet) or did not answer. */
+const UNAVAILABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', 'ENOTFOUND', 'UND_ERR_SOCKET']);
+
+function isConnectionFailure(err: unknown): boolean {
+  const e = err as { code?: unknown; message?: unknown; cause?: unknown } | null;
+  if (e === null || typeof e !== 'object') return false;
+  if (typeof e.code === 'string' && UNAVAILABLE_CODES.has(e.code)) return true;
+  const msg = typeof e.message === 'string' ? e.message : '';
+  if (/timeout|socket hang up|ECONNREFUSED|ECONNRESET|EPIPE/i.test(msg)) return true;
+  return e.cause !== undefined && e.cause !== err && isConnectionFailure(e.cause);
+}
+
+/** A ClickHouse failure as a store error: unreachable → TRC_STORE_UNAVAILABLE, else the given code. */
+function storeError(code: 'TRC_STORE_WRITE' | 'TRC_STORE_READ', what: string, cause: unknown): TracingError {
+  const detail = cause instanceof Error ? cause.message : String(cause);
+  if (isConnectionFailure(cause)) return new StoreUnavailableError(`ClickHouse unavailable (${what}): ${detail}`, cause);
+  return new TracingError(code, `ClickHouse ${what} failed: ${detail}`, { httpStatus: 503, retryable: true, cause });
+}
+
+function closedError(): TracingError {
+  return new TracingError('TRC_STORE_CLOSED', 'the ClickHouse store is closed', { httpStatus: 503 });
+}
+
+/** Database name and client options from `clickhouse:URL`. Throws TRC_CONFIG_INVALID on a bad URL. */
+export function parseClickHouseUrl(url: string): { origin: string; username: string; password: string; database: string } {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch (cause) {
+    throw new TracingError('TRC_CONFIG_INVALID', `clickhouse:URL is not a URL (actual: '${url}')`, { httpStatus: 400, cause });
+  }
+  if (u.protocol !== 'http:' && u.protocol !== 'https:') {
+    throw new TracingError('TRC_CONFIG_INVALID', `clickhouse:URL needs http:// or https:// (actual: '${url}')`, { httpStatus: 400 });
+  }
+  const path = decodeURIComponent(u.pathname.replace(/^\/+|\/+$/g, ''));
+  const database = path === '' ? DEFAULT_DATABASE : path;
+  try {
+    sqlIdentifier(database);
+  } catch (cause) {
+    throw new TracingError('TRC_CONFIG_INVALID', `clickhouse:URL database must be a plain identifier (actual: '${database}')`, { httpStatus: 400, cause });
+  }
+  return { origin: u.origin, username: decodeURIComponent(u.username) || 'default', password: decodeURIComponent(u.password), database };
+}
+
+/** The seconds (start_ns / 1e9, capped to UInt32) a bucket holds. */
+function bucketOf(ns: bigint): number {
+  const s = ns / NANOS_PER_SECOND;
+  return s > BigInt(U32_MAX) ? U32_MAX : s < 0n ? 0 : Number(s);
+}
+
+/** `start_ns` ranges covering the given start seconds, adjacent seconds merged. */
+function bucketRanges(buckets: number[]): string {
+  const sorted = [...new Set(buckets)].sort((a, b) => a - b);
+  const parts: string[] = [];
+  let lo = -1;
+  let hi = -1;
+  const flush = (): void => {
+    if (lo < 0) return;
+    parts.push(`start_ns BETWEEN ${sqlLiteral(BigInt(lo) * NANOS_PER_SECOND)} AND ${sqlLiteral(BigInt(hi + 1) * NANOS_PER_SECOND - 1n)}`);
+  };
+  for (const b of sorted) {
+    if (lo >= 0 && b === hi + 1) hi = b;
+    else {
+      flush();
+      lo = b;
+      hi = b;
+    }
+  }
+  flush();
+  return parts.length === 0 ? '0' : `(${parts.join(' OR ')})`;
+}
+
+/** A batch encoded for its two inserts, done before the network round trips. */
+interface EncodedBatch {
+  spans: Buffer;
+  keys: Buffer;
+  attributeKeys: string[];
+}
+
+class ClickHouseStoreImpl implements Store {
+  readonly kind = 'clickhouse';
+  readonly capabilities: StoreCapabilities = { indexedLinkKeys: true, attributeSearch: true, durableWrites: true };
+  private closed = false;
+  private readonly attributeKeySet = new Set<string>();
+  private readonly insertSettings: ClickHouseSettings;
+
+  constructor(
+    private readonly client: ClickHouseClient,
+    readonly names: SchemaNames,
+  ) {
+    // On a cluster, an INSERT into a Distributed table is acknowledged only when every shard has
+    // its rows (otherwise it would be queued on this server's disk and forwarded later).
+    this.insertSettings = names.cluster === null ? {} : { insert_distributed_sync: 1 };
+  }
+
+  /** Keys already in `attribute_keys` (read at open), so writes do not insert them again. */
+  rememberAttributeKeys(keys: readonly string[]): void {
+    for (const k of keys) this.attributeKeySet.add(k);
+  }
+
+  private ensureOpen(): void {
+    if (this.closed) throw closedError();
+  }
+
+  private t(name: TableName): string {
+    return tableRef(this.names, name);
+  }
+
+  async select(sql: string, what = 'read'): Promise<Cell[][]> {
+    this.ensureOpen();
+    try {
+      const rs = await this.client.query({ query: sql, format: 'JSONCompact', clickhouse_settings: { max_query_size: String(MAX_QUERY_BYTES) } });
+      const body = (await rs.json()) as unknown as { data: Cell[][] };
+      return body.data;
+    } catch (cause) {
+      throw storeError('TRC_STORE_READ', what, cause);
+    }
+  }
+
+  private async insertRowBinary(table: TableName, bytes: Buffer): Promise<void> {
+    const res = await this.client.exec({
+      query: `INSERT INTO ${this.t(table)} FORMAT RowBinary`,
+      values: Readable.from([bytes]),
+      clickhouse_settings: this.insertSettings,
+    });
+    // The answer body is empty; reading it to the end frees the socket for the next request.
+    for await (const chunk of res.stream as AsyncIterable<unknown>) void chunk;
+  }
+
+  private encode(spans: readonly SpanRecord[]): EncodedBatch {
+    const rows = new RowBinaryWriter();
+    const keys = new RowBinaryWriter();
+    const seenKeys = new Set<string>();
+    const attributeKeys = new Set<string>();
+    const addKey = (hash: number, bucket: number): void => {
+      const id = `${hash}:${bucket}`;
+      if (seenKeys.has(id)) return;
+      seenKeys.add(id);
+      keys.u32(hash);
+      keys.u32(bucket);
+    };
+    for (const s of spans) {
+      writeSpanRow(rows, s);
+      const bucket = bucketOf(s.startTimeUnixNano < 0n ? 0n : s.startTimeUnixNano);
+      for (const k of linkKeysOf(s)) addKey(linkKeyFingerprint(k), bucket);
+      if (s.endTimeUnixNano - s.startTimeUnixNano > LONG_SPAN_NANO) addKey(LONG_SPAN_KEY, bucket);
+      for (const k in s.attributes) if (!this.attributeKeySet.has(k)) attributeKeys.add(k);
+      for (const k in s.resource) if (!this.attributeKeySet.has(k)) attributeKeys.add(k);
+    }
+    return { spans: rows.finish(), keys: keys.finish(), attributeKeys: [...attributeKeys] };
+  }
+
+  async write(spans: readonly SpanRecord[]): Promise<WriteResult> {
+    this.ensureOpen();
+    if (spans.length === 0) return { accepted: 0 };
+    let batch: EncodedBatch;
+    try {
+      batch = this.encode(spans);
+    } catch (cause) {
+      throw new TracingError('TRC_STORE_WRITE', `encoding ${spans.length} spans for ClickHouse failed: ${String(cause)}`, { httpStatus: 503, retryable: true, cause });
+    }
+    try {
+      // Spans and keys in parallel: the batch is acknowledged only when both are accepted, and a
+      // retry after a partial failure is harmless (both tables fold duplicates).
+      await Promise.all([this.insertRowBinary('spans', batch.spans), this.insertRowBinary('span_keys', batch.keys)]);
+      const fresh = batch.attributeKeys.filter((k) => !this.attributeKeySet.has(k)).slice(0, Math.max(0, MAX_ATTRIBUTE_KEYS - this.attributeKeySet.size));
+      if (fresh.length > 0) {
+        const w = new RowBinaryWriter();
+        for (const k of fresh) w.string(k);
+        await this.insertRowBinary('attribute_keys', w.finish());
+        for (const k of fresh) this.attributeKeySet.add(k);
+      }
+    } catch (cause) {
+      throw storeError('TRC_STORE_WRITE', `insert of ${spans.length} spans`, cause);
+    }
+    return { accepted: spans.length };
+  }
+
+  /** Start seconds of spans having any of the key fingerprints (optionally starting no later than `maxBucket`). */
+  private async bucketsOf(hashes: number[], maxBucket?: number): Promise<number[]> {
+    if (hashes.length === 0) return [];
+    const bound = maxBucket === undefined ? '' : ` AND bucket <= ${maxBucket}`;
+    const rows = await this.select(`SELECT DISTINCT bucket FROM ${this.t('span_keys')} WHERE key_hash IN (${sqlList([...new Set(hashes)])})${bound}`, 'key lookup');
+    return rows.map((r) => Number(r[0]));
+  }
+
+  /** Spans matching `cond` among those starting in `buckets`, each once, at most `limit`. */
+  private async readInBuckets(buckets: number[], cond: string, limit: number | undefined): Promise<SpanRecord[]> {
+    if (buckets.length === 0) return [];
+    const cap = limit === undefined ? '' : ` LIMIT ${limit}`;
+    const rows = await this.select(
+      `SELECT ${SELECT_COLUMNS} FROM ${this.t('spans')} WHERE ${bucketRanges(buckets)} AND ${cond} LIMIT 1 BY ${IDENTITY}${cap}`,
+      'span read',
+    );
+    return dedupe(rows.map(rowToSpan), limit);
+  }
+
+  async getTrace(traceId: string): Promise<SpanRecord[]> {
+    this.ensureOpen();
+    if (traceId === '') return [];
+    const key: LinkKey = { type: 'trace', value: traceId };
+    const buckets = await this.bucketsOf([linkKeyFingerprint(key)]);
+    return this.readInBuckets(buckets, `trace_id = ${sqlLiteral(traceId)}`, undefined);
+  }
+
+  async findByLinkKeys(keys: readonly LinkKey[], options: { limit: number; timeRange?: TimeRange }): Promise<SpanRecord[]> {
+    this.ensureOpen();
+    const limit = Math.max(0, Math.floor(options.limit));
+    const usable = usableLinkKeys(keys);
+    const cond = linkKeyCondition(usable);
+    if (cond === null || limit === 0) return [];
+    const tr = options.timeRange;
+    if (tr !== undefined && (tr.endUnixNano < 0n || tr.startUnixNano > tr.endUnixNano)) return [];
+    const buckets = await this.bucketsOf(usable.map(linkKeyFingerprint), tr === undefined ? undefined : bucketOf(tr.endUnixNano));
+    const timeCond = tr === undefined ? '' : ` AND start_ns <= ${sqlLiteral(tr.endUnixNano)} AND end_ns >= ${sqlLiteral(tr.startUnixNano < 0n ? 0n : tr.startUnixNano)}`;
+    return this.readInBuckets(buckets, `${cond}${timeCond}`, limit);
+  }
+
+  async findInTimeRange(timeRange: TimeRange, options: { limit: number }): Promise<SpanRecord[] | null> {
+    this.ensureOpen();
+    const limit = Math.max(0, Math.floor(options.limit));
+    const { startUnixNano: lo, endUnixNano: hi } = timeRange;
+    if (hi < 0n || lo > hi) return [];
+    const from = lo - LONG_SPAN_NANO < 0n ? 0n : lo - LONG_SPAN_NANO;
+    // Spans starting up to LONG_SPAN_NANO before the window are read by primary-key range; longer
+    // ones are found through their LONG_SPAN_KEY rows in `span_keys`.
+    const longBuckets = (await this.bucketsOf([LONG_SPAN_KEY], bucketOf(hi))).filter((b) => BigInt(b) * NANOS_PER_SECOND < from);
+    const window = `start_ns BETWEEN ${sqlLiteral(from)} AND ${sqlLiteral(hi)}`;
+    const where = longBuckets.length === 0 ? window : `(${window} OR ${bucketRanges(longBuckets)})`;
+    // Twice the limit in rows leaves room for duplicates; a window that fills even that is too dense.
+    const rowCap = 2 * limit + 2;
+    const rows = await this.select(
+      `SELECT ${SELECT_COLUMNS} FROM ${this.t('spans')} WHERE ${where} AND start_ns <= ${sqlLiteral(hi)} AND end_ns >= ${sqlLiteral(lo < 0n ? 0n : lo)} LIMIT ${rowCap}`,
+      'window read',
+    );
+    if (rows.length >= rowCap) return null;
+    const out = dedupe(rows.map(rowToSpan), undefined);
+    return out.length > limit ? null : out;
+  }
+
+  private whereOf(q: SpanQuery, extra: string[] = []): string {
+    const conds = [...spanQueryConditions(q), ...extra];
+    return conds.length === 0 ? '' : `WHERE ${conds.join(' AND ')}`;
+  }
+
+  async findSpans(q: SpanQuery): Promise<SpanRecord[]> {
+    this.ensureOpen();
+    const limit = effectiveLimit(q.limit);
+    if (limit === 0) return [];
+    const rows = await this.select(
+      `SELECT ${SELECT_COLUMNS} FROM ${this.t('spans')} ${this.whereOf(q)} ORDER BY start_ns DESC, span_id ASC, trace_id ASC LIMIT 1 BY ${IDENTITY} LIMIT ${limit}`,
+      'search',
+    );
+    return dedupe(rows.map(rowToSpan), limit).filter((s) => matchesSpanQuery(s, q));
+  }
+
+  async findTraceIds(q: TraceIdQuery): Promise<string[]> {
+    this.ensureOpen();
+    const limit = effectiveLimit(q.limit);
+    if (limit === 0) return [];
+    const rows = await this.select(
+      `SELECT trace_id, max(start_ns) AS newest FROM ${this.t('spans')} ${this.whereOf(q, ["trace_id != ''"])} GROUP BY trace_id ORDER BY newest DESC, trace_id ASC LIMIT ${limit}`,
+      'trace search',
+    );
+    return rows.map((r) => r[0] as string);
+  }
+
+  async services(): Promise<string[]> {
+    const rows = await this.select(`SELECT DISTINCT service FROM ${this.t('spans')} WHERE service != ''`, 'services');
+    return rows.map((r) => r[0] as string).sort();
+  }
+
+  async operations(service?: string): Promise<OperationInfo[]> {
+    const where = service === undefined ? '' : ` AND service = ${sqlLiteral(service)}`;
+    const rows = await this.select(`SELECT DISTINCT name, kind FROM ${this.t('spans')} WHERE name != ''${where}`, 'operations');
+    return rows
+      .map((r): OperationInfo => ({ name: r[0] as string, kind: KINDS[Number(r[1])] ?? 'unspecified' }))
+      .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : a.kind < b.kind ? -1 : a.kind > b.kind ? 1 : 0));
+  }
+
+  async attributeKeys(limit: number): Promise<string[]> {
+    const n = effectiveLimit(limit);
+    if (n === 0) return [];
+    const rows = await this.select(`SELECT DISTINCT key FROM ${this.t('attribute_keys')}`, 'attribute keys');
+    return rows.map((r) => r[0] as string).sort().slice(0, n);
+  }
+
+  async countSpans(): Promise<number> {
+    const [row] = await this.select(`SELECT count() FROM ${this.t('spans')}`, 'count');
+    const total = Number(row?.[0] ?? 0);
+    if (total > EXACT_COUNT_MAX_ROWS) return total;
+    const [distinct] = await this.select(`SELECT uniqExact(${IDENTITY}) FROM ${this.t('spans')}`, 'count');
+    return Number(distinct?.[0] ?? 0);
+  }
+
+  /**
+   * Drops every day partition (of this server's local tables) that ended before `cutoffNano`.
+   * Returns the partition ids dropped. On a cluster each Weft server prunes the shard it talks
+   * to; data on a shard no Weft server talks to is pruned by none (docs/clickhouse.md).
+   */
+  async dropPartitionsBefore(cutoffNano: bigint): Promise<string[]> {
+    this.ensureOpen();
+    const cutoffDay = Number(new Date(Number(cutoffNano / 1_000_000n)).toISOString().slice(0, 10).replaceAll('-', ''));
+    const dropped: string[] = [];
+    for (const t of ['spans', 'span_keys'] as const) {
+      const local = localTableRef(this.names, t);
+      const [db, table] = local.split('.') as [string, string];
+      const rows = await this.select(
+        `SELECT DISTINCT partition_id FROM system.parts WHERE database = ${sqlLiteral(db)} AND table = ${sqlLiteral(table)} AND active`,
+        'partition list',
+      );
+      for (const [id] of rows) {
+        const pid = String(id);
+        // Day partitions are YYYYMMDD; anything else is not ours to drop.
+        if (!/^\d{8}$/.test(pid) || Number(pid) >= cutoffDay) continue;
+        try {
+          await this.client.command({ query: `ALTER TABLE ${local} DROP PARTITION ID ${sqlLiteral(pid)}` });
+        } catch (cause) {
+          throw storeError('TRC_STORE_WRITE', `drop of partition ${pid}`, cause);
+        }
+        if (t === 'spans') dropped.push(pid);
+      }
+    }
+    return dropped;
+  }
+
+  /** Bytes on disk of each table on this server (compressed, active parts), for benchmarks. */
+  async diskBytes(): Promise<Record<TableName, number>> {
+    const out: Record<string, number> = { spans: 0, span_keys: 0, attribute_keys: 0 };
+    for (const t of ['spans', 'span_keys', 'attribute_keys'] as const) {
+      const [db, table] = localTableRef(this.names, t).split('.') as [string, string];
+      const [row] = await this.select(
+        `SELECT sum(bytes_on_disk) FROM system.parts WHERE database = ${sqlLiteral(db)} AND table = ${sqlLiteral(table)} AND active`,
+        'disk size',
+      );
+      out[t] = Number(row?.[0] ?? 0);
+    }
+    return out as Record<TableName, number>;
+  }
+
+  /** Merges parts now (benchmarks measure settled sizes; ReplacingMergeTree folds duplicates). */
+  async optimize(): Promise<void> {
+    for (const t of ['spans', 'span_keys', 'attribute_keys'] as const) {
+      await this.client.command({ query: `OPTIMIZE TABLE ${localTableRef(this.names, t)} FINAL`, clickhouse_settings: {} });
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.client.close();
+  }
+}
+
+/** Spans each once by identity, at most `limit`. */
+function dedupe(spans: SpanRecord[], limit: number | undefined): SpanRecord[] {
+  const seen = new Set<string>();
+  const out: SpanRecord[] = [];
+  for (const s of spans) {
+    const id = spanIdentity(s);
+    if (seen.has(id)) continue;
+    seen.add(id);
+    out.push(s);
+    if (limit !== undefined && out.length >= limit) break;
+  }
+  return out;
+}
+
+export type ClickHouseStore = Store & {
+  readonly names: SchemaNames;
+  dropPartitionsBefore(cutoffNano: bigint): Promise<string[]>;
+  diskBytes(): Promise<Record<TableName, number>>;
+  optimize(): Promise<void>;
+};
+
+/**
+ * Connects, creates the database and tables when missing (idempotent, so several Weft servers
+ * may start at once) and loads the known attribute keys. Rejects with `TRC_STORE_OPEN` when
+ * ClickHouse cannot be reached or refuses the schema.
+ */
+export async function openClickHouseStore(opts: ClickHouseStoreOptions): Promise<ClickHouseStore> {
+  const { origin, username, password, database } = parseClickHouseUrl(opts.url);
+  const cluster = opts.cluster ?? null;
+  if (cluster !== null) sqlIdentifier(cluster);
+  const client = createClient({
+    url: origin,
+    username,
+    password,
+    request_timeout: opts.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS,
+    compression: { request: false, response: false },
+    // 18.16 closes idle keep-alive connections after 3 s; reuse a socket only well before that.
+    keep_alive: { enabled: true, idle_socket_ttl: 1500 },
+  });
+  const fail = async (what: string, cause: unknown): Promise<never> => {
+    await client.close();
+    throw new TracingError('TRC_STORE_OPEN', `cannot open ClickHouse store at ${origin} (${what}): ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+  };
+  let replicated = false;
+  try {
+    if (cluster !== null) {
+      const rs = await client.query({ query: `SELECT count() AS n FROM system.clusters WHERE cluster = ${sqlLiteral(cluster)}`, format: 'JSONEachRow' });
+      const [row] = await rs.json<{ n: string }>();
+      if (Number(row?.n ?? 0) === 0) return await fail('cluster', new Error(`cluster '${cluster}' is not defined in this server's remote_servers`));
+      const macros = await client.query({ query: "SELECT count() AS n FROM system.macros WHERE macro IN ('shard', 'replica')", format: 'JSONEachRow' });
+      const [m] = await macros.json<{ n: string }>();
+      replicated = Number(m?.n ?? 0) === 2;
+    }
+  } catch (cause) {
+    return fail('connect', cause);
+  }
+  const names: SchemaNames = { database, cluster, replicated };
+  try {
+    for (const ddl of schemaStatements(names)) await client.command({ query: ddl });
+  } catch (cause) {
+    return fail('schema', cause);
+  }
+  const store = new ClickHouseStoreImpl(client, names);
+  try {
+    const rows = await store.select(`SELECT DISTINCT key FROM ${tableRef(names, 'attribute_keys')} LIMIT ${MAX_ATTRIBUTE_KEYS}`);
+    store.rememberAttributeKeys(rows.map((r) => String(r[0])));
+  } catch (cause) {
+    return fail('attribute keys', cause);
+  }
+  opts.logger?.info({ url: origin, database, cluster, replicated }, 'clickhouse store opened');
+  return store;
+}
+
