@@ -92,7 +92,6 @@ describe('sqlLiteral', () => {
         const lit = sqlLiteral(s);
         expect(lit.startsWith("'") && lit.endsWith("'")).toBe(true);
         const body = lit.slice(1, -1);
-        // eslint-disable-next-line no-control-regex
         expect(/[\u0000-\u001f\u007f]/.test(body)).toBe(false);
         // Every quote inside is escaped: removing escape pairs leaves no quote behind.
         expect(body.replace(/\\./g, '')).not.toContain("'");
