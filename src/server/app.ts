@@ -33,7 +33,7 @@ import { SW_TRACE_ID_ATTR } from '../apm/skywalking/index.js';
 import { createApmTraceFetcher, type ApmTraceFetcher } from './apm-clients/index.js';
 import { completionApi } from './query/completion-api.js';
 import { queryApi } from './query/index.js';
-import { createMemoryStore, openDuckDbStore } from './store/index.js';
+import { createMemoryStore, openClickHouseStore, openDuckDbStore } from './store/index.js';
 import type { Store } from './store/index.js';
 import { assemble } from './tracing/assemble.js';
 import { collectTraceSpans, type CollectLimits } from './tracing/collect.js';
@@ -123,11 +123,12 @@ export async function openStore(spec: StoreSpec, logger: Logger): Promise<Store>
     case 'duckdb':
       return openDuckDbStore({ path: spec.path, logger: quietChild(logger, 'store.duckdb') });
     case 'clickhouse':
-      throw new TracingError(
-        'TRC_CONFIG_STORE_UNAVAILABLE',
-        `--store clickhouse:URL is not available in this build yet (actual: '${spec.url}'); use duckdb:PATH or memory`,
-        { httpStatus: 400 },
-      );
+      return openClickHouseStore({
+        url: spec.url,
+        cluster: spec.cluster,
+        retentionDays: spec.retentionDays,
+        logger: quietChild(logger, 'store.clickhouse'),
+      });
   }
 }
 

@@ -16,7 +16,14 @@ export const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info'
 /** Where spans are stored. */
 export type StoreSpec =
   | { kind: 'duckdb'; path: string }
-  | { kind: 'clickhouse'; url: string }
+  | {
+      kind: 'clickhouse';
+      url: string;
+      /** `--cluster NAME`: local tables plus Distributed tables over this cluster's shards. */
+      cluster: string | null;
+      /** `--retention`: day partitions older than this many days are dropped; null keeps everything. */
+      retentionDays: number | null;
+    }
   | { kind: 'memory' };
 
 export type ApmName = 'skywalking' | 'jaeger' | 'tempo' | 'zipkin';
@@ -138,6 +145,8 @@ export interface OptionSpec {
 export type RawOptionKey =
   | 'data'
   | 'store'
+  | 'cluster'
+  | 'retention'
   | 'host'
   | 'otlpGrpcPort'
   | 'otlpHttpPort'
@@ -187,6 +196,8 @@ export const SERVER_OPTIONS: readonly OptionSpec[] = [
     description: 'storage: duckdb:PATH | clickhouse:URL | memory',
     defaultText: `duckdb:<data>/${DUCKDB_FILE}`,
   },
+  { key: 'cluster', flag: '--cluster <name>', env: 'WEFT_CLUSTER', description: 'with --store clickhouse:URL: create local tables and Distributed tables over this ClickHouse cluster', defaultText: 'none' },
+  { key: 'retention', flag: '--retention <days>', env: 'WEFT_RETENTION', description: 'with --store clickhouse:URL: drop day partitions older than this, e.g. 7d or 2w', defaultText: 'keep all' },
   { key: 'host', flag: '--host <addr>', env: 'WEFT_HOST', description: 'address every listener binds', defaultText: '127.0.0.1' },
   ...PORT_OPTIONS.map(([key, port, flag, env]) => ({
     key,
@@ -271,12 +282,31 @@ function parseStore(raw: Sourced, dataDir: string, problems: string[]): StoreSpe
   if (v.startsWith('duckdb:') && v.length > 'duckdb:'.length) return { kind: 'duckdb', path: v.slice('duckdb:'.length) };
   if (v.startsWith('clickhouse:')) {
     const url = v.slice('clickhouse:'.length);
-    if (isHttpUrl(url)) return { kind: 'clickhouse', url };
+    if (isHttpUrl(url)) return { kind: 'clickhouse', url, cluster: null, retentionDays: null };
     problems.push(`${raw.from} clickhouse:URL needs an http:// or https:// URL (actual: ${quote(raw.value)})`);
     return null;
   }
   problems.push(`${raw.from} must be duckdb:PATH, clickhouse:URL or memory (actual: ${quote(raw.value)})`);
   return null;
+}
+
+/** `--cluster` and `--retention`, which only a ClickHouse store takes. */
+function parseClickHouseOptions(cluster: Sourced | undefined, retention: Sourced | undefined, store: StoreSpec, problems: string[]): void {
+  const ch = store.kind === 'clickhouse' ? store : null;
+  for (const raw of [cluster, retention]) {
+    if (raw !== undefined && ch === null) problems.push(`${raw.from} needs --store clickhouse:URL (actual store: ${store.kind})`);
+  }
+  if (cluster !== undefined && ch !== null) {
+    if (/^[A-Za-z_][A-Za-z0-9_]{0,127}$/.test(cluster.value)) ch.cluster = cluster.value;
+    else problems.push(`${cluster.from} must be a ClickHouse cluster name (letters, digits, _) (actual: ${quote(cluster.value)})`);
+  }
+  if (retention !== undefined && ch !== null) {
+    // Partitions are days, so retention is whole days (or weeks).
+    const m = /^\s*(\d{1,5})\s*([dw])\s*$/i.exec(retention.value);
+    const days = m ? Number(m[1]) * ((m[2] ?? 'd').toLowerCase() === 'w' ? 7 : 1) : 0;
+    if (days >= 1) ch.retentionDays = days;
+    else problems.push(`${retention.from} must be a whole number of days or weeks, at least 1d (e.g. 7d, 2w) (actual: ${quote(retention.value)})`);
+  }
 }
 
 function isHttpUrl(s: string): boolean {
@@ -336,6 +366,7 @@ export function loadConfig(flags: RawOptions, env: Readonly<Record<string, strin
   config.store = { kind: 'duckdb', path: join(config.dataDir, DUCKDB_FILE) };
   const store = one('store');
   if (store) config.store = parseStore(store, config.dataDir, problems) ?? config.store;
+  parseClickHouseOptions(one('cluster'), one('retention'), config.store, problems);
 
   const host = one('host');
   if (host) {

@@ -3,21 +3,18 @@
  *
  * `TRC_STORE_UNAVAILABLE` means the backend could not be reached or did not answer in time
  * (ClickHouse down, restarting, overloaded): nothing of the call took effect as far as the
- * caller can tell, and the same call may succeed later. It carries HTTP 503 and `retryable`, so
- * a receiver answers 503 / gRPC UNAVAILABLE and the sender keeps the batch and retries;
- * `retryAfterSeconds` is the wait a receiver may put in `Retry-After`.
+ * caller can tell, and the same call may succeed later. It carries HTTP 503, `retryable` and a
+ * `retryAfterMs` hint, so a receiver answers 503 / gRPC UNAVAILABLE with Retry-After (the
+ * receivers' retry hints, src/server/ingest/retry-hints.ts) and the sender keeps the batch.
  */
 import { TracingError } from '../../model/index.js';
 
 /** The wait suggested to senders while a store is unreachable (a server restart takes seconds). */
-export const STORE_RETRY_AFTER_SECONDS = 5;
+export const STORE_RETRY_AFTER_MS = 5_000;
 
 export class StoreUnavailableError extends TracingError {
-  readonly retryAfterSeconds: number;
-
-  constructor(message: string, cause?: unknown, retryAfterSeconds: number = STORE_RETRY_AFTER_SECONDS) {
-    super('TRC_STORE_UNAVAILABLE', message, { httpStatus: 503, retryable: true, cause });
-    this.retryAfterSeconds = retryAfterSeconds;
+  constructor(message: string, cause?: unknown, retryAfterMs: number = STORE_RETRY_AFTER_MS) {
+    super('TRC_STORE_UNAVAILABLE', message, { httpStatus: 503, retryable: true, retryAfterMs, cause });
   }
 }
 

@@ -37,10 +37,20 @@ export interface ClickHouseStoreOptions {
   logger?: Pick<Logger, 'debug' | 'info' | 'warn' | 'error'>;
   /** Longest wait for one ClickHouse request before it counts as unavailable (default 15 s). */
   requestTimeoutMs?: number;
+  /**
+   * `--retention`: day partitions wholly older than this many days (before today, UTC) are
+   * dropped at open and then hourly. null or undefined keeps everything.
+   */
+  retentionDays?: number | null;
+  /** Wall clock for retention, ms since the epoch (tests move it). */
+  nowMs?: () => number;
 }
 
 const DEFAULT_DATABASE = 'weft';
 const DEFAULT_REQUEST_TIMEOUT_MS = 15_000;
+/** Retention runs this often; partitions are days, so an hour's delay is immaterial. */
+const RETENTION_INTERVAL_MS = 60 * 60 * 1000;
+const MS_PER_DAY = 24 * 60 * 60 * 1000;
 const NANOS_PER_SECOND = 1_000_000_000n;
 /**
  * Spans longer than this are also indexed under LONG_SPAN_KEY, so a time-window read can find a
@@ -407,9 +417,34 @@ class ClickHouseStoreImpl implements Store {
     }
   }
 
+  private retentionTimer: NodeJS.Timeout | null = null;
+
+  /**
+   * Drops what `days` of retention no longer covers, now and every hour. Failures (ClickHouse
+   * away) are logged and retried at the next tick; they never affect ingest.
+   */
+  startRetention(days: number, nowMs: () => number, logger: ClickHouseStoreOptions['logger']): Promise<void> {
+    const run = async (): Promise<void> => {
+      if (this.closed) return;
+      // Keep today and the `days` days before it: a partition is dropped once all of it is older.
+      const todayStartMs = Math.floor(nowMs() / MS_PER_DAY) * MS_PER_DAY;
+      const cutoff = BigInt(todayStartMs - days * MS_PER_DAY) * 1_000_000n;
+      try {
+        const dropped = await this.dropPartitionsBefore(cutoff);
+        if (dropped.length > 0) logger?.info({ dropped, retentionDays: days }, 'retention dropped day partitions');
+      } catch (err) {
+        logger?.warn({ err }, 'retention: dropping old partitions failed; will retry');
+      }
+    };
+    this.retentionTimer = setInterval(() => void run(), RETENTION_INTERVAL_MS);
+    this.retentionTimer.unref();
+    return run();
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    if (this.retentionTimer !== null) clearInterval(this.retentionTimer);
     await this.client.close();
   }
 }
@@ -483,7 +518,10 @@ export async function openClickHouseStore(opts: ClickHouseStoreOptions): Promise
   } catch (cause) {
     return fail('attribute keys', cause);
   }
-  opts.logger?.info({ url: origin, database, cluster, replicated }, 'clickhouse store opened');
+  if (opts.retentionDays !== undefined && opts.retentionDays !== null) {
+    await store.startRetention(opts.retentionDays, opts.nowMs ?? Date.now, opts.logger);
+  }
+  opts.logger?.info({ url: origin, database, cluster, replicated, retentionDays: opts.retentionDays ?? null }, 'clickhouse store opened');
   return store;
 }
 
