@@ -26,8 +26,9 @@ export interface ExchangeStream<Rec> {
   /**
    * Feeds bytes of one direction. `end`: the message ends here (the caller saw the direction
    * change or the capture was cut), so a frame still incomplete is emitted as partial or dropped.
+   * `missingAfter`: bytes of this message that were not captured after `bytes` (see `gap`).
    */
-  push(direction: ParseDirection, bytes: Uint8Array, meta: FrameMeta, end: boolean): Rec[];
+  push(direction: ParseDirection, bytes: Uint8Array, meta: FrameMeta, end: boolean, missingAfter?: number): Rec[];
   /** Requests that never got a response, as records with no response; they are forgotten. */
   drain(): Rec[];
   pending(): number;
@@ -127,8 +128,9 @@ export function createExchangeStream<Rec>(parser: AnyProtocolParser, transport: 
 
   return {
     stats,
-    push(direction, bytes, meta, end) {
+    push(direction, bytes, meta, end, missingAfter = 0) {
       parseInto(direction, bytes, meta, end);
+      if (missingAfter > 0) parser.gap?.(direction, missingAfter, state);
       const r = parser.stitch(requests, responses, state);
       stats.stitchErrors += r.errors;
       return r.records as Rec[];

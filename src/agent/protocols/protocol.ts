@@ -85,6 +85,12 @@ export interface ProtocolParser<Frame, State, Rec> {
   /** Parses one frame from the start of `buf`. Never throws. */
   parse(buf: Uint8Array, direction: ParseDirection, state: State, end?: boolean): ParseResult<Frame>;
   /**
+   * Optional: `missing` bytes of `direction` were not captured right after the bytes pushed so
+   * far (a payload prefix cap). Parsers that frame by length (HTTP/2) can stay in step when the
+   * missing bytes fall inside a payload they pass over; the others just see the next message.
+   */
+  gap?(direction: ParseDirection, missing: number, state: State): void;
+  /**
    * Pairs frames. Consumes from the front of both arrays (they are mutated): matched and
    * unmatchable frames are removed, requests still waiting for a response stay. Order of
    * `records` is request order.

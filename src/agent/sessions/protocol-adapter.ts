@@ -43,7 +43,8 @@ export function l7ProtocolOf(parser: AnyProtocolParser): L7Protocol {
         // A message ends its frames, unless it only went idle with all its bytes captured: then
         // an unfinished frame waits for the rest (a request written in pieces, a slow body).
         // Bytes missing from a truncated message can never arrive, so it ends its frames.
-        onMessage: (role, message) => toSpans(stream.push(role, message.bytes, metaOf(message), !message.endedIdle || message.truncated)),
+        onMessage: (role, message) =>
+          toSpans(stream.push(role, message.bytes, metaOf(message), !message.endedIdle || message.truncated, message.truncated ? message.totalBytes - message.bytes.length : 0)),
         endStreams: () => toSpans([...stream.push('request', NO_BYTES, NO_META, true), ...stream.push('response', NO_BYTES, NO_META, true)]),
         drain: () => toSpans(stream.drain()),
         pending: () => stream.pending(),
