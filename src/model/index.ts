@@ -3,3 +3,5 @@ export * from './span.js';
 export * from './errors.js';
 export * from './ids.js';
 export * from './agent-metrics-report.js';
+export * from './net-path.js';
+export * from './link-evidence.js';

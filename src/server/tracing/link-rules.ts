@@ -1,7 +1,7 @@
 /**
  * @module The predicates assembly's link rules share: tolerances, L7 conflicts, hot keys.
  */
-import type { ObservationPoint, SpanRecord } from '../../model/index.js';
+import { NAT_ORIGINAL_ATTR, NAT_TRANSLATED_ATTR, netTupleKey, type ObservationPoint, type SpanRecord } from '../../model/index.js';
 import type { LinkKeyType } from '../store/store.js';
 
 export interface Tolerances {
@@ -16,7 +16,11 @@ export const DEFAULT_TOLERANCES: Tolerances = {
   hostClockOffsetNano: 10_000_000n,
 };
 
-/** Tap-side rank along a message's path (DeepFlow's order; c-p first, s-p last). */
+/**
+ * Tap-side rank along a message's path (DeepFlow's order; c-p first, s-p last). `local` (two
+ * workloads of one node, seen on its bridge) and `rest` (a node the flow only crosses) sit
+ * between the client's side and the server's, where the frames are seen, not after s-p.
+ */
 const OP_RANK: Record<ObservationPoint, number> = {
   'c-app': 0,
   's-app': 0,
@@ -29,12 +33,37 @@ const OP_RANK: Record<ObservationPoint, number> = {
   's-nd': 10,
   s: 11,
   's-p': 12,
-  local: 13,
-  rest: 13,
+  local: 6.5,
+  rest: 6.5,
 };
 
 export function opRank(op: ObservationPoint): number {
   return OP_RANK[op];
+}
+
+/**
+ * The place a span holds in one message's chain, which holds each place once (two c-p are two
+ * messages). A NET span's place is its point at one interface of one host: a message crosses a
+ * node's bridge, tunnel and uplink, and two nodes' uplinks, each at c-nd or s-nd.
+ */
+export function chainSlot(s: SpanRecord): string {
+  return s.source === 'net' ? `${s.observationPoint}@${s.hostId}/${s.interfaceName}` : s.observationPoint;
+}
+
+/**
+ * Two spans with one tcp seq are one message only if their tuples agree: equal, or related by a
+ * translation a NET span recorded (the agent of the translating node puts the original and the
+ * translated tuple on the spans of that flow). A seq is 32 bits: across unrelated flows it
+ * matches by chance, so a NET span never links by seq alone. Spans without a tuple, and pairs of
+ * SYS spans, are not judged here.
+ */
+export function tuplesConsistent(a: SpanRecord, b: SpanRecord): boolean {
+  if (a.source !== 'net' && b.source !== 'net') return true;
+  const ta = netTupleKey(a.clientIp, a.clientPort, a.serverIp, a.serverPort);
+  const tb = netTupleKey(b.clientIp, b.clientPort, b.serverIp, b.serverPort);
+  if (ta === '' || tb === '' || ta === tb) return true;
+  const knows = (s: SpanRecord, t: string): boolean => s.attributes[NAT_ORIGINAL_ATTR] === t || s.attributes[NAT_TRANSLATED_ATTR] === t;
+  return knows(a, tb) || knows(b, ta);
 }
 
 export function isServerSide(op: ObservationPoint): boolean {
