@@ -10,6 +10,8 @@ import { createEbpfSource, type EbpfSourceOptions } from './ebpf/ebpf-source.js'
 import { PROTOCOL_PARSERS } from './protocols/registry.js';
 import { l7ProtocolOf } from './sessions/protocol-adapter.js';
 import { combineSessionTables, createNetSessions } from './capture/net-sessions.js';
+import { parseInterfacePatterns } from './capture/links/interface-patterns.js';
+import { createLinkWatcher } from './capture/links/link-watcher.js';
 import { createSessionTable, DEFAULT_SESSION_OPTIONS } from './sessions/session-table.js';
 import { startMetricsReporter } from './shipping/metrics-reporter.js';
 import { spanIdGenerator } from './spans/span-ids.js';
@@ -33,8 +35,20 @@ export interface AgentStartOptions {
   /** Remote: the server's OTLP/HTTP base URL (port 4318 by default). */
   serverUrl?: string;
   token?: string;
-  /** Interfaces to capture frames on (tc), for NET spans; [] for none. */
+  /**
+   * Interfaces to capture frames on (tc), for NET spans: names or patterns (`veth*,br*,eth0`),
+   * kept current as interfaces appear and go; [] for none.
+   */
   interfaces: string[];
+  /**
+   * Network namespaces whose interfaces are captured (names under /run/netns, or paths such as
+   * /proc/PID/ns/net); default [] = the agent's own namespace.
+   */
+  netns?: string[];
+  /** Capture system calls (SYS spans); false for an agent that only captures frames (default true). */
+  syscalls?: boolean;
+  /** How often the namespaces are read for new or gone interfaces (default 1000 ms). */
+  linkScanIntervalMs?: number;
   logger: AgentLogger;
   /** Agent id written to spans; default the host name. */
   hostId?: string;
@@ -55,25 +69,30 @@ const SWEEP_INTERVAL_MS = 50;
 export async function startAgent(o: AgentStartOptions): Promise<RunningAgent> {
   if (!o.sink && !o.serverUrl) throw new Error('startAgent needs a sink (in-process) or a serverUrl');
   const hostId = o.hostId ?? hostname();
-  const source = createEbpfSource({ ...o.ebpf, denyPids: [process.pid, ...(o.ebpf?.denyPids ?? [])] });
+  // Patterns are checked before anything is loaded: a typo is a configuration error.
+  const matcher = parseInterfacePatterns(o.interfaces);
+  const source = createEbpfSource({ ...o.ebpf, denyPids: [process.pid, ...(o.ebpf?.denyPids ?? [])], ...(o.syscalls === false ? { syscalls: false } : {}) });
   const newSpanId = spanIdGenerator();
   const sysSessions = createSessionTable({ ...DEFAULT_SESSION_OPTIONS, hostId, protocols: PROTOCOL_PARSERS.map(l7ProtocolOf), source: 'sys', origin: 'ebpf', newSpanId });
   // NET spans from the interfaces asked for: frames from tc, through a session table of their own.
-  const interfaces = new Map<number, string>();
+  const links =
+    matcher.patterns.length > 0
+      ? createLinkWatcher({ matcher, netns: o.netns ?? [], capture: source, logger: o.logger, ...(o.linkScanIntervalMs ? { intervalMs: o.linkScanIntervalMs } : {}) })
+      : null;
   try {
-    for (const name of o.interfaces) interfaces.set(source.captureInterface(name), name);
+    await links?.rescan();
   } catch (err) {
+    links?.close();
     source.close();
     throw err;
   }
-  const netSessions =
-    interfaces.size > 0
-      ? createNetSessions({
-          table: createSessionTable({ ...DEFAULT_SESSION_OPTIONS, hostId, protocols: PROTOCOL_PARSERS.map(l7ProtocolOf), source: 'net', origin: 'packet', newSpanId }),
-          interfaces,
-          ...(o.ebpf?.ports ? { ports: o.ebpf.ports } : {}),
-        })
-      : null;
+  const netSessions = links
+    ? createNetSessions({
+        table: createSessionTable({ ...DEFAULT_SESSION_OPTIONS, hostId, protocols: PROTOCOL_PARSERS.map(l7ProtocolOf), source: 'net', origin: 'packet', newSpanId }),
+        linkOf: (ifindex) => links.byIfindex(ifindex),
+        ...(o.ebpf?.ports ? { ports: o.ebpf.ports } : {}),
+      })
+    : null;
   const sessions = netSessions ? combineSessionTables(sysSessions, netSessions) : sysSessions;
   const shipper = o.serverUrl
     ? createSpanShipper({ ...DEFAULT_SHIPPER_OPTIONS, serverUrl: o.serverUrl, ...(o.token ? { token: o.token } : {}) })
@@ -98,10 +117,11 @@ export async function startAgent(o: AgentStartOptions): Promise<RunningAgent> {
     nowUnixNano: () => BigInt(Date.now()) * 1_000_000n,
   });
   const kernelReads = source.stats().coreReads ? 'CO-RE helper reads (kernel before 6.2)' : 'direct loads';
-  o.logger.info({ component: 'agent', protocols: PROTOCOL_PARSERS.map((p) => p.name), kernelReads, interfaces: o.interfaces }, 'eBPF agent attached');
+  o.logger.info({ component: 'agent', protocols: PROTOCOL_PARSERS.map((p) => p.name), kernelReads, syscalls: o.syscalls !== false, interfaces: matcher.patterns, capturing: links?.captured().map((l) => l.displayName) ?? [] }, 'eBPF agent attached');
   let reporter: MetricsReporter | null = null;
   const running: RunningAgent = {
     async close() {
+      links?.close();
       source.close();
       await loop.stop();
       // The last report after the loop stopped, so the server sees the final totals.
@@ -130,6 +150,8 @@ export async function startAgent(o: AgentStartOptions): Promise<RunningAgent> {
         const net = netSessions.netStats();
         samples.push({ name: 'weft_agent_frames_total', help: 'Frames captured on the agent\'s interfaces', type: 'counter', value: net.frames });
         samples.push({ name: 'weft_agent_skipped_frames_total', help: 'Frames that were not TCP/UDP over IP, or outside the port filter', type: 'counter', value: net.skippedFrames });
+        samples.push({ name: 'weft_agent_decapsulated_frames_total', help: 'Frames read from inside a VXLAN, Geneve or GRE tunnel', type: 'counter', value: net.decapsulatedFrames });
+        samples.push({ name: 'weft_agent_captured_interfaces', help: 'Interfaces the agent captures frames on now', type: 'gauge', value: links?.captured().length ?? 0 });
         samples.push({ name: 'weft_agent_frame_gap_bytes_total', help: 'TCP payload bytes missing between captured frames', type: 'counter', value: net.gapBytes });
       }
       for (const [key, value] of Object.entries(n)) {

@@ -1,26 +1,42 @@
 /**
- * @module Live NET capture's session layer: frames from tc on the agent's interfaces → decoded
- * packets → flows in sequence order (the same code as capture-file import) → a session table
- * of its own (source `net`, origin `packet`). The end of a flow that sends through the interface
- * is its local end, so a request leaving a client's NIC gives a span at `c`, one arriving at a
- * server's NIC a span at `s`.
+ * @module Live NET capture's session layer: frames from tc on the agent's interfaces → (tunnels
+ * decapsulated) decoded packets → flows in sequence order (the same code as capture-file import)
+ * → a session table of its own (source `net`, origin `packet`). Each span's observation point is
+ * then inferred from the interface and the flow (links/observation-point.ts), and the hop is
+ * marked with what was seen there: the node's translation of the flow, the tunnel, TCP
+ * retransmissions, zero windows and resets.
  *
  * It has the session table's shape, so the agent loop drives it next to the socket sessions.
  */
-import type { SpanRecord } from '../../model/index.js';
+import {
+  INTERFACE_ROLE_ATTR,
+  NAT_ORIGINAL_ATTR,
+  NAT_TRANSLATED_ATTR,
+  TCP_RESETS_ATTR,
+  TCP_RETRANSMISSIONS_ATTR,
+  TCP_ZERO_WINDOWS_ATTR,
+  TUNNEL_TYPE_ATTR,
+  netTupleKey,
+  type SpanRecord,
+} from '../../model/index.js';
 import type { FrameEvent, SessionInputEvent } from './capture-event.js';
+import { noteBehind, type CapturedLink } from './links/link-watcher.js';
+import { inferObservationPoint } from './links/observation-point.js';
 import { decodePacket } from './pcap/packet-decode.js';
 import { createPacketFlows } from './pcap/packet-flows.js';
+import { decapsulate, type TunnelType } from './tunnel-decap.js';
 import type { SessionTable } from '../sessions/session-table.js';
 
 /** Frames from tc start at the Ethernet header (loopback too: it carries a zeroed one). */
 const LINKTYPE_ETHERNET = 1;
+/** Flows whose TCP marks are remembered (least recently created go first). */
+const MAX_MARKED_FLOWS = 65_536;
 
 export interface NetSessionsOptions {
-  /** The packet session table (source `net`, origin `packet`). */
+  /** The packet session table (source `net`, origin `packet`), with no fixed observation point. */
   table: SessionTable;
-  /** Interface names by ifindex, for the spans' interfaceName. */
-  interfaces: ReadonlyMap<number, string>;
+  /** The captured interface a frame's ifindex names; undefined once it is no longer captured. */
+  linkOf: (ifindex: number) => CapturedLink | undefined;
   /** Only flows with one of these ports (empty: all), as the socket filter does. */
   ports?: readonly number[];
   /** Flows quiet for this long are closed (default 120 s). */
@@ -31,30 +47,112 @@ export interface NetSessionStats {
   frames: number;
   /** Frames that were not TCP/UDP over IP (or outside the port filter). */
   skippedFrames: number;
+  /** Frames read from inside a VXLAN, Geneve or GRE tunnel. */
+  decapsulatedFrames: number;
   gapBytes: number;
 }
+
+/** TCP trouble seen on one flow at one interface since its last span, and its tunnel. */
+interface FlowMarks {
+  retransmissions: number;
+  zeroWindows: number;
+  resets: number;
+  tunnel: TunnelType | null;
+}
+
+const endsKey = (iface: string, aIp: string, aPort: number, bIp: string, bPort: number): string => {
+  const a = `${aIp}|${aPort}`;
+  const b = `${bIp}|${bPort}`;
+  return `${iface}|${a < b ? `${a}|${b}` : `${b}|${a}`}`;
+};
 
 export function createNetSessions(o: NetSessionsOptions): SessionTable & { netStats(): NetSessionStats } {
   const flows = createPacketFlows();
   const ports = new Set(o.ports ?? []);
   const idle = o.flowIdleNano ?? 120_000_000_000n;
+  /** Spans name their interface; the link it was (it may have gone since) tells what it is. */
+  const linksByName = new Map<string, CapturedLink>();
+  const marks = new Map<string, FlowMarks>();
   let frames = 0;
   let skipped = 0;
+  let decapsulated = 0;
   let lastExpire = 0n;
+
   const toEvents = (f: FrameEvent): SessionInputEvent[] => {
     frames++;
-    const p = decodePacket(LINKTYPE_ETHERNET, f.data);
-    if (!p || (ports.size > 0 && !ports.has(p.srcPort) && !ports.has(p.dstPort))) {
+    const link = o.linkOf(f.ifindex);
+    if (!link) {
       skipped++;
       return [];
     }
-    return flows.push(p, f.unixNano, o.interfaces.get(f.ifindex) ?? `if${f.ifindex}`, f.direction);
+    linksByName.set(link.displayName, link);
+    // A tunnel device already shows the inner frame; an uplink carries it encapsulated.
+    const tunnel = link.info.role === 'tunnel' ? null : decapsulate(f.data);
+    if (tunnel) decapsulated++;
+    const p = tunnel ? decodePacket(tunnel.linkType, tunnel.inner) : decodePacket(LINKTYPE_ETHERNET, f.data);
+    if (!p) {
+      skipped++;
+      return [];
+    }
+    // Handshakes tell the node's translations, whatever the port filter keeps (DNAT changes ports).
+    if (p.transport === 'tcp') link.ns.nat.observe(p, f.unixNano);
+    if (ports.size > 0 && !ports.has(p.srcPort) && !ports.has(p.dstPort)) {
+      skipped++;
+      return [];
+    }
+    // What a container link receives, its workload sent.
+    if (link.info.role === 'container' && f.direction === 'ingress') noteBehind(link.ns, link.info.name, p.srcIp);
+    const key = endsKey(link.displayName, p.srcIp, p.srcPort, p.dstIp, p.dstPort);
+    let m = marks.get(key);
+    if (!m) {
+      if (marks.size >= MAX_MARKED_FLOWS) for (const k of [...marks.keys()].slice(0, MAX_MARKED_FLOWS / 16)) marks.delete(k);
+      m = { retransmissions: 0, zeroWindows: 0, resets: 0, tunnel: null };
+      marks.set(key, m);
+    }
+    if (tunnel) m.tunnel = tunnel.tunnel;
+    if (p.transport === 'tcp') {
+      if (p.rst) m.resets++;
+      else if (p.window === 0 && !p.syn) m.zeroWindows++;
+    }
+    const before = flows.retransmissions();
+    const events = flows.push(p, f.unixNano, link.displayName, f.direction);
+    if (flows.retransmissions() !== before) m.retransmissions++;
+    return events;
   };
+
+  /** Names each span's observation point from its interface and tuple, and marks the hop. */
+  const place = (spans: SpanRecord[]): SpanRecord[] => {
+    for (const span of spans) {
+      const link = linksByName.get(span.interfaceName);
+      if (!link) continue;
+      const tuple = netTupleKey(span.clientIp, span.clientPort, span.serverIp, span.serverPort);
+      const translation = link.ns.nat.translationOf(tuple);
+      const op = inferObservationPoint(link.info, { clientIp: span.clientIp, serverIp: span.serverIp, tuple }, { view: link.ns.view, behind: link.ns.behind, translation });
+      span.observationPoint = op;
+      span.kind = op === 'local' || op === 'rest' ? 'internal' : op.startsWith('c') ? 'client' : 'server';
+      span.attributes[INTERFACE_ROLE_ATTR] = link.info.role;
+      if (translation) {
+        span.attributes[NAT_ORIGINAL_ATTR] = translation.original;
+        span.attributes[NAT_TRANSLATED_ATTR] = translation.translated;
+      }
+      const m = marks.get(endsKey(span.interfaceName, span.clientIp, span.clientPort, span.serverIp, span.serverPort));
+      if (!m) continue;
+      if (m.tunnel) span.attributes[TUNNEL_TYPE_ATTR] = m.tunnel;
+      // Counts since this flow's previous span at this hop: HTTP/1, Redis and SQL send one
+      // message at a time per connection, so they belong to this exchange.
+      if (m.retransmissions > 0) span.attributes[TCP_RETRANSMISSIONS_ATTR] = m.retransmissions;
+      if (m.zeroWindows > 0) span.attributes[TCP_ZERO_WINDOWS_ATTR] = m.zeroWindows;
+      if (m.resets > 0) span.attributes[TCP_RESETS_ATTR] = m.resets;
+      m.retransmissions = m.zeroWindows = m.resets = 0;
+    }
+    return spans;
+  };
+
   return {
     push(events) {
       const inputs: SessionInputEvent[] = [];
       for (const e of events) if (e.kind === 'frame') inputs.push(...toEvents(e));
-      return inputs.length === 0 ? [] : o.table.push(inputs);
+      return inputs.length === 0 ? [] : place(o.table.push(inputs));
     },
     sweep(now) {
       // Idle flows are rare and the scan covers every flow: once a second is plenty.
@@ -64,13 +162,13 @@ export function createNetSessions(o: NetSessionsOptions): SessionTable & { netSt
         closed = flows.expire(now, idle);
       }
       const out: SpanRecord[] = closed.length > 0 ? o.table.push(closed) : [];
-      return [...out, ...o.table.sweep(now)];
+      return place([...out, ...o.table.sweep(now)]);
     },
     flush() {
-      return [...o.table.push(flows.end(0n)), ...o.table.flush()];
+      return place([...o.table.push(flows.end(0n)), ...o.table.flush()]);
     },
     stats: () => o.table.stats(),
-    netStats: () => ({ frames, skippedFrames: skipped, gapBytes: flows.stats().gapBytes }),
+    netStats: () => ({ frames, skippedFrames: skipped, decapsulatedFrames: decapsulated, gapBytes: flows.stats().gapBytes }),
   };
 }
 

@@ -32,6 +32,12 @@ export interface EbpfSourceOptions {
    * WEFT_EBPF_CORE_READS=1 forces it too).
    */
   coreReads?: boolean;
+  /**
+   * Attach the system-call programs (default true). false: only tc programs are attached, on
+   * the interfaces asked for; an agent that captures frames for a node whose processes another
+   * agent traces.
+   */
+  syscalls?: boolean;
 }
 
 export interface EbpfSource extends AsyncIterable<EbpfEvent[]> {
@@ -83,7 +89,9 @@ export function createEbpfSource(opts: EbpfSourceOptions = {}): EbpfSource {
   };
   applyFilter({ enabled: true, allowPids: opts.allowPids ?? [], ports: opts.ports ?? [] });
   try {
-    addon.attach(handle);
+    // tc programs are not auto-attached by the skeleton: with no syscall programs, nothing runs
+    // until an interface is captured.
+    if (opts.syscalls !== false) addon.attach(handle);
   } catch (err) {
     addon.close(handle);
     throw new TracingError('TRC_EBPF_ATTACH', `attaching the eBPF programs failed: ${(err as Error).message}`, { cause: err });

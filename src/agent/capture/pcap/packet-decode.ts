@@ -19,6 +19,8 @@ export interface DecodedPacket {
   ack: boolean;
   fin: boolean;
   rst: boolean;
+  /** TCP receive window as sent (unscaled; 0 is a zero window); 0 for UDP. */
+  window: number;
   /** The payload bytes captured (a capture's snap length may cut them short). */
   payload: Buffer;
   /** The payload's length on the wire, from the IP header: what the sequence numbers count. */
@@ -157,6 +159,7 @@ export function decodePacket(linkType: number, d: Buffer): DecodedPacket | null 
       ack: (flags & 0x10) !== 0,
       fin: (flags & 0x01) !== 0,
       rst: (flags & 0x04) !== 0,
+      window: d.readUInt16BE(l4 + 14),
       payload: d.subarray(l4 + dataOff, end),
       wireLength: Math.max(0, wireEnd - (l4 + dataOff)),
     };
@@ -175,6 +178,7 @@ export function decodePacket(linkType: number, d: Buffer): DecodedPacket | null 
       ack: false,
       fin: false,
       rst: false,
+      window: 0,
       payload: d.subarray(l4 + 8, end),
       wireLength: Math.max(0, wireEnd - (l4 + 8)),
     };

@@ -15,6 +15,7 @@ const udp = (srcPort: number): DecodedPacket => ({
   ack: false,
   fin: false,
   rst: false,
+  window: 0,
   payload: Buffer.from('q'),
   wireLength: 1,
 });

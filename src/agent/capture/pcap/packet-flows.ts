@@ -75,6 +75,8 @@ export interface PacketFlows {
   /** The end of the capture: every gap is skipped and every flow closed. */
   end(unixNano: bigint): SessionInputEvent[];
   stats(): PacketFlowStats;
+  /** Segments that carried bytes already delivered (a running count, cheap to read per packet). */
+  retransmissions(): number;
 }
 
 /** Sequence-number difference a - b in the 32-bit circle. */
@@ -86,6 +88,7 @@ export function createPacketFlows(o: PacketFlowOptions = {}): PacketFlows {
   const flows = new Map<string, Flow>();
   const stats: PacketFlowStats = { packets: 0, flows: 0, gapBytes: 0, retransmittedBytes: 0 };
   let nextSocketId = 1n;
+  let retransmittedSegments = 0;
 
   const emitData = (f: Flow, egress: boolean, payload: Buffer, wireLength: number, seq: number, unixNano: bigint, out: SessionInputEvent[]): void => {
     const direction = egress ? 'egress' : 'ingress';
@@ -198,10 +201,15 @@ export function createPacketFlows(o: PacketFlowOptions = {}): PacketFlows {
         const seq = p.syn ? (p.seq + 1) >>> 0 : p.seq;
         if (d.next === null) d.next = seq;
         const ahead = seqDiff(seq, d.next);
-        if (ahead + p.wireLength <= 0) stats.retransmittedBytes += p.wireLength;
-        else {
+        if (ahead + p.wireLength <= 0) {
+          stats.retransmittedBytes += p.wireLength;
+          retransmittedSegments++;
+        } else {
           d.pending.push({ seq, payload: p.payload, wireLength: p.wireLength, unixNano });
-          if (ahead < 0) stats.retransmittedBytes += -ahead;
+          if (ahead < 0) {
+            stats.retransmittedBytes += -ahead;
+            retransmittedSegments++;
+          }
           drain(f, d, egress, d.pending.length > maxPending, out);
         }
       }
@@ -230,5 +238,6 @@ export function createPacketFlows(o: PacketFlowOptions = {}): PacketFlows {
       return out;
     },
     stats: () => ({ ...stats }),
+    retransmissions: () => retransmittedSegments,
   };
 }
