@@ -28,7 +28,7 @@ const STAMP = join(root, '.weft-setup-stamp');
 export const APT_PACKAGES = [
   'clang', 'llvm', 'libbpf-dev', 'bpftool', 'libelf-dev', 'zlib1g-dev', 'pkg-config',
   'nginx-light', 'redis-server', 'mariadb-server', 'postgresql', 'tcpdump', 'tshark', 'dnsmasq-base',
-  'wrk', 'chromium', 'clickhouse-server', 'clickhouse-client', 'iproute2', 'curl', 'dnsutils', 'ca-certificates',
+  'wrk', 'chromium', 'clickhouse-server', 'clickhouse-client', 'iproute2', 'nftables', 'curl', 'dnsutils', 'ca-certificates',
 ];
 
 function log(msg) {
