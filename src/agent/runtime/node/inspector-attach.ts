@@ -1,0 +1,207 @@
+/**
+ * @module Evaluating one expression in a running Node.js process through its own inspector, with
+ * no restart: reuse the inspector the process was started with (--inspect…), or open it with
+ * SIGUSR1, evaluate, and close it again with `process._debugEnd()`.
+ *
+ * The inspector port is found by socket ownership (/proc/PID/fd), never by guessing that
+ * 127.0.0.1:9229 belongs to the target: a port opened by SIGUSR1 is the listener that appears
+ * among the target's own sockets after the signal. An inspector the process had before we came is
+ * left open; one we opened is closed, and its disappearance is checked.
+ */
+import WebSocket from 'ws';
+import {
+  argvOf,
+  catchesSigusr1,
+  environOf,
+  executableOf,
+  inspectorFlagOf,
+  isNodeExecutable,
+  listeningPortsOf,
+  sameNetNamespace,
+  type ListeningPort,
+} from './proc-info.js';
+
+export type AttachOutcome =
+  /** The expression ran and returned `value`. `openMs`: how long the port we opened was listening. */
+  | { kind: 'evaluated'; value: unknown; inspector: 'opened' | 'reused'; openMs?: number; inspectorLeftOpen?: boolean }
+  /** Deliberately not touched (not Node, another network namespace, SIGUSR1 would kill it…). */
+  | { kind: 'skipped'; reason: string }
+  /** Tried and failed; an inspector we opened was closed again unless `inspectorLeftOpen`. */
+  | { kind: 'failed'; reason: string; inspectorLeftOpen?: boolean };
+
+export interface AttachOptions {
+  /** Budget for the inspector to open, and for each protocol round trip (default 2000 ms). */
+  timeoutMs?: number;
+  /** Poll interval while waiting for the port to open or close (default 5 ms). */
+  pollMs?: number;
+}
+
+const DEFAULT_TIMEOUT_MS = 2000;
+const DEFAULT_POLL_MS = 5;
+/** Inspector messages are small; the hook expression is ~10 KiB, replies smaller. */
+const MAX_MESSAGE_BYTES = 1 << 20;
+const CLOSE_EXPRESSION = 'process._debugEnd()';
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** Where to connect for a listener: its own address, or loopback for a wildcard one. */
+function connectHost(l: ListeningPort): string {
+  if (l.ip === '0.0.0.0') return '127.0.0.1';
+  if (/^[0:]+$/.test(l.ip)) return '::1';
+  return l.ip.includes(':') ? `[${l.ip}]` : l.ip;
+}
+
+async function debuggerUrl(host: string, port: number, timeoutMs: number): Promise<string> {
+  const res = await fetch(`http://${host}:${port}/json/list`, { signal: AbortSignal.timeout(timeoutMs) });
+  const targets = (await res.json()) as unknown;
+  if (!Array.isArray(targets) || targets.length === 0) throw new Error('the inspector lists no target');
+  const url = (targets[0] as { webSocketDebuggerUrl?: unknown }).webSocketDebuggerUrl;
+  if (typeof url !== 'string' || !url.startsWith('ws://')) throw new Error('the inspector gave no WebSocket URL');
+  return url;
+}
+
+/** The part of a Chrome DevTools Protocol answer we read. */
+interface CdpReply {
+  id?: number;
+  result?: { result?: { value?: unknown }; exceptionDetails?: { text?: string; exception?: { description?: string } } };
+  error?: { message?: string };
+}
+
+interface InspectorSession {
+  evaluate(expression: string, timeoutMs: number): Promise<unknown>;
+  /** Sends an evaluation whose effect closes the socket; resolves when it closed (or the budget ran out). */
+  sendAndAwaitClose(expression: string, timeoutMs: number): Promise<boolean>;
+  close(): void;
+}
+
+async function openSession(url: string, timeoutMs: number): Promise<InspectorSession> {
+  const ws = new WebSocket(url, { handshakeTimeout: timeoutMs, perMessageDeflate: false, maxPayload: MAX_MESSAGE_BYTES });
+  await new Promise<void>((resolve, reject) => {
+    ws.once('open', () => resolve());
+    ws.once('error', reject);
+  });
+  let nextId = 1;
+  const waiting = new Map<number, (msg: CdpReply) => void>();
+  ws.on('message', (data) => {
+    try {
+      const msg = JSON.parse(String(data)) as CdpReply;
+      if (typeof msg.id === 'number') waiting.get(msg.id)?.(msg);
+    } catch {
+      // Not JSON: not an answer to us.
+    }
+  });
+  const closed = new Promise<void>((resolve) => ws.once('close', () => resolve()));
+  ws.on('error', () => undefined);
+  return {
+    async evaluate(expression, budgetMs) {
+      const id = nextId++;
+      const reply = await new Promise<CdpReply>((resolve, reject) => {
+        const timer = setTimeout(() => {
+          waiting.delete(id);
+          reject(new Error(`no answer from the inspector within ${budgetMs} ms (paused in a debugger?)`));
+        }, budgetMs);
+        waiting.set(id, (msg) => {
+          clearTimeout(timer);
+          waiting.delete(id);
+          resolve(msg);
+        });
+        ws.send(JSON.stringify({ id, method: 'Runtime.evaluate', params: { expression, includeCommandLineAPI: true, returnByValue: true, silent: true } }));
+      });
+      if (reply.error) throw new Error(`inspector error: ${reply.error.message ?? 'unknown'}`);
+      const ex = reply.result?.exceptionDetails;
+      if (ex) throw new Error(`the expression threw: ${ex.exception?.description ?? ex.text ?? 'unknown'}`);
+      return reply.result?.result?.value;
+    },
+    async sendAndAwaitClose(expression, budgetMs) {
+      ws.send(JSON.stringify({ id: nextId++, method: 'Runtime.evaluate', params: { expression, includeCommandLineAPI: true, silent: true } }));
+      return Promise.race([closed.then(() => true), sleep(budgetMs).then(() => false)]);
+    },
+    close() {
+      ws.terminate();
+    },
+  };
+}
+
+async function waitFor<T>(probe: () => T | null, timeoutMs: number, pollMs: number): Promise<T | null> {
+  const deadline = performance.now() + timeoutMs;
+  for (;;) {
+    const v = probe();
+    if (v !== null) return v;
+    if (performance.now() > deadline) return null;
+    await sleep(pollMs);
+  }
+}
+
+/**
+ * Runs `expression` in process `pid` (which must be a Node.js process in this network namespace)
+ * and leaves its inspector as it found it. Never throws; the outcome says what happened.
+ */
+export async function evaluateInNodeProcess(pid: number, expression: string, opts: AttachOptions = {}): Promise<AttachOutcome> {
+  const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const pollMs = opts.pollMs ?? DEFAULT_POLL_MS;
+  if (pid === process.pid) return { kind: 'skipped', reason: 'the agent itself' };
+  const exe = executableOf(pid);
+  if (exe === null) return { kind: 'skipped', reason: 'process gone or not readable' };
+  if (!isNodeExecutable(exe)) return { kind: 'skipped', reason: `not Node.js (${exe})` };
+  // 127.0.0.1 in another namespace is not our 127.0.0.1.
+  if (!sameNetNamespace(pid)) return { kind: 'skipped', reason: 'another network namespace' };
+
+  const flag = inspectorFlagOf(argvOf(pid), environOf(pid, 'NODE_OPTIONS'));
+  if (flag) {
+    if (flag.port === null) return { kind: 'skipped', reason: 'started with an inspector on a random port' };
+    const listener = listeningPortsOf(pid).find((l) => l.port === flag.port);
+    if (!listener) return { kind: 'skipped', reason: `started with --inspect, but it does not listen on ${flag.port}` };
+    return evaluateThrough(listener, expression, 'reused', timeoutMs, pid, null, pollMs);
+  }
+
+  if (!catchesSigusr1(pid)) return { kind: 'skipped', reason: 'SIGUSR1 is not handled (it would terminate the process)' };
+  const before = new Set(listeningPortsOf(pid).map((l) => l.inode));
+  const signalledAt = performance.now();
+  try {
+    process.kill(pid, 'SIGUSR1');
+  } catch (err) {
+    return { kind: 'failed', reason: `SIGUSR1: ${(err as Error).message}` };
+  }
+  const opened = await waitFor(() => listeningPortsOf(pid).find((l) => !before.has(l.inode)) ?? null, timeoutMs, pollMs);
+  if (!opened) return { kind: 'failed', reason: 'no inspector port opened after SIGUSR1 (the port, 9229 by default, may be taken, or the process handles SIGUSR1 itself)' };
+  return evaluateThrough(opened, expression, 'opened', timeoutMs, pid, signalledAt, pollMs);
+}
+
+async function evaluateThrough(
+  listener: ListeningPort,
+  expression: string,
+  inspector: 'opened' | 'reused',
+  timeoutMs: number,
+  pid: number,
+  signalledAt: number | null,
+  pollMs: number,
+): Promise<AttachOutcome> {
+  const host = connectHost(listener);
+  let session: InspectorSession | null = null;
+  let value: unknown;
+  let failure: string | null = null;
+  try {
+    session = await openSession(await debuggerUrl(host, listener.port, timeoutMs), timeoutMs);
+    value = await session.evaluate(expression, timeoutMs);
+  } catch (err) {
+    failure = (err as Error).message;
+  }
+  if (inspector === 'reused') {
+    session?.close();
+    return failure === null ? { kind: 'evaluated', value, inspector } : { kind: 'failed', reason: failure };
+  }
+  // We opened it: close it again, through our session, or a fresh one if ours never came up.
+  let closedPort = false;
+  try {
+    session ??= await openSession(await debuggerUrl(host, listener.port, timeoutMs), timeoutMs);
+    await session.sendAndAwaitClose(CLOSE_EXPRESSION, timeoutMs);
+  } catch {
+    // Reported below through the port check.
+  } finally {
+    session?.close();
+  }
+  closedPort = (await waitFor(() => (listeningPortsOf(pid).some((l) => l.inode === listener.inode) ? null : true), timeoutMs, pollMs)) === true;
+  const openMs = signalledAt === null ? undefined : Math.round(performance.now() - signalledAt);
+  if (failure !== null) return { kind: 'failed', reason: failure, ...(closedPort ? {} : { inspectorLeftOpen: true }) };
+  return { kind: 'evaluated', value, inspector, ...(openMs === undefined ? {} : { openMs }), ...(closedPort ? {} : { inspectorLeftOpen: true }) };
+}

@@ -1,0 +1,28 @@
+/**
+ * @module Which processes the agent hooks. Only Node.js servers: a process that listens on a TCP
+ * port has inbound requests whose outbound calls need attributing; a CLI, a test runner or a
+ * client script does not, and is left alone. Never Weft itself (the agent, `weft server`, another
+ * agent): hooking the tracer would trace the tracer and slow it down.
+ */
+import { basename } from 'node:path';
+import { argvOf, executableOf, isNodeExecutable, listeningPortsOf } from './proc-info.js';
+
+export type TargetVerdict = { hook: true } | { hook: false; reason: string };
+
+/** True when the argv runs Weft's CLI (bin/weft.js, an installed `weft`, or dist/src cli/main). */
+export function isWeftCommand(argv: readonly string[]): boolean {
+  return argv.slice(1).some((a) => {
+    const base = basename(a);
+    return base === 'weft' || base === 'weft.js' || /[/\\]weft[/\\](bin|dist|src)[/\\]/.test(a);
+  });
+}
+
+export function judgeTarget(pid: number): TargetVerdict {
+  if (pid === process.pid || pid === process.ppid) return { hook: false, reason: 'the agent or its parent' };
+  const exe = executableOf(pid);
+  if (exe === null) return { hook: false, reason: 'gone or not readable' };
+  if (!isNodeExecutable(exe)) return { hook: false, reason: 'not Node.js' };
+  if (isWeftCommand(argvOf(pid))) return { hook: false, reason: 'a Weft process' };
+  if (listeningPortsOf(pid).length === 0) return { hook: false, reason: 'not a server (no listening TCP port)' };
+  return { hook: true };
+}

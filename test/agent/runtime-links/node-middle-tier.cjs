@@ -1,0 +1,53 @@
+/**
+ * A plain Node.js middle tier that knows nothing of Weft (no require of ours, no flags): GET
+ * /req/ID waits a random moment, calls the backend's /backend/ID through a keep-alive agent with
+ * few sockets (so requests queue and are flushed from other requests' callbacks), waits again,
+ * and, when REDIS_PORT is set, GETs k:ID from Redis on one shared ioredis connection.
+ * Prints {"port": N} once listening.
+ */
+'use strict';
+const http = require('node:http');
+
+const backendPort = Number(process.env.BACKEND_PORT);
+const redisPort = Number(process.env.REDIS_PORT || 0);
+const agent = new http.Agent({ keepAlive: true, maxSockets: Number(process.env.MAX_SOCKETS || 4) });
+const redis = redisPort > 0 ? new (require('ioredis'))({ host: '127.0.0.1', port: redisPort, lazyConnect: false }) : null;
+
+const delay = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+function backend(path) {
+  return new Promise((resolve, reject) => {
+    http
+      .get({ host: '127.0.0.1', port: backendPort, path, agent }, (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (d) => (body += d));
+        res.on('end', () => resolve(body));
+      })
+      .on('error', reject);
+  });
+}
+
+const server = http.createServer(async (req, res) => {
+  const m = /^\/req\/([\w-]+)$/.exec(req.url || '');
+  if (!m) {
+    res.statusCode = 404;
+    res.end();
+    return;
+  }
+  const id = m[1];
+  try {
+    await delay(Math.random() * 10);
+    const body = await backend(`/backend/${id}`);
+    await delay(Math.random() * 5);
+    const cached = redis ? await redis.get(`k:${id}`) : '';
+    res.end(`${id} ${body} ${cached || ''}`);
+  } catch (err) {
+    res.statusCode = 502;
+    res.end(String(err));
+  }
+});
+server.keepAliveTimeout = 30_000;
+server.listen(0, '127.0.0.1', () => {
+  process.stdout.write(`${JSON.stringify({ port: server.address().port })}\n`);
+});
