@@ -10,16 +10,17 @@ export function agentCommand(ctx: CommandContext): Command {
     .description('capture SYS spans (eBPF) here and send them as OTLP to a Weft server')
     .option('--server <url>', "the server's OTLP/HTTP endpoint (default: http://127.0.0.1:4318; env WEFT_SERVER)")
     .option('--interfaces <nics>', "comma-separated interfaces to capture frames on for NET spans (default: none)")
-    .option('--token <secret>', 'Bearer token the server requires (env WEFT_TOKEN)')
+    .option('--token <secret>', 'Bearer token the server requires (env WEFT_TOKEN); a flag is visible to every local user, prefer WEFT_TOKEN or --token-file')
+    .option('--token-file <path>', 'read the token from this file (env WEFT_TOKEN_FILE)')
     .option('--log-level <level>', 'log level (default: info)')
     .addHelpText(
       'after',
       `
 Examples:
   $ sudo weft agent --server http://weft.internal:4318 --interfaces eth0,eth1
-  $ sudo weft agent --server http://10.0.0.5:4318 --token s3cret`,
+  $ sudo weft agent --server http://10.0.0.5:4318 --token-file /etc/weft/token`,
     )
-    .action(async (flags: { server?: string; interfaces?: string; token?: string; logLevel?: string }) => {
+    .action(async (flags: { server?: string; interfaces?: string; token?: string; tokenFile?: string; logLevel?: string }) => {
       const client = loadAgentClientConfig(flags, ctx.env);
       if (!client.ok) throw usageError('TRC_CONFIG_INVALID', `invalid configuration:\n  ${client.problems.join('\n  ')}`);
       // Loaded on use: the agent pulls in the native addon.
@@ -27,6 +28,7 @@ Examples:
       const reason = agentUnavailableReason();
       if (reason !== null) throw agentUnavailable(reason);
       const logger = createCliLogger(client.config.logLevel);
+      if (flags.token !== undefined) logger.warn('--token on the command line is visible to every local user (ps, /proc/PID/cmdline); use WEFT_TOKEN or --token-file instead');
       const result = await startLocalAgent({
         serverUrl: client.config.serverUrl,
         interfaces: client.config.interfaces,

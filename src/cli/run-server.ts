@@ -7,7 +7,7 @@ import { absolutePaths, resolveConfig } from '../server/config.js';
 import type { RawOptions, WeftConfig } from '../server/config.js';
 import { startServer } from '../server/app.js';
 import type { RunningServer } from '../server/app.js';
-import { installPlaceholderUi } from '../ui/placeholder-page.js';
+import { installWebUi } from '../ui/ui-server.js';
 import { createCliLogger } from './logger.js';
 import { startLocalAgent } from './local-agent.js';
 import { createConfiguredExporter, exporterSamples } from './otlp-export.js';
@@ -32,10 +32,14 @@ export async function runServer(flags: RawOptions, o: RunServerOptions): Promise
   const config = absolutePaths(resolveConfig(flags, o.env), o.cwd);
   if (!o.withAgent) config.agent = false;
   const logger = createCliLogger(config.logLevel);
+  if (typeof flags.token === 'string') {
+    // /proc/PID/cmdline is world-readable: every local user can read a token given as a flag.
+    logger.warn('--token on the command line is visible to every local user (ps, /proc/PID/cmdline); use WEFT_TOKEN or --token-file instead');
+  }
   const exporter = config.exportOtlp ? createConfiguredExporter(config.exportOtlp) : null;
   const server = await startServer(config, {
     logger,
-    ui: installPlaceholderUi,
+    ui: installWebUi,
     ...(exporter ? { onDurable: (spans) => exporter.export(spans) } : {}),
   }).catch(async (err: unknown) => {
     await exporter?.shutdown();

@@ -12,7 +12,7 @@ export function serverCommand(ctx: CommandContext): Command {
 Examples:
   $ weft server --data /var/lib/weft
   $ weft server --store memory --otlp-http-port 0 --query-port 0
-  $ weft server --host 0.0.0.0 --token "$WEFT_TOKEN"`,
+  $ weft server --host 0.0.0.0 --token-file /etc/weft/token`,
     );
   // Loaded on use: the server, store and agent are heavy and `weft trace` needs none of them.
   addServerOptions(cmd, ['agent', 'interfaces']).action(async (flags: Record<string, unknown>) => {

@@ -13,17 +13,18 @@ export function traceCommand(ctx: CommandContext): Command {
     .description('print one trace as a tree: durations, service, observation point, source and link reason')
     .argument('<traceId>', 'trace id (32 hex characters, or any id the server knows)')
     .option('--server <url>', 'Weft query API (default: http://127.0.0.1:16686; env WEFT_SERVER)')
-    .option('--token <secret>', 'Bearer token the server requires (env WEFT_TOKEN)')
+    .option('--token <secret>', 'Bearer token the server requires (env WEFT_TOKEN); a flag is visible to every local user, prefer WEFT_TOKEN or --token-file')
+    .option('--token-file <path>', 'read the token from this file (env WEFT_TOKEN_FILE)')
     .option('--json', 'print the raw JSON answer instead of the tree')
     .addHelpText(
       'after',
       `
 Examples:
   $ weft trace 4bf92f3577b34da6a3ce929d0e0e4736
-  $ weft trace 4bf92f3577b34da6a3ce929d0e0e4736 --server http://weft:16686 --token s3cret
+  $ weft trace 4bf92f3577b34da6a3ce929d0e0e4736 --server http://weft:16686 --token-file ~/.weft-token
   $ weft trace 4bf92f3577b34da6a3ce929d0e0e4736 --json | jq '.spans | length'`,
     )
-    .action(async (traceId: string, flags: { server?: string; token?: string; json?: boolean }) => {
+    .action(async (traceId: string, flags: { server?: string; token?: string; tokenFile?: string; json?: boolean }) => {
       const client = loadClientConfig(flags, ctx.env);
       if (!client.ok) throw usageError('TRC_CONFIG_INVALID', `invalid configuration:\n  ${client.problems.join('\n  ')}`);
       const url = `${client.config.serverUrl}/api/v1/traces/${encodeURIComponent(traceId)}`;

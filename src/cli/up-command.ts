@@ -11,7 +11,7 @@ export function upCommand(ctx: CommandContext): Command {
       `
 Examples:
   $ weft up                                  all six ports on 127.0.0.1, DuckDB in ./weft-data
-  $ weft up --host 0.0.0.0 --token s3cret    accept spans from other hosts, with auth
+  $ weft up --host 0.0.0.0 --token-file /etc/weft/token    accept spans from other hosts, with auth
   $ weft up --no-agent --store memory        no eBPF agent, nothing kept on disk
   $ WEFT_QUERY_PORT=8080 weft up             any option also from its WEFT_* variable`,
     );

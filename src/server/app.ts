@@ -26,6 +26,8 @@ import {
 import type { GrpcReceiverHandle, IngestSink, ReceiverOptions } from './ingest/index.js';
 import { createIngestPipeline } from './ingest/pipeline.js';
 import { installRetryAfter } from './ingest/retry-hints.js';
+import { createMemoryBudget, installBodyBudget } from './ingest/memory-budget.js';
+import type { MemoryBudget } from './ingest/memory-budget.js';
 import type { IngestPipeline } from './ingest/pipeline.js';
 import { createMetricsRegistry, newReceiverCounters, receiverSamples } from './metrics.js';
 import type { MetricSample, MetricsRegistry, ReceiverCounters } from './metrics.js';
@@ -104,10 +106,12 @@ export interface RunningServer {
 
 /** Paths that stay open with --token: the UI shell and the health probe carry no span data. */
 const OPEN_PATHS = ['/', '/healthz', '/favicon.ico'];
-/** Static UI assets (scripts, styles): public code, no data. */
-const OPEN_PREFIXES = ['/ui/'];
+/** Static UI assets (scripts, styles) and the shell of deep links (`/trace/{id}`): public code, no data. */
+const OPEN_PREFIXES = ['/ui/', '/trace/'];
 /** How long close() waits for in-flight HTTP requests before dropping connections. */
 const CLOSE_GRACE_MS = 3000;
+/** Share of --max-memory that request bodies in flight may hold; the rest is the runtime, the store and queued spans. */
+const BODY_BUDGET_SHARE = 0.5;
 /** /metrics counts the store's spans at most this often (a count is slow on a busy store). */
 const STORE_COUNT_INTERVAL_MS = 5_000;
 /** pino's numeric warn level. */
@@ -193,15 +197,25 @@ interface ClosingFlag {
   closing: boolean;
 }
 
-function newFastify(logger: Logger, component: string, bodyLimit: number, closing: ClosingFlag): FastifyInstance {
+/** Headers must arrive within this: a client that opens connections and never finishes them ties up sockets. */
+const HEADERS_TIMEOUT_MS = 10_000;
+
+function newFastify(logger: Logger, component: string, bodyLimit: number, closing: ClosingFlag, requestTimeoutMs: number): FastifyInstance {
   const app = Fastify({
     loggerInstance: quietChild(logger, component),
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit,
+    // A slow upload that never finishes would hold its body's memory for Node's default 300 s.
+    requestTimeout: requestTimeoutMs,
+    connectionTimeout: requestTimeoutMs,
+    // Node checks request timeouts every 30 s by default, which would let a stalled upload live
+    // up to 30 s past its timeout.
+    http: { connectionsCheckingInterval: Math.max(250, Math.min(1000, Math.floor(requestTimeoutMs / 4))) },
     forceCloseConnections: 'idle',
     // Fastify's own closing 503 bypasses hooks (no Retry-After, not our error shape): ours below.
     return503OnClosing: false,
   }) as unknown as FastifyInstance;
+  app.server.headersTimeout = Math.min(HEADERS_TIMEOUT_MS, requestTimeoutMs);
   installRetryAfter(app);
   app.addHook('onRequest', async () => {
     if (closing.closing) throw new TracingError('TRC_SERVER_CLOSING', 'the server is shutting down; retry against the restarted server', { httpStatus: 503, retryable: true });
@@ -283,6 +297,16 @@ export async function startServer(config: WeftConfig, options: StartServerOption
 
     const metrics = createMetricsRegistry();
     const shutdown: ClosingFlag = { closing: false };
+    const budget: MemoryBudget = createMemoryBudget({ limitBytes: Math.floor(config.maxMemoryBytes * BODY_BUDGET_SHARE), maxRssBytes: config.maxMemoryBytes });
+    metrics.add(() => {
+      const b = budget.stats();
+      return [
+        { name: 'weft_ingest_body_budget_bytes', help: 'Memory budget for request bodies in flight (half of --max-memory).', type: 'gauge', value: budget.limitBytes },
+        { name: 'weft_ingest_body_reserved_bytes', help: 'Estimated memory held by request bodies in flight.', type: 'gauge', value: b.reservedBytes },
+        { name: 'weft_ingest_memory_refusals_total', help: 'Requests refused with 503 because of --max-memory.', type: 'counter', value: b.refusals },
+        { name: 'weft_process_resident_bytes', help: 'Resident memory of the server process.', type: 'gauge', value: process.memoryUsage.rss() },
+      ];
+    });
     const ports: PortsConfig = { ...config.ports };
     const token = config.token ?? undefined;
     const receiverClosers: (() => Promise<void>)[] = [];
@@ -297,12 +321,14 @@ export async function startServer(config: WeftConfig, options: StartServerOption
     for (const [name, plugin, portKey] of httpReceivers) {
       const counters = newReceiverCounters();
       metrics.add(() => receiverSamples(name, counters));
-      const app = newFastify(logger, `ingest.${name}`, config.maxBodyBytes, shutdown);
+      const app = newFastify(logger, `ingest.${name}`, config.maxBodyBytes, shutdown, config.requestTimeoutMs);
+      installBodyBudget(app, budget);
       installBearerAuth(app, { token: config.token, skywalking: name === 'skywalking_http' });
       app.addHook('onResponse', async (_req, reply) => bump(counters.requests, String(reply.statusCode)));
       await app.register(plugin, {
         sink: countingSink(sink, counters),
         maxBodyBytes: config.maxBodyBytes,
+        budget,
         ...(name === 'otlp_http' ? { agentMetrics: remoteAgents } : {}),
       });
       receiverClosers.push(() => {
@@ -324,6 +350,7 @@ export async function startServer(config: WeftConfig, options: StartServerOption
         handle = await start({
           sink: countingSink(sink, counters),
           maxBodyBytes: config.maxBodyBytes,
+          budget,
           host: config.host,
           port: config.ports[portKey],
           ...(token ? { token } : {}),
@@ -351,7 +378,7 @@ export async function startServer(config: WeftConfig, options: StartServerOption
       ];
     });
 
-    const query = newFastify(logger, 'http.query', config.maxBodyBytes, shutdown);
+    const query = newFastify(logger, 'http.query', config.maxBodyBytes, shutdown, config.requestTimeoutMs);
     query.setErrorHandler((err, req, reply) => {
       const { status, body } = errorResponseOf(err);
       if (status >= 500) req.log.error({ err }, 'query request failed');

@@ -7,6 +7,8 @@
  * failing, each naming the option, the rule and the actual value, so a bad start is fixed in one
  * edit, not one edit per restart.
  */
+import { readFileSync } from 'node:fs';
+import { totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { TracingError } from '../model/index.js';
 
@@ -83,6 +85,15 @@ export interface WeftConfig {
   maxBatchSpans: number;
   /** Longest an ingest request waits for its durable write before it is refused with 429. */
   maxAckWaitMs: number;
+  /**
+   * What the server may use, bytes: request bodies in flight are budgeted to half of it, and new
+   * bodies are refused (503 + Retry-After) while the resident size is near it.
+   */
+  maxMemoryBytes: number;
+  /** A request's headers and body must arrive within this (408 beyond); idle connections close after it too. */
+  requestTimeoutMs: number;
+  /** Time budget of one query; past it the answer holds what was found, with a warning. */
+  queryTimeoutMs: number;
 }
 
 export const DEFAULT_PORTS: Readonly<PortsConfig> = {
@@ -108,6 +119,30 @@ const DEFAULT_MAX_BATCH_SPANS = 50_000;
  */
 const DEFAULT_MAX_ACK_WAIT_MS = 5_000;
 const MAX_PORT = 65_535;
+/** 1 GiB, or half the machine's memory when it has less than 2 GiB. */
+const DEFAULT_MAX_MEMORY_CAP = 1024 * 1024 * 1024;
+/** Below this --max-memory cannot hold the runtime, the store and one body of the largest size. */
+const MIN_MAX_MEMORY = 128 * 1024 * 1024;
+/** 30 s: a 16 MiB body at a slow 1 MB/s still arrives; an upload that stalls is dropped. */
+const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
+/** 10 s: a search at the maximum limit answers with what it found by then, plus a warning. */
+const DEFAULT_QUERY_TIMEOUT_MS = 10_000;
+
+function defaultMaxMemoryBytes(): number {
+  return Math.min(DEFAULT_MAX_MEMORY_CAP, Math.floor(totalmem() / 2));
+}
+
+const SIZE_UNITS: Record<string, number> = { '': 1, b: 1, k: 1024, kb: 1024, kib: 1024, m: 1024 ** 2, mb: 1024 ** 2, mib: 1024 ** 2, g: 1024 ** 3, gb: 1024 ** 3, gib: 1024 ** 3 };
+
+/** `512m`, `1g`, `1.5GiB`, `1048576` → bytes; null when not a size. */
+export function parseByteSize(s: string): number | null {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$/i.exec(s);
+  if (!m) return null;
+  const unit = SIZE_UNITS[(m[2] ?? '').toLowerCase()];
+  if (unit === undefined) return null;
+  const n = Math.floor(Number(m[1]) * unit);
+  return Number.isSafeInteger(n) ? n : null;
+}
 const DEFAULT_EXPORT_FILTER = 'source=sys,net';
 
 export function defaultConfig(): WeftConfig {
@@ -126,6 +161,9 @@ export function defaultConfig(): WeftConfig {
     maxPendingSpans: DEFAULT_MAX_PENDING_SPANS,
     maxBatchSpans: DEFAULT_MAX_BATCH_SPANS,
     maxAckWaitMs: DEFAULT_MAX_ACK_WAIT_MS,
+    maxMemoryBytes: defaultMaxMemoryBytes(),
+    requestTimeoutMs: DEFAULT_REQUEST_TIMEOUT_MS,
+    queryTimeoutMs: DEFAULT_QUERY_TIMEOUT_MS,
   };
 }
 
@@ -158,12 +196,16 @@ export type RawOptionKey =
   | 'exportOtlp'
   | 'exportFilter'
   | 'token'
+  | 'tokenFile'
   | 'agent'
   | 'interfaces'
   | 'logLevel'
   | 'maxBodyBytes'
   | 'maxPendingSpans'
-  | 'maxBatchSpans';
+  | 'maxBatchSpans'
+  | 'maxMemory'
+  | 'requestTimeout'
+  | 'queryTimeout';
 
 /** Raw values as they come from flags (commander) before validation. */
 export type RawOptions = Partial<Record<RawOptionKey, string | string[] | boolean | undefined>>;
@@ -216,7 +258,14 @@ export const SERVER_OPTIONS: readonly OptionSpec[] = [
   },
   { key: 'exportOtlp', flag: '--export-otlp <url>', env: 'WEFT_EXPORT_OTLP', description: 'export SYS/NET spans to this OTLP endpoint (http:// or grpc://)', defaultText: 'off' },
   { key: 'exportFilter', flag: '--export-filter <sources>', env: 'WEFT_EXPORT_FILTER', description: 'which spans to export, e.g. source=sys,net;protocol=http (see README)', defaultText: DEFAULT_EXPORT_FILTER },
-  { key: 'token', flag: '--token <secret>', env: 'WEFT_TOKEN', description: 'require "Authorization: Bearer SECRET" on every ingest and query call', defaultText: 'off' },
+  {
+    key: 'token',
+    flag: '--token <secret>',
+    env: 'WEFT_TOKEN',
+    description: 'require "Authorization: Bearer SECRET" on every ingest and query call; as a flag it is visible to every local user in the process list, so prefer WEFT_TOKEN or --token-file',
+    defaultText: 'off',
+  },
+  { key: 'tokenFile', flag: '--token-file <path>', env: 'WEFT_TOKEN_FILE', description: 'read the token from this file (first line; keep it mode 0600)', defaultText: 'off' },
   { key: 'agent', flag: '--no-agent', env: 'WEFT_NO_AGENT', description: 'do not start the local agent (weft up)', defaultText: 'agent on' },
   { key: 'interfaces', flag: '--interfaces <nics>', env: 'WEFT_INTERFACES', description: 'comma-separated interfaces the local agent captures frames on, for NET spans', defaultText: 'none' },
   { key: 'logLevel', flag: '--log-level <level>', env: 'WEFT_LOG_LEVEL', description: `log level: ${LOG_LEVELS.join('|')}`, defaultText: 'info' },
@@ -229,6 +278,15 @@ export const SERVER_OPTIONS: readonly OptionSpec[] = [
     defaultText: String(DEFAULT_MAX_PENDING_SPANS),
   },
   { key: 'maxBatchSpans', flag: '--max-batch-spans <n>', env: 'WEFT_MAX_BATCH_SPANS', description: 'spans per store write', defaultText: String(DEFAULT_MAX_BATCH_SPANS) },
+  {
+    key: 'maxMemory',
+    flag: '--max-memory <size>',
+    env: 'WEFT_MAX_MEMORY',
+    description: 'memory the server may use (e.g. 512m, 2g): request bodies in flight get half of it; near it, ingest answers 503 + Retry-After',
+    defaultText: '1g (or half the RAM if less)',
+  },
+  { key: 'requestTimeout', flag: '--request-timeout <ms>', env: 'WEFT_REQUEST_TIMEOUT', description: 'a request (headers and body) must arrive within this; idle connections close after it', defaultText: String(DEFAULT_REQUEST_TIMEOUT_MS) },
+  { key: 'queryTimeout', flag: '--query-timeout <ms>', env: 'WEFT_QUERY_TIMEOUT', description: 'time budget of one query; past it the answer holds what was found, with a warning', defaultText: String(DEFAULT_QUERY_TIMEOUT_MS) },
 ];
 
 export type ConfigResult = { ok: true; config: WeftConfig } | { ok: false; problems: string[] };
@@ -400,7 +458,9 @@ export function loadConfig(flags: RawOptions, env: Readonly<Record<string, strin
     if (parsed) config.exportOtlp = { ...parsed, filter };
   }
 
-  const token = one('token');
+  const tokenFile = one('tokenFile');
+  const token = one('token') ?? (tokenFile ? readTokenFile(tokenFile, problems) : undefined);
+  if (tokenFile && one('token')) problems.push(`${tokenFile.from} and ${one('token')?.from ?? '--token'} must not both be given (actual: both)`);
   if (token) {
     // Header values cannot carry control characters or spaces inside a Bearer token (RFC 6750 §2.1).
     if (!/^[A-Za-z0-9\-._~+/]+=*$/.test(token.value)) problems.push(`${token.from} must be a Bearer token (letters, digits, -._~+/ and trailing =) (actual: <${token.value.length} characters, hidden>)`);
@@ -434,6 +494,23 @@ export function loadConfig(flags: RawOptions, env: Readonly<Record<string, strin
     else config[key] = n;
   }
 
+  const mem = one('maxMemory');
+  if (mem) {
+    const n = parseByteSize(mem.value);
+    if (n === null || n < MIN_MAX_MEMORY) problems.push(`${mem.from} must be a size of at least 128m, e.g. 512m or 2g (actual: ${quote(mem.value)})`);
+    else config.maxMemoryBytes = n;
+  }
+  for (const [key, field] of [
+    ['requestTimeout', 'requestTimeoutMs'],
+    ['queryTimeout', 'queryTimeoutMs'],
+  ] as const) {
+    const raw = one(key);
+    if (!raw) continue;
+    const n = parseIntStrict(raw.value);
+    if (n === null || n < 100 || n > 3_600_000) problems.push(`${raw.from} must be milliseconds from 100 to 3600000 (actual: ${quote(raw.value)})`);
+    else config[field] = n;
+  }
+
   // Cross-field rules only when every field parsed: a bad port must not also be reported as a
   // clash between the default it fell back to and another port.
   if (problems.length === 0) problems.push(...validateConfig(config));
@@ -463,6 +540,26 @@ export function validateConfig(config: WeftConfig): string[] {
     problems.push(`--max-batch-spans must not exceed --max-pending-spans (actual: ${config.maxBatchSpans} > ${config.maxPendingSpans})`);
   }
   return problems;
+}
+
+/**
+ * The token from a file: its first line, trimmed. A file keeps the secret out of the process
+ * list (/proc/PID/cmdline is readable by every local user) and out of the environment of children.
+ */
+function readTokenFile(raw: Sourced, problems: string[]): Sourced | undefined {
+  let text: string;
+  try {
+    text = readFileSync(raw.value, 'utf8');
+  } catch (err) {
+    problems.push(`${raw.from} must be a readable file (actual: ${quote(raw.value)}: ${(err as NodeJS.ErrnoException).code ?? String(err)})`);
+    return undefined;
+  }
+  const first = (text.split('\n')[0] ?? '').trim();
+  if (first === '') {
+    problems.push(`${raw.from} must hold a token on its first line (actual: ${quote(raw.value)} is empty)`);
+    return undefined;
+  }
+  return { value: first, from: raw.from };
 }
 
 /** The config or a TracingError listing every problem (the CLI prints it and exits 2). */
@@ -496,14 +593,16 @@ export const DEFAULT_SERVER_URL = `http://127.0.0.1:${DEFAULT_PORTS.query}`;
  * like the server's options.
  */
 export function loadClientConfig(
-  flags: { server?: string | undefined; token?: string | undefined },
+  flags: { server?: string | undefined; token?: string | undefined; tokenFile?: string | undefined },
   env: Readonly<Record<string, string | undefined>>,
 ): { ok: true; config: ClientConfig } | { ok: false; problems: string[] } {
   const problems: string[] = [];
   const server = flags.server ?? env.WEFT_SERVER ?? DEFAULT_SERVER_URL;
   const from = flags.server !== undefined ? '--server' : 'WEFT_SERVER';
   if (!isHttpUrl(server)) problems.push(`${from} must be an http:// or https:// URL (actual: ${quote(server)})`);
-  const token = flags.token ?? env.WEFT_TOKEN ?? null;
+  const tokenFile = flags.tokenFile ?? env.WEFT_TOKEN_FILE;
+  const fromFile = tokenFile !== undefined && tokenFile !== '' ? readTokenFile({ value: tokenFile, from: flags.tokenFile !== undefined ? '--token-file' : 'WEFT_TOKEN_FILE' }, problems) : undefined;
+  const token = flags.token ?? fromFile?.value ?? env.WEFT_TOKEN ?? null;
   if (token !== null && !/^[A-Za-z0-9\-._~+/]+=*$/.test(token)) problems.push(`--token must be a Bearer token (letters, digits, -._~+/ and trailing =) (actual: <${token.length} characters, hidden>)`);
   return problems.length > 0 ? { ok: false, problems } : { ok: true, config: { serverUrl: server.replace(/\/+$/, ''), token } };
 }
@@ -517,10 +616,10 @@ export interface AgentClientConfig extends ClientConfig {
 }
 
 export function loadAgentClientConfig(
-  flags: { server?: string | undefined; token?: string | undefined; interfaces?: string | undefined; logLevel?: string | undefined },
+  flags: { server?: string | undefined; token?: string | undefined; tokenFile?: string | undefined; interfaces?: string | undefined; logLevel?: string | undefined },
   env: Readonly<Record<string, string | undefined>>,
 ): { ok: true; config: AgentClientConfig } | { ok: false; problems: string[] } {
-  const base = loadClientConfig({ server: flags.server ?? env.WEFT_SERVER ?? DEFAULT_AGENT_SERVER_URL, token: flags.token }, env);
+  const base = loadClientConfig({ server: flags.server ?? env.WEFT_SERVER ?? DEFAULT_AGENT_SERVER_URL, token: flags.token, tokenFile: flags.tokenFile }, env);
   const problems = base.ok ? [] : [...base.problems];
   const level = flags.logLevel ?? env.WEFT_LOG_LEVEL ?? 'info';
   if (!(LOG_LEVELS as readonly string[]).includes(level)) problems.push(`--log-level must be one of ${LOG_LEVELS.join(', ')} (actual: ${quote(level)})`);

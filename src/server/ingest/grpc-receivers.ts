@@ -20,6 +20,7 @@ import type { SpanRecord } from '../../model/index.js';
 import { tokenInHeaders } from '../auth.js';
 import { grpcStatusOf, sinkFailure } from './receiver-errors.js';
 import { retryAfterMsOf, retryMetadata } from './retry-hints.js';
+import { BODY_MEMORY_FACTOR, memoryRefusal } from './memory-budget.js';
 import type { GrpcReceiverHandle, GrpcReceiverOptions } from './receiver-options.js';
 
 const SW_SERVICE = '/skywalking.v3.TraceSegmentReportService';
@@ -99,6 +100,27 @@ async function startServer(o: GrpcReceiverOptions, install: (server: grpc.Server
   };
 }
 
+/**
+ * Holds the budget for one received message while it is decoded and stored; false (with the
+ * refusal sent) when the server is at its memory budget. grpc-js has already buffered the
+ * message, but refusing drops it at once instead of adding its decoded spans.
+ */
+function reserveMessage(o: GrpcReceiverOptions, bytes: number): { ok: boolean; release: () => void } {
+  const budget = o.budget;
+  if (!budget) return { ok: true, release: () => undefined };
+  const cost = bytes * BODY_MEMORY_FACTOR;
+  if (!budget.tryReserve(cost)) return { ok: false, release: () => undefined };
+  let released = false;
+  return {
+    ok: true,
+    release: () => {
+      if (released) return;
+      released = true;
+      budget.release(cost);
+    },
+  };
+}
+
 async function submit(o: GrpcReceiverOptions, spans: SpanRecord[]): Promise<void> {
   if (spans.length === 0) return;
   try {
@@ -114,13 +136,16 @@ export async function startOtlpGrpcReceiver(o: GrpcReceiverOptions): Promise<Grp
     const def = { Export: method(OTLP_EXPORT_METHOD_PATH, false) } as grpc.ServiceDefinition;
     const exportCall: grpc.handleUnaryCall<Buffer, Uint8Array> = (call, callback) => {
       if (!authorized(o.token, call.metadata)) return callback(unauthenticated());
+      const held = reserveMessage(o, call.request.length);
+      if (!held.ok) return callback(errorOf(memoryRefusal(`a ${call.request.length}-byte message`)));
       let result: ConvertResult;
       try {
         result = decodeOtlpProtobuf(call.request);
       } catch (err) {
+        held.release();
         return callback(errorOf(err));
       }
-      submit(o, result.spans).then(
+      submit(o, result.spans).finally(held.release).then(
         () => {
           const partial =
             result.rejected > 0
@@ -187,13 +212,16 @@ export async function startSkyWalkingGrpcReceiver(o: GrpcReceiverOptions): Promi
 
     const collectInSync: grpc.handleUnaryCall<Buffer, Uint8Array> = (call, callback) => {
       if (!authorized(o.token, call.metadata, true)) return callback(unauthenticated());
+      const held = reserveMessage(o, call.request.length);
+      if (!held.ok) return callback(errorOf(memoryRefusal(`a ${call.request.length}-byte message`)));
       let result: ConvertResult;
       try {
         result = convertSkyWalkingSegments(decodeSkyWalkingCollectionProto(call.request));
       } catch (err) {
+        held.release();
         return callback(errorOf(err));
       }
-      submit(o, result.spans).then(
+      submit(o, result.spans).finally(held.release).then(
         () => callback(null, encodeSkyWalkingCommands()),
         (err: unknown) => callback(errorOf(err)),
       );

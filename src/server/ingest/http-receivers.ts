@@ -47,7 +47,7 @@ function allRejected(result: ConvertResult): TracingError | null {
 
 /** OTLP/HTTP `POST /v1/traces`: protobuf or JSON, gzip allowed, answered in the request's encoding. */
 export const otlpHttpReceiver: FastifyPluginAsync<ReceiverOptions> = async (app, opts) => {
-  installBodyParsers(app, [PROTOBUF_TYPE, JSON_TYPE], opts.maxBodyBytes);
+  installBodyParsers(app, [PROTOBUF_TYPE, JSON_TYPE], opts.maxBodyBytes, opts.budget);
   installErrorHandler(app, [PROTOBUF_TYPE, JSON_TYPE]);
   app.post('/v1/traces', { bodyLimit: opts.maxBodyBytes }, async (req: FastifyRequest, reply: FastifyReply) => {
     const proto = isProtobuf(req);
@@ -75,7 +75,7 @@ export const otlpHttpReceiver: FastifyPluginAsync<ReceiverOptions> = async (app,
 
 /** Zipkin v2 `POST /api/v2/spans` (JSON). 202 when stored; the body says what was rejected. */
 export const zipkinReceiver: FastifyPluginAsync<ReceiverOptions> = async (app, opts) => {
-  installBodyParsers(app, [JSON_TYPE], opts.maxBodyBytes);
+  installBodyParsers(app, [JSON_TYPE], opts.maxBodyBytes, opts.budget);
   installErrorHandler(app, [JSON_TYPE]);
   app.post('/api/v2/spans', { bodyLimit: opts.maxBodyBytes }, async (req, reply) => {
     const result = decodeZipkinJson(bodyOf(req));
@@ -88,7 +88,7 @@ export const zipkinReceiver: FastifyPluginAsync<ReceiverOptions> = async (app, o
 
 /** SkyWalking HTTP `POST /v3/segment` (one segment) and `/v3/segments` (array). */
 export const skywalkingHttpReceiver: FastifyPluginAsync<ReceiverOptions> = async (app, opts) => {
-  installBodyParsers(app, [JSON_TYPE], opts.maxBodyBytes);
+  installBodyParsers(app, [JSON_TYPE], opts.maxBodyBytes, opts.budget);
   installErrorHandler(app, [JSON_TYPE]);
   for (const [path, shape] of [
     ['/v3/segment', 'one'],

@@ -4,6 +4,8 @@
 import { gunzipSync } from 'node:zlib';
 import { status as GrpcStatus } from '@grpc/grpc-js';
 import type { FastifyError, FastifyInstance } from 'fastify';
+import { BODY_MEMORY_FACTOR, memoryRefusal, reserveForRequest } from './memory-budget.js';
+import type { MemoryBudget } from './memory-budget.js';
 import { isTracingError, TracingError } from '../../model/index.js';
 import { isRetryStatus, retryAfterHeader, retryAfterMsOf } from './retry-hints.js';
 
@@ -73,11 +75,14 @@ export function installErrorHandler(app: FastifyInstance, acceptedTypes: readonl
  * Registers the accepted media types as raw-buffer parsers (after removing Fastify's defaults,
  * so anything else is 415), with the wire body limit and gunzip applied.
  */
-export function installBodyParsers(app: FastifyInstance, mediaTypes: string[], maxBodyBytes: number): void {
+export function installBodyParsers(app: FastifyInstance, mediaTypes: string[], maxBodyBytes: number, budget?: MemoryBudget): void {
   app.removeAllContentTypeParsers();
   app.addContentTypeParser(mediaTypes, { parseAs: 'buffer', bodyLimit: maxBodyBytes }, (req, body, done) => {
     try {
-      done(null, decodeContentEncoding(req.headers['content-encoding'], body as Buffer, maxBodyBytes));
+      const decoded = decodeContentEncoding(req.headers['content-encoding'], body as Buffer, maxBodyBytes);
+      // A small gzip body can expand to --max-body-bytes: its decoded size joins the budget too.
+      if (budget && decoded !== body && !reserveForRequest(budget, req, decoded.length * BODY_MEMORY_FACTOR)) throw memoryRefusal(`a gzip body of ${decoded.length} bytes decoded`);
+      done(null, decoded);
     } catch (err) {
       done(err as Error, undefined);
     }

@@ -3,11 +3,14 @@
  */
 import type { RemoteAgentMetrics } from './agent-metrics.js';
 import type { IngestSink } from './ingest.js';
+import type { MemoryBudget } from './memory-budget.js';
 
 export interface ReceiverOptions {
   sink: IngestSink;
   /** Largest request body accepted, counted both on the wire and after gunzip (413 beyond). */
   maxBodyBytes: number;
+  /** Shared budget for bodies in flight (HTTP receivers take it through a hook, gRPC ones here). */
+  budget?: MemoryBudget;
   /** Where remote agents' self-reports go (OTLP/HTTP receiver only; absent: the route 404s). */
   agentMetrics?: RemoteAgentMetrics;
 }
