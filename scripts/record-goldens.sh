@@ -20,7 +20,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-HTTP_PORT=18737 REDIS_PORT=16737 MYSQL_PORT=13737 PG_PORT=15737 DNS_PORT=15853
+HTTP_PORT=18737 REDIS_PORT=16737 MYSQL_PORT=13737 PG_PORT=15737 DNS_PORT=15853 MEMCACHED_PORT=17737
 TP='00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01'
 
 wait_port() { # proto port
@@ -33,8 +33,9 @@ wait_port() { # proto port
 
 capture() { # protocol case port note -- command...
   local proto=$1 name=$2 port=$3 note=$4; shift 5
-  # ONLY=<protocol folder> re-records one protocol's cases.
+  # ONLY=<protocol folder> re-records one protocol's cases; CASES="a b" only the cases named.
   if [ -n "${ONLY:-}" ] && [ "$ONLY" != "$proto" ]; then return 0; fi
+  if [ -n "${CASES:-}" ] && [[ " $CASES " != *" $name "* ]]; then return 0; fi
   mkdir -p "$P/$proto/testdata"
   local pcap="$P/$proto/testdata/$name.pcap"
   tcpdump -i lo --immediate-mode -U -B 65536 -s 0 -w "$pcap" "port $port" 2>"$WORK/tcpdump.$name.log" &
@@ -144,6 +145,38 @@ mysql_prepared() {
 }
 capture mysql dbd-prepared $MYSQL_PORT "perl DBD::mysql $(perl -MDBD::mysql -e 'print $DBD::mysql::VERSION') (mysql_server_prepare=1) → MariaDB: COM_STMT_PREPARE/EXECUTE x2 SELECT, UPDATE, INSERT duplicate key (ERR 1062), PING, QUIT" -- mysql_prepared
 
+mysql_field_list() {
+  # An interactive client (a pty via script) with auto-rehash lists each table's fields
+  # (COM_FIELD_LIST, a multi-packet answer) right after connecting, then runs the statements.
+  # The statements come a second later, as typed: the FIELD_LIST answer has gone idle by then.
+  { sleep 1; printf 'CREATE TABLE IF NOT EXISTS orders (id INT PRIMARY KEY, item INT);\n'; sleep 0.5; printf 'SELECT COUNT(*) FROM orders;\n'; sleep 0.5; printf 'quit\n'; } |
+    script -qec "mariadb --no-defaults --auto-rehash -h127.0.0.1 -P$MYSQL_PORT -uweft -pweftpw shop" /dev/null
+}
+capture mysql cli-field-list $MYSQL_PORT "$MY_V --auto-rehash in a pty (script -qec): COM_FIELD_LIST per table at connect (column definitions + EOF), then, typed a second later, CREATE TABLE, SELECT COUNT(*), QUIT" -- mysql_field_list
+mysql_pings() {
+  node "$ROOT/scripts/record-goldens/mysql2-pings.cjs" "$MYSQL_PORT"
+}
+capture mysql mysql2-pings $MYSQL_PORT "node mysql2 $(node -p "require('$ROOT/node_modules/mysql2/package.json').version") → MariaDB on a non-standard port: connect, 6 × COM_PING, then 12 COM_QUERY (SELECT, INSERT, UPDATE), QUIT; the tests drop the handshake to see the flow mid-connection" -- mysql_pings
+mysql_logins() {
+  mariadb --no-defaults -h127.0.0.1 -P$MYSQL_PORT -uweft -pwrongpw shop -e 'SELECT 1' || true
+  # A user without SUPER/CONNECTION ADMIN, who gets no extra slot past max_connections.
+  mariadb --no-defaults -S "$WORK/mysql/sock" -uroot -e "CREATE USER IF NOT EXISTS 'plain'@'%' IDENTIFIED BY 'plainpw'; GRANT SELECT ON shop.* TO 'plain'@'%'; SET GLOBAL max_connections = 1"
+  # max_connections cannot go below 10: hold all 10 slots and the extra SUPER slot over the
+  # socket, then knock over TCP as a plain user.
+  local holders=()
+  for _ in $(seq 1 11); do mariadb --no-defaults -S "$WORK/mysql/sock" -uroot -e "SELECT SLEEP(3)" >/dev/null & holders+=($!); done
+  sleep 1
+  mariadb --no-defaults -h127.0.0.1 -P$MYSQL_PORT -uplain -pplainpw shop -e 'SELECT 2' || true
+  wait "${holders[@]}" || true
+  mariadb --no-defaults -S "$WORK/mysql/sock" -uroot -e "SET GLOBAL max_connections = 151"
+  mariadb --no-defaults -h127.0.0.1 -P$MYSQL_PORT -uweft -pweftpw shop -e 'SELECT 3'
+}
+capture mysql logins $MYSQL_PORT "$MY_V: a wrong password (ERR 1045 access denied), 'Too many connections' (ERR 1040 instead of the greeting, with max_connections=10 all held over the socket), then a good login running SELECT 3" -- mysql_logins
+mysql_compressed() {
+  mariadb --no-defaults --compress -h127.0.0.1 -P$MYSQL_PORT -uweft -pweftpw shop -e "SELECT * FROM items; SELECT REPEAT('x', 2000) AS big; UPDATE items SET name = name WHERE id = 1"
+}
+capture mysql cli-compressed $MYSQL_PORT "$MY_V --compress: the compressed protocol (CLIENT_COMPRESS; 7-byte frame headers, zlib above 50 bytes): SELECT, SELECT REPEAT 2000 (compressed answer), UPDATE" -- mysql_compressed
+
 # ---------------------------------------------------------------- postgresql
 PGBIN=/usr/lib/postgresql/15/bin
 mkdir -p "$WORK/pg"; chown postgres "$WORK/pg"
@@ -167,6 +200,33 @@ capture postgres pgbench-prepared $PG_PORT "pgbench ($PSQL_V) -M prepared -n -t 
   pgbench -h 127.0.0.1 -p $PG_PORT -U postgres -M prepared -n -t 2 -f "$WORK/bench.sql" shop
 capture postgres pgbench-extended $PG_PORT "pgbench ($PSQL_V) -M extended -n -t 2 -f bench.sql shop: unnamed Parse/Bind/Describe/Execute/Sync each time" -- \
   pgbench -h 127.0.0.1 -p $PG_PORT -U postgres -M extended -n -t 2 -f "$WORK/bench.sql" shop
+
+# A SELECT whose Parse message alone is over the agent's 4 KiB message cap.
+{ printf 'SELECT id, name FROM items WHERE id IN (1, 2'; for i in $(seq 3 1200); do printf ', %d' "$i"; done; printf ');\n'; } >"$WORK/big.sql"
+chmod 644 "$WORK/big.sql"
+capture postgres pgbench-big-select $PG_PORT "pgbench ($PSQL_V) -M extended -n -t 3 -f big.sql shop: a SELECT with a 1200-value IN list (Parse alone ~5.6 KiB, past the 4 KiB message cap), executed" -- \
+  pgbench -h 127.0.0.1 -p $PG_PORT -U postgres -M extended -n -t 3 -f "$WORK/big.sql" shop
+
+# ---------------------------------------------------------------- memcached
+if command -v memcached >/dev/null; then
+  memcached -u nobody -l 127.0.0.1 -p $MEMCACHED_PORT -U 0 >"$WORK/memcached.log" 2>&1 &
+  PIDS+=($!)
+  wait_port t $MEMCACHED_PORT
+  MC_V=$(memcached -V)
+  MCS="--servers=127.0.0.1:$MEMCACHED_PORT"
+  echo 'hello from weft' >"$WORK/greeting"; seq 1 400 >"$WORK/numbers"
+  mc_session() { # extra flags (--binary or none)
+    (cd "$WORK" && memccp "$@" $MCS greeting numbers)
+    memccat "$@" $MCS greeting numbers nope || true
+    memcexist "$@" $MCS greeting || true
+    memctouch "$@" $MCS --expire=60 greeting || true
+    memcrm "$@" $MCS numbers nope || true
+    memcstat "$@" $MCS >/dev/null
+  }
+  MC_TOOLS="libmemcached-tools $(dpkg-query -W -f='${Version}' libmemcached-tools 2>/dev/null)"
+  capture memcached text-tools $MEMCACHED_PORT "$MC_TOOLS (text protocol) → $MC_V on a non-standard port: memccp set ×2, memccat get ×3 (one miss), memcexist, memctouch, memcrm delete ×2 (one NOT_FOUND), memcstat stats" -- mc_session
+  capture memcached binary-tools $MEMCACHED_PORT "$MC_TOOLS --binary → $MC_V on a non-standard port: the same session in the binary protocol (set, get with a miss, touch, delete with a miss, stat)" -- mc_session --binary
+fi
 
 # ---------------------------------------------------------------- dnsmasq
 dnsmasq --keep-in-foreground --no-resolv --no-hosts --listen-address=127.0.0.1 --bind-interfaces --port=$DNS_PORT \

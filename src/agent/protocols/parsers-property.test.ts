@@ -112,6 +112,9 @@ describe.each(FOLDERS)('%s parser properties', (folder, parser) => {
       for (const m of flow.messages) {
         for (const r of oneByOne.push(m.fromClient ? 'request' : 'response', m.bytes, m.meta, true)) spansA.push(parser.toSpan(r, conn));
       }
+      // The MySQL compressed protocol starts when the server accepts the login, so its requests
+      // cannot be read before that answer: such a flow depends on interleaving by design.
+      if (spansA.some((s) => s.attributes['weft.mysql.compressed'] === true)) continue;
       // All requests first, then all responses: pairing must not depend on interleaving.
       const batched = createExchangeStream<unknown>(parser, flow.transport);
       const spansB: SpanRecord[] = [];

@@ -1,12 +1,20 @@
 /**
  * @module MySQL/MariaDB client/server protocol framing (dev.mysql.com/doc/dev/mysql-server/latest/
  * PAGE_PROTOCOL.html; mariadb.com/kb/en/clientserver-protocol). Packets are a 3-byte length and a
- * sequence id. The handshake is skipped except for the database name; a request is one command
- * packet (sequence 0); a response is every packet of the answer: OK, ERR, a text or binary result
- * set, or a COM_STMT_PREPARE answer with its parameter and column definitions.
+ * sequence id. A request is one command packet (sequence 0); a response is every packet of the
+ * answer: OK, ERR, a text or binary result set, a COM_FIELD_LIST answer (column definitions up to
+ * EOF), or a COM_STMT_PREPARE answer with its parameter and column definitions.
+ *
+ * The login is an exchange too (DeepFlow's LOGIN): the client's handshake response is its
+ * request, the server's final OK or ERR its answer; a server that refuses the connection outright
+ * ("Too many connections") sends an ERR instead of its greeting, which becomes a LOGIN span with
+ * no request. The handshake response also tells which capabilities the connection uses: query
+ * attributes (MySQL 8) and the compressed protocol are decoded from then on.
  */
 import { asBuffer, latin1 } from '../byte-view.js';
 import type { ParseDirection, ParseResult } from '../protocol.js';
+import { compressedFrames, inflateFrames } from './compression.js';
+import { readQueryAttributes } from './query-attributes.js';
 
 export interface MysqlCommandFrame {
   type: 'command';
@@ -21,6 +29,12 @@ export interface MysqlCommandFrame {
   /** Whether the server answers this command (COM_STMT_CLOSE and COM_QUIT get no answer). */
   expectsResponse: boolean;
   partial: boolean;
+  /** MySQL 8 query attributes sent with a COM_QUERY (name → value), or null when none. */
+  attributes: Record<string, string | null> | null;
+  /** LOGIN: the user name the client logged in as. */
+  user: string;
+  /** The frame travelled inside the compressed protocol. */
+  compressed: boolean;
 }
 
 export interface MysqlResponseFrame {
@@ -34,6 +48,8 @@ export interface MysqlResponseFrame {
   /** Statement id a COM_STMT_PREPARE answer assigned. */
   statementId: number | null;
   partial: boolean;
+  /** An ERR the server sent instead of its greeting: a refused login with no request. */
+  refusedLogin: boolean;
 }
 
 export type MysqlFrame = MysqlCommandFrame | MysqlResponseFrame;
@@ -44,21 +60,32 @@ export interface MysqlState {
   /** Prepared statement id → SQL (per connection, as the server numbers them). */
   statements: Map<number, string>;
   database: string;
+  /** CLIENT_QUERY_ATTRIBUTES as the handshake set it; null when the handshake was not seen. */
+  queryAttributes: boolean | null;
+  /** Capabilities the server's greeting offered; null when the greeting was not seen. */
+  serverCaps: number | null;
+  /** The client asked for compression: it starts after the server accepts the login. */
+  compressAfterLogin: boolean;
+  /** Packets travel in compressed frames. */
+  compressed: boolean;
 }
 
 export function newMysqlState(): MysqlState {
-  return { pending: [], statements: new Map(), database: '' };
+  return { pending: [], statements: new Map(), database: '', queryAttributes: null, serverCaps: null, compressAfterLogin: false, compressed: false };
 }
 
 export const COM_QUIT = 0x01;
 export const COM_INIT_DB = 0x02;
 export const COM_QUERY = 0x03;
+export const COM_FIELD_LIST = 0x04;
 export const COM_PING = 0x0e;
 export const COM_STMT_PREPARE = 0x16;
 export const COM_STMT_EXECUTE = 0x17;
 export const COM_STMT_SEND_LONG_DATA = 0x18;
 export const COM_STMT_CLOSE = 0x19;
 export const COM_STMT_RESET = 0x1a;
+/** Not a command byte: the login exchange (handshake response → OK/ERR). Above any real byte. */
+export const MYSQL_LOGIN = 0x100;
 
 /** Command byte → name (without the COM_ prefix). */
 export const MYSQL_COMMANDS: Record<number, string> = {
@@ -77,7 +104,10 @@ const EOF_PAYLOAD = 5;
 const MAX_SQL_CHARS = 4096;
 /** Capability flags in the handshake response (Protocol::HandshakeResponse41). */
 const CLIENT_CONNECT_WITH_DB = 0x8;
+const CLIENT_COMPRESS = 0x20;
 const CLIENT_PROTOCOL_41 = 0x200;
+const CLIENT_SSL = 0x800;
+const CLIENT_QUERY_ATTRIBUTES = 0x8000000;
 const CLIENT_SECURE_CONNECTION = 0x8000;
 const CLIENT_PLUGIN_AUTH_LENENC = 0x200000;
 
@@ -119,15 +149,31 @@ function cstring(b: Buffer, p: number, end: number): [string, number] | null {
   return [b.toString('utf8', p, z), z + 1];
 }
 
-/** Reads the database name from a HandshakeResponse41, if the client sent one. */
-function handshakeDatabase(b: Buffer, pk: Packet): string {
+interface HandshakeFacts {
+  caps: number;
+  user: string;
+  database: string;
+}
+
+/** Capabilities, user and database of a HandshakeResponse41; null when it is not one. */
+function readHandshake(b: Buffer, pk: Packet): HandshakeFacts | null {
   const end = Math.min(pk.end, b.length);
-  if (pk.start + 32 > end) return '';
+  if (pk.start + 32 > end) return null;
   const caps = u32le(b, pk.start);
-  if ((caps & CLIENT_PROTOCOL_41) === 0 || (caps & CLIENT_CONNECT_WITH_DB) === 0) return '';
+  if ((caps & CLIENT_PROTOCOL_41) === 0) return null;
+  // 23 reserved bytes follow the capabilities, max packet size and charset: zero, except that
+  // MariaDB puts its extended capabilities in the last 4.
+  for (let i = pk.start + 9; i < pk.start + 28; i++) if (b[i] !== 0) return null;
   const user = cstring(b, pk.start + 32, end);
-  if (!user) return '';
-  let p = user[1];
+  const facts: HandshakeFacts = { caps, user: user ? user[0] : '', database: '' };
+  if (!user || (caps & CLIENT_CONNECT_WITH_DB) === 0) return facts;
+  facts.database = handshakeDatabase(b, user[1], end, caps);
+  return facts;
+}
+
+/** The database name after the auth data of a HandshakeResponse41, or ''. */
+function handshakeDatabase(b: Buffer, afterUser: number, end: number, caps: number): string {
+  let p = afterUser;
   if (caps & CLIENT_PLUGIN_AUTH_LENENC) {
     const l = lenenc(b, p, end);
     if (!l) return '';
@@ -143,6 +189,28 @@ function handshakeDatabase(b: Buffer, pk: Packet): string {
   return db ? db[0] : '';
 }
 
+function commandFrame(command: number, state: MysqlState): MysqlCommandFrame {
+  return { type: 'command', command, sql: '', statementId: null, database: state.database, expectsResponse: true, partial: false, attributes: null, user: '', compressed: false };
+}
+
+/**
+ * The capabilities a HandshakeV10 greeting offers: protocol 10, server version, thread id (4),
+ * auth data part 1 (8), a filler, the low 2 bytes, charset (1), status (2), the high 2 bytes.
+ */
+function greetingCaps(b: Buffer, pk: Packet): number | null {
+  const z = b.indexOf(0, pk.start + 1);
+  if (z < 0 || z + 1 + 4 + 8 + 1 + 2 + 1 + 2 + 2 > pk.end) return null;
+  const at = z + 1 + 4 + 8 + 1;
+  const low = b[at]! | (b[at + 1]! << 8);
+  const high = b[at + 5]! | (b[at + 6]! << 8);
+  return (low | (high << 16)) >>> 0;
+}
+
+/** Whether the byte can start SQL text: a letter, a comment, a parenthesis or whitespace. */
+function sqlStart(c: number | undefined): boolean {
+  return c !== undefined && (((c | 0x20) >= 0x61 && (c | 0x20) <= 0x7a) || c === 0x2f || c === 0x28 || c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09 || c === 0x2d);
+}
+
 function parseCommand(b: Buffer, state: MysqlState, end: boolean | undefined): ParseResult<MysqlFrame> {
   const pk = packetAt(b, 0);
   if (!pk) return { kind: 'needMore' };
@@ -151,11 +219,19 @@ function parseCommand(b: Buffer, state: MysqlState, end: boolean | undefined): P
   if (pk.seq !== 0) {
     // Handshake response (seq 1), auth data and continuations of large packets: not commands.
     if (!complete) return end ? { kind: 'ignored', consumed: b.length } : { kind: 'needMore' };
-    if (pk.seq === 1 && pk.len >= 32) {
-      const db = handshakeDatabase(b, pk);
-      if (db) state.database = db;
-    }
-    return { kind: 'ignored', consumed: pk.end };
+    const hs = pk.seq === 1 && pk.len >= 32 ? readHandshake(b, pk) : null;
+    if (!hs) return { kind: 'ignored', consumed: pk.end };
+    if (hs.database) state.database = hs.database;
+    // An SSL request is the 32-byte head of a handshake response; TLS follows, unreadable here.
+    if ((hs.caps & CLIENT_SSL) !== 0 && pk.len === 32) return { kind: 'ignored', consumed: pk.end };
+    // A capability is in use only when both ends have it (some clients set bits the server lacks).
+    const caps = hs.caps & (state.serverCaps ?? 0xffffffff);
+    state.queryAttributes = (caps & CLIENT_QUERY_ATTRIBUTES) !== 0;
+    state.compressAfterLogin = (caps & CLIENT_COMPRESS) !== 0;
+    state.pending.push({ command: MYSQL_LOGIN, sql: '' });
+    const frame = commandFrame(MYSQL_LOGIN, state);
+    frame.user = hs.user;
+    return { kind: 'frame', frame, consumed: pk.end };
   }
   if (!complete && !end) return { kind: 'needMore' };
   const cmd = b[pk.start];
@@ -165,8 +241,22 @@ function parseCommand(b: Buffer, state: MysqlState, end: boolean | undefined): P
   let sql = '';
   let statementId: number | null = null;
   let expectsResponse = true;
+  let attributes: Record<string, string | null> | null = null;
   switch (cmd) {
-    case COM_QUERY:
+    case COM_QUERY: {
+      // With query attributes the SQL follows a parameter block. Mid-connection (no handshake
+      // seen) the block shows itself: plain SQL never starts with a control byte.
+      let sqlAt = pk.start + 1;
+      if (state.queryAttributes === true || (state.queryAttributes === null && !sqlStart(b[sqlAt]))) {
+        const qa = readQueryAttributes(b, sqlAt, payloadEnd);
+        if (qa) {
+          sqlAt = qa.sqlAt;
+          if (qa.count > 0) attributes = qa.values;
+        }
+      }
+      sql = b.toString('utf8', sqlAt, Math.min(payloadEnd, sqlAt + MAX_SQL_CHARS));
+      break;
+    }
     case COM_STMT_PREPARE:
       sql = b.toString('utf8', pk.start + 1, Math.min(payloadEnd, pk.start + 1 + MAX_SQL_CHARS));
       break;
@@ -189,21 +279,22 @@ function parseCommand(b: Buffer, state: MysqlState, end: boolean | undefined): P
       break;
   }
   if (expectsResponse) state.pending.push({ command: cmd, sql });
-  const frame: MysqlCommandFrame = { type: 'command', command: cmd, sql, statementId, database: state.database, expectsResponse, partial: !complete };
+  const frame: MysqlCommandFrame = { ...commandFrame(cmd, state), sql, statementId, expectsResponse, partial: !complete, attributes };
   return { kind: 'frame', frame, consumed: complete ? pk.end : b.length };
 }
 
 function response(kind: MysqlResponseFrame['kind']): MysqlResponseFrame {
-  return { type: 'response', kind, errorCode: null, sqlState: '', errorMessage: '', affectedRows: 0, rows: 0, statementId: null, partial: false };
+  return { type: 'response', kind, errorCode: null, sqlState: '', errorMessage: '', affectedRows: 0, rows: 0, statementId: null, partial: false, refusedLogin: false };
 }
 
-function readError(b: Buffer, pk: Packet, f: MysqlResponseFrame): void {
+function readError(b: Buffer, pk: Packet, f: MysqlResponseFrame, withState = true): void {
   const end = Math.min(pk.end, b.length);
   f.kind = 'error';
   if (pk.start + 3 > end) return;
   f.errorCode = b[pk.start + 1]! | (b[pk.start + 2]! << 8);
   let p = pk.start + 3;
-  if (b[p] === 0x23 /* '#' */ && p + 6 <= end) {
+  // An ERR sent before the handshake has no SQL state marker.
+  if (withState && b[p] === 0x23 /* '#' */ && p + 6 <= end) {
     f.sqlState = latin1(b, p + 1, p + 6);
     p += 6;
   }
@@ -240,11 +331,29 @@ function parseResponse(b: Buffer, state: MysqlState, end: boolean | undefined): 
   if (!first && !end) return { kind: 'needMore' };
   const lead = b[pk.start];
   if (lead === undefined) return { kind: 'ignored', consumed: b.length };
-  if (pk.seq === 0 || state.pending.length === 0 || pk.seq !== 1) {
+  if (pk.seq === 0 && lead === 0xff && state.pending.length === 0) {
+    // An ERR instead of the greeting: the server refused the connection before any login.
+    const f = response('error');
+    readError(b, pk, f, false);
+    f.refusedLogin = true;
+    return { kind: 'frame', frame: f, consumed: first ? pk.end : b.length };
+  }
+  if (pk.seq === 0 && lead === 0x0a && first) state.serverCaps = greetingCaps(b, pk);
+  const pending = state.pending[0];
+  if (pending?.command === MYSQL_LOGIN && pk.seq >= 2) {
+    // The login's answer: OK or ERR ends it; an auth switch (0xfe) or more auth data (0x01)
+    // continues the exchange.
+    if (lead !== 0x00 && lead !== 0xff) return { kind: 'ignored', consumed: first ? pk.end : b.length };
+    state.pending.shift();
+    const f = response(lead === 0x00 ? 'ok' : 'error');
+    if (lead === 0xff) readError(b, pk, f);
+    else if (state.compressAfterLogin) state.compressed = true;
+    return { kind: 'frame', frame: f, consumed: first ? pk.end : b.length };
+  }
+  if (pk.seq === 0 || !pending || pk.seq !== 1 || pending.command === MYSQL_LOGIN) {
     // Server greeting (seq 0), auth exchange (seq ≥ 2), or a reply we have no command for.
     return { kind: 'ignored', consumed: first ? pk.end : b.length };
   }
-  const pending = state.pending[0]!;
   const f = response('ok');
   const done = (consumed: number): ParseResult<MysqlFrame> => {
     state.pending.shift();
@@ -255,6 +364,24 @@ function parseResponse(b: Buffer, state: MysqlState, end: boolean | undefined): 
   if (lead === 0xff) {
     readError(b, pk, f);
     return done(first ? pk.end : b.length);
+  }
+  if (pending.command === COM_FIELD_LIST) {
+    // Column definitions up to an EOF (no column count first), or an ERR.
+    f.kind = 'resultset';
+    let p = 0;
+    for (;;) {
+      const def = packetAt(b, p);
+      if (!def || def.end > b.length) break;
+      if (def.len > 0 && b[def.start] === 0xff) {
+        readError(b, def, f);
+        return done(def.end);
+      }
+      if (def.len > 0 && isTerminator(b, def)) return done(def.end);
+      f.rows++;
+      p = def.end;
+    }
+    f.partial = true;
+    return end ? done(b.length) : { kind: 'needMore' };
   }
   if (lead === 0x00 && pending.command === COM_STMT_PREPARE) {
     // COM_STMT_PREPARE_OK: status, stmt id(4), columns(2), params(2), filler, warnings(2).
@@ -304,8 +431,34 @@ function parseResponse(b: Buffer, state: MysqlState, end: boolean | undefined): 
   return end ? done(b.length) : { kind: 'needMore' };
 }
 
+/**
+ * Parses one frame out of compressed frames: the fewest whole frames whose plain packets make a
+ * complete command or response. A parse that returns `needMore` mutates nothing, so trying one
+ * more frame at a time is safe.
+ */
+function parseCompressed(b: Buffer, direction: ParseDirection, state: MysqlState, end: boolean | undefined): ParseResult<MysqlFrame> {
+  const ends = compressedFrames(b);
+  if (ends === null) return { kind: 'invalid', reason: 'bad compressed frame header' };
+  const parse = direction === 'request' ? parseCommand : parseResponse;
+  for (let k = 0; k < ends.length; k++) {
+    const last = k === ends.length - 1;
+    const plain = inflateFrames(b, ends[k]!);
+    if (plain === null) return { kind: 'invalid', reason: 'compressed frame does not inflate' };
+    const r = parse(plain, state, end === true && last && ends[k] === b.length);
+    if (r.kind === 'needMore') continue;
+    if (r.kind === 'frame') {
+      if (r.frame.type === 'command') r.frame.compressed = true;
+      return { kind: 'frame', frame: r.frame, consumed: ends[k]! };
+    }
+    if (r.kind === 'ignored') return { kind: 'ignored', consumed: ends[k]! };
+    return r;
+  }
+  return end ? { kind: 'ignored', consumed: b.length } : { kind: 'needMore' };
+}
+
 export function parseMysql(bytes: Uint8Array, direction: ParseDirection, state: MysqlState, end?: boolean): ParseResult<MysqlFrame> {
   const b = asBuffer(bytes);
+  if (state.compressed) return parseCompressed(b, direction, state, end);
   return direction === 'request' ? parseCommand(b, state, end) : parseResponse(b, state, end);
 }
 
@@ -316,14 +469,28 @@ export function detectMysql(bytes: Uint8Array, direction: ParseDirection): 'yes'
   if (direction === 'response') {
     // Initial handshake (Protocol::HandshakeV10): seq 0, protocol version 10, version string.
     if (pk.seq === 0 && lead === 0x0a && pk.end === bytes.length && bytes.indexOf(0, pk.start + 1) > pk.start + 1) return 'yes';
+    // An ERR instead of the greeting ("Too many connections", host blocked): exactly one packet,
+    // a server error code (1000-1999) and text.
+    if (pk.seq === 0 && lead === 0xff && pk.end === bytes.length && pk.len > 4) {
+      const code = bytes[pk.start + 1]! | (bytes[pk.start + 2]! << 8);
+      const text = asBuffer(bytes).subarray(pk.start + 3, pk.end);
+      if (code >= 1000 && code < 2000 && text.every((c) => c >= 0x20 && c < 0x7f)) return 'yes';
+    }
     return pk.seq === 1 && (lead === 0x00 || lead === 0xff) ? 'maybe' : 'no';
   }
   if (pk.seq !== 0 || lead === undefined || MYSQL_COMMANDS[lead] === undefined) return 'no';
   if (pk.end !== bytes.length && pk.end < bytes.length) return 'maybe';
+  // A lone COM_PING or COM_QUIT is five exact bytes (01 00 00 00 0e): a connection caught
+  // mid-stream that starts with pings is recognised there, not after its detection budget.
+  if (pk.len === 1 && pk.end === bytes.length && (lead === COM_PING || lead === COM_QUIT)) return 'yes';
   if (lead === COM_QUERY || lead === COM_STMT_PREPARE) {
-    const c = bytes[pk.start + 1];
-    // SQL starts with a letter, a comment, a parenthesis or whitespace.
-    return c !== undefined && ((c | 0x20) >= 0x61 && (c | 0x20) <= 0x7a || c === 0x2f || c === 0x28 || c === 0x20 || c === 0x0a) ? 'yes' : 'no';
+    let c = bytes[pk.start + 1];
+    if (lead === COM_QUERY && !sqlStart(c)) {
+      // MySQL 8 query attributes before the SQL (the handshake that announced them is unseen).
+      const qa = readQueryAttributes(asBuffer(bytes), pk.start + 1, Math.min(pk.end, bytes.length));
+      if (qa) c = bytes[qa.sqlAt];
+    }
+    return sqlStart(c) ? 'yes' : 'no';
   }
   return 'maybe';
 }

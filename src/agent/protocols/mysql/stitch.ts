@@ -31,8 +31,10 @@ export function stitchMysql(requests: Framed<MysqlFrame>[], responses: Framed<My
     }
     const resp = responses[si] as Framed<MysqlResponseFrame> | undefined;
     if (!resp) break;
-    if (!req) {
-      errors++;
+    if (!req || resp.frame.refusedLogin) {
+      // A refused connection's ERR answers no request, but is the login's outcome: keep it.
+      if (resp.frame.refusedLogin) records.push({ request: null, response: resp });
+      else errors++;
       si++;
       continue;
     }
