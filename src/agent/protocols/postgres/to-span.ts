@@ -7,6 +7,19 @@ import type { ConnInfo } from '../protocol.js';
 import { sqlVerb } from '../sql-text.js';
 import type { PgRecord } from './stitch.js';
 
+/**
+ * Whether the batch only prepared (Parse without Execute). A batch cut by the capture (the agent
+ * keeps 4 KiB of a message) may have lost its Execute with the rest of the bytes, so for a cut
+ * batch the answer decides: a command tag or rows mean something ran.
+ */
+function preparedOnly(rec: PgRecord): boolean {
+  const req = rec.request?.frame;
+  if (!req?.prepareOnly) return false;
+  if (!req.partial) return true;
+  const resp = rec.response?.frame;
+  return resp !== undefined && resp.tag === '' && resp.rows === 0 && !resp.partial;
+}
+
 export function postgresToSpan(rec: PgRecord, conn: ConnInfo): SpanRecord {
   const span = spanBase(conn, rec.request?.meta ?? null, rec.response?.meta ?? null);
   span.protocol = 'postgresql';
@@ -14,7 +27,7 @@ export function postgresToSpan(rec: PgRecord, conn: ConnInfo): SpanRecord {
   const req = rec.request?.frame;
   if (req) {
     span.requestDomain = req.database;
-    span.requestType = req.prepareOnly ? 'PREPARE' : sqlVerb(req.sql);
+    span.requestType = preparedOnly(rec) ? 'PREPARE' : sqlVerb(req.sql);
     span.requestResource = truncate(redactSql(req.sql));
     if (req.statement) span.attributes['db.postgresql.statement_name'] = req.statement;
     if (req.mode === 'extended') span.attributes['weft.postgresql.extended'] = true;
