@@ -20,7 +20,7 @@ export default tseslint.config(
   { ignores: ['dist/**', 'build/**', 'node_modules/**', 'weft-data/**', 'src/ui/static/**', '**/*.js', '**/*.mjs', '**/*.cjs'] },
   ...tseslint.configs.recommended,
   {
-    files: ['**/*.ts'],
+    files: ['**/*.ts', '**/*.tsx'],
     languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
     rules: {
       '@typescript-eslint/consistent-type-imports': 'error',
@@ -38,4 +38,20 @@ export default tseslint.config(
   layer('server', ['agent', 'exporter', 'cli', 'ui']),
   layer('agent', ['server', 'exporter', 'cli', 'ui']),
   layer('exporter', ['server', 'agent', 'cli', 'ui']),
+  // The browser app is bundled alone: it may read the query API's types, never server code.
+  {
+    files: ['src/ui/app/**/*.ts', 'src/ui/app/**/*.tsx'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: ['server', 'agent', 'exporter', 'cli', 'apm', 'demo'].map((d) => ({
+            group: [`**/${d}/**`, `**/${d}`],
+            allowTypeImports: true,
+            message: `src/ui/app runs in the browser: import only types from src/${d}.`,
+          })),
+        },
+      ],
+    },
+  },
 );

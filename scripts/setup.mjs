@@ -11,6 +11,8 @@
 //   4. TypeScript → dist/ (`tsc -p tsconfig.build.json`) when any source changed. Needed by
 //      `npx weft` / bin/weft.js; tests run from source through vitest, but `--for-test` builds
 //      too, so the end-to-end tests that spawn bin/weft.js run the code under test.
+//   5. The web UI bundle (`node scripts/build-ui.mjs`: esbuild, src/ui/app → dist/ui-bundle)
+//      when its sources changed or step 4 emptied dist/.
 //
 // Flags: --for-test (same steps; says so in the log), --quiet.
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -196,6 +198,18 @@ function ensureBuild(stamp) {
   return key;
 }
 
+// ---- 5. web UI bundle ----
+const UI_INPUTS = ['src/ui/app', 'scripts/build-ui.mjs', 'package-lock.json'];
+
+/** esbuild → dist/ui-bundle; after step 4, which empties dist/ whenever a source changed. */
+function ensureUiBundle(stamp) {
+  const key = treeKey(UI_INPUTS, (p) => p.endsWith('.test.ts'));
+  if (stamp.ui === key && existsSync(join(root, 'dist', 'ui-bundle', 'app.js'))) return key;
+  log('ui: sources changed; node scripts/build-ui.mjs');
+  run(process.execPath, [join(root, 'scripts', 'build-ui.mjs')]);
+  return key;
+}
+
 function main() {
   const stamp = readStamp();
   ensureAptPackages();
@@ -206,6 +220,8 @@ function main() {
   writeStamp({ ...stamp, lockHash, native });
   const dist = ensureBuild(stamp);
   writeStamp({ lockHash, native, dist });
+  const ui = ensureUiBundle(stamp);
+  writeStamp({ lockHash, native, dist, ui });
   log(`ready in ${Date.now() - started} ms${args.has('--for-test') ? ' (for tests)' : ''}`);
 }
 

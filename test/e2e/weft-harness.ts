@@ -1,6 +1,6 @@
 /**
  * @module Starts a real Weft server in-process for end-to-end tests: every port 0 (ephemeral),
- * 127.0.0.1, a temporary data directory with the DuckDB store, a silent logger, the placeholder UI.
+ * 127.0.0.1, a temporary data directory with the DuckDB store, a silent logger, the web UI.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -10,7 +10,7 @@ import { startServer } from '../../src/server/app.js';
 import type { RunningServer } from '../../src/server/app.js';
 import { defaultConfig } from '../../src/server/config.js';
 import type { WeftConfig } from '../../src/server/config.js';
-import { installPlaceholderUi } from '../../src/ui/placeholder-page.js';
+import { installWebUi } from '../../src/ui/ui-server.js';
 
 export interface TestWeft {
   server: RunningServer;
@@ -33,7 +33,7 @@ export async function startTestWeft(overrides: Partial<WeftConfig> = {}): Promis
     agent: false,
     ...overrides,
   };
-  const server = await startServer(config, { logger: pino({ level: 'silent' }), ui: installPlaceholderUi });
+  const server = await startServer(config, { logger: pino({ level: 'silent' }), ui: installWebUi });
   const p = server.ports;
   const http = (port: number): string => `http://127.0.0.1:${port}`;
   return {

@@ -1,12 +1,12 @@
 /**
  * `GET /api/v1/traces` (trace summaries for the web UI) over the recorded real demo traces
- * (test/ui/testdata), assembled for real: the store walk brings the SYS/NET spans that carry no
+ * (test/fixtures), assembled for real: the store walk brings the SYS/NET spans that carry no
  * trace id, so the counts per source are the full-stack ones.
  */
 import Fastify from 'fastify';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEMO_TRACE_IDS, demoSpans } from '../../../test/ui/recorded-spans.js';
+import { DEMO_TRACE_IDS, demoSpans } from '../../../test/fixtures/recorded-spans.js';
 import { createMemoryStore } from '../store/index.js';
 import type { Store } from '../store/index.js';
 import { assemble } from '../tracing/assemble.js';

@@ -1,0 +1,291 @@
+/**
+ * The web UI in a real browser (Debian's Chromium through playwright-core) against a real Weft
+ * server (DuckDB store, real ingest pipeline, real assembly) holding recorded real spans: three
+ * `weft demo` traces with APP, SYS and NET spans (test/fixtures/demo-traces.md), plus hostile
+ * spans posted as real OTLP/HTTP JSON. Checks what a person sees: bars drawn on the canvas in the
+ * three source colours, the link reason in words, deep links, the token prompt, and that
+ * captured markup stays text. Screenshots go to test-artifacts/ui/.
+ */
+import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { SpanRecord } from '../../src/model/index.js';
+import { SOURCE_COLORS } from '../../src/ui/app/flamegraph/palette.js';
+import { DEMO_TRACE_IDS, demoSpans } from '../fixtures/recorded-spans.js';
+import { startTestWeft, type TestWeft } from '../e2e/weft-harness.js';
+import { launchChromium } from './browser.js';
+
+const ROOT = new URL('../../', import.meta.url).pathname;
+const ARTIFACTS = join(ROOT, 'test-artifacts', 'ui');
+const HOSTILE_IMG = '<img src=x onerror=alert(1)>';
+const HOSTILE_SCRIPT = '</script><script>alert(2)</script>';
+const HOSTILE_SERVICE = '"><svg onload=alert(3)>';
+const HOSTILE_TRACE = randomBytes(16).toString('hex');
+const VIEWPORT = { width: 1500, height: 900 };
+
+let weft: TestWeft;
+let chromium: { browser: Browser; close: () => Promise<void> };
+
+/** OTLP/JSON with hostile names, attributes and service, as any SDK could send it. */
+function hostileOtlp(): unknown {
+  const now = BigInt(Date.now()) * 1_000_000n;
+  const rootId = randomBytes(8).toString('hex');
+  const childId = randomBytes(8).toString('hex');
+  const attr = (key: string, v: string): unknown => ({ key, value: { stringValue: v } });
+  return {
+    resourceSpans: [
+      {
+        resource: { attributes: [attr('service.name', HOSTILE_SERVICE)] },
+        scopeSpans: [
+          {
+            scope: { name: 'hostile-test' },
+            spans: [
+              {
+                traceId: HOSTILE_TRACE,
+                spanId: rootId,
+                name: HOSTILE_IMG,
+                kind: 2,
+                startTimeUnixNano: (now - 50_000_000n).toString(),
+                endTimeUnixNano: now.toString(),
+                attributes: [attr('http.url', 'javascript:alert(4)'), attr('http.route', HOSTILE_SCRIPT), attr('<b>key</b>', '<iframe src=//x>')],
+                status: { code: 2, message: HOSTILE_SCRIPT },
+              },
+              {
+                traceId: HOSTILE_TRACE,
+                spanId: childId,
+                parentSpanId: rootId,
+                name: HOSTILE_SCRIPT,
+                kind: 3,
+                startTimeUnixNano: (now - 40_000_000n).toString(),
+                endTimeUnixNano: (now - 10_000_000n).toString(),
+                attributes: [attr('db.statement', `SELECT '${HOSTILE_IMG}'`)],
+              },
+            ],
+          },
+        ],
+      },
+    ],
+  };
+}
+
+/** Counts canvas pixels in each source's colours (the bars really drawn, not the DOM). */
+async function sourcePixels(page: Page): Promise<Record<string, number>> {
+  return page.evaluate((colors: Record<string, readonly string[]>) => {
+    const canvas = document.querySelector<HTMLCanvasElement>('[data-testid=flame-canvas]');
+    const ctx = canvas?.getContext('2d');
+    if (!canvas || !ctx) return {};
+    const data = ctx.getImageData(0, 0, canvas.width, canvas.height).data;
+    const want = new Map<number, string>();
+    for (const [src, list] of Object.entries(colors)) {
+      for (const hex of list) want.set(parseInt(hex.slice(1), 16), src);
+    }
+    const out: Record<string, number> = { app: 0, sys: 0, net: 0 };
+    for (let i = 0; i < data.length; i += 4) {
+      if (data[i + 3] !== 255) continue;
+      const src = want.get(((data[i] ?? 0) << 16) | ((data[i + 1] ?? 0) << 8) | (data[i + 2] ?? 0));
+      if (src !== undefined) out[src] = (out[src] ?? 0) + 1;
+    }
+    return out;
+  }, SOURCE_COLORS as unknown as Record<string, readonly string[]>);
+}
+
+/** A canvas point (CSS px) on a bar of the given source, below the root row. */
+async function pointOnSource(page: Page, source: 'app' | 'sys' | 'net', minY: number): Promise<{ x: number; y: number }> {
+  const p = await page.evaluate(
+    ([colors, minYpx]) => {
+      const canvas = document.querySelector<HTMLCanvasElement>('[data-testid=flame-canvas]');
+      const ctx = canvas?.getContext('2d');
+      if (!canvas || !ctx) return null;
+      const dpr = canvas.width / canvas.clientWidth;
+      const { data, width, height } = ctx.getImageData(0, 0, canvas.width, canvas.height);
+      const want = new Set((colors as string[]).map((h) => parseInt(h.slice(1), 16)));
+      for (let y = Math.ceil((minYpx as number) * dpr); y < height; y += 2) {
+        for (let x = 40; x < width; x += 3) {
+          const i = (y * width + x) * 4;
+          if (want.has(((data[i] ?? 0) << 16) | ((data[i + 1] ?? 0) << 8) | (data[i + 2] ?? 0))) return { x: x / dpr + 20, y: y / dpr + 3 };
+        }
+      }
+      return null;
+    },
+    [SOURCE_COLORS[source] as unknown as string[], minY] as const,
+  );
+  if (p === null) throw new Error(`no ${source} bar found on the canvas`);
+  return p;
+}
+
+async function newPage(): Promise<{ page: Page; alerts: () => Promise<string[]>; consoleErrors: string[] }> {
+  const page = await chromium.browser.newPage({ viewport: VIEWPORT });
+  const consoleErrors: string[] = [];
+  page.on('console', (m) => {
+    if (m.type() === 'error' || m.type() === 'warning') consoleErrors.push(m.text());
+  });
+  page.on('pageerror', (e) => consoleErrors.push(`pageerror: ${e.message}`));
+  page.on('dialog', (d) => {
+    consoleErrors.push(`dialog: ${d.message()}`);
+    void d.dismiss();
+  });
+  // Any script that runs alert() is caught here, before the page's own code.
+  await page.addInitScript(() => {
+    const w = window as unknown as { __alerts: string[] };
+    w.__alerts = [];
+    window.alert = (m?: unknown) => void w.__alerts.push(String(m));
+  });
+  return { page, alerts: () => page.evaluate(() => (window as unknown as { __alerts: string[] }).__alerts), consoleErrors };
+}
+
+beforeAll(async () => {
+  const built = spawnSync(process.execPath, [join(ROOT, 'scripts', 'build-ui.mjs')], { encoding: 'utf8' });
+  if (built.status !== 0) throw new Error(`UI build failed: ${built.stderr}`);
+  mkdirSync(ARTIFACTS, { recursive: true });
+  weft = await startTestWeft();
+  await weft.server.sink.submit(demoSpans());
+  const res = await fetch(`${weft.urls.otlpHttp}/v1/traces`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(hostileOtlp()) });
+  expect(res.status).toBe(200);
+  // A SYS span of the hostile trace, as the agent would record it (header trace id).
+  const sys: SpanRecord = { ...(demoSpans().find((s) => s.source === 'sys' && s.observationPoint === 's-p') as SpanRecord) };
+  const now = BigInt(Date.now()) * 1_000_000n;
+  await weft.server.sink.submit([{ ...sys, traceId: HOSTILE_TRACE, spanId: randomBytes(8).toString('hex'), parentSpanId: '', requestResource: HOSTILE_IMG, name: HOSTILE_SCRIPT, service: HOSTILE_SERVICE, processName: HOSTILE_IMG, startTimeUnixNano: now - 45_000_000n, endTimeUnixNano: now - 5_000_000n, reqTcpSeq: 0, respTcpSeq: 0, syscallTraceIdReq: 0, syscallTraceIdResp: 0 }]);
+  chromium = await launchChromium();
+}, 120_000);
+
+afterAll(async () => {
+  await chromium?.close();
+  await weft?.close();
+});
+
+describe('web UI in Chromium', () => {
+  it('search → a result → the flame graph shows APP, SYS and NET bars', async () => {
+    const { page, consoleErrors } = await newPage();
+    await page.goto(`${weft.urls.query}/`);
+    await page.selectOption('select[name=lookback]', 'all');
+    await page.click('[data-testid=search-submit]');
+    const row = page.locator(`tr.result[data-trace-id="${DEMO_TRACE_IDS[0]}"]`);
+    await row.waitFor({ timeout: 15_000 });
+    await expect(row.locator('[data-source=app]').textContent()).resolves.toBe('APP 2');
+    await expect(row.locator('[data-source=sys]').textContent()).resolves.toBe('SYS 16');
+    await expect(row.locator('[data-source=net]').textContent()).resolves.toBe('NET 8');
+    expect(await page.locator('[data-testid=latency-scatter]').isVisible()).toBe(true);
+    await page.screenshot({ path: join(ARTIFACTS, 'search.png') });
+    await row.locator('[data-testid=result-link]').click();
+    await page.waitForURL(`**/trace/${DEMO_TRACE_IDS[0]}`);
+    await page.locator('[data-testid=trace-title]').waitFor();
+    await page.waitForTimeout(300); // one animation frame draws; a few are plenty
+    const px = await sourcePixels(page);
+    expect(px.app, 'APP bars drawn').toBeGreaterThan(500);
+    expect(px.sys, 'SYS bars drawn').toBeGreaterThan(500);
+    expect(px.net, 'NET bars drawn').toBeGreaterThan(500);
+    await expect(page.locator('.legend [data-source=sys]').textContent()).resolves.toContain('SYS');
+    await page.screenshot({ path: join(ARTIFACTS, 'trace.png') });
+    expect(consoleErrors).toEqual([]);
+    await page.close();
+  });
+
+  it('clicking a SYS span shows its link reason in words; a deep link reopens the same view', async () => {
+    const { page, consoleErrors } = await newPage();
+    await page.goto(`${weft.urls.query}/trace/${DEMO_TRACE_IDS[0]}`);
+    await page.locator('[data-testid=flame-canvas]').waitFor();
+    await page.waitForTimeout(300);
+    const box = await page.locator('[data-testid=flame-canvas]').boundingBox();
+    if (box === null) throw new Error('no canvas');
+    // Below the axis and the root row (the root has no parent to explain).
+    const at = await pointOnSource(page, 'sys', 22 + 20 * 2);
+    await page.mouse.click(box.x + at.x, box.y + at.y);
+    await expect(page.locator('[data-testid=details-source]').textContent()).resolves.toMatch(/^SYS /);
+    const why = (await page.locator('[data-testid=link-explanation]').textContent()) ?? '';
+    expect(why).toMatch(/^Under .+ because /);
+    expect(why).toMatch(/the same bytes \(tcp seq \d+\) (were read here|were written here)|made on the thread|same X-Request-ID|carried that span's id/);
+    await expect(page.locator('[data-testid=confidence]').textContent()).resolves.toMatch(/certain|likely|plausible|guess/);
+    await page.screenshot({ path: join(ARTIFACTS, 'trace-sys-span.png') });
+    // Zoom in with the keyboard; the URL takes the span and the window.
+    await page.locator('.flame-scroller').focus();
+    await page.keyboard.press('+');
+    await page.keyboard.press('+');
+    await page.waitForFunction(() => /[?&]from=/.test(location.search) && /[?&]span=/.test(location.search));
+    const link = page.url();
+    const name = await page.locator('[data-testid=details-name]').textContent();
+    const params = new URL(link).searchParams;
+    const { page: again } = await newPage();
+    await again.goto(link);
+    await again.locator('[data-testid=span-details]').waitFor();
+    await expect(again.locator('[data-testid=details-name]').textContent()).resolves.toBe(name);
+    await expect(again.locator('[data-testid=link-explanation]').textContent()).resolves.toBe(why);
+    await again.waitForTimeout(500);
+    const reopened = new URL(again.url()).searchParams;
+    expect(reopened.get('span')).toBe(params.get('span'));
+    expect(Number(reopened.get('from'))).toBeCloseTo(Number(params.get('from')), 3);
+    expect(Number(reopened.get('to'))).toBeCloseTo(Number(params.get('to')), 3);
+    expect(consoleErrors).toEqual([]);
+    await page.close();
+    await again.close();
+  });
+
+  it('captured markup is shown as text and nothing executes', async () => {
+    const { page, alerts, consoleErrors } = await newPage();
+    await page.goto(`${weft.urls.query}/?lookback=all`);
+    const row = page.locator(`tr.result[data-trace-id="${HOSTILE_TRACE}"]`);
+    await row.waitFor({ timeout: 15_000 });
+    expect(await row.locator('[data-testid=result-link]').textContent()).toContain(HOSTILE_SERVICE);
+    await row.locator('[data-testid=result-link]').click();
+    await page.locator('[data-testid=trace-title]').waitFor();
+    expect(await page.locator('[data-testid=trace-title]').textContent()).toContain(HOSTILE_IMG);
+    for (const needle of ['img src', 'script>alert']) {
+      await page.fill('[data-testid=trace-find]', needle);
+      await page.waitForTimeout(250);
+      await page.press('[data-testid=trace-find]', 'Enter');
+      await page.locator('[data-testid=span-details]').waitFor();
+      const shown = await page.locator('[data-testid=details-name]').textContent();
+      expect([HOSTILE_IMG, HOSTILE_SCRIPT]).toContain(shown);
+      expect(await page.locator('[data-testid=all-fields]').textContent()).toContain(shown);
+    }
+    await page.hover('[data-testid=flame-canvas]', { position: { x: 200, y: 31 } });
+    await page.screenshot({ path: join(ARTIFACTS, 'hostile.png') });
+    // No element came from the captured strings, no script ran.
+    expect(await page.locator('img[src=x], svg[onload], iframe').count()).toBe(0);
+    expect(await page.evaluate(() => document.querySelectorAll('script').length)).toBe(1);
+    expect(await alerts()).toEqual([]);
+    expect(consoleErrors).toEqual([]);
+    await page.close();
+  });
+});
+
+describe('web UI with --token', () => {
+  let secured: TestWeft;
+  const token = `t-${randomBytes(6).toString('hex')}`;
+
+  beforeAll(async () => {
+    secured = await startTestWeft({ token });
+    await secured.server.sink.submit(demoSpans());
+  });
+  afterAll(async () => {
+    await secured?.close();
+  });
+
+  it('the shell is open, the data is not; the page asks once and then works', async () => {
+    const shell = await fetch(`${secured.urls.query}/trace/${DEMO_TRACE_IDS[1]}`);
+    expect(shell.status).toBe(200);
+    expect(shell.headers.get('content-security-policy')).toContain("script-src 'self'");
+    expect((await fetch(`${secured.urls.query}/api/v1/traces?limit=1`)).status).toBe(401);
+    const { page, consoleErrors } = await newPage();
+    page.on('console', () => undefined);
+    await page.goto(`${secured.urls.query}/?lookback=all`);
+    await page.locator('[data-testid=token-prompt]').waitFor();
+    await page.fill('[data-testid=token-input]', 'wrong');
+    await page.click('[data-testid=token-submit]');
+    await page.locator('[data-testid=token-wrong]').waitFor();
+    await page.fill('[data-testid=token-input]', token);
+    await page.click('[data-testid=token-submit]');
+    await page.locator(`tr.result[data-trace-id="${DEMO_TRACE_IDS[1]}"]`).waitFor({ timeout: 15_000 });
+    expect(await page.locator('[data-testid=token-prompt]').count()).toBe(0);
+    // Kept for the session: a deep link in the same tab opens without asking again.
+    await page.goto(`${secured.urls.query}/trace/${DEMO_TRACE_IDS[1]}`);
+    await page.locator('[data-testid=trace-title]').waitFor();
+    expect(await page.locator('[data-testid=token-prompt]').count()).toBe(0);
+    expect(await page.evaluate(() => sessionStorage.getItem('weft.token'))).toBe(token);
+    // The browser logs each refused request (401) as a console error; nothing else may appear.
+    expect(consoleErrors.filter((e) => !/status of 401/.test(e))).toEqual([]);
+    await page.close();
+  });
+});
