@@ -4,3 +4,4 @@ export * from './errors.js';
 export * from './ids.js';
 export * from './agent-metrics-report.js';
 export * from './net-path.js';
+export * from './link-evidence.js';

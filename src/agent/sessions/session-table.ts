@@ -7,16 +7,13 @@
  * response are closed as `timeout` after `requestTimeoutNano`. Events of one batch are ordered by
  * time first, because two CPUs fill the ring buffer concurrently and may interleave.
  */
-import { type ObservationPoint, type SpanRecord, type SpanSource, type SpanOrigin } from '../../model/index.js';
+import { LINK_CANDIDATES_ATTR, LINK_EVIDENCE_ATTR, OPEN_INBOUND_ATTR, type ObservationPoint, type SpanRecord, type SpanSource, type SpanOrigin } from '../../model/index.js';
 import type { DataEvent, SessionInputEvent } from '../capture/capture-event.js';
 import type { ConnInfo } from '../protocols/protocol.js';
 import type { L7Connection, L7Protocol, MessageRole } from './l7-port.js';
 import { MessageBuilder, type Message } from './messages.js';
 import {
-  CANDIDATES_ATTR,
-  EVIDENCE_ATTR,
   MAX_SNAPSHOTS_PER_CONNECTION,
-  OPEN_INBOUND_ATTR,
   ThreadEvidence,
   decideEvidence,
   type ConnTuple,
@@ -156,9 +153,9 @@ export function createSessionTable(options: SessionOptions): SessionTable {
     const runtime = snap && options.runtimeInbound ? options.runtimeInbound(ev.pid, ev, span.reqTcpSeq, span.startTimeUnixNano) : undefined;
     const d = decideEvidence(snap, runtime);
     span.syscallTraceIdReq = d.syscallTraceId;
-    span.attributes[EVIDENCE_ATTR] = d.evidence;
+    span.attributes[LINK_EVIDENCE_ATTR] = d.evidence;
     if (d.openInbound > 0) span.attributes[OPEN_INBOUND_ATTR] = d.openInbound;
-    if (d.candidates.length > 0) span.attributes[CANDIDATES_ATTR] = d.candidates.join(',');
+    if (d.candidates.length > 0) span.attributes[LINK_CANDIDATES_ATTR] = d.candidates.join(',');
   }
 
   function finish(conn: Connection, spans: SpanRecord[], out: SpanRecord[]): void {

@@ -22,16 +22,8 @@
  * finished. Anything unknown counts against certainty: an inbound read of unknown side after the
  * candidate makes the link ambiguous, never certain.
  */
+import type { LinkEvidence } from '../../model/index.js';
 import type { DataEvent } from '../capture/capture-event.js';
-
-export type LinkEvidence = 'thread' | 'runtime' | 'ambiguous' | 'none';
-
-/** The attributes a SYS client span carries about its syscall link (read by assembly). */
-export const EVIDENCE_ATTR = 'weft.link.evidence';
-/** Syscall trace ids of the inbound requests an ambiguous call could serve. */
-export const CANDIDATES_ATTR = 'weft.link.candidates';
-/** How many inbound requests were open on the thread when the call started. */
-export const OPEN_INBOUND_ATTR = 'weft.thread.open_inbound';
 
 /** What evidence needs to know of a connection: its side, settled late, and its tuple. */
 export interface EvidenceConnection {

@@ -4,11 +4,12 @@
  *
  * Every SpanRecord field is present under its own name (a test checks this against
  * SPAN_RECORD_FIELDS), times and 64-bit numbers are decimal strings as in OTLP/JSON, and the
- * assembly adds id, parentId, linkReason, confidence and clockOffsetNano.
+ * assembly adds id, parentId, linkReason, confidence, clockOffsetNano and possibleParents
+ * (candidates an ambiguous link pointed at; shown, never used as the parent).
  */
 import { durationNano } from '../../model/index.js';
 import type { AttributeValue, SpanRecord } from '../../model/index.js';
-import type { AssembledTrace, LinkReason, TraceNode } from '../tracing/trace.js';
+import type { AssembledTrace, LinkReason, PossibleParentRef, TraceNode } from '../tracing/trace.js';
 
 export interface ApiSpanEvent {
   timeUnixNano: string;
@@ -26,6 +27,7 @@ export type ApiSpan = Omit<SpanRecord, 'startTimeUnixNano' | 'endTimeUnixNano' |
   linkReason: LinkReason | null;
   confidence: number | null;
   clockOffsetNano: string;
+  possibleParents: PossibleParentRef[];
   events: ApiSpanEvent[];
 };
 
@@ -79,6 +81,7 @@ export function toApiSpan(span: SpanRecord, node?: TraceNode): ApiSpan {
     linkReason: node?.linkReason ?? null,
     confidence: node?.confidence ?? null,
     clockOffsetNano: (node?.clockOffsetNano ?? 0n).toString(),
+    possibleParents: node?.possibleParents ?? [],
     ipVersion: span.ipVersion,
     clientIp: span.clientIp,
     serverIp: span.serverIp,

@@ -49,6 +49,10 @@ export function toWireSpans(trace: AssembledTrace): WireSpan[] {
     if (node.linkReason !== null) extra['weft.link_reason'] = node.linkReason;
     if (node.confidence !== null) extra['weft.confidence'] = node.confidence;
     if (node.clockOffsetNano !== 0n) extra['weft.clock_offset_nano'] = node.clockOffsetNano.toString();
+    if (node.possibleParents.length > 0) {
+      // Jaeger and Tempo have no slot for candidates: a readable tag, one `span (reason: why)` each.
+      extra['weft.possible_parents'] = node.possibleParents.map((p) => `${p.spanId || '?'} ${p.service} ${p.name} (${p.reason}: ${p.why})`).join('; ');
+    }
     if (spanId !== s.spanId && s.spanId !== '') extra['weft.span_id'] = s.spanId;
     if (parentSpanId !== s.parentSpanId && s.parentSpanId !== '') extra['weft.parent_span_id'] = s.parentSpanId;
     // One trace on the wire has one trace id; a span joined from another id keeps it as weft.trace_id.

@@ -3,7 +3,9 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { SpanRecord } from '../../model/index.js';
 import { createMemoryStore } from '../store/index.js';
-import { assemble } from './assemble.js';
+import { assemble, linkSpans } from './assemble.js';
+import { DEFAULT_TOLERANCES } from './link-rules.js';
+import { LINK_RULES } from './rules/index.js';
 import { collectTraceSpans } from './collect.js';
 import { SCENARIOS, keepAlive } from './testdata/scenarios.js';
 import type { AssembledTrace } from './trace.js';
@@ -38,6 +40,7 @@ function shape(t: AssembledTrace): unknown {
       linkReason: n.linkReason,
       confidence: n.confidence,
       clockOffsetNano: n.clockOffsetNano.toString(),
+      ...(n.possibleParents.length > 0 ? { possibleParents: n.possibleParents.map((p) => `${p.name || p.spanId} (${p.reason}, ${p.id === null ? 'not in this trace' : 'in this trace'}): ${p.why}`) } : {}),
     })),
     warnings: t.warnings,
   };
@@ -65,6 +68,20 @@ describe('assemble: golden trees', () => {
       expect(got).toEqual(JSON.parse(readFileSync(file, 'utf8')));
     });
   }
+});
+
+describe('assemble: the rule list', () => {
+  it('every rule links or names a possible parent in at least one golden scenario', () => {
+    const spoke = new Set<string>();
+    for (const name of Object.keys(SCENARIOS)) for (const r of linkSpans(loadSpans(name), DEFAULT_TOLERANCES, new Set()).rulesThatSpoke) spoke.add(r);
+    expect(LINK_RULES.map((r) => r.name).filter((r) => !spoke.has(r))).toEqual([]);
+  });
+
+  it('rule names are unique and in file order', () => {
+    const names = LINK_RULES.map((r) => r.name);
+    expect(new Set(names).size).toBe(names.length);
+    expect([...names].sort()).toEqual(names);
+  });
 });
 
 describe('assemble: the rules the demo topology needs', () => {

@@ -13,9 +13,32 @@ import type { SpanRecord } from '../../model/index.js';
  * - x_request_id: an X-Request-ID carried across a proxy.
  * - trace_id: same trace id, placed by time containment only (weak).
  * - process: same process, placed by time containment (weak).
- * - merged: request and response halves of one message (reported on the kept span).
+ * - runtime: the process's own runtime (the Node.js hook) said which inbound request a call
+ *   serves; the agent recorded it as the call's syscall id.
  */
-export type LinkReason = 'span_id' | 'tcp_seq' | 'syscall' | 'x_request_id' | 'trace_id' | 'process';
+export type LinkReason = 'span_id' | 'tcp_seq' | 'syscall' | 'runtime' | 'x_request_id' | 'trace_id' | 'process';
+
+/** A candidate parent the evidence could not settle (assembly's internal form, by span index). */
+export interface PossibleParent {
+  index: number;
+  reason: LinkReason;
+  confidence: number;
+  /** Why it is only possible, in words. */
+  why: string;
+}
+
+/** A candidate parent as the APIs show it. */
+export interface PossibleParentRef {
+  /** Node id when the candidate is in this trace; null when it is not (another request's trace). */
+  id: string | null;
+  spanId: string;
+  traceId: string;
+  service: string;
+  name: string;
+  reason: LinkReason;
+  confidence: number;
+  why: string;
+}
 
 export interface TraceNode {
   /** Unique within one assembled trace (span ids may repeat across sources). */
@@ -29,6 +52,8 @@ export interface TraceNode {
   confidence: number | null;
   /** Clock correction applied to this span's times (0n when none). */
   clockOffsetNano: bigint;
+  /** Parents the evidence pointed at but could not settle (ambiguous links); never the parent. */
+  possibleParents: PossibleParentRef[];
 }
 
 export interface AssembledTrace {

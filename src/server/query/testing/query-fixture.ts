@@ -116,7 +116,7 @@ const PATH_ORDER: readonly ObservationPoint[] = ['c-p', 'c', 'c-nd', 'c-gw', 's-
  * the same TCP message (`tcp_seq`). Pre-order output, siblings by start time.
  */
 export function fakeAssemble(spans: SpanRecord[], traceId: string): AssembledTrace {
-  const nodes: TraceNode[] = spans.map((s) => ({ id: `${s.source}:${s.observationPoint}:${s.spanId}`, span: s, parentId: null, linkReason: null, confidence: null, clockOffsetNano: 0n }));
+  const nodes: TraceNode[] = spans.map((s) => ({ id: `${s.source}:${s.observationPoint}:${s.spanId}`, span: s, parentId: null, linkReason: null, confidence: null, clockOffsetNano: 0n, possibleParents: [] }));
   const bySpanId = new Map<string, TraceNode>();
   for (const n of nodes) if (!bySpanId.has(n.span.spanId)) bySpanId.set(n.span.spanId, n);
   for (const n of nodes) {

@@ -8,6 +8,8 @@ import type { ObservationPoint, SpanRecord } from '../../../model/index.js';
 const T0 = 1_700_000_000_000_000_000n;
 const ms = (x: number): bigint => T0 + BigInt(Math.round(x * 1_000_000));
 const T1 = '0af7651916cd43dd8448eb211c80319c';
+const TA = 'aaaaaaaaaaaaaaaa0000000000000001';
+const TB = 'bbbbbbbbbbbbbbbb0000000000000002';
 
 type Part = Partial<SpanRecord> & { name: string; op: ObservationPoint; at: [number, number] };
 
@@ -147,6 +149,70 @@ export function skywalkingNewTrace(): SpanRecord[] {
   ];
 }
 
+/**
+ * Rule 04 with the agent's evidence, on an event loop: two requests (two client trace ids) are
+ * open on the Node.js thread when the call to the backend starts, so the agent marks the call
+ * `ambiguous` with both requests' syscall ids. It must not hang under either.
+ */
+export function eventLoop(): SpanRecord[] {
+  const http = { protocol: 'http', requestType: 'GET' };
+  const ev = (evidence: string, extra: Record<string, string | number> = {}) => ({ attributes: { 'weft.link.evidence': evidence, ...extra } });
+  return [
+    span({ name: 'mid s-p A', op: 's-p', at: [0, 50], hostId: 'h1', processId: 500, spanId: 'evl0000000000001', reqTcpSeq: 1100, respTcpSeq: 1200, syscallTraceIdReq: 51, traceId: TA, parentSpanId: 'aaaa00000000000a', ...http, requestResource: '/a' }),
+    span({ name: 'mid s-p B', op: 's-p', at: [1, 52], hostId: 'h1', processId: 500, spanId: 'evl0000000000002', reqTcpSeq: 1300, respTcpSeq: 1400, syscallTraceIdReq: 52, traceId: TB, parentSpanId: 'bbbb00000000000b', ...http, requestResource: '/b' }),
+    span({ name: 'mid c-p ?', op: 'c-p', at: [5, 40], hostId: 'h1', processId: 500, spanId: 'evl0000000000003', reqTcpSeq: 1500, respTcpSeq: 1600, ...ev('ambiguous', { 'weft.link.candidates': '51,52', 'weft.thread.open_inbound': 2 }), ...http, requestResource: '/backend/a' }),
+    span({ name: 'backend s-p', op: 's-p', at: [6, 39], hostId: 'h1', processId: 600, spanId: 'evl0000000000004', reqTcpSeq: 1500, respTcpSeq: 1600, syscallTraceIdReq: 61, ...http, requestResource: '/backend/a' }),
+  ];
+}
+
+/**
+ * Rule 04 with certain evidence under concurrency: a thread-per-request server (two threads, two
+ * requests in flight) and a Node.js process whose runtime reported the call's request. Each call
+ * hangs under its own request, and the two client traces stay apart.
+ */
+export function threadsAndRuntime(): SpanRecord[] {
+  const http = { protocol: 'http', requestType: 'GET' };
+  const ev = (evidence: string) => ({ attributes: { 'weft.link.evidence': evidence } });
+  return [
+    span({ name: 'py s-p A', op: 's-p', at: [0, 50], hostId: 'h1', processId: 700, threadIdReq: 701, spanId: 'tpr0000000000001', reqTcpSeq: 2100, respTcpSeq: 2200, syscallTraceIdReq: 71, traceId: TA, parentSpanId: 'aaaa00000000000a', ...http, requestResource: '/a' }),
+    span({ name: 'py s-p B', op: 's-p', at: [1, 51], hostId: 'h1', processId: 700, threadIdReq: 702, spanId: 'tpr0000000000002', reqTcpSeq: 2300, respTcpSeq: 2400, syscallTraceIdReq: 72, traceId: TB, parentSpanId: 'bbbb00000000000b', ...http, requestResource: '/b' }),
+    span({ name: 'py c-p A', op: 'c-p', at: [5, 40], hostId: 'h1', processId: 700, threadIdReq: 701, spanId: 'tpr0000000000003', reqTcpSeq: 2500, respTcpSeq: 2600, syscallTraceIdReq: 71, ...ev('thread'), ...http, requestResource: '/node/a' }),
+    span({ name: 'py c-p B', op: 'c-p', at: [6, 41], hostId: 'h1', processId: 700, threadIdReq: 702, spanId: 'tpr0000000000004', reqTcpSeq: 2700, respTcpSeq: 2800, syscallTraceIdReq: 72, ...ev('thread'), ...http, requestResource: '/node/b' }),
+    span({ name: 'node s-p A', op: 's-p', at: [6, 39], hostId: 'h1', processId: 800, spanId: 'tpr0000000000005', reqTcpSeq: 2500, respTcpSeq: 2600, syscallTraceIdReq: 81, ...http, requestResource: '/node/a' }),
+    span({ name: 'node s-p B', op: 's-p', at: [7, 40], hostId: 'h1', processId: 800, spanId: 'tpr0000000000006', reqTcpSeq: 2700, respTcpSeq: 2800, syscallTraceIdReq: 82, ...http, requestResource: '/node/b' }),
+    span({ name: 'node c-p B', op: 'c-p', at: [10, 20], hostId: 'h1', processId: 800, spanId: 'tpr0000000000007', reqTcpSeq: 2900, respTcpSeq: 3000, syscallTraceIdReq: 82, ...ev('runtime'), protocol: 'redis', requestType: 'GET' }),
+    span({ name: 'node c-p A', op: 'c-p', at: [11, 21], hostId: 'h1', processId: 800, spanId: 'tpr0000000000008', reqTcpSeq: 3100, respTcpSeq: 3200, syscallTraceIdReq: 81, ...ev('runtime'), protocol: 'redis', requestType: 'GET' }),
+  ];
+}
+
+/**
+ * Rule 04 for an older agent's spans (no evidence): the per-thread syscall id of a call matches
+ * a request of another trace id. Two propagated trace ids are never joined through that key.
+ */
+export function legacyTraceConflict(): SpanRecord[] {
+  const http = { protocol: 'http', requestType: 'GET' };
+  return [
+    span({ name: 'old s-p A', op: 's-p', at: [0, 50], hostId: 'h1', processId: 900, spanId: 'ltc0000000000001', reqTcpSeq: 4100, respTcpSeq: 4200, syscallTraceIdReq: 91, syscallTraceIdResp: 93, traceId: TA, parentSpanId: 'aaaa00000000000a', ...http, requestResource: '/a' }),
+    span({ name: 'old c-p (trace B)', op: 'c-p', at: [5, 40], hostId: 'h1', processId: 900, spanId: 'ltc0000000000002', reqTcpSeq: 4300, respTcpSeq: 4400, syscallTraceIdReq: 91, syscallTraceIdResp: 92, traceId: TB, parentSpanId: 'bbbb00000000000b', ...http, requestResource: '/backend/b' }),
+  ];
+}
+
+/**
+ * Rule 05 behind an event-driven proxy: nginx (one worker) has two requests open when it calls
+ * upstream, so the agent's evidence is `ambiguous`; the X-Request-ID nginx injected (answered on
+ * the s-p, sent on the c-p) names the request, and is unique: certain.
+ */
+export function proxyXRequestId(): SpanRecord[] {
+  const http = { protocol: 'http', requestType: 'GET' };
+  const amb = { attributes: { 'weft.link.evidence': 'ambiguous', 'weft.link.candidates': '31,32', 'weft.thread.open_inbound': 2 } };
+  return [
+    span({ name: 'nginx s-p A', op: 's-p', at: [0, 50], hostId: 'h1', processId: 300, spanId: 'pxr0000000000001', reqTcpSeq: 5100, respTcpSeq: 5200, syscallTraceIdReq: 31, xRequestIdResp: 'rid-a', traceId: TA, parentSpanId: 'aaaa00000000000a', ...http, requestResource: '/a' }),
+    span({ name: 'nginx s-p B', op: 's-p', at: [1, 51], hostId: 'h1', processId: 300, spanId: 'pxr0000000000002', reqTcpSeq: 5300, respTcpSeq: 5400, syscallTraceIdReq: 32, xRequestIdResp: 'rid-b', traceId: TB, parentSpanId: 'bbbb00000000000b', ...http, requestResource: '/b' }),
+    span({ name: 'nginx c-p B', op: 'c-p', at: [3, 45], hostId: 'h1', processId: 300, spanId: 'pxr0000000000003', reqTcpSeq: 5500, respTcpSeq: 5600, xRequestIdReq: 'rid-b', traceId: TB, parentSpanId: 'bbbb00000000000b', ...amb, ...http, requestResource: '/b' }),
+    span({ name: 'nginx c-p A', op: 'c-p', at: [4, 46], hostId: 'h1', processId: 300, spanId: 'pxr0000000000004', reqTcpSeq: 5700, respTcpSeq: 5800, xRequestIdReq: 'rid-a', traceId: TA, parentSpanId: 'aaaa00000000000a', ...amb, ...http, requestResource: '/a' }),
+  ];
+}
+
 export const SCENARIOS: Record<string, { build: () => SpanRecord[]; traceId?: string; seedSpanId?: string }> = {
   'full-stack': { build: fullStack, traceId: T1 },
   'keep-alive': { build: keepAlive, seedSpanId: 'c000000000000003' },
@@ -158,4 +224,9 @@ export const SCENARIOS: Record<string, { build: () => SpanRecord[]; traceId?: st
   'async-process': { build: asyncProcess, seedSpanId: 'p000000000000001' },
   'async-process-busy': { build: asyncProcess, seedSpanId: 'p000000000000003' },
   'missing-client-process': { build: missingClientProcess, traceId: '11112222333344445555666677778888' },
+  'event-loop': { build: eventLoop, traceId: TA },
+  'event-loop-call': { build: eventLoop, seedSpanId: 'evl0000000000003' },
+  'threads-and-runtime': { build: threadsAndRuntime, traceId: TA },
+  'proxy-x-request-id': { build: proxyXRequestId, traceId: TB },
+  'legacy-trace-conflict': { build: legacyTraceConflict, seedSpanId: 'ltc0000000000002' },
 };

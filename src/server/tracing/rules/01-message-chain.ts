@@ -1,0 +1,88 @@
+/**
+ * @module Rule 01, message chain: the spans of one message seen at several observation points
+ * (same tcp seq, or a UDP datagram's fingerprint, within tolerance and with no L7 conflict) are
+ * chained in path order c-p → c → c-nd → c-gw → s-gw → s-nd → s → s-p. A chain holds each
+ * observation point once (two c-p means two messages). Certain: the same bytes.
+ */
+import type { SpanRecord } from '../../../model/index.js';
+import { absDiff, chainSlot, l7Conflict, opRank, toleranceBetween, tuplesConsistent } from '../link-rules.js';
+import { CONFIDENCE, type AssemblyContext, type LinkRule } from './context.js';
+
+export const messageChain: LinkRule = {
+  name: '01-message-chain',
+  apply(ctx: AssemblyContext): void {
+    const { spans, tol } = ctx;
+    const chainOf = spans.map((_, i) => i);
+    const find = (i: number): number => {
+      let r = i;
+      while (chainOf[r] !== r) r = chainOf[r] as number;
+      chainOf[i] = r;
+      return r;
+    };
+    const opsOf = spans.map((s) => new Set<string>([chainSlot(s)]));
+    const buckets = new Map<string, number[]>();
+    const add = (k: string, i: number): void => {
+      const l = buckets.get(k);
+      if (l) l.push(i);
+      else buckets.set(k, [i]);
+    };
+    spans.forEach((s, i) => {
+      if (s.source === 'app') return;
+      if (s.reqTcpSeq && !ctx.isHot('tcp_seq', s.reqTcpSeq)) add(`q${s.reqTcpSeq}`, i);
+      if (s.respTcpSeq && !ctx.isHot('tcp_seq', s.respTcpSeq)) add(`r${s.respTcpSeq}`, i);
+    });
+    const pairs: [number, number][] = [];
+    const maxTol = tol.networkDelayNano + tol.hostClockOffsetNano;
+    for (const [key, members] of buckets) {
+      const byEnd = key.startsWith('r');
+      const t = (i: number): bigint => (byEnd ? ctx.S(i).endTimeUnixNano : ctx.S(i).startTimeUnixNano);
+      const sorted = [...members].sort((a, b) => (t(a) < t(b) ? -1 : t(a) > t(b) ? 1 : a - b));
+      for (let x = 0; x < sorted.length; x++) {
+        const i = sorted[x] as number;
+        for (let y = x + 1; y < sorted.length; y++) {
+          const j = sorted[y] as number;
+          if (t(j) - t(i) > maxTol) break;
+          const a = ctx.S(i);
+          const b = ctx.S(j);
+          if (absDiff(t(i), t(j)) > toleranceBetween(a, b, tol)) continue;
+          if (chainSlot(a) === chainSlot(b)) continue;
+          if (l7Conflict(a, b) || !tuplesConsistent(a, b)) continue;
+          pairs.push(i < j ? [i, j] : [j, i]);
+        }
+      }
+    }
+    pairs.sort((p, q) => p[0] - q[0] || p[1] - q[1]);
+    for (const [i, j] of pairs) {
+      const ri = find(i);
+      const rj = find(j);
+      if (ri === rj) continue;
+      const oi = opsOf[ri] as Set<string>;
+      const oj = opsOf[rj] as Set<string>;
+      if ([...oj].some((o) => oi.has(o))) continue;
+      const root = Math.min(ri, rj);
+      const other = root === ri ? rj : ri;
+      chainOf[other] = root;
+      for (const o of opsOf[other] as Set<string>) (opsOf[root] as Set<string>).add(o);
+    }
+    ctx.chainId = spans.map((_, i) => find(i));
+    const groups = new Map<number, number[]>();
+    ctx.chainId.forEach((c, i) => {
+      const l = groups.get(c);
+      if (l) l.push(i);
+      else groups.set(c, [i]);
+    });
+    for (const members of groups.values()) {
+      if (members.length < 2) continue;
+      const ordered = [...members].sort((a, b) => {
+        const sa: SpanRecord = ctx.S(a);
+        const sb: SpanRecord = ctx.S(b);
+        return (
+          opRank(sa.observationPoint) - opRank(sb.observationPoint) ||
+          (sa.startTimeUnixNano < sb.startTimeUnixNano ? -1 : sa.startTimeUnixNano > sb.startTimeUnixNano ? 1 : 0) ||
+          a - b
+        );
+      });
+      for (let k = 1; k < ordered.length; k++) ctx.link(ordered[k] as number, ordered[k - 1] as number, 'tcp_seq', CONFIDENCE.tcpSeq);
+    }
+  },
+};

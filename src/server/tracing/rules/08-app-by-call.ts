@@ -1,0 +1,36 @@
+/**
+ * @module Rule 08, s-app by the call it made: an unparented s-app (its agent started a new trace:
+ * SkyWalking without an incoming sw8, OTel without a traceparent) goes under the s-p of its
+ * process whose request-side syscall id a c-p of this app trace took (DeepFlow's rule 3b: the
+ * thread that received the request made the call the app span describes).
+ *
+ * This is the rule that joins two different trace ids, and it says why: the app's own c-p
+ * served that s-p. It needs that c-p's link to be certain, so an agent's `ambiguous` or `none`
+ * call (syscall id 0) never qualifies.
+ */
+import { CONFIDENCE, type AssemblyContext, type LinkRule } from './context.js';
+
+export const appByCall: LinkRule = {
+  name: '08-app-by-call',
+  apply(ctx: AssemblyContext): void {
+    const bySpanId = ctx.bySpanId();
+    const spByReq = ctx.spBySyscallReq();
+    const tol = ctx.tol.networkDelayNano + ctx.tol.hostClockOffsetNano;
+    for (let i = 0; i < ctx.n; i++) {
+      const a = ctx.S(i);
+      if (a.source !== 'app' || a.observationPoint !== 's-app' || ctx.parent[i] !== null || !a.traceId) continue;
+      const found = new Set<number>();
+      for (const j of ctx.clientProcesses()) {
+        const c = ctx.S(j);
+        if (!c.parentSpanId || !c.syscallTraceIdReq) continue;
+        const carried = (bySpanId.get(c.parentSpanId) ?? []).some((x) => ctx.S(x).source === 'app' && ctx.S(x).traceId === a.traceId);
+        if (!carried) continue;
+        for (const sp of spByReq.get(`${c.hostId}|${c.syscallTraceIdReq}`) ?? []) {
+          if (ctx.sameProc(ctx.S(sp), c) && ctx.covers(sp, i, tol)) found.add(sp);
+        }
+      }
+      if (found.size === 1) ctx.link(i, [...found][0] as number, 'syscall', CONFIDENCE.syscallChained);
+      else for (const sp of found) ctx.possible(i, sp, 'syscall', CONFIDENCE.syscallChained / found.size, `${found.size} requests of its process match the calls it made`);
+    }
+  },
+};
