@@ -11,7 +11,7 @@
  * simply tries again: nothing needs a restart. Schema and numbers: docs/adr/003-clickhouse-store.md.
  */
 import { Readable } from 'node:stream';
-import { createClient } from '@clickhouse/client';
+import { ClickHouseLogLevel, createClient } from '@clickhouse/client';
 import type { ClickHouseClient, ClickHouseSettings } from '@clickhouse/client';
 import type { Logger } from 'pino';
 import { TracingError } from '../../../model/index.js';
@@ -485,8 +485,13 @@ export async function openClickHouseStore(opts: ClickHouseStoreOptions): Promise
     password,
     request_timeout: opts.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS,
     compression: { request: false, response: false },
-    // 18.16 closes idle keep-alive connections after 3 s; reuse a socket only well before that.
-    keep_alive: { enabled: true, idle_socket_ttl: 1500 },
+    // A connection per request. Pooled sockets race 18.16's 3 s keep-alive close and are all dead
+    // after a ClickHouse restart, so reuse turned into ECONNRESETs (the failure test took 22 s
+    // with a pool, 8 s without); a fresh LAN connection costs well under a millisecond next to an
+    // insert (20-150 ms: 18.16 writes every column of a part as its own files).
+    keep_alive: { enabled: false },
+    // Failures reach the caller as store errors (and the server log once, at the API edge).
+    log: { level: ClickHouseLogLevel.OFF },
   });
   const fail = async (what: string, cause: unknown): Promise<never> => {
     await client.close();
