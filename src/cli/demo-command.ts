@@ -2,6 +2,7 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { runDemo } from '../demo/run-demo.js';
 import type { CommandContext } from './command-context.js';
+import { traceUiUrl } from './trace-command.js';
 
 interface DemoFlags {
   server: string;
@@ -62,9 +63,10 @@ Everything the demo starts listens on 127.0.0.1 only and is stopped on Ctrl-C.`,
       const id = demo.traceIds[0] ?? '';
       say('');
       say(`A full-stack trace (curl → nginx → frontend → backend → DNS, Redis, MariaDB, PostgreSQL):`);
+      say(`  ${traceUiUrl(flags.server, id)}`);
       say(`  ${flags.server}/api/v1/traces/${id}`);
       say(`  npx weft trace ${id}${flags.server === 'http://127.0.0.1:16686' ? '' : ` --server ${flags.server}`}`);
-      say(`Open ${flags.server}/ and paste the trace id. Other traces: ${demo.traceIds.slice(1).join(', ')}`);
+      say(`Other traces: ${demo.traceIds.slice(1).map((t) => traceUiUrl(flags.server, t)).join(' ')}`);
       if (flags.once) {
         await demo.stop();
         return;

@@ -8,6 +8,11 @@ import { parseTraceView, renderTraceTree } from './trace-tree.js';
 
 const REQUEST_TIMEOUT_MS = 30_000;
 
+/** The web UI's deep link to a trace: `http://HOST:16686/trace/ID`. */
+export function traceUiUrl(serverUrl: string, traceId: string): string {
+  return `${serverUrl.replace(/\/+$/, '')}/trace/${encodeURIComponent(traceId)}`;
+}
+
 export function traceCommand(ctx: CommandContext): Command {
   return new Command('trace')
     .description('print one trace as a tree: durations, service, observation point, source and link reason')
@@ -58,6 +63,9 @@ Examples:
       } catch (err) {
         throw new TracingError('TRC_CLI_REQUEST_FAILED', `GET ${url} answered invalid JSON`, { cause: err });
       }
-      ctx.stdout.write(renderTraceTree(parseTraceView(body), { color: ctx.stdout.isTTY === true }));
+      const view = parseTraceView(body);
+      ctx.stdout.write(renderTraceTree(view, { color: ctx.stdout.isTTY === true }));
+      // The same trace in the web UI (the id the server answered with: a span id opens its trace).
+      ctx.stdout.write(`open in the UI: ${traceUiUrl(client.config.serverUrl, view.traceId || traceId)}\n`);
     });
 }

@@ -47,6 +47,7 @@ describe('weft trace', () => {
       `trace ${TRACE_ID}  2 spans, 1 services`,
       '└─ POST /checkout  [checkout]  120.000 ms  app/s-app otlp  root',
       '   └─ GET /inventory  [checkout]  40.000 ms  app/c-app otlp  via span_id',
+      `open in the UI: ${weft.urls.query}/trace/${TRACE_ID}`,
       '',
     ]);
   });
