@@ -169,7 +169,9 @@ export async function startRuntimeLinks(opts: RuntimeLinksOptions): Promise<Runt
             live.delete(ev.pid);
             store.forget(ev.pid);
             break;
-          default:
+          case 'connect':
+          case 'close':
+          case 'frame':
             break;
         }
       }

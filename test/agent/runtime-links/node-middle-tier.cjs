@@ -3,6 +3,8 @@
  * /req/ID waits a random moment, calls the backend's /backend/ID through a keep-alive agent with
  * few sockets (so requests queue and are flushed from other requests' callbacks), waits again,
  * and, when REDIS_PORT is set, GETs k:ID from Redis on one shared ioredis connection.
+ * HANDLE_SIGUSR1=1 makes it take SIGUSR1 for itself (as some apps do for log rotation), which
+ * keeps Node from opening its inspector on that signal.
  * Prints {"port": N} once listening.
  */
 'use strict';
@@ -12,6 +14,9 @@ const backendPort = Number(process.env.BACKEND_PORT);
 const redisPort = Number(process.env.REDIS_PORT || 0);
 const agent = new http.Agent({ keepAlive: true, maxSockets: Number(process.env.MAX_SOCKETS || 4) });
 const redis = redisPort > 0 ? new (require('ioredis'))({ host: '127.0.0.1', port: redisPort, lazyConnect: false }) : null;
+
+let sigusr1 = 0;
+if (process.env.HANDLE_SIGUSR1 === '1') process.on('SIGUSR1', () => sigusr1++);
 
 const delay = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -29,6 +34,10 @@ function backend(path) {
 }
 
 const server = http.createServer(async (req, res) => {
+  if (req.url === '/sigusr1') {
+    res.end(String(sigusr1));
+    return;
+  }
   const m = /^\/req\/([\w-]+)$/.exec(req.url || '');
   if (!m) {
     res.statusCode = 404;

@@ -23,7 +23,7 @@ import {
 
 export type AttachOutcome =
   /** The expression ran and returned `value`. `openMs`: how long the port we opened was listening. */
-  | { kind: 'evaluated'; value: unknown; inspector: 'opened' | 'reused'; openMs?: number; inspectorLeftOpen?: boolean }
+  | { kind: 'evaluated'; value: unknown; inspector: 'opened' | 'reused'; port: number; openMs?: number; inspectorLeftOpen?: boolean }
   /** Deliberately not touched (not Node, another network namespace, SIGUSR1 would kill it…). */
   | { kind: 'skipped'; reason: string }
   /** Tried and failed; an inspector we opened was closed again unless `inspectorLeftOpen`. */
@@ -41,6 +41,8 @@ const DEFAULT_POLL_MS = 5;
 /** Inspector messages are small; the hook expression is ~10 KiB, replies smaller. */
 const MAX_MESSAGE_BYTES = 1 << 20;
 const CLOSE_EXPRESSION = 'process._debugEnd()';
+/** Where SIGUSR1 opens the inspector unless the process was started with --inspect-port. */
+const DEFAULT_INSPECTOR_PORT = 9229;
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -154,8 +156,12 @@ export async function evaluateInNodeProcess(pid: number, expression: string, opt
     return evaluateThrough(listener, expression, 'reused', timeoutMs, pid, null, pollMs);
   }
 
+  const listeners = listeningPortsOf(pid);
+  // Opened earlier by someone's SIGUSR1: the process owns the default inspector port. Not ours to close.
+  const preOpened = listeners.find((l) => l.port === DEFAULT_INSPECTOR_PORT && (l.ip === '127.0.0.1' || l.ip === '0.0.0.0'));
+  if (preOpened) return evaluateThrough(preOpened, expression, 'reused', timeoutMs, pid, null, pollMs);
   if (!catchesSigusr1(pid)) return { kind: 'skipped', reason: 'SIGUSR1 is not handled (it would terminate the process)' };
-  const before = new Set(listeningPortsOf(pid).map((l) => l.inode));
+  const before = new Set(listeners.map((l) => l.inode));
   const signalledAt = performance.now();
   try {
     process.kill(pid, 'SIGUSR1');
@@ -188,7 +194,7 @@ async function evaluateThrough(
   }
   if (inspector === 'reused') {
     session?.close();
-    return failure === null ? { kind: 'evaluated', value, inspector } : { kind: 'failed', reason: failure };
+    return failure === null ? { kind: 'evaluated', value, inspector, port: listener.port } : { kind: 'failed', reason: failure };
   }
   // We opened it: close it again, through our session, or a fresh one if ours never came up.
   let closedPort = false;
@@ -203,5 +209,5 @@ async function evaluateThrough(
   closedPort = (await waitFor(() => (listeningPortsOf(pid).some((l) => l.inode === listener.inode) ? null : true), timeoutMs, pollMs)) === true;
   const openMs = signalledAt === null ? undefined : Math.round(performance.now() - signalledAt);
   if (failure !== null) return { kind: 'failed', reason: failure, ...(closedPort ? {} : { inspectorLeftOpen: true }) };
-  return { kind: 'evaluated', value, inspector, ...(openMs === undefined ? {} : { openMs }), ...(closedPort ? {} : { inspectorLeftOpen: true }) };
+  return { kind: 'evaluated', value, inspector, port: listener.port, ...(openMs === undefined ? {} : { openMs }), ...(closedPort ? {} : { inspectorLeftOpen: true }) };
 }

@@ -68,7 +68,7 @@ const invalid = (reason: string): ReportLine => ({ kind: 'invalid', reason });
 export function parseReportLine(line: string): ReportLine {
   const f = line.split(' ');
   const want = (n: number): boolean => f.length === n;
-  switch (f[0]) {
+  switch (f[0] ?? '') {
     case 'H': {
       const pid = int(f[2], 0x3fffffff);
       const monoNs = big(f[3]);
