@@ -8,6 +8,8 @@
 import { readFileSync } from 'node:fs';
 import { setTimeout as delay } from 'node:timers/promises';
 import { TracingError } from '../../model/errors.js';
+import { cleanupDeadAgents, DEFAULT_TC_STATE_DIR, openTcLedger, type TcLedger } from '../capture/tc-leftovers.js';
+import { startTcWatchdog } from '../capture/tc-watchdog.js';
 import { decodeEvents, type EbpfEvent, type KtimeClock } from './decode-events.js';
 import { ebpfAvailability, loadNativeAddon, type NativeFilter, type NativeStats } from './native.js';
 
@@ -38,6 +40,11 @@ export interface EbpfSourceOptions {
    * agent traces.
    */
   syscalls?: boolean;
+  /**
+   * Where the ledger of attached tc filters lives (see capture/tc-leftovers.ts); default
+   * WEFT_TC_STATE_DIR or /run/weft/tc.
+   */
+  tcStateDir?: string;
 }
 
 export interface EbpfSource extends AsyncIterable<EbpfEvent[]> {
@@ -100,9 +107,29 @@ export function createEbpfSource(opts: EbpfSourceOptions = {}): EbpfSource {
   const idle = opts.idleWaitMs ?? 5;
   let closed = false;
 
+  // tc filters outlive a killed process: a ledger and a watchdog remove them (capture/tc-leftovers.ts).
+  const tcStateDir = opts.tcStateDir ?? process.env['WEFT_TC_STATE_DIR'] ?? DEFAULT_TC_STATE_DIR;
+  let ledger: TcLedger | null = null;
+  let watchdog: ReturnType<typeof startTcWatchdog> | null = null;
+  const netnsPaths = new Map<number, string | null>();
+  const ledgerFor = (): TcLedger => {
+    if (ledger) return ledger;
+    // What agents killed earlier left behind goes before this one attaches anything.
+    cleanupDeadAgents(tcStateDir);
+    ledger = openTcLedger(tcStateDir);
+    watchdog = startTcWatchdog(tcStateDir);
+    return ledger;
+  };
+
   const captureLink = (link: { name: string; ifindex: number; loopback: boolean; netnsPath?: string }): number => {
     try {
-      return addon.attachInterface(handle, link.ifindex, !link.loopback, true, link.netnsPath);
+      const l = ledgerFor();
+      const netnsPath = link.netnsPath ?? null;
+      l.beforeAttach({ ifname: link.name, ifindex: link.ifindex, netnsPath, directions: link.loopback ? ['egress'] : ['ingress', 'egress'] });
+      const ino = addon.attachInterface(handle, link.ifindex, !link.loopback, true, link.netnsPath);
+      l.afterAttach(link.name, netnsPath);
+      netnsPaths.set(ino, netnsPath);
+      return ino;
     } catch (err) {
       const where = link.netnsPath ? ` in ${link.netnsPath}` : '';
       throw new TracingError('TRC_EBPF_ATTACH', `capturing packets on ${link.name}${where} failed: ${(err as Error).message}`, { cause: err });
@@ -128,12 +155,16 @@ export function createEbpfSource(opts: EbpfSourceOptions = {}): EbpfSource {
     },
     captureLink,
     releaseInterface(ifindex, netnsIno) {
-      if (!closed) addon.detachInterface(handle, ifindex, netnsIno);
+      if (closed) return;
+      addon.detachInterface(handle, ifindex, netnsIno);
+      ledger?.forget(ifindex, netnsPaths.get(netnsIno) ?? null);
     },
     close() {
       if (closed) return;
       closed = true;
       addon.close(handle);
+      ledger?.remove();
+      watchdog?.kill('SIGKILL');
     },
     async *[Symbol.asyncIterator]() {
       while (!closed) {
