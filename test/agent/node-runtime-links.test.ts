@@ -202,11 +202,13 @@ describe.skipIf(unavailable !== null)('Node.js runtime links (inspector hook, re
       cap.links.attach(m.pid);
       const rec = await cap.links.attached(m.pid);
       expect(rec?.outcome).toMatchObject({ kind: 'evaluated', value: 'installed', inspector: 'opened' });
-      if (rec?.outcome.kind !== 'evaluated') throw new Error('not attached');
+      const outcome = rec?.outcome;
+      if (outcome?.kind !== 'evaluated') throw new Error('not attached');
       // The port SIGUSR1 opened is gone: the process listens on exactly what it listened on before.
       expect(listeningPortsOf(m.pid).map((l) => l.inode).sort()).toEqual(before);
-      expect(listeningPortsOf(m.pid).some((l) => l.port === rec.outcome.port)).toBe(false);
-      console.info(`inspector open for ${(rec.outcome as { openMs?: number }).openMs} ms (SIGUSR1 to port closed)`);
+      expect(listeningPortsOf(m.pid).some((l) => l.port === outcome.port)).toBe(false);
+      expect(outcome.inspectorLeftOpen).toBeUndefined();
+      console.info(`inspector open for ${outcome.openMs} ms (SIGUSR1 to port closed)`);
       for (let i = 0; i < 100 && !cap.links.hooked(m.pid); i++) await sleep(10);
       expect(cap.links.hooked(m.pid)).toBe(true);
 
