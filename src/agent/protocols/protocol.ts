@@ -91,6 +91,12 @@ export interface ProtocolParser<Frame, State, Rec> {
    */
   gap?(direction: ParseDirection, missing: number, state: State): void;
   /**
+   * Frames say their own length and streams interleave in them (HTTP/2): the sessions feed each
+   * syscall's or segment's bytes as they come, with their own time and seq, instead of joining
+   * a direction's bytes into a message first (which caps its size and blurs which frame came when).
+   */
+  readonly selfDelimiting?: boolean;
+  /**
    * Pairs frames. Consumes from the front of both arrays (they are mutated): matched and
    * unmatchable frames are removed, requests still waiting for a response stay. Order of
    * `records` is request order.

@@ -7,6 +7,7 @@
  */
 import type { SpanRecord } from '../../model/index.js';
 import type { ConnInfo } from '../protocols/protocol.js';
+import type { DataEvent } from '../capture/capture-event.js';
 import type { Message } from './messages.js';
 
 /** Which side of the exchange a message came from. */
@@ -20,6 +21,11 @@ export type MessageRole = 'request' | 'response';
 export interface L7Connection {
   /** Feeds one whole message; returns the spans of exchanges it completed (in request order). */
   onMessage(role: MessageRole, message: Message): SpanRecord[];
+  /**
+   * Optional: feeds one capture event's bytes as they come (self-delimiting protocols). When
+   * present, the session table uses it for every event after the one that detected the protocol.
+   */
+  onChunk?(role: MessageRole, ev: DataEvent): SpanRecord[];
   /** The connection ended: frames still unfinished are completed as partial; returns the spans that makes. */
   endStreams(): SpanRecord[];
   /** Requests still waiting for a response, as `timeout` spans; they are forgotten. */

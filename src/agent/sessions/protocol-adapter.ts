@@ -7,6 +7,7 @@ import type { SpanRecord } from '../../model/index.js';
 import { createExchangeStream } from '../protocols/exchange-stream.js';
 import type { AnyProtocolParser, ConnInfo, FrameMeta } from '../protocols/protocol.js';
 import type { L7Connection, L7Protocol } from './l7-port.js';
+import type { DataEvent } from '../capture/capture-event.js';
 import type { Message } from './messages.js';
 
 function metaOf(m: Message): FrameMeta {
@@ -17,6 +18,10 @@ function metaOf(m: Message): FrameMeta {
     syscallTraceId: m.syscallTraceId,
     tid: m.tid,
   };
+}
+
+function metaOfEvent(ev: DataEvent): FrameMeta {
+  return { startUnixNano: ev.startUnixNano, endUnixNano: ev.endUnixNano, tcpSeq: ev.tcpSeq, syscallTraceId: ev.syscallTraceId, tid: ev.tid };
 }
 
 /** Bytes of an unfinished frame a connection carries between messages, per direction. */
@@ -39,16 +44,27 @@ export function l7ProtocolOf(parser: AnyProtocolParser): L7Protocol {
       // slow upload cannot make every connection hold a large carry.
       const stream = createExchangeStream<unknown>(parser, conn.transport, { maxCarryBytes: CARRY_BYTES_PER_CONNECTION });
       const toSpans = (records: unknown[]): SpanRecord[] => records.map((r) => parser.toSpan(r, conn) as SpanRecord);
-      return {
+      const l7: L7Connection = {
         // A message ends its frames, unless it only went idle with all its bytes captured: then
         // an unfinished frame waits for the rest (a request written in pieces, a slow body).
         // Bytes missing from a truncated message can never arrive, so it ends its frames.
         onMessage: (role, message) =>
           toSpans(stream.push(role, message.bytes, metaOf(message), !message.endedIdle || message.truncated, message.truncated ? message.totalBytes - message.bytes.length : 0)),
+        // A chunk cut short (payload prefix cap) ends what can be parsed of it: the carry must
+        // not be joined to bytes after the gap; the parser learns how many bytes it missed.
         endStreams: () => toSpans([...stream.push('request', NO_BYTES, NO_META, true), ...stream.push('response', NO_BYTES, NO_META, true)]),
         drain: () => toSpans(stream.drain()),
         pending: () => stream.pending(),
       };
+      if (parser.selfDelimiting) {
+        // A chunk cut short (payload prefix cap) ends what can be parsed of it: the carry must
+        // not be joined to bytes after the gap; the parser learns how many bytes it missed.
+        l7.onChunk = (role, ev) => {
+          const missing = ev.totalBytes - ev.payload.length;
+          return toSpans(stream.push(role, ev.payload, metaOfEvent(ev), missing > 0, missing > 0 ? missing : 0));
+        };
+      }
+      return l7;
     },
   };
 }

@@ -242,7 +242,11 @@ export function createSessionTable(options: SessionOptions): SessionTable {
     }
     const role = roleOf(conn.side!, msg.direction);
     finish(conn, conn.l7!.onMessage(role, msg), out);
-    if (role === 'request' && conn.oldestPendingUnixNano === 0n) conn.oldestPendingUnixNano = msg.startUnixNano;
+    trackPending(conn, role, msg.startUnixNano);
+  }
+
+  function trackPending(conn: Connection, role: MessageRole, startUnixNano: bigint): void {
+    if (role === 'request' && conn.oldestPendingUnixNano === 0n) conn.oldestPendingUnixNano = startUnixNano;
     if (conn.l7!.pending() === 0) conn.oldestPendingUnixNano = 0n;
   }
 
@@ -300,6 +304,14 @@ export function createSessionTable(options: SessionOptions): SessionTable {
         if (conn.snapshots.length >= MAX_SNAPSHOTS_PER_CONNECTION) conn.snapshots.shift();
         conn.snapshots.push(snap);
       }
+    }
+    if (!datagram && conn.l7?.onChunk) {
+      // A self-delimiting protocol (HTTP/2) takes bytes as they come, not joined into capped messages.
+      conn.building = null;
+      const role = roleOf(conn.side!, ev.direction);
+      finish(conn, conn.l7.onChunk(role, ev), out);
+      trackPending(conn, role, ev.startUnixNano);
+      return;
     }
     conn.building = new MessageBuilder(datagram && ev.tcpSeq === 0 ? { ...ev, tcpSeq: datagramFingerprint(ev) } : ev, options.maxMessageBytes);
     // Each datagram is a whole message.

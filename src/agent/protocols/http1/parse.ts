@@ -358,5 +358,24 @@ export function detectHttp(bytes: Uint8Array, direction: ParseDirection): 'yes' 
   if (!METHODS.includes(method)) return 'no';
   const eol = buf.indexOf(LF);
   const lineEnd = eol < 0 ? Math.min(buf.length, 2048) : eol;
-  return buf.subarray(sp, lineEnd).includes(HTTP_SLASH_1) ? 'yes' : 'maybe';
+  if (!buf.subarray(sp, lineEnd).includes(HTTP_SLASH_1)) return 'maybe';
+  // An h2c upgrade belongs to the HTTP/2 parser, which follows the connection into HTTP/2 (or
+  // stays on HTTP/1.1 when the server refuses).
+  const headEnd = buf.indexOf(HEAD_END);
+  return headEnd > 0 && asksH2cUpgrade(buf, headEnd) ? 'no' : 'yes';
+}
+
+/** Whether the HTTP/1.1 head `buf[0, headEnd)` carries `Upgrade: h2c` (RFC 7540 §3.2). */
+export function asksH2cUpgrade(buf: Buffer, headEnd: number): boolean {
+  let pos = buf.indexOf(LF) + 1;
+  while (pos > 0 && pos < headEnd) {
+    const eol = buf.indexOf(LF, pos);
+    const lineEnd = eol < 0 || eol > headEnd ? headEnd : eol;
+    if (equalsLowerAscii(buf, pos, 'upgrade:')) {
+      const value = latin1(buf, pos + 8, lineEnd).toLowerCase();
+      if (value.split(',').some((t) => t.trim() === 'h2c')) return true;
+    }
+    pos = lineEnd + 1;
+  }
+  return false;
 }

@@ -11,6 +11,7 @@ export const http2Parser: ProtocolParser<Http2Frame, Http2State, Http2Record> = 
   detect: detectHttp2,
   parse: parseHttp2,
   gap: http2Gap,
+  selfDelimiting: true,
   stitch: stitchHttp2,
   toSpan: http2ToSpan,
   unanswered: (request: Framed<Http2Frame>) => {

@@ -10,8 +10,8 @@
  * not account for them: every message is then tried as a fresh start of frames, with an HPACK
  * table that knows nothing older).
  */
-import { asBuffer, bytesEqualAt, equalsLowerAscii } from '../byte-view.js';
-import { parseHttp, newHttpState } from '../http1/parse.js';
+import { asBuffer, bytesEqualAt } from '../byte-view.js';
+import { asksH2cUpgrade, parseHttp, newHttpState, type HttpRequestFrame, type HttpState } from '../http1/parse.js';
 import type { ParseDirection, ParseResult } from '../protocol.js';
 import { emptyTraceHeaders, type TraceHeaders } from '../../spans/trace-context.js';
 import {
@@ -59,9 +59,11 @@ export interface Http2Frame {
   errorCode: number;
   /** The request came as an HTTP/1.1 `Upgrade: h2c` request (stream 1). */
   upgrade: boolean;
+  /** The server refused the upgrade: this exchange is plain HTTP/1.1 on a connection we took for h2c. */
+  http1?: true;
 }
 
-type Mode = 'start' | 'preface' | 'frames' | 'lost';
+type Mode = 'start' | 'preface' | 'frames' | 'lost' | 'http1';
 
 export interface DirectionState {
   mode: Mode;
@@ -75,6 +77,12 @@ export interface Http2State {
   response: DirectionState;
   /** Per-stream pairing, owned by stitch.ts. */
   streams: Map<number, unknown>;
+  /** After a refused h2c upgrade: the HTTP/1 parser's state, and the stream ids its requests got, oldest first. */
+  http1: HttpState | null;
+  http1Streams: number[];
+  http1Next: number;
+  /** The h2c upgrade request's method (a HEAD's answer has no body). */
+  upgradeMethod: string;
 }
 
 export function newHttp2State(): Http2State {
@@ -82,6 +90,10 @@ export function newHttp2State(): Http2State {
     request: { mode: 'start', table: new HpackTable(true), skip: 0 },
     response: { mode: 'start', table: new HpackTable(true), skip: 0 },
     streams: new Map(),
+    http1: null,
+    http1Streams: [],
+    http1Next: 3,
+    upgradeMethod: '',
   };
 }
 
@@ -295,31 +307,21 @@ function parseBlock(buf: Buffer, type: number, flags: number, streamId: number, 
   return { kind: 'frame', consumed: pos, frame };
 }
 
-/** Whether an HTTP/1.1 head [0, headEnd) asks to upgrade to h2c. */
-function asksH2c(buf: Buffer, headEnd: number): boolean {
-  let pos = buf.indexOf(0x0a) + 1;
-  while (pos > 0 && pos < headEnd) {
-    const eol = buf.indexOf(0x0a, pos);
-    const lineEnd = eol < 0 || eol > headEnd ? headEnd : eol;
-    if (equalsLowerAscii(buf, pos, 'upgrade:')) {
-      const value = buf.subarray(pos + 8, lineEnd).toString('latin1').toLowerCase();
-      if (value.split(',').some((t) => t.trim() === 'h2c')) return true;
-    }
-    pos = lineEnd + 1;
-  }
-  return false;
-}
-
 /** The HTTP/1.1 `Upgrade: h2c` request: it is stream 1's request (RFC 7540 §3.2). */
-function parseUpgradeRequest(buf: Buffer, d: DirectionState, end: boolean): ParseResult<Http2Frame> | null {
+function parseUpgradeRequest(buf: Buffer, d: DirectionState, state: Http2State, end: boolean): ParseResult<Http2Frame> | null {
   const headEnd = buf.indexOf(HEAD_END);
   if (headEnd < 0) return buf.length > MAX_UPGRADE_HEAD || end ? null : { kind: 'needMore' };
-  if (!asksH2c(buf, headEnd)) return null;
+  if (!asksH2cUpgrade(buf, headEnd)) return null;
   const r = parseHttp(buf, 'request', newHttpState(), end);
   if (r.kind === 'needMore') return r;
   if (r.kind !== 'frame' || r.frame.type !== 'request') return null;
-  const req = r.frame;
-  const fields: Http2Fields = {
+  d.mode = 'preface';
+  state.upgradeMethod = r.frame.method;
+  return { kind: 'frame', consumed: r.consumed, frame: { kind: 'headers', streamId: 1, endStream: true, fields: http1Fields(r.frame), errorCode: 0, upgrade: true } };
+}
+
+function http1Fields(req: HttpRequestFrame): Http2Fields {
+  return {
     method: req.method,
     path: req.target,
     authority: req.host,
@@ -332,11 +334,52 @@ function parseUpgradeRequest(buf: Buffer, d: DirectionState, end: boolean): Pars
     trace: req.trace,
     unknown: 0,
   };
-  d.mode = 'preface';
-  return { kind: 'frame', consumed: r.consumed, frame: { kind: 'headers', streamId: 1, endStream: true, fields, errorCode: 0, upgrade: true } };
 }
 
-function startRequest(buf: Buffer, d: DirectionState, end: boolean): ParseResult<Http2Frame> {
+const HTTP1_PREFIX = Buffer.from('HTTP/1.', 'latin1');
+
+/**
+ * The server answered the upgrade request with a plain HTTP/1.x response (it does not speak
+ * h2c, as nginx without http2): the connection stays HTTP/1.1. Its exchanges are parsed by the
+ * HTTP/1 parser and given stream ids in request order (the upgrade request was stream 1), so
+ * pairing and spans still work; the spans say http.
+ */
+function parseHttp1(buf: Buffer, direction: ParseDirection, state: Http2State, end: boolean): ParseResult<Http2Frame> {
+  const h1 = state.http1!;
+  const r = parseHttp(buf, direction, h1, end);
+  if (r.kind !== 'frame') return r.kind === 'invalid' ? lose(state[direction], buf.length) : r;
+  const f = r.frame;
+  if (f.type === 'request') {
+    const streamId = state.http1Next;
+    state.http1Next += 2;
+    state.http1Streams.push(streamId);
+    return { kind: 'frame', consumed: r.consumed, frame: { kind: 'headers', streamId, endStream: true, fields: http1Fields(f), errorCode: 0, upgrade: false, http1: true } };
+  }
+  const streamId = state.http1Streams.shift() ?? 0;
+  const fields: Http2Fields = { ...http1Fields({ type: 'request', method: '', target: '', version: f.version, host: '', xRequestId: f.xRequestId, trace: f.trace, partial: f.partial }), scheme: '', status: f.status };
+  return { kind: 'frame', consumed: r.consumed, frame: { kind: 'headers', streamId, endStream: true, fields, errorCode: 0, upgrade: false, http1: true } };
+}
+
+/** A non-101 HTTP/1 response to our upgrade request: switch both directions to HTTP/1. */
+function refusedUpgrade(buf: Buffer, state: Http2State, end: boolean): ParseResult<Http2Frame> | null {
+  if (state.request.mode !== 'preface' || !bytesEqualAt(buf, 0, HTTP1_PREFIX) || bytesEqualAt(buf, 0, HTTP11_101)) return null;
+  const h1 = newHttpState();
+  h1.pendingMethods.push(state.upgradeMethod || 'GET');
+  const before = { http1: state.http1, streams: state.http1Streams };
+  state.http1 = h1;
+  state.http1Streams = [1];
+  const r = parseHttp1(buf, 'response', state, end);
+  if (r.kind === 'needMore') {
+    state.http1 = before.http1;
+    state.http1Streams = before.streams;
+    return r;
+  }
+  state.request.mode = 'http1';
+  state.response.mode = 'http1';
+  return r;
+}
+
+function startRequest(buf: Buffer, d: DirectionState, state: Http2State, end: boolean): ParseResult<Http2Frame> {
   const n = Math.min(buf.length, PREFACE.length);
   if (bytesEqualAt(PREFACE.subarray(0, n), 0, buf.subarray(0, n))) {
     if (buf.length < PREFACE.length) return end ? lose(d, buf.length) : { kind: 'needMore' };
@@ -344,13 +387,15 @@ function startRequest(buf: Buffer, d: DirectionState, end: boolean): ParseResult
     return ignored(PREFACE.length);
   }
   if (d.mode === 'start' && buf[0]! >= 0x41 && buf[0]! <= 0x5a) {
-    const up = parseUpgradeRequest(buf, d, end);
+    const up = parseUpgradeRequest(buf, d, state, end);
     if (up) return up;
   }
   return resync(buf, d, end);
 }
 
-function startResponse(buf: Buffer, d: DirectionState, end: boolean): ParseResult<Http2Frame> {
+function startResponse(buf: Buffer, d: DirectionState, state: Http2State, end: boolean): ParseResult<Http2Frame> {
+  const refused = refusedUpgrade(buf, state, end);
+  if (refused) return refused;
   if (buf.length < HTTP11_101.length && bytesEqualAt(HTTP11_101.subarray(0, buf.length), 0, buf)) return end ? lose(d, buf.length) : { kind: 'needMore' };
   if (bytesEqualAt(buf, 0, HTTP11_101)) {
     // 101 Switching Protocols: HTTP/2 frames follow its head, from the connection's start.
@@ -388,7 +433,9 @@ export function parseHttp2(bytes: Uint8Array, direction: ParseDirection, state: 
       return resync(buf, d, end);
     case 'start':
     case 'preface':
-      return direction === 'request' ? startRequest(buf, d, end) : startResponse(buf, d, end);
+      return direction === 'request' ? startRequest(buf, d, state, end) : startResponse(buf, d, state, end);
+    case 'http1':
+      return parseHttp1(buf, direction, state, end);
   }
 }
 
@@ -438,7 +485,7 @@ export function detectHttp2(bytes: Uint8Array, direction: ParseDirection): 'yes'
     if (n >= 4 && bytesEqualAt(buf, 0, PREFACE.subarray(0, n))) return 'yes';
     if (buf[0]! >= 0x41 && buf[0]! <= 0x5a) {
       const headEnd = buf.indexOf(HEAD_END);
-      return headEnd > 0 && asksH2c(buf, headEnd) ? 'yes' : 'no';
+      return headEnd > 0 && asksH2cUpgrade(buf, headEnd) ? 'yes' : 'no';
     }
   } else {
     if (bytesEqualAt(buf, 0, HTTP11_101)) {

@@ -4,11 +4,14 @@
  * stream id; any split of the bytes gives the same spans; a capture that joins mid-connection
  * or loses bytes emits only values that are right (or marks them unknown).
  */
+import { execFile } from 'node:child_process';
+import { createServer as createHttp1Server } from 'node:http';
 import { connect, createServer, type Http2Server, type ServerHttp2Stream } from 'node:http2';
+import { promisify } from 'node:util';
 import type { AddressInfo } from 'node:net';
 import * as grpc from '@grpc/grpc-js';
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { SpanRecord } from '../../../model/index.js';
 import { createExchangeStream } from '../exchange-stream.js';
 import type { ParseDirection } from '../protocol.js';
@@ -260,4 +263,24 @@ describe('@grpc/grpc-js unary and server-streaming calls', () => {
   });
 });
 
-afterAll(() => undefined);
+describe('curl --http2 to a server that only speaks HTTP/1.1 (the h2c upgrade refused)', () => {
+  it('follows the connection as HTTP/1.1: both requests are http spans with their status', async () => {
+    const server = createHttp1Server((req, res) => {
+      res.statusCode = req.url === '/missing' ? 404 : 200;
+      res.end(`plain ${req.url}`);
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const proxy = await startRecordingProxy((server.address() as AddressInfo).port);
+    const u = `http://127.0.0.1:${proxy.port}`;
+    await promisify(execFile)('curl', ['-sS', '--http2', '-o', '/dev/null', '-o', '/dev/null', '-H', `traceparent: ${traceparent(7)}`, `${u}/first`, `${u}/missing`]);
+    await new Promise((r) => setTimeout(r, 100));
+    const flows = proxy.flows();
+    await proxy.close();
+    await new Promise<void>((r) => server.close(() => r()));
+    const spans = flows.flatMap((f) => replayFlows(http2Parser, [f]).spans);
+    expect(spans.map((s) => [s.protocol, s.requestType, s.requestResource, s.responseCode, s.traceId])).toEqual([
+      ['http', 'GET', '/first', 200, traceIdOf(7)],
+      ['http', 'GET', '/missing', 404, traceIdOf(7)],
+    ]);
+  });
+});

@@ -70,10 +70,11 @@ export function http2ToSpan(rec: Http2Record, conn: ConnInfo): SpanRecord {
   const grpcStatus = rec.trailers?.frame.fields?.grpcStatus ?? resp?.grpcStatus ?? null;
   const grpc = isGrpc(req) || isGrpc(resp) || isGrpc(rec.trailers?.frame.fields) || grpcStatus !== null;
   const unknownFields = (req?.unknown ?? 0) + (resp?.unknown ?? 0) + (rec.trailers?.frame.fields?.unknown ?? 0);
-  span.protocol = grpc ? 'grpc' : 'http2';
-  span.requestId = rec.streamId;
+  const http1 = rec.response?.frame.http1 === true || rec.request?.frame.http1 === true;
+  span.protocol = grpc ? 'grpc' : http1 ? 'http' : 'http2';
+  span.requestId = http1 ? null : rec.streamId;
   span.attributes['network.protocol.name'] = 'http';
-  span.attributes['network.protocol.version'] = '2';
+  span.attributes['network.protocol.version'] = http1 ? '1.1' : '2';
   let unknown = 0;
   if (req) {
     unknown += req.unknown;
