@@ -479,30 +479,18 @@ export async function openClickHouseStore(opts: ClickHouseStoreOptions): Promise
   const { origin, username, password, database } = parseClickHouseUrl(opts.url);
   const cluster = opts.cluster ?? null;
   if (cluster !== null) sqlIdentifier(cluster);
-  const client = createClient({
-    url: origin,
-    username,
-    password,
-    request_timeout: opts.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS,
-    compression: { request: false, response: false },
-    // A connection per request. Pooled sockets race 18.16's 3 s keep-alive close and are all dead
-    // after a ClickHouse restart, so reuse turned into ECONNRESETs (the failure test took 22 s
-    // with a pool, 8 s without); a fresh LAN connection costs well under a millisecond next to an
-    // insert (20-150 ms: 18.16 writes every column of a part as its own files).
-    keep_alive: { enabled: false },
-    // Failures reach the caller as store errors (and the server log once, at the API edge).
-    log: { level: ClickHouseLogLevel.OFF },
-  });
+  const client = newClient(origin, username, password, opts.requestTimeoutMs);
   const fail = async (what: string, cause: unknown): Promise<never> => {
     await client.close();
     throw new TracingError('TRC_STORE_OPEN', `cannot open ClickHouse store at ${origin} (${what}): ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
   };
   let replicated = false;
+  let nodes: string[] = [];
   try {
     if (cluster !== null) {
-      const rs = await client.query({ query: `SELECT count() AS n FROM system.clusters WHERE cluster = ${sqlLiteral(cluster)}`, format: 'JSONEachRow' });
-      const [row] = await rs.json<{ n: string }>();
-      if (Number(row?.n ?? 0) === 0) return await fail('cluster', new Error(`cluster '${cluster}' is not defined in this server's remote_servers`));
+      const rs = await client.query({ query: `SELECT DISTINCT host_address FROM system.clusters WHERE cluster = ${sqlLiteral(cluster)}`, format: 'JSONEachRow' });
+      nodes = (await rs.json<{ host_address: string }>()).map((r) => r.host_address);
+      if (nodes.length === 0) return await fail('cluster', new Error(`cluster '${cluster}' is not defined in this server's remote_servers`));
       const macros = await client.query({ query: "SELECT count() AS n FROM system.macros WHERE macro IN ('shard', 'replica')", format: 'JSONEachRow' });
       const [m] = await macros.json<{ n: string }>();
       replicated = Number(m?.n ?? 0) === 2;
@@ -516,17 +504,52 @@ export async function openClickHouseStore(opts: ClickHouseStoreOptions): Promise
   } catch (cause) {
     return fail('schema', cause);
   }
+  // Without distributed DDL (ZooKeeper), every node needs its local tables before a Distributed
+  // query reaches it: create them over HTTP at each node's address on this URL's port (nodes of a
+  // cluster share their ports). A node that cannot be reached is reported, not fatal: a Weft
+  // server pointed at it creates them, and until then queries that touch it answer 503.
+  for (const host of nodes) {
+    const nodeUrl = new URL(origin);
+    nodeUrl.hostname = host.includes(':') ? `[${host}]` : host;
+    if (nodeUrl.origin === origin) continue;
+    const node = newClient(nodeUrl.origin, username, password, opts.requestTimeoutMs);
+    try {
+      for (const ddl of schemaStatements(names)) await node.command({ query: ddl });
+    } catch (err) {
+      opts.logger?.warn({ err, node: nodeUrl.origin }, 'could not create the tables on a cluster node; a Weft server pointed at it will');
+    } finally {
+      await node.close();
+    }
+  }
   const store = new ClickHouseStoreImpl(client, names);
   try {
     const rows = await store.select(`SELECT DISTINCT key FROM ${tableRef(names, 'attribute_keys')} LIMIT ${MAX_ATTRIBUTE_KEYS}`);
     store.rememberAttributeKeys(rows.map((r) => String(r[0])));
-  } catch (cause) {
-    return fail('attribute keys', cause);
+  } catch (err) {
+    // Only an optimisation (known keys are not re-inserted); a shard still starting must not stop us.
+    opts.logger?.warn({ err }, 'could not read the known attribute keys');
   }
   if (opts.retentionDays !== undefined && opts.retentionDays !== null) {
     await store.startRetention(opts.retentionDays, opts.nowMs ?? Date.now, opts.logger);
   }
   opts.logger?.info({ url: origin, database, cluster, replicated, retentionDays: opts.retentionDays ?? null }, 'clickhouse store opened');
   return store;
+}
+
+function newClient(origin: string, username: string, password: string, requestTimeoutMs: number | undefined): ClickHouseClient {
+  return createClient({
+    url: origin,
+    username,
+    password,
+    request_timeout: requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS,
+    compression: { request: false, response: false },
+    // A connection per request. Pooled sockets race 18.16's 3 s keep-alive close and are all dead
+    // after a ClickHouse restart, so reuse turned into ECONNRESETs (the failure test took 22 s
+    // with a pool, 8 s without); a fresh LAN connection costs well under a millisecond next to an
+    // insert (20-150 ms: 18.16 writes every column of a part as its own files).
+    keep_alive: { enabled: false },
+    // Failures reach the caller as store errors (and the server log once, at the API edge).
+    log: { level: ClickHouseLogLevel.OFF },
+  });
 }
 

@@ -24,24 +24,42 @@ export function clickHouseBinary(): { path: string; args: string[] } | null {
   return null;
 }
 
-/** A free TCP port on 127.0.0.1 (bound then released; the server binds it moments later). */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
+function tryListen(host: string, port: number): Promise<number | null> {
+  return new Promise((resolve) => {
     const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
+    srv.once('error', () => resolve(null));
+    srv.listen(port, host, () => {
       const addr = srv.address();
-      const port = typeof addr === 'object' && addr !== null ? addr.port : 0;
-      srv.close(() => resolve(port));
+      const got = typeof addr === 'object' && addr !== null ? addr.port : 0;
+      srv.close(() => resolve(got));
     });
   });
 }
 
+/**
+ * A TCP port free on every given loopback address (bound then released; the server binds it
+ * moments later). Several addresses: a cluster whose nodes share their ports, as production nodes do.
+ */
+export async function freePort(hosts: readonly string[] = ['127.0.0.1']): Promise<number> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const port = await tryListen(hosts[0] ?? '127.0.0.1', 0);
+    if (port === null) continue;
+    let ok = true;
+    for (const h of hosts.slice(1)) if ((await tryListen(h, port)) === null) ok = false;
+    if (ok) return port;
+  }
+  throw new Error(`no port free on all of ${hosts.join(', ')}`);
+}
+
 export interface ClusterShard {
+  /** Loopback address of the shard's server (127.0.0.1, 127.0.0.2, …). */
+  host: string;
   tcpPort: number;
 }
 
 export interface ClickHouseProcessOptions {
+  /** Loopback address to listen on (default 127.0.0.1); nodes of a test cluster take 127.0.0.2, … */
+  host?: string;
   httpPort?: number;
   tcpPort?: number;
   /** A cluster (name → its shards' native ports on 127.0.0.1) in remote_servers. */
@@ -67,10 +85,10 @@ export interface ClickHouseProcess {
   destroy(): Promise<void>;
 }
 
-function configXml(dir: string, httpPort: number, tcpPort: number, o: ClickHouseProcessOptions): string {
+function configXml(dir: string, host: string, httpPort: number, tcpPort: number, o: ClickHouseProcessOptions): string {
   const cluster = o.cluster
     ? `<remote_servers><${o.cluster.name}>${o.cluster.shards
-        .map((s) => `<shard><replica><host>127.0.0.1</host><port>${s.tcpPort}</port></replica></shard>`)
+        .map((s) => `<shard><replica><host>${s.host}</host><port>${s.tcpPort}</port></replica></shard>`)
         .join('')}</${o.cluster.name}></remote_servers>`
     : '';
   const compression = o.compression === 'zstd' ? '<compression><case><min_part_size>0</min_part_size><min_part_size_ratio>0</min_part_size_ratio><method>zstd</method></case></compression>' : '';
@@ -79,7 +97,7 @@ function configXml(dir: string, httpPort: number, tcpPort: number, o: ClickHouse
   <logger><level>warning</level><log>${dir}/server.log</log><errorlog>${dir}/server.err.log</errorlog><console>0</console></logger>
   <http_port>${httpPort}</http_port>
   <tcp_port>${tcpPort}</tcp_port>
-  <listen_host>127.0.0.1</listen_host>
+  <listen_host>${host}</listen_host>
   <path>${dir}/data/</path>
   <tmp_path>${dir}/tmp/</tmp_path>
   <user_files_path>${dir}/user_files/</user_files_path>
@@ -99,7 +117,7 @@ function configXml(dir: string, httpPort: number, tcpPort: number, o: ClickHouse
 const USERS_XML = `<?xml version="1.0"?>
 <yandex>
   <profiles><default><max_memory_usage>2000000000</max_memory_usage></default></profiles>
-  <users><default><password></password><networks><ip>127.0.0.1</ip><ip>::1</ip></networks><profile>default</profile><quota>default</quota></default></users>
+  <users><default><password></password><networks><ip>127.0.0.0/8</ip><ip>::1</ip></networks><profile>default</profile><quota>default</quota></default></users>
   <quotas><default><interval><duration>3600</duration><queries>0</queries><errors>0</errors><result_rows>0</result_rows><read_rows>0</read_rows><execution_time>0</execution_time></interval></default></quotas>
 </yandex>
 `;
@@ -125,11 +143,12 @@ export async function startClickHouse(opts: ClickHouseProcessOptions = {}): Prom
   if (bin === null) throw new Error('clickhouse-server is not installed (scripts/setup.mjs installs it as root)');
   const dir = mkdtempSync(join(tmpdir(), 'weft-ch-'));
   for (const sub of ['data', 'tmp', 'user_files', 'format_schemas']) mkdirSync(join(dir, sub), { recursive: true });
-  const httpPort = opts.httpPort ?? (await freePort());
-  const tcpPort = opts.tcpPort ?? (await freePort());
-  writeFileSync(join(dir, 'config.xml'), configXml(dir, httpPort, tcpPort, opts));
+  const host = opts.host ?? '127.0.0.1';
+  const httpPort = opts.httpPort ?? (await freePort([host]));
+  const tcpPort = opts.tcpPort ?? (await freePort([host]));
+  writeFileSync(join(dir, 'config.xml'), configXml(dir, host, httpPort, tcpPort, opts));
   writeFileSync(join(dir, 'users.xml'), USERS_XML);
-  const url = `http://127.0.0.1:${httpPort}`;
+  const url = `http://${host}:${httpPort}`;
   let child: ChildProcess | null = null;
 
   const start = async (): Promise<void> => {

@@ -1,0 +1,152 @@
+/**
+ * @module Scale-out: two ClickHouse servers as a two-shard cluster, two Weft servers with
+ * `--cluster`. Real OpenTelemetry SDK services export to Weft A (one of them to Weft B), the real
+ * SkyWalking agent to Weft B. The spans land on both shards, and either Weft server assembles each
+ * trace exactly as a Weft server on DuckDB does from the same spans.
+ */
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort, startClickHouse } from '../../src/server/store/clickhouse/testing/clickhouse-process.js';
+import type { ClickHouseProcess } from '../../src/server/store/clickhouse/testing/clickhouse-process.js';
+import { exited } from './cli-process.js';
+import { eventually, getJson, startTestWeft } from './weft-harness.js';
+import type { TestWeft, V1Trace } from './weft-harness.js';
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+const OTEL_SERVICE = join(HERE, 'testdata', 'otel-chain-service.cjs');
+const SW_PAIR = join(HERE, 'testdata', 'skywalking-pair.cjs');
+const CLUSTER = 'weft_e2e';
+const SW_SERVICE = 'weft-ch-sw';
+
+function startOtelService(name: string, endpoint: string, downstream?: number): Promise<{ child: ChildProcess; port: number }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [OTEL_SERVICE, name, 'http-proto', endpoint, ...(downstream ? [String(downstream)] : [])], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+      const m = /listening (\d+)/.exec(out);
+      if (m) resolve({ child, port: Number(m[1]) });
+    });
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    child.on('exit', (code) => reject(new Error(`${name} exited ${code}: ${err}`)));
+  });
+}
+
+/** What must be equal between two assemblies of one trace: every span, its parent and why. */
+function shape(t: V1Trace): unknown[] {
+  const byId = new Map(t.spans.map((s) => [s.id, s]));
+  return t.spans
+    .map((s) => ({
+      spanId: s.spanId,
+      traceId: s.traceId,
+      name: s.name,
+      service: s.service,
+      source: s.source,
+      observationPoint: s.observationPoint,
+      parentSpanId: s.parentSpanId,
+      parent: s.parentId === null ? null : `${byId.get(s.parentId)?.spanId}/${byId.get(s.parentId)?.observationPoint}`,
+      linkReason: s.linkReason,
+    }))
+    .sort((a, b) => (`${a.spanId}/${a.observationPoint}` < `${b.spanId}/${b.observationPoint}` ? -1 : 1));
+}
+
+interface SpanSearch {
+  spans: { traceId: string; service: string }[];
+}
+
+describe('two-shard ClickHouse cluster, two Weft servers', () => {
+  let chA: ClickHouseProcess;
+  let chB: ClickHouseProcess;
+  let weftA: TestWeft;
+  let weftB: TestWeft;
+  let reference: TestWeft;
+  const children: ChildProcess[] = [];
+
+  beforeAll(async () => {
+    // Two nodes on two loopback addresses sharing their HTTP port, as cluster nodes do in
+    // production: a Weft server creates the tables on every node at its address and the URL's
+    // port. Native ports differ: ClickHouse takes any 127.x address with its own native port for
+    // itself, and would then read its own shard twice.
+    const hosts = ['127.0.0.1', '127.0.0.2'] as const;
+    const httpPort = await freePort(hosts);
+    const tcpPorts = [await freePort([hosts[0]]), await freePort([hosts[1]])] as const;
+    const cluster = { name: CLUSTER, shards: hosts.map((host, i) => ({ host, tcpPort: tcpPorts[i] ?? 0 })) };
+    [chA, chB] = (await Promise.all(hosts.map((host, i) => startClickHouse({ host, httpPort, tcpPort: tcpPorts[i] ?? 0, cluster })))) as [ClickHouseProcess, ClickHouseProcess];
+    // Each Weft server talks to its own ClickHouse node.
+    weftA = await startTestWeft({ store: { kind: 'clickhouse', url: `${chA.url}/weft`, cluster: CLUSTER, retentionDays: null } });
+    weftB = await startTestWeft({ store: { kind: 'clickhouse', url: `${chB.url}/weft`, cluster: CLUSTER, retentionDays: null } });
+    reference = await startTestWeft();
+  }, 90_000);
+
+  afterAll(async () => {
+    for (const c of children) {
+      c.kill('SIGKILL');
+      await exited(c);
+    }
+    await Promise.all([weftA?.close(), weftB?.close(), reference?.close()]);
+    await Promise.all([chA?.destroy(), chB?.destroy()]);
+  });
+
+  it('OTel SDK (to A and B) and SkyWalking agent (to B): spans on both shards, either server assembles as DuckDB does', async () => {
+    // OTel chain a → b → c: a and c export to Weft A, b to Weft B, so one trace arrives through both.
+    const c = await startOtelService('ch-svc-c', weftA.urls.otlpHttp);
+    const b = await startOtelService('ch-svc-b', weftB.urls.otlpHttp, c.port);
+    const a = await startOtelService('ch-svc-a', weftA.urls.otlpHttp, b.port);
+    children.push(a.child, b.child, c.child);
+    const otelTrace = await (await fetch(`http://127.0.0.1:${a.port}/`)).text();
+    expect(otelTrace).toMatch(/^[0-9a-f]{32}$/);
+    // SIGTERM flushes each exporter and waits for Weft's acknowledgement.
+    for (const x of [a, b, c]) {
+      x.child.kill('SIGTERM');
+      await exited(x.child);
+    }
+
+    const sw = spawn(process.execPath, [SW_PAIR], {
+      env: { ...process.env, SW_AGENT_COLLECTOR_BACKEND_SERVICES: weftB.urls.skywalkingGrpc, SW_AGENT_NAME: SW_SERVICE, SW_AGENT_LOGGING_LEVEL: 'error' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    children.push(sw);
+    // Found through Weft A, which received none of the SkyWalking spans itself.
+    const swTrace = await eventually(
+      async () => {
+        const found = await getJson<SpanSearch>(`${weftA.urls.query}/api/v1/spans?service=${SW_SERVICE}&limit=100`);
+        const id = found.body?.spans[0]?.traceId;
+        if (!id) return null;
+        const t = await getJson<V1Trace>(`${weftA.urls.query}/api/v1/traces/${id}`);
+        return t.body.spans.length >= 3 ? id : null;
+      },
+      30_000,
+      'the SkyWalking trace through Weft A',
+    );
+
+    // The same spans, read back through the Distributed table, into a Weft server on DuckDB.
+    const all = await weftA.server.store.findSpans({ limit: 10_000 });
+    expect(all.length).toBeGreaterThanOrEqual(8);
+    await reference.server.store.write(all);
+
+    for (const traceId of [otelTrace, swTrace]) {
+      const want = await getJson<V1Trace>(`${reference.urls.query}/api/v1/traces/${traceId}`);
+      expect(want.status).toBe(200);
+      for (const weft of [weftA, weftB]) {
+        const got = await getJson<V1Trace>(`${weft.urls.query}/api/v1/traces/${traceId}`);
+        expect(got.status).toBe(200);
+        expect(shape(got.body)).toStrictEqual(shape(want.body));
+      }
+    }
+    const otel = await getJson<V1Trace>(`${weftB.urls.query}/api/v1/traces/${otelTrace}`);
+    expect(otel.body.spans).toHaveLength(5);
+    expect(otel.body.spans.filter((s) => s.parentId === null)).toHaveLength(1);
+
+    // Both shards hold spans: the local tables each have part of the data.
+    const localCount = async (ch: ClickHouseProcess): Promise<number> =>
+      Number((await (await fetch(`${ch.url}/?query=${encodeURIComponent('SELECT count() FROM weft.spans_local')}`)).text()).trim());
+    const [onA, onB] = [await localCount(chA), await localCount(chB)];
+    expect(onA).toBeGreaterThan(0);
+    expect(onB).toBeGreaterThan(0);
+    expect(onA + onB).toBe(all.length);
+  }, 120_000);
+});
