@@ -10,6 +10,7 @@ import { runEbpfOverheadBench } from './ebpf-overhead.js';
 import { runIngestBench } from './ingest.js';
 import { runParserBench } from './parsers.js';
 import { runStoreBench } from './store.js';
+import { runUiBench } from './ui.js';
 
 type Suite = (log: (line: string) => void) => Promise<unknown>;
 
@@ -20,6 +21,7 @@ const SUITES: Record<string, Suite> = {
   parsers: runParserBench,
   'agent-capacity': runAgentCapacityBench,
   assembly: runAssemblyBench,
+  ui: runUiBench,
   'ebpf-overhead': (log) => runEbpfOverheadBench(log),
   'ebpf-overhead-server': (log) => runEbpfOverheadBench(log, { scope: 'server' }),
 };

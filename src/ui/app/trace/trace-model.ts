@@ -44,30 +44,69 @@ function toBig(s: string): bigint {
   }
 }
 
+/** Digits kept as a Number below the shared prefix: 10^15 ns (11.5 days) fits in 2^53 exactly. */
+const LOW_DIGITS = 15;
+const DIGITS_RE = /^\d+$/;
+
+/**
+ * Nanosecond strings → ns relative to the earliest, as Numbers. Timestamps of one trace share
+ * their leading digits, so the usual path compares and subtracts the last 15 digits as plain
+ * numbers; BigInt (slow for 100k spans) is the fallback for anything else.
+ */
+function relativeTimes(startStr: readonly string[], endStr: readonly string[]): { base: bigint; start: Float64Array; end: Float64Array; spanNs: number } {
+  const n = startStr.length;
+  const start = new Float64Array(n);
+  const end = new Float64Array(n);
+  const first = startStr[0] ?? '0';
+  const len = first.length;
+  const prefix = first.slice(0, Math.max(0, len - LOW_DIGITS));
+  const fast = startStr.every((x, i) => x.length === len && DIGITS_RE.test(x) && x.startsWith(prefix) && (endStr[i] ?? '').length === len && (endStr[i] as string).startsWith(prefix) && DIGITS_RE.test(endStr[i] as string));
+  if (fast && len > 0) {
+    let min = Infinity;
+    let max = -Infinity;
+    for (let i = 0; i < n; i++) {
+      const a = Number((startStr[i] as string).slice(prefix.length));
+      let b = Number((endStr[i] as string).slice(prefix.length));
+      if (b < a) b = a; // a missing response: draw it as a point, not backwards
+      start[i] = a;
+      end[i] = b;
+      if (a < min) min = a;
+      if (b > max) max = b;
+    }
+    for (let i = 0; i < n; i++) {
+      start[i] = (start[i] as number) - min;
+      end[i] = (end[i] as number) - min;
+    }
+    const base = n === 0 ? 0n : BigInt(prefix + String(min).padStart(LOW_DIGITS, '0'));
+    return { base, start, end, spanNs: n === 0 ? 0 : max - min };
+  }
+  let t0: bigint | null = null;
+  let t1: bigint | null = null;
+  const a = startStr.map(toBig);
+  const b = endStr.map((x, i) => {
+    const v = toBig(x);
+    return v < (a[i] as bigint) ? (a[i] as bigint) : v;
+  });
+  for (let i = 0; i < n; i++) {
+    if (t0 === null || (a[i] as bigint) < t0) t0 = a[i] as bigint;
+    if (t1 === null || (b[i] as bigint) > t1) t1 = b[i] as bigint;
+  }
+  const base = t0 ?? 0n;
+  for (let i = 0; i < n; i++) {
+    start[i] = Number((a[i] as bigint) - base);
+    end[i] = Number((b[i] as bigint) - base);
+  }
+  return { base, start, end, spanNs: t0 === null || t1 === null ? 0 : Number(t1 - t0) };
+}
+
 export function buildTraceModel(trace: ApiTrace): TraceModel {
   const spans = trace.spans;
   const n = spans.length;
-  const startsBig = new Array<bigint>(n);
-  const endsBig = new Array<bigint>(n);
-  let t0: bigint | null = null;
-  let t1: bigint | null = null;
-  for (let i = 0; i < n; i++) {
-    const s = spans[i] as ApiSpan;
-    const a = toBig(s.startTimeUnixNano);
-    let b = toBig(s.endTimeUnixNano);
-    if (b < a) b = a; // a missing response: draw it as a point, not backwards
-    startsBig[i] = a;
-    endsBig[i] = b;
-    if (t0 === null || a < t0) t0 = a;
-    if (t1 === null || b > t1) t1 = b;
-  }
-  const base = t0 ?? 0n;
-  const start = new Float64Array(n);
-  const end = new Float64Array(n);
-  for (let i = 0; i < n; i++) {
-    start[i] = Number((startsBig[i] as bigint) - base);
-    end[i] = Number((endsBig[i] as bigint) - base);
-  }
+  const times = relativeTimes(
+    spans.map((s) => s.startTimeUnixNano),
+    spans.map((s) => s.endTimeUnixNano),
+  );
+  const { start, end } = times;
   const byId = new Map<string, number>();
   for (let i = 0; i < n; i++) byId.set((spans[i] as ApiSpan).id, i);
   const parent = new Int32Array(n).fill(-1);
@@ -117,8 +156,8 @@ export function buildTraceModel(trace: ApiTrace): TraceModel {
   return {
     traceId: trace.traceId,
     spans,
-    startUnixNano: base,
-    durationNs: t0 === null || t1 === null ? 0 : Number(t1 - t0),
+    startUnixNano: times.base,
+    durationNs: times.spanNs,
     start,
     end,
     parent,
