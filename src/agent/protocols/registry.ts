@@ -8,10 +8,11 @@ import { http1Parser } from './http1/index.js';
 import { http2Parser } from './http2/index.js';
 import { mysqlParser } from './mysql/index.js';
 import { postgresParser } from './postgres/index.js';
+import { memcachedParser } from './memcached/index.js';
 import type { AnyProtocolParser } from './protocol.js';
 import { redisParser } from './redis/index.js';
 
-export const PROTOCOL_PARSERS: readonly AnyProtocolParser[] = [http2Parser, http1Parser, redisParser, mysqlParser, postgresParser, dnsParser];
+export const PROTOCOL_PARSERS: readonly AnyProtocolParser[] = [http2Parser, http1Parser, redisParser, mysqlParser, postgresParser, dnsParser, memcachedParser];
 
 export function parserByName(name: string): AnyProtocolParser | undefined {
   return PROTOCOL_PARSERS.find((p) => p.name === name);

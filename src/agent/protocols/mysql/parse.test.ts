@@ -20,7 +20,7 @@ import { PROTOCOL_PARSERS } from '../registry.js';
 import { readPcapFlows } from '../testing/pcap-flows.js';
 import { replayFlows } from '../testing/replay.js';
 import { mysqlParser } from './index.js';
-import { newMysqlState, parseMysql, type MysqlCommandFrame } from './parse.js';
+import { newMysqlState, parseMysql, type MysqlCommandFrame, type MysqlResponseFrame } from './parse.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const capture = (name: string): Buffer => readFileSync(join(HERE, 'testdata', `${name}.pcap`));
@@ -160,7 +160,7 @@ describe('MySQL 8 query attributes (CLIENT_QUERY_ATTRIBUTES), as mysql2 encodes 
     if (req.kind !== 'frame' || resp.kind !== 'frame') throw new Error('not frames');
     const meta = { startUnixNano: 1n, endUnixNano: 2n, tcpSeq: 0, syscallTraceId: 0, tid: 0 };
     const conn = { source: 'net', origin: 'pcap', observationPoint: 'c', ipVersion: 4, transport: 'tcp', clientIp: '', clientPort: 0, serverIp: '', serverPort: 0, processId: 0, processName: '', hostId: '', interfaceName: '' } as const;
-    const span = mysqlParser.toSpan({ request: { frame: req.frame, meta }, response: { frame: resp.frame, meta } }, conn);
+    const span = mysqlParser.toSpan({ request: { frame: req.frame as MysqlCommandFrame, meta }, response: { frame: resp.frame as MysqlResponseFrame, meta } }, conn);
     expect(span.requestResource).toBe('SELECT 2');
     expect(span.attributes['db.mysql.query_attribute.traceparent']).toBe(TP);
     expect(span.traceId).toBe('4bf92f3577b34da6a3ce929d0e0e4736');

@@ -233,6 +233,9 @@ function skipAttributeOnly(b: Buffer): number {
 
 const KNOWN_INLINE = new Set(['PING', 'INFO', 'GET', 'SET', 'DEL', 'KEYS', 'HELLO', 'AUTH', 'SELECT', 'QUIT', 'MONITOR', 'DBSIZE', 'FLUSHALL', 'EXISTS', 'INCR']);
 
+/** Lowercase inline words memcached also accepts (it only accepts lowercase). */
+const MEMCACHED_SHARED = new Set(['get', 'set', 'incr', 'decr', 'quit']);
+
 export function detectRedis(bytes: Uint8Array, direction: ParseDirection): 'yes' | 'no' | 'maybe' {
   const b = asBuffer(bytes);
   if (b.length < 3) return 'no';
@@ -250,7 +253,15 @@ export function detectRedis(bytes: Uint8Array, direction: ParseDirection): 'yes'
     const word = latin1(b, 0, Math.min(wordEnd, 16)).replace(/\r$/, '').toUpperCase();
     if (!KNOWN_INLINE.has(word)) return 'no';
     const crlfLine = lf > 0 && b[lf - 1] === CR;
-    return crlfLine && !b.subarray(0, lineEnd).includes('HTTP/1.') ? 'yes' : 'maybe';
+    if (!crlfLine || b.subarray(0, lineEnd).includes('HTTP/1.')) return 'maybe';
+    // Memcached speaks lines too: `set k 0 0 5` + a data block is its storage command, and GET
+    // takes exactly one key in Redis. A lowercase word both accept (`get k`) is no evidence either
+    // way (memcached only takes lowercase); the answer will tell.
+    const args = latin1(b, 0, Math.min(lineEnd, MAX_INLINE_BYTES)).replace(/\r$/, '').split(' ').filter((t) => t !== '');
+    if (word === 'SET' && args.length >= 5 && args.slice(2, 5).every((t) => /^\d+$/.test(t))) return 'no';
+    if (word === 'GET' && args.length !== 2) return 'no';
+    if (MEMCACHED_SHARED.has(args[0] ?? '')) return 'maybe';
+    return 'yes';
   }
   const e = skipValue(b, 0, 0);
   return e === b.length ? 'maybe' : 'no';
