@@ -4,9 +4,11 @@
  * (`weft agent --server URL`).
  */
 import { hostname } from 'node:os';
+import type { EbpfEvent } from './ebpf/decode-events.js';
 import type { AgentMetricsSample, SpanRecord } from '../model/index.js';
 import { startAgentLoop } from './agent-loop.js';
-import { createEbpfSource, type EbpfSourceOptions } from './ebpf/ebpf-source.js';
+import { createEbpfSource, type EbpfSource, type EbpfSourceOptions } from './ebpf/ebpf-source.js';
+import { startRuntimeLinks, type RuntimeLinksControl } from './runtime/runtime-links.js';
 import { PROTOCOL_PARSERS } from './protocols/registry.js';
 import { l7ProtocolOf } from './sessions/protocol-adapter.js';
 import { combineSessionTables, createNetSessions } from './capture/net-sessions.js';
@@ -53,6 +55,10 @@ export interface AgentStartOptions {
   /** Agent id written to spans; default the host name. */
   hostId?: string;
   ebpf?: EbpfSourceOptions;
+  /** Hook Node.js servers through their inspector for runtime links (default true; `--no-node-hook`). */
+  nodeHook?: boolean;
+  /** The runtime links' unix socket (default /run/weft/node-links-<pid>.sock). */
+  nodeHookSocket?: string;
 }
 
 /** The agent's metrics: the same shape whether scraped in-process or reported to a server. */
@@ -61,9 +67,37 @@ export type AgentMetricSample = AgentMetricsSample;
 export interface RunningAgent {
   close(): Promise<void>;
   metrics(): AgentMetricSample[];
+  /** Which inbound request a hooked Node.js process's outbound message serves (runtime/runtime-links.ts). */
+  readonly runtimeLinks: RuntimeLinksControl;
 }
 
 const SWEEP_INTERVAL_MS = 50;
+
+/**
+ * Runtime links for the agent; a failure to start them (e.g. no writable /run/weft) costs only the
+ * links, never the agent.
+ */
+async function startAgentRuntimeLinks(o: AgentStartOptions, source: EbpfSource): Promise<RuntimeLinksControl> {
+  const enabled = o.nodeHook !== false && o.syscalls !== false;
+  try {
+    return await startRuntimeLinks({ enabled, logger: o.logger, clock: source.clock, ...(o.nodeHookSocket ? { socketPath: o.nodeHookSocket } : {}) });
+  } catch (err) {
+    o.logger.warn({ component: 'agent.runtime-links', err: (err as Error).message }, 'Node.js runtime links not started; outbound calls of Node.js servers stay unlinked');
+    return startRuntimeLinks({ enabled: false, logger: o.logger, clock: source.clock });
+  }
+}
+
+/** The source as the agent loop sees it, each batch shown to the runtime links first. */
+function observedBy(source: EbpfSource, links: RuntimeLinksControl): AsyncIterable<EbpfEvent[]> {
+  return {
+    async *[Symbol.asyncIterator]() {
+      for await (const batch of source) {
+        links.observe(batch);
+        yield batch;
+      }
+    },
+  };
+}
 
 
 export async function startAgent(o: AgentStartOptions): Promise<RunningAgent> {
@@ -108,8 +142,9 @@ export async function startAgent(o: AgentStartOptions): Promise<RunningAgent> {
       });
     }
   };
+  const runtimeLinks = await startAgentRuntimeLinks(o, source);
   const loop = startAgentLoop({
-    source,
+    source: observedBy(source, runtimeLinks),
     sessions,
     emit,
     sweepIntervalMs: SWEEP_INTERVAL_MS,
@@ -120,10 +155,12 @@ export async function startAgent(o: AgentStartOptions): Promise<RunningAgent> {
   o.logger.info({ component: 'agent', protocols: PROTOCOL_PARSERS.map((p) => p.name), kernelReads, syscalls: o.syscalls !== false, interfaces: matcher.patterns, capturing: links?.captured().map((l) => l.displayName) ?? [] }, 'eBPF agent attached');
   let reporter: MetricsReporter | null = null;
   const running: RunningAgent = {
+    runtimeLinks,
     async close() {
       links?.close();
       source.close();
       await loop.stop();
+      await runtimeLinks.close();
       // The last report after the loop stopped, so the server sees the final totals.
       if (reporter) await reporter.stop();
       if (shipper) await shipper.close();

@@ -13,6 +13,7 @@ export function agentCommand(ctx: CommandContext): Command {
     .option('--token <secret>', 'Bearer token the server requires (env WEFT_TOKEN); a flag is visible to every local user, prefer WEFT_TOKEN or --token-file')
     .option('--token-file <path>', 'read the token from this file (env WEFT_TOKEN_FILE)')
     .option('--log-level <level>', 'log level (default: info)')
+    .option('--no-node-hook', 'do not hook Node.js servers through their inspector to link outbound calls to inbound requests (env WEFT_NODE_HOOK=0)')
     .addHelpText(
       'after',
       `
@@ -20,7 +21,7 @@ Examples:
   $ sudo weft agent --server http://weft.internal:4318 --interfaces eth0,eth1
   $ sudo weft agent --server http://10.0.0.5:4318 --token-file /etc/weft/token`,
     )
-    .action(async (flags: { server?: string; interfaces?: string; token?: string; tokenFile?: string; logLevel?: string }) => {
+    .action(async (flags: { server?: string; interfaces?: string; token?: string; tokenFile?: string; logLevel?: string; nodeHook?: boolean }) => {
       const client = loadAgentClientConfig(flags, ctx.env);
       if (!client.ok) throw usageError('TRC_CONFIG_INVALID', `invalid configuration:\n  ${client.problems.join('\n  ')}`);
       // Loaded on use: the agent pulls in the native addon.
@@ -32,6 +33,7 @@ Examples:
       const result = await startLocalAgent({
         serverUrl: client.config.serverUrl,
         interfaces: client.config.interfaces,
+        nodeHook: client.config.nodeHook,
         logger: logger.child({ component: 'agent' }),
         ...(client.config.token ? { token: client.config.token } : {}),
       });

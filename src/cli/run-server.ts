@@ -52,6 +52,7 @@ export async function runServer(flags: RawOptions, o: RunServerOptions): Promise
       const result = await startLocalAgent({
         sink: server.sink,
         interfaces: config.interfaces,
+        nodeHook: config.nodeHook,
         logger, // the agent names its own component
         metrics: server.metrics,
         ...(config.token ? { token: config.token } : {}),

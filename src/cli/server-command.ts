@@ -15,7 +15,7 @@ Examples:
   $ weft server --host 0.0.0.0 --token-file /etc/weft/token`,
     );
   // Loaded on use: the server, store and agent are heavy and `weft trace` needs none of them.
-  addServerOptions(cmd, ['agent', 'interfaces']).action(async (flags: Record<string, unknown>) => {
+  addServerOptions(cmd, ['agent', 'interfaces', 'nodeHook']).action(async (flags: Record<string, unknown>) => {
     const { closeOnSignals, runServer } = await import('./run-server.js');
     closeOnSignals(await runServer(flags, { withAgent: false, env: ctx.env, cwd: ctx.cwd }));
   });

@@ -76,6 +76,8 @@ export interface WeftConfig {
   agent: boolean;
   /** NICs the local agent captures on; empty = the agent's own choice. */
   interfaces: string[];
+  /** Whether the local agent hooks Node.js servers (through their inspector) to link their outbound calls. */
+  nodeHook: boolean;
   logLevel: LogLevel;
   /** Largest request body a receiver accepts (wire and after gunzip); 413 beyond. */
   maxBodyBytes: number;
@@ -156,6 +158,7 @@ export function defaultConfig(): WeftConfig {
     token: null,
     agent: true,
     interfaces: [],
+    nodeHook: true,
     logLevel: 'info',
     maxBodyBytes: DEFAULT_MAX_BODY_BYTES,
     maxPendingSpans: DEFAULT_MAX_PENDING_SPANS,
@@ -199,6 +202,7 @@ export type RawOptionKey =
   | 'tokenFile'
   | 'agent'
   | 'interfaces'
+  | 'nodeHook'
   | 'logLevel'
   | 'maxBodyBytes'
   | 'maxPendingSpans'
@@ -268,6 +272,13 @@ export const SERVER_OPTIONS: readonly OptionSpec[] = [
   { key: 'tokenFile', flag: '--token-file <path>', env: 'WEFT_TOKEN_FILE', description: 'read the token from this file (first line; keep it mode 0600)', defaultText: 'off' },
   { key: 'agent', flag: '--no-agent', env: 'WEFT_NO_AGENT', description: 'do not start the local agent (weft up)', defaultText: 'agent on' },
   { key: 'interfaces', flag: '--interfaces <nics>', env: 'WEFT_INTERFACES', description: 'comma-separated interfaces the local agent captures frames on, for NET spans', defaultText: 'none' },
+  {
+    key: 'nodeHook',
+    flag: '--no-node-hook',
+    env: 'WEFT_NODE_HOOK',
+    description: 'do not hook Node.js servers through their inspector to link outbound calls to inbound requests (WEFT_NODE_HOOK=0 does the same)',
+    defaultText: 'on',
+  },
   { key: 'logLevel', flag: '--log-level <level>', env: 'WEFT_LOG_LEVEL', description: `log level: ${LOG_LEVELS.join('|')}`, defaultText: 'info' },
   { key: 'maxBodyBytes', flag: '--max-body-bytes <n>', env: 'WEFT_MAX_BODY_BYTES', description: 'largest ingest request body (413 beyond)', defaultText: String(DEFAULT_MAX_BODY_BYTES) },
   {
@@ -477,6 +488,9 @@ export function loadConfig(flags: RawOptions, env: Readonly<Record<string, strin
     }
   }
 
+  const nodeHook = nodeHookSetting(flags.nodeHook, env, problems);
+  if (nodeHook !== null) config.nodeHook = nodeHook;
+
   const nics = one('interfaces');
   if (nics) config.interfaces = nics.value.split(',').map((s) => s.trim()).filter((s) => s !== '');
 
@@ -607,16 +621,28 @@ export function loadClientConfig(
   return problems.length > 0 ? { ok: false, problems } : { ok: true, config: { serverUrl: server.replace(/\/+$/, ''), token } };
 }
 
+/** --no-node-hook (commander's nodeHook:false) or WEFT_NODE_HOOK=0|1; null when neither says. */
+function nodeHookSetting(flag: unknown, env: Readonly<Record<string, string | undefined>>, problems: string[]): boolean | null {
+  if (flag === false) return false;
+  const v = env.WEFT_NODE_HOOK;
+  if (v === undefined || v === '') return null;
+  if (['0', 'false', 'no', 'off'].includes(v.toLowerCase())) return false;
+  if (['1', 'true', 'yes', 'on'].includes(v.toLowerCase())) return true;
+  problems.push(`WEFT_NODE_HOOK must be 1|true|yes|on|0|false|no|off (actual: ${quote(v)})`);
+  return null;
+}
+
 export const DEFAULT_AGENT_SERVER_URL = `http://127.0.0.1:${DEFAULT_PORTS.otlpHttp}`;
 
 /** What `weft agent` needs: the server's OTLP/HTTP endpoint, token, NICs and log level. */
 export interface AgentClientConfig extends ClientConfig {
   interfaces: string[];
+  nodeHook: boolean;
   logLevel: LogLevel;
 }
 
 export function loadAgentClientConfig(
-  flags: { server?: string | undefined; token?: string | undefined; tokenFile?: string | undefined; interfaces?: string | undefined; logLevel?: string | undefined },
+  flags: { server?: string | undefined; token?: string | undefined; tokenFile?: string | undefined; interfaces?: string | undefined; logLevel?: string | undefined; nodeHook?: boolean | undefined },
   env: Readonly<Record<string, string | undefined>>,
 ): { ok: true; config: AgentClientConfig } | { ok: false; problems: string[] } {
   const base = loadClientConfig({ server: flags.server ?? env.WEFT_SERVER ?? DEFAULT_AGENT_SERVER_URL, token: flags.token, tokenFile: flags.tokenFile }, env);
@@ -624,9 +650,10 @@ export function loadAgentClientConfig(
   const level = flags.logLevel ?? env.WEFT_LOG_LEVEL ?? 'info';
   if (!(LOG_LEVELS as readonly string[]).includes(level)) problems.push(`--log-level must be one of ${LOG_LEVELS.join(', ')} (actual: ${quote(level)})`);
   const nics = flags.interfaces ?? env.WEFT_INTERFACES ?? '';
+  const nodeHook = nodeHookSetting(flags.nodeHook, env, problems);
   if (!base.ok || problems.length > 0) return { ok: false, problems };
   return {
     ok: true,
-    config: { ...base.config, interfaces: nics.split(',').map((s) => s.trim()).filter((s) => s !== ''), logLevel: level as LogLevel },
+    config: { ...base.config, interfaces: nics.split(',').map((s) => s.trim()).filter((s) => s !== ''), nodeHook: nodeHook ?? true, logLevel: level as LogLevel },
   };
 }

@@ -7,6 +7,8 @@
  * node/hook-script.ts in it), and from then on its reports answer `inboundFor`. Every answer is
  * exact or undefined: "missing", never "wrong".
  */
+import { existsSync, readdirSync, unlinkSync } from 'node:fs';
+import { join } from 'node:path';
 import type { EbpfEvent } from '../ebpf/decode-events.js';
 import { evaluateInNodeProcess, type AttachOutcome } from './node/inspector-attach.js';
 import { hookExpression } from './node/hook-script.js';
@@ -63,7 +65,7 @@ export interface RuntimeLinksLogger {
 }
 
 export interface RuntimeLinksOptions {
-  /** The unix socket hooks report to (default /run/weft/node-links.sock). */
+  /** The unix socket hooks report to (default /run/weft/node-links-<agent pid>.sock). */
   socketPath?: string;
   logger: RuntimeLinksLogger;
   /** The eBPF source's clock: wall = CLOCK_MONOTONIC + offsetNs. */
@@ -76,9 +78,29 @@ export interface RuntimeLinksOptions {
   attachTimeoutMs?: number;
 }
 
-export const DEFAULT_RUNTIME_LINKS_SOCKET = '/run/weft/node-links.sock';
+/** Where the agent's report socket lives; one file per agent process, so agents never contend. */
+export const RUNTIME_LINKS_DIR = '/run/weft';
 /** A hook's hello must arrive within this long after its token was handed over. */
 const TOKEN_TTL_MS = 10_000;
+
+/** Socket files of agents that died without closing (their pid is gone). */
+function removeDeadAgentSockets(dir: string): void {
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const m = /^node-links-(\d+)\.sock$/.exec(name);
+    if (!m || existsSync(`/proc/${m[1]}`)) continue;
+    try {
+      unlinkSync(join(dir, name));
+    } catch {
+      // Another agent cleaned it first.
+    }
+  }
+}
 
 function disabledLinks(): RuntimeLinksControl {
   return {
@@ -104,7 +126,8 @@ export async function startRuntimeLinks(opts: RuntimeLinksOptions): Promise<Runt
   // One attach at a time: SIGUSR1 opens every inspector on the same default port.
   let queue: Promise<unknown> = Promise.resolve();
 
-  const server: ReportServer = await startReportServer(opts.socketPath ?? DEFAULT_RUNTIME_LINKS_SOCKET, {
+  if (opts.socketPath === undefined) removeDeadAgentSockets(RUNTIME_LINKS_DIR);
+  const server: ReportServer = await startReportServer(opts.socketPath ?? join(RUNTIME_LINKS_DIR, `node-links-${process.pid}.sock`), {
     onHello(pid, hello) {
       store.open(pid);
       live.add(pid);
