@@ -32,7 +32,7 @@
 /** Bumped when the report lines change; the hello line carries it. */
 export const HOOK_PROTOCOL_VERSION = 1;
 
-/** Global symbol under which the hook keeps what it replaced, so a second injection replaces the first. */
+/** Global symbol under which the hook keeps its uninstaller: a later injection finds it (live: refused; dead: replaced). */
 export const HOOK_GLOBAL_KEY = 'weft.node-runtime-links';
 
 const HOOK_FUNCTION = String.raw`function weftNodeHook(socketPath, token, protocolVersion, globalKey) {
@@ -45,6 +45,8 @@ const HOOK_FUNCTION = String.raw`function weftNodeHook(socketPath, token, protoc
   const { AsyncLocalStorage } = load('async_hooks');
   const KEY = Symbol.for(globalKey);
   const previous = globalThis[KEY];
+  // First agent wins: a second agent on the host must not take a live hook from the first.
+  if (previous && typeof previous.live === 'function' && previous.live()) return 'busy: hooked by another Weft agent';
   if (previous && typeof previous.uninstall === 'function') previous.uninstall('replaced');
   const SocketProto = net.Socket.prototype;
   const ServerProto = net.Server.prototype;
@@ -252,7 +254,7 @@ const HOOK_FUNCTION = String.raw`function weftNodeHook(socketPath, token, protoc
     else channel.destroy();
     if (globalThis[KEY] && globalThis[KEY].uninstall === uninstall) delete globalThis[KEY];
   }
-  globalThis[KEY] = { uninstall, token };
+  globalThis[KEY] = { uninstall, live: () => active };
   return 'installed';
 }`;
 
