@@ -23,6 +23,7 @@ import type { EbpfEvent, SyscallEvent } from '../../src/agent/ebpf/decode-events
 import { createEbpfSource, type EbpfSource } from '../../src/agent/ebpf/ebpf-source.js';
 import { listeningPortsOf, listeningSockets } from '../../src/agent/runtime/node/proc-info.js';
 import { startRuntimeLinks, type RuntimeLinksControl } from '../../src/agent/runtime/runtime-links.js';
+import { startAgent } from '../../src/agent/index.js';
 import { freePort } from '../../src/demo/services/process-control.js';
 import { startRedis } from '../../src/demo/services/real-services.js';
 import type { RunningService } from '../../src/demo/services/process-control.js';
@@ -258,6 +259,27 @@ describe.skipIf(unavailable !== null)('Node.js runtime links (inspector hook, re
     } finally {
       debuggerWs.terminate();
       await cap.stop();
+    }
+  });
+
+  it('the agent hooks a Node.js server it sees doing socket I/O on its own; with nodeHook false it leaves it alone', async () => {
+    const m = await startMiddle(backendPort, null);
+    started.push(m.child);
+    const sink = { submit: async (): Promise<void> => undefined };
+    const off = await startAgent({ sink, interfaces: [], logger: silent, ebpf: { ports: [m.port] }, nodeHook: false, nodeHookSocket: join(dir, 'off.sock') });
+    const on = await startAgent({ sink, interfaces: [], logger: silent, ebpf: { ports: [m.port] }, nodeHookSocket: join(dir, 'on.sock') });
+    try {
+      await drive(m.port, 2, 'a');
+      let rec;
+      for (let i = 0; i < 300 && !(rec = await on.runtimeLinks.attached(m.pid)); i++) await sleep(10);
+      expect(rec?.outcome).toMatchObject({ kind: 'evaluated', value: 'installed', inspector: 'opened' });
+      for (let i = 0; i < 100 && !on.runtimeLinks.hooked(m.pid); i++) await sleep(10);
+      expect(on.runtimeLinks.hooked(m.pid)).toBe(true);
+      expect(await off.runtimeLinks.attached(m.pid)).toBeUndefined();
+      expect(off.runtimeLinks.hooked(m.pid)).toBe(false);
+    } finally {
+      await on.close();
+      await off.close();
     }
   });
 
