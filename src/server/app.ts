@@ -8,8 +8,9 @@
  * layers the server must not import, so the CLI hands them in (`ui`) or attaches them to the
  * returned handle (`sink`, `metrics`).
  */
+import type { Socket } from 'node:net';
 import Fastify, { LogController } from 'fastify';
-import type { FastifyError, FastifyInstance, FastifyPluginAsync } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyPluginAsync, FastifyServerOptions } from 'fastify';
 import type { Logger } from 'pino';
 import { isTracingError, TracingError } from '../model/index.js';
 import type { SpanRecord } from '../model/index.js';
@@ -35,6 +36,7 @@ import { SW_TRACE_ID_ATTR } from '../apm/skywalking/index.js';
 import { createApmTraceFetcher, type ApmTraceFetcher } from './apm-clients/index.js';
 import { completionApi } from './query/completion-api.js';
 import { queryApi } from './query/index.js';
+import { queryFrameworkErrors } from './query/query-errors.js';
 import { createMemoryStore, openClickHouseStore, openDuckDbStore } from './store/index.js';
 import type { Store } from './store/index.js';
 import { assemble } from './tracing/assemble.js';
@@ -110,6 +112,25 @@ const OPEN_PATHS = ['/', '/healthz', '/favicon.ico'];
 const OPEN_PREFIXES = ['/ui/', '/trace/'];
 /** How long close() waits for in-flight HTTP requests before dropping connections. */
 const CLOSE_GRACE_MS = 3000;
+const MAX_PATH_PARAM_CHARS = 300;
+
+/**
+ * Refusals Node makes before Fastify sees the request (headers or URL beyond 16 KiB → 431, a
+ * malformed request → 400), written in Weft's error shape instead of Node's empty answer.
+ */
+function clientErrorInApiShape(err: NodeJS.ErrnoException, socket: Socket): void {
+  if (!socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const tooLarge = err.code === 'HPE_HEADER_OVERFLOW';
+  const status = tooLarge ? 431 : 400;
+  const body = JSON.stringify({
+    error: { code: tooLarge ? 'TRC_QUERY_HEADERS_TOO_LARGE' : 'TRC_QUERY_BAD_REQUEST', message: tooLarge ? 'request line and headers exceed 16 KiB' : 'malformed HTTP request' },
+  });
+  socket.end(`HTTP/1.1 ${status} ${tooLarge ? 'Request Header Fields Too Large' : 'Bad Request'}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+}
+
 /** Share of --max-memory that request bodies in flight may hold; the rest is the runtime, the store and queued spans. */
 const BODY_BUDGET_SHARE = 0.5;
 /** /metrics counts the store's spans at most this often (a count is slow on a busy store). */
@@ -200,8 +221,9 @@ interface ClosingFlag {
 /** Headers must arrive within this: a client that opens connections and never finishes them ties up sockets. */
 const HEADERS_TIMEOUT_MS = 10_000;
 
-function newFastify(logger: Logger, component: string, bodyLimit: number, closing: ClosingFlag, requestTimeoutMs: number): FastifyInstance {
+function newFastify(logger: Logger, component: string, bodyLimit: number, closing: ClosingFlag, requestTimeoutMs: number, extra: Pick<FastifyServerOptions, 'maxParamLength' | 'frameworkErrors' | 'clientErrorHandler'> = {}): FastifyInstance {
   const app = Fastify({
+    ...extra,
     loggerInstance: quietChild(logger, component),
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit,
@@ -378,7 +400,12 @@ export async function startServer(config: WeftConfig, options: StartServerOption
       ];
     });
 
-    const query = newFastify(logger, 'http.query', config.maxBodyBytes, shutdown, config.requestTimeoutMs);
+    const query = newFastify(logger, 'http.query', config.maxBodyBytes, shutdown, config.requestTimeoutMs, {
+      // Ids are at most 256 characters (trace-loader.ts); longer path parameters are 414, in the API's shape.
+      maxParamLength: MAX_PATH_PARAM_CHARS,
+      frameworkErrors: queryFrameworkErrors,
+      clientErrorHandler: clientErrorInApiShape,
+    });
     query.setErrorHandler((err, req, reply) => {
       const { status, body } = errorResponseOf(err);
       if (status >= 500) req.log.error({ err }, 'query request failed');

@@ -12,7 +12,7 @@ import type { AttributeValue, SpanKind, SpanRecord } from '../../model/index.js'
 import { weftAttributesOf } from '../../apm/otlp/weft-attributes.js';
 import type { SpanQuery } from '../store/index.js';
 import type { AssembledTrace } from '../tracing/trace.js';
-import { badParam, installQueryErrorHandler, traceNotFound } from './query-errors.js';
+import { badParam, installQueryErrorHandler, jaegerErrorEnvelope, traceNotFound } from './query-errors.js';
 import { addTagFilter, all, asRawQuery, one, parseDuration, parseLimit, parseSpanKind, parseTime } from './query-params.js';
 import type { RawQuery } from './query-params.js';
 import { searchTraces } from './query-context.js';
@@ -192,7 +192,7 @@ export function jaegerSearchQuery(q: RawQuery, nowUnixNano: bigint): SpanQuery {
 
 export function jaegerApi(ctx: QueryContext): FastifyPluginAsync {
   return async (app) => {
-    installQueryErrorHandler(app, (e) => ({ data: null, total: 0, limit: 0, offset: 0, errors: [{ code: e.status, msg: e.message }] }));
+    installQueryErrorHandler(app, jaegerErrorEnvelope);
 
     app.get('/api/services', async () => {
       const services = await ctx.reader.services();

@@ -8,7 +8,7 @@
  */
 import type { FastifyPluginAsync } from 'fastify';
 import type { SpanQuery } from '../store/index.js';
-import { badParam, installQueryErrorHandler, noTracesFound, traceNotFound } from './query-errors.js';
+import { badParam, installQueryErrorHandler, noTracesFound, traceNotFound, v3ErrorEnvelope } from './query-errors.js';
 import { addTagFilter, asRawQuery, one, parseDuration, parseLimit, parseSpanKind, parseTime } from './query-params.js';
 import type { RawQuery } from './query-params.js';
 import { searchTraces } from './query-context.js';
@@ -20,9 +20,6 @@ import { jaegerSpanKind } from './jaeger-api.js';
 export const V3_DEFAULT_SEARCH_DEPTH = 20;
 export const V3_MAX_SEARCH_DEPTH = 1500;
 
-const HTTP_STATUS_TEXT: Record<number, string> = { 400: 'Bad Request', 404: 'Not Found', 500: 'Internal Server Error', 503: 'Service Unavailable' };
-/** gRPC codes api_v3's gateway reports next to the HTTP status. */
-const GRPC_CODE_OF: Record<number, number> = { 400: 3, 401: 16, 404: 5, 429: 8, 500: 13, 503: 14 };
 
 /** Each parameter under its snake_case and camelCase names, with and without the `query.` prefix. */
 function names(snake: string, camel: string): string[] {
@@ -82,9 +79,7 @@ export function v3SearchQuery(q: RawQuery): SpanQuery {
 
 export function jaegerV3Api(ctx: QueryContext): FastifyPluginAsync {
   return async (app) => {
-    installQueryErrorHandler(app, (e) => ({
-      error: { grpcCode: GRPC_CODE_OF[e.status] ?? 2, httpCode: e.status, message: e.message, httpStatus: HTTP_STATUS_TEXT[e.status] ?? 'Error' },
-    }));
+    installQueryErrorHandler(app, v3ErrorEnvelope);
 
     app.get<{ Params: { traceId: string } }>('/api/v3/traces/:traceId', async (req) => {
       const trace = await ctx.traces.load(req.params.traceId);

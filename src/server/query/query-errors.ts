@@ -59,3 +59,47 @@ export function installQueryErrorHandler(app: FastifyInstance, envelope: (e: Que
     void reply.code(e.status).type('application/json; charset=utf-8').send(envelope(e));
   });
 }
+
+/** Weft's own error body (`/api/v1`, and Tempo, which answers errors the same way). */
+export const weftErrorEnvelope = (e: QueryError): unknown => ({ error: { code: e.code, message: e.message } });
+
+/** Jaeger's internal API envelope with the error in `errors`. */
+export const jaegerErrorEnvelope = (e: QueryError): unknown => ({ data: null, total: 0, limit: 0, offset: 0, errors: [{ code: e.status, msg: e.message }] });
+
+const HTTP_STATUS_TEXT: Record<number, string> = {
+  400: 'Bad Request',
+  404: 'Not Found',
+  414: 'URI Too Long',
+  429: 'Too Many Requests',
+  431: 'Request Header Fields Too Large',
+  500: 'Internal Server Error',
+  503: 'Service Unavailable',
+};
+/** gRPC codes api_v3's gateway reports next to the HTTP status. */
+const GRPC_CODE_OF: Record<number, number> = { 400: 3, 401: 16, 404: 5, 414: 3, 429: 8, 431: 3, 500: 13, 503: 14 };
+
+/** api_v3's grpc-gateway error body. */
+export const v3ErrorEnvelope = (e: QueryError): unknown => ({
+  error: { grpcCode: GRPC_CODE_OF[e.status] ?? 2, httpCode: e.status, message: e.message, httpStatus: HTTP_STATUS_TEXT[e.status] ?? 'Error' },
+});
+
+/** The error shape of the API a path belongs to. */
+export function errorEnvelopeForPath(url: string): (e: QueryError) => unknown {
+  const path = url.split('?')[0] ?? '';
+  if (path.startsWith('/api/v3/')) return v3ErrorEnvelope;
+  if (path.startsWith('/api/') && !path.startsWith('/api/v1/')) return jaegerErrorEnvelope;
+  return weftErrorEnvelope;
+}
+
+/**
+ * Fastify's `frameworkErrors`: refusals the router makes before any route runs (a path
+ * parameter longer than maxParamLength → 414, an undecodable URL → 400), answered in the shape
+ * of the API the path belongs to instead of Fastify's own.
+ */
+export function queryFrameworkErrors(err: FastifyError, req: FastifyRequest, reply: FastifyReply): void {
+  const tooLong = err.code === 'FST_ERR_MAX_PARAM_LENGTH';
+  const e: QueryError = tooLong
+    ? { status: 414, code: 'TRC_QUERY_URI_TOO_LONG', message: 'a path parameter is too long (an id is at most 256 characters)' }
+    : { status: 400, code: 'TRC_QUERY_BAD_REQUEST', message: `malformed request URL (${err.message})` };
+  void reply.code(e.status).type('application/json; charset=utf-8').send(errorEnvelopeForPath(req.url)(e));
+}
