@@ -8,6 +8,7 @@ import { exitCodeOf, messageOf } from './cli-errors.js';
 import type { CommandContext } from './command-context.js';
 import { demoCommand } from './demo-command.js';
 import { importPcapCommand } from './import-pcap-command.js';
+import { migrateCommand } from './migrate-command.js';
 import { serverCommand } from './server-command.js';
 import { traceCommand } from './trace-command.js';
 import { upCommand } from './up-command.js';
@@ -29,6 +30,7 @@ Examples:
     .addCommand(serverCommand(ctx))
     .addCommand(agentCommand(ctx))
     .addCommand(importPcapCommand(ctx))
+    .addCommand(migrateCommand(ctx))
     .addCommand(traceCommand(ctx))
     .addCommand(demoCommand(ctx));
 }

@@ -189,6 +189,16 @@ class ClickHouseStoreImpl implements Store {
     }
   }
 
+  /** A statement without a result (DDL, small INSERT … VALUES); values in it via `sqlLiteral` only. */
+  async command(sql: string, what = 'command'): Promise<void> {
+    this.ensureOpen();
+    try {
+      await this.client.command({ query: sql });
+    } catch (cause) {
+      throw storeError('TRC_STORE_WRITE', what, cause);
+    }
+  }
+
   private async insertRowBinary(table: TableName, bytes: Buffer): Promise<void> {
     const res = await this.client.exec({
       query: `INSERT INTO ${this.t(table)} FORMAT RowBinary`,
@@ -465,6 +475,9 @@ function dedupe(spans: SpanRecord[], limit: number | undefined): SpanRecord[] {
 
 export type ClickHouseStore = Store & {
   readonly names: SchemaNames;
+  /** Rows of a SELECT (JSONCompact cells); for tools (migration, benchmarks), not the query path. */
+  select(sql: string, what?: string): Promise<Cell[][]>;
+  command(sql: string, what?: string): Promise<void>;
   dropPartitionsBefore(cutoffNano: bigint): Promise<string[]>;
   diskBytes(): Promise<Record<TableName, number>>;
   optimize(): Promise<void>;
