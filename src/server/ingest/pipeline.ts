@@ -159,7 +159,10 @@ class GroupCommitPipeline implements IngestPipeline {
     if (pending + spans.length > this.opts.maxPendingSpans) {
       return Promise.reject(this.overloaded(spans.length, `${pending} spans pending, this batch of ${spans.length} would exceed --max-pending-spans (${this.opts.maxPendingSpans})`));
     }
-    if (this.spansPerMs > 0 && this.drainEstimateMs(pending + spans.length) > this.maxAckWaitMs) {
+    // An idle pipeline takes the batch whatever the estimate: refusing it would keep the estimate
+    // from ever being measured again (a rate measured on a slow small write refused every later
+    // larger batch for good).
+    if (pending > 0 && this.spansPerMs > 0 && this.drainEstimateMs(pending + spans.length) > this.maxAckWaitMs) {
       return Promise.reject(this.overloaded(spans.length, `${pending} spans pending would not be durable within ${this.maxAckWaitMs} ms at the measured store rate`));
     }
     return new Promise<void>((resolve, reject) => {
