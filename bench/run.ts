@@ -8,6 +8,7 @@ import { runAgentCapacityBench } from './agent-capacity.js';
 import { runAssemblyBench } from './assembly.js';
 import { runEbpfOverheadBench } from './ebpf-overhead.js';
 import { runIngestBench } from './ingest.js';
+import { runNodeHookBench } from './node-hook.js';
 import { runParserBench } from './parsers.js';
 import { runStoreBench } from './store.js';
 import { runUiBench } from './ui.js';
@@ -24,6 +25,7 @@ const SUITES: Record<string, Suite> = {
   ui: runUiBench,
   'ebpf-overhead': (log) => runEbpfOverheadBench(log),
   'ebpf-overhead-server': (log) => runEbpfOverheadBench(log, { scope: 'server' }),
+  'node-hook': (log) => runNodeHookBench(log),
 };
 
 async function main(): Promise<void> {
