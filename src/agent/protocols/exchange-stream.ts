@@ -41,15 +41,26 @@ interface Carry {
 }
 
 /**
- * The capture facts of the byte at `off` of (carried bytes + this push): the times of the push it
- * arrived in, and its exact TCP sequence number (that push's first byte's plus the distance,
- * mod 2^32), so a pipelined frame keeps the seq its first byte really had. Module-level, not a
- * closure: this runs per frame.
+ * The capture facts of the byte at `off` of (carried bytes + this push): the time of the packet
+ * or syscall it arrived in (the last piece starting at or before it), and its exact TCP sequence
+ * number (that push's first byte's plus the distance, mod 2^32), so a pipelined frame keeps the
+ * time and seq its first byte really had. Later pieces stay attached, rebased, for a frame that
+ * is carried and continues. Module-level, not a closure: this runs per frame.
  */
 function metaAt(off: number, carried: number, carriedMeta: FrameMeta, meta: FrameMeta): FrameMeta {
   const base = off < carried ? carriedMeta : meta;
   const delta = off < carried ? off : off - carried;
-  return delta === 0 || base.tcpSeq === 0 ? base : { ...base, tcpSeq: (base.tcpSeq + delta) >>> 0 };
+  if (delta === 0) return base;
+  const out: FrameMeta = base.tcpSeq === 0 ? { ...base } : { ...base, tcpSeq: (base.tcpSeq + delta) >>> 0 };
+  const pieces = base.pieces;
+  if (pieces && pieces.length > 0) {
+    let i = 0;
+    while (i < pieces.length && pieces[i]!.offset <= delta) i++;
+    if (i > 0) out.startUnixNano = pieces[i - 1]!.startUnixNano;
+    if (i === pieces.length) delete out.pieces;
+    else out.pieces = pieces.slice(i).map((p) => ({ offset: p.offset - delta, startUnixNano: p.startUnixNano }));
+  }
+  return out;
 }
 
 export interface ExchangeStreamOptions {

@@ -34,6 +34,17 @@ export interface FrameMeta {
   syscallTraceId: number;
   /** Thread id; 0 when unknown. */
   tid: number;
+  /**
+   * Later packets or syscalls of the same message, by the offset of their first byte (ascending,
+   * all > 0): a frame that starts inside one takes its time, not the message's first.
+   */
+  pieces?: readonly FramePiece[];
+}
+
+/** Where a later packet or syscall of a message starts, and when it was captured. */
+export interface FramePiece {
+  offset: number;
+  startUnixNano: bigint;
 }
 
 export interface Framed<F> {

@@ -3,12 +3,17 @@
  * are one L7 message (DeepFlow's rule; the kernel flags the first syscall of each message).
  *
  * A message keeps the capture metadata of its FIRST syscall (time, tcp seq, syscall trace id,
- * thread) because that is what the correlation keys mean: the seq of the message's first byte,
+ * thread) because that is what the correlation keys mean (and the start time of each later
+ * syscall, so a second frame in the message starts when its first byte arrived): the seq of the message's first byte,
  * the id the thread held when the message started. Its bytes are the captured prefixes of its
  * syscalls, concatenated while they are contiguous and up to a cap, so headers split across
  * writes are still parsed; a body beyond the cap only counts towards `totalBytes`.
  */
 import type { DataEvent, Direction } from '../capture/capture-event.js';
+import type { FramePiece } from '../protocols/protocol.js';
+
+/** Pieces a message remembers; past this, later frames take the last piece's time. */
+const MAX_PIECES = 256;
 
 export interface Message {
   direction: Direction;
@@ -24,6 +29,12 @@ export interface Message {
   totalBytes: number;
   /** Some bytes of the message were not captured (prefix cap or the per-message cap). */
   truncated: boolean;
+  /**
+   * Later syscalls or packets of the message: where their bytes start in `bytes` and when they
+   * were captured, so a second frame in one message takes its own time. Absent for a message of
+   * one syscall; at most MAX_PIECES.
+   */
+  pieces?: FramePiece[];
   /**
    * Completed because no syscall extended it for a while, not because the direction changed or
    * the socket closed: more of the same frame may still come (a request written in pieces).
@@ -64,6 +75,10 @@ export class MessageBuilder {
     if (!this.contiguous) return;
     const room = this.maxMessageBytes - this.captured;
     const take = Math.min(room, ev.payload.length);
+    if (take > 0 && this.captured > 0) {
+      const pieces = (m.pieces ??= []);
+      if (pieces.length < MAX_PIECES) pieces.push({ offset: this.captured, startUnixNano: ev.startUnixNano });
+    }
     if (take > 0) {
       this.chunks.push(take === ev.payload.length ? ev.payload : ev.payload.subarray(0, take));
       this.captured += take;

@@ -11,13 +11,15 @@ import type { DataEvent } from '../capture/capture-event.js';
 import type { Message } from './messages.js';
 
 function metaOf(m: Message): FrameMeta {
-  return {
+  const meta: FrameMeta = {
     startUnixNano: m.startUnixNano,
     endUnixNano: m.endUnixNano,
     tcpSeq: m.tcpSeq,
     syscallTraceId: m.syscallTraceId,
     tid: m.tid,
   };
+  if (m.pieces) meta.pieces = m.pieces;
+  return meta;
 }
 
 function metaOfEvent(ev: DataEvent): FrameMeta {
