@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { possibleParentsOf, warningText } from '../api/types.js';
+import type { ApiSpan } from '../api/types.js';
 import { clockNote, confidenceWords, correlationKeys, explainLink, sameMessage } from './explain-link.js';
 import { apiSpan, apiTrace } from './trace-fixture.js';
 import { buildTraceModel } from './trace-model.js';
@@ -50,7 +51,8 @@ describe('link reasons in words', () => {
     ]);
   });
   it('reads possible parents and warnings in the shapes a server may send', () => {
-    const s = { ...apiSpan('x', null, 0, 1), possibleParents: [{ id: 'p1', reason: 'syscall', confidence: 0.5, why: 'two requests open' }, { id: null, spanId: 'ab', service: 'api', name: 'GET' }, 'p3', 7, null] };
+    // Loose on purpose: the reader must survive shapes the server's types would not allow.
+    const s = { ...apiSpan('x', null, 0, 1), possibleParents: [{ id: 'p1', reason: 'syscall', confidence: 0.5, why: 'two requests open' }, { id: null, spanId: 'ab', service: 'api', name: 'GET' }, 'p3', 7, null] } as unknown as ApiSpan;
     expect(possibleParentsOf(s)).toEqual([
       { id: 'p1', spanId: '', traceId: '', service: '', name: '', reason: 'syscall', confidence: 0.5, why: 'two requests open' },
       { id: null, spanId: 'ab', traceId: '', service: 'api', name: 'GET', reason: null, confidence: null, why: null },
