@@ -422,6 +422,7 @@ export async function startServer(config: WeftConfig, options: StartServerOption
       reader: store,
       assemble: (spans, traceId) => assemble(spans, { traceId }),
       fetchTrace: (id) => walkTrace(store, id, apmFetcher),
+      queryTimeoutMs: config.queryTimeoutMs,
     });
     await query.register(completionApi, { reader: store, limits: TRACE_WALK_LIMITS });
     if (options.ui) await options.ui(query, { ports, tokenRequired: config.token !== null });

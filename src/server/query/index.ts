@@ -31,7 +31,11 @@ export interface QueryApiOptions {
   fetchTrace?: FetchTrace;
   /** The clock for lookbacks, unix ms (default `Date.now`). */
   nowMs?: () => number;
+  /** Time budget of one query, ms (default 10 s); past it a search answers what it has, with a warning. */
+  queryTimeoutMs?: number;
 }
+
+const DEFAULT_QUERY_TIMEOUT_MS = 10_000;
 
 export const queryApi: FastifyPluginAsync<QueryApiOptions> = async (app, options) => {
   const fetchTrace = options.fetchTrace ?? defaultFetchTrace(options.reader);
@@ -40,6 +44,7 @@ export const queryApi: FastifyPluginAsync<QueryApiOptions> = async (app, options
     reader: options.reader,
     traces: createTraceLoader(fetchTrace, options.assemble),
     nowUnixNano: () => BigInt(Math.floor(nowMs())) * 1_000_000n,
+    queryTimeoutMs: options.queryTimeoutMs ?? DEFAULT_QUERY_TIMEOUT_MS,
   };
   await app.register(weftApi(ctx));
   await app.register(jaegerApi(ctx));

@@ -15,7 +15,7 @@ import type { AssembledTrace } from '../tracing/trace.js';
 import { badParam, installQueryErrorHandler, jaegerErrorEnvelope, traceNotFound } from './query-errors.js';
 import { addTagFilter, all, asRawQuery, one, parseDuration, parseLimit, parseSpanKind, parseTime } from './query-params.js';
 import type { RawQuery } from './query-params.js';
-import { searchTraces } from './query-context.js';
+import { requestBudget, searchTracesWithin } from './query-context.js';
 import type { QueryContext } from './query-context.js';
 import { toWireSpans } from './wire-trace.js';
 
@@ -215,10 +215,11 @@ export function jaegerApi(ctx: QueryContext): FastifyPluginAsync {
       return envelope(ops, ops.length);
     });
 
-    app.get('/api/traces', async (req) => {
+    app.get('/api/traces', async (req, reply) => {
       const q = asRawQuery(req.query);
       const ids = all(q, 'traceID');
       let traces: AssembledTrace[];
+      let warning: string | null = null;
       if (ids.length > 0) {
         traces = [];
         for (const id of ids.slice(0, JAEGER_MAX_LIMIT)) {
@@ -226,10 +227,13 @@ export function jaegerApi(ctx: QueryContext): FastifyPluginAsync {
           if (t !== null && t.nodes.length > 0) traces.push(t);
         }
       } else {
-        traces = await searchTraces(ctx, jaegerSearchQuery(q, ctx.nowUnixNano()));
+        const found = await searchTracesWithin(ctx, jaegerSearchQuery(q, ctx.nowUnixNano()), requestBudget(ctx, reply));
+        traces = found.traces;
+        warning = found.warning;
       }
       const data = traces.map(toJaegerTrace);
-      return envelope(data, data.length);
+      // Jaeger's envelope carries a partial answer's problems in `errors` next to `data` (the UI shows both).
+      return warning ? { ...envelope(data, data.length), errors: [{ code: 206, msg: warning }] } : envelope(data, data.length);
     });
 
     app.get<{ Params: { traceId: string } }>('/api/traces/:traceId', async (req, reply) => {

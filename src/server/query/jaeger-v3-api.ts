@@ -6,12 +6,12 @@
  * camelCase (`query.serviceName`); `POST /api/v3/traces` takes the same fields as
  * `{"query": {...}}`. Errors use api_v3's `{error: {grpcCode, httpCode, message, httpStatus}}`.
  */
-import type { FastifyPluginAsync } from 'fastify';
+import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import type { SpanQuery } from '../store/index.js';
 import { badParam, installQueryErrorHandler, noTracesFound, traceNotFound, v3ErrorEnvelope } from './query-errors.js';
 import { addTagFilter, asRawQuery, one, parseDuration, parseLimit, parseSpanKind, parseTime } from './query-params.js';
 import type { RawQuery } from './query-params.js';
-import { searchTraces } from './query-context.js';
+import { requestBudget, searchTracesWithin } from './query-context.js';
 import type { QueryContext } from './query-context.js';
 import { tracesToOtlpJson } from './otlp-trace-json.js';
 import { jaegerSpanKind } from './jaeger-api.js';
@@ -87,13 +87,15 @@ export function jaegerV3Api(ctx: QueryContext): FastifyPluginAsync {
       return { result: tracesToOtlpJson([trace], { idEncoding: 'hex', enumEncoding: 'int' }) };
     });
 
-    const search = async (q: RawQuery): Promise<unknown> => {
-      const traces = await searchTraces(ctx, v3SearchQuery(q));
+    const search = async (q: RawQuery, reply: FastifyReply): Promise<unknown> => {
+      const { traces, warning } = await searchTracesWithin(ctx, v3SearchQuery(q), requestBudget(ctx, reply));
       if (traces.length === 0) throw noTracesFound();
-      return { result: tracesToOtlpJson(traces, { idEncoding: 'hex', enumEncoding: 'int' }) };
+      const result = tracesToOtlpJson(traces, { idEncoding: 'hex', enumEncoding: 'int' });
+      // TracesData has no field for it: a cut search says so next to `result` (clients ignore unknown fields).
+      return warning ? { result, warnings: [warning] } : { result };
     };
-    app.get('/api/v3/traces', async (req) => search(asRawQuery(req.query)));
-    app.post('/api/v3/traces', async (req) => search({ ...asRawQuery(req.query), ...rawQueryOfV3Body(req.body) }));
+    app.get('/api/v3/traces', async (req, reply) => search(asRawQuery(req.query), reply));
+    app.post('/api/v3/traces', async (req, reply) => search({ ...asRawQuery(req.query), ...rawQueryOfV3Body(req.body) }, reply));
 
     app.get('/api/v3/services', async () => ({ services: await ctx.reader.services() }));
 

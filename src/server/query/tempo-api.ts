@@ -16,7 +16,7 @@ import type { AssembledTrace } from '../tracing/trace.js';
 import { badParam, installQueryErrorHandler, traceNotFound } from './query-errors.js';
 import { addTagFilter, asRawQuery, one, parseDuration, parseLimit, parseTime } from './query-params.js';
 import type { RawQuery } from './query-params.js';
-import { searchTraces } from './query-context.js';
+import { requestBudget, searchTracesWithin } from './query-context.js';
 import type { QueryContext } from './query-context.js';
 import { tracesToOtlpJson } from './otlp-trace-json.js';
 import { applyLogfmtTags, applyTraceQl } from './traceql.js';
@@ -206,10 +206,12 @@ export function tempoApi(ctx: QueryContext): FastifyPluginAsync {
       return { trace: tracesToOtlpJson([trace], { idEncoding: 'base64', enumEncoding: 'name' }), status: 'COMPLETE' };
     });
 
-    app.get('/tempo/api/search', async (req) => {
+    app.get('/tempo/api/search', async (req, reply) => {
       const { query, spss } = tempoSearchQuery(asRawQuery(req.query));
-      const traces = await searchTraces(ctx, query);
-      return { traces: traces.map((t) => tempoSearchHit(t, query, spss)), metrics: { inspectedTraces: traces.length, inspectedBytes: '0', totalBlocks: 0, completedJobs: 1, totalJobs: 1 } };
+      const { traces, warning } = await searchTracesWithin(ctx, query, requestBudget(ctx, reply));
+      // Tempo's own partial-search signal is completedJobs < totalJobs; the warning says why.
+      const metrics = { inspectedTraces: traces.length, inspectedBytes: '0', totalBlocks: 0, completedJobs: warning ? 0 : 1, totalJobs: 1 };
+      return { traces: traces.map((t) => tempoSearchHit(t, query, spss)), metrics, ...(warning ? { warnings: [warning] } : {}) };
     });
 
     app.get('/tempo/api/search/tags', async (req) => {

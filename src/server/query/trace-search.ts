@@ -15,7 +15,8 @@ import type { AssembledTrace } from '../tracing/trace.js';
 import { badParam } from './query-errors.js';
 import { one, parseDuration, parseLimit } from './query-params.js';
 import type { RawQuery } from './query-params.js';
-import type { QueryContext } from './query-context.js';
+import { budgetSpent, searchCutWarning, UNBOUNDED_BUDGET } from './query-context.js';
+import type { QueryBudget, QueryContext } from './query-context.js';
 
 /** Traces answered when `limit` is absent, and at most. Each one is an assembly. */
 export const DEFAULT_TRACE_LIMIT = 20;
@@ -48,6 +49,8 @@ export interface TraceSearchAnswer {
   limit: number;
   /** True when more traces matched than were answered. */
   truncated: boolean;
+  /** Why the answer is partial, when the query budget ran out. */
+  warnings?: string[];
 }
 
 /** The same rule as the stores' `errorsOnly`: an error status or an L7 outcome other than ok/unknown. */
@@ -137,15 +140,21 @@ function spanKey(s: Pick<SpanRecord, 'traceId' | 'spanId' | 'source' | 'observat
  * eBPF carries no trace id): such a span opens its trace by span id, and the spans of every
  * trace already loaded are skipped.
  */
-export async function searchTraceSummaries(ctx: QueryContext, search: TraceSearch): Promise<TraceSearchAnswer> {
+export async function searchTraceSummaries(ctx: QueryContext, search: TraceSearch, budget: QueryBudget = UNBOUNDED_BUDGET): Promise<TraceSearchAnswer> {
   const matches = await ctx.reader.findSpans(search.spans);
   const traces: TraceSummary[] = [];
   const seenTraces = new Set<string>();
   const covered = new Set<string>();
   let truncated = matches.length >= Math.min(search.spans.limit, MAX_QUERY_LIMIT);
   let loads = 0;
+  let warning: string | null = null;
   for (const m of matches) {
     if (covered.has(spanKey(m)) || (m.traceId !== '' && seenTraces.has(m.traceId))) continue;
+    if (budgetSpent(budget)) {
+      warning = searchCutWarning(budget, traces.length, search.limit);
+      truncated = true;
+      break;
+    }
     if (loads === search.limit * OVERFETCH) {
       truncated = true;
       break;
@@ -167,5 +176,5 @@ export async function searchTraceSummaries(ctx: QueryContext, search: TraceSearc
     traces.push(s);
   }
   traces.sort((a, b) => (BigInt(b.startTimeUnixNano) > BigInt(a.startTimeUnixNano) ? 1 : BigInt(b.startTimeUnixNano) < BigInt(a.startTimeUnixNano) ? -1 : 0));
-  return { traces, limit: search.limit, truncated };
+  return warning ? { traces, limit: search.limit, truncated, warnings: [warning] } : { traces, limit: search.limit, truncated };
 }

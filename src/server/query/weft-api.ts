@@ -8,6 +8,7 @@ import type { SpanQuery } from '../store/index.js';
 import { badParam, installQueryErrorHandler, traceNotFound } from './query-errors.js';
 import { addTagFilter, all, asRawQuery, one, parseDuration, parseLimit, parseObservationPoint, parseSource, parseSpanKind, parseTime } from './query-params.js';
 import type { RawQuery } from './query-params.js';
+import { requestBudget } from './query-context.js';
 import type { QueryContext } from './query-context.js';
 import { toApiSpan, toApiTrace } from './span-json.js';
 import { searchTraceSummaries, traceSearchOf } from './trace-search.js';
@@ -69,9 +70,9 @@ export function weftApi(ctx: QueryContext): FastifyPluginAsync {
     });
 
     // Trace search for the web UI: one summary per trace (trace-search.ts).
-    app.get('/api/v1/traces', async (req) => {
+    app.get('/api/v1/traces', async (req, reply) => {
       const raw = asRawQuery(req.query);
-      return searchTraceSummaries(ctx, traceSearchOf(raw, spanQueryOfV1({ ...raw, limit: undefined })));
+      return searchTraceSummaries(ctx, traceSearchOf(raw, spanQueryOfV1({ ...raw, limit: undefined })), requestBudget(ctx, reply));
     });
 
     app.get('/api/v1/spans', async (req) => {
