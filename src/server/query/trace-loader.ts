@@ -5,6 +5,7 @@
  * Every API gets traces through `createTraceLoader`, so `/api/v1`, Jaeger, api_v3 and Tempo
  * show the same tree for the same id.
  */
+import { skywalkingTraceIdToHex } from '../../apm/skywalking/index.js';
 import { base64ToHexId, normalizeHexId } from '../../model/index.js';
 import type { SpanRecord } from '../../model/index.js';
 import type { SpanReader } from '../store/index.js';
@@ -25,9 +26,14 @@ export type Assemble = (spans: SpanRecord[], traceId: string) => AssembledTrace;
 /** 16 bytes in standard base64, as Tempo's JSON and newer Jaeger builds (PR #8828) write trace ids. */
 const BASE64_TRACE_ID_RE = /^[A-Za-z0-9+/]{22}==$/;
 
+/** A SkyWalking trace id: dot-separated parts, the later ones numbers. */
+const SKYWALKING_TRACE_ID_RE = /^[0-9A-Za-z-]+(\.\d+){1,3}$/;
+
 /**
- * The ids to try for a user-typed id: as given, lowercased, as a padded 128-bit hex id, and
- * decoded from base64.
+ * The ids to try for a user-typed id: as given, lowercased, as a padded 128-bit hex id, decoded
+ * from base64, and as the trace id a SkyWalking trace id (`<hex>.<n>.<n>` from the Java agent,
+ * `<n>.<n>.<n>` from nginx-lua: what agents log and SkyWalking's UI shows) was stored under. That
+ * derivation is deterministic (src/apm/skywalking), so no index of SkyWalking ids is needed.
  */
 export function idCandidates(raw: string): string[] {
   const id = raw.trim();
@@ -40,6 +46,10 @@ export function idCandidates(raw: string): string[] {
   if (BASE64_TRACE_ID_RE.test(id)) {
     const fromB64 = base64ToHexId(id);
     if (fromB64 !== '' && !out.includes(fromB64)) out.push(fromB64);
+  }
+  if (SKYWALKING_TRACE_ID_RE.test(id)) {
+    const fromSw = skywalkingTraceIdToHex(id);
+    if (!out.includes(fromSw)) out.push(fromSw);
   }
   return out;
 }
