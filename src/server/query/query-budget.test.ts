@@ -14,7 +14,7 @@ import { queryApi } from './index.js';
 import { defaultFetchTrace } from './trace-loader.js';
 import { fakeAssemble } from './testing/query-fixture.js';
 
-const TRACES = 60;
+const TRACES = 200;
 const LOAD_MS = 40;
 const BUDGET_MS = 400;
 let loads = 0;
@@ -68,7 +68,7 @@ describe('query time budget', () => {
   it('Jaeger search answers within the budget with what it found and a warning in errors', async () => {
     const r = await timed(`/api/traces?service=slow-svc&limit=${TRACES}`);
     expect(r.status).toBe(200);
-    expect(r.ms).toBeLessThan(BUDGET_MS + 4 * LOAD_MS + 300);
+    expect(r.ms).toBeLessThan(BUDGET_MS + 1000); // the whole search would take TRACES / 4 * LOAD_MS = 2 s
     const data = r.body['data'] as unknown[];
     expect(data.length).toBeGreaterThan(0);
     expect(data.length).toBeLessThan(TRACES);
