@@ -16,6 +16,7 @@ import { parseInterfacePatterns } from './capture/links/interface-patterns.js';
 import { createLinkWatcher } from './capture/links/link-watcher.js';
 import { createSessionTable, DEFAULT_SESSION_OPTIONS } from './sessions/session-table.js';
 import { startMetricsReporter } from './shipping/metrics-reporter.js';
+import { createSinkQueue } from './shipping/sink-queue.js';
 import { spanIdGenerator } from './spans/span-ids.js';
 import type { MetricsReporter } from './shipping/metrics-reporter.js';
 import { createSpanShipper, DEFAULT_SHIPPER_OPTIONS } from './shipping/span-shipper.js';
@@ -72,6 +73,8 @@ export interface RunningAgent {
 }
 
 const SWEEP_INTERVAL_MS = 50;
+/** How long closing the agent waits for spans the server has not accepted yet. */
+const SINK_FLUSH_ON_CLOSE_MS = 5_000;
 
 /**
  * Runtime links for the agent; a failure to start them (e.g. no writable /run/weft) costs only the
@@ -131,16 +134,11 @@ export async function startAgent(o: AgentStartOptions): Promise<RunningAgent> {
   const shipper = o.serverUrl
     ? createSpanShipper({ ...DEFAULT_SHIPPER_OPTIONS, serverUrl: o.serverUrl, ...(o.token ? { token: o.token } : {}) })
     : null;
-  let sinkDropped = 0;
-  const sink = o.sink;
+  // In-process (`weft up`): refusals (overload, a store away) are retried, not dropped.
+  const sinkQueue = o.sink ? createSinkQueue(o.sink) : null;
   const emit = (spans: SpanRecord[]): void => {
     if (shipper) shipper.add(spans);
-    else if (sink) {
-      // Overload (429) or a store failure costs these spans; they are counted, never thrown.
-      sink.submit(spans).catch(() => {
-        sinkDropped += spans.length;
-      });
-    }
+    else sinkQueue?.add(spans);
   };
   const runtimeLinks = await startAgentRuntimeLinks(o, source);
   const loop = startAgentLoop({
@@ -161,6 +159,11 @@ export async function startAgent(o: AgentStartOptions): Promise<RunningAgent> {
       source.close();
       await loop.stop();
       await runtimeLinks.close();
+      // What the loop's final flush handed over still goes in, unless the server is gone.
+      if (sinkQueue) {
+        await sinkQueue.flush(SINK_FLUSH_ON_CLOSE_MS);
+        sinkQueue.close();
+      }
       // The last report after the loop stopped, so the server sees the final totals.
       if (reporter) await reporter.stop();
       if (shipper) await shipper.close();
@@ -181,7 +184,7 @@ export async function startAgent(o: AgentStartOptions): Promise<RunningAgent> {
         { name: 'weft_agent_evicted_connections_total', help: 'Connections evicted by the LRU bound', type: 'counter', value: s.evictedConnections },
         { name: 'weft_agent_undetected_messages_total', help: 'Messages of no known protocol', type: 'counter', value: s.undetectedMessages },
         { name: 'weft_agent_timeouts_total', help: 'Requests closed without a response', type: 'counter', value: s.timeouts },
-        { name: 'weft_agent_dropped_spans_total', help: 'Spans dropped by the agent', type: 'counter', labels: { reason: 'sink_rejected' }, value: sinkDropped },
+        { name: 'weft_agent_dropped_spans_total', help: 'Spans dropped by the agent', type: 'counter', labels: { reason: 'sink_rejected' }, value: sinkQueue?.stats().dropped ?? 0 },
       ];
       if (netSessions) {
         const net = netSessions.netStats();
@@ -195,6 +198,11 @@ export async function startAgent(o: AgentStartOptions): Promise<RunningAgent> {
         if (typeof value === 'number' || typeof value === 'bigint') {
           samples.push({ name: 'weft_agent_kernel_' + key.replace(/[A-Z]/g, (c) => '_' + c.toLowerCase()), help: `eBPF ${key}`, type: 'counter', value: Number(value) });
         }
+      }
+      if (sinkQueue) {
+        const q = sinkQueue.stats();
+        samples.push({ name: 'weft_agent_queued_spans', help: 'Spans waiting for the server to accept them', type: 'gauge', value: q.queued });
+        samples.push({ name: 'weft_agent_sink_retries_total', help: 'Times the server refused a batch for now (overload) and it was retried', type: 'counter', value: q.retries });
       }
       if (ship) {
         samples.push({ name: 'weft_agent_shipped_spans_total', help: 'Spans shipped to the server', type: 'counter', value: ship.sent });

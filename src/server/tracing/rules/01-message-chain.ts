@@ -2,11 +2,28 @@
  * @module Rule 01, message chain: the spans of one message seen at several observation points
  * (same tcp seq, or a UDP datagram's fingerprint, within tolerance and with no L7 conflict) are
  * chained in path order c-p → c → c-nd → c-gw → s-gw → s-nd → s → s-p. A chain holds each
- * observation point once (two c-p means two messages). Certain: the same bytes.
+ * observation point once (two c-p means two messages). Certain: the same bytes. Both ends of one
+ * connection (same 5-tuple) match while their spans overlap, not only within the tolerance: a
+ * loaded server may read a request hundreds of milliseconds after it was sent.
  */
 import type { SpanRecord } from '../../../model/index.js';
 import { absDiff, chainSlot, l7Conflict, opRank, toleranceBetween, tuplesConsistent } from '../link-rules.js';
 import { CONFIDENCE, type AssemblyContext, type LinkRule } from './context.js';
+
+function flowKey(s: SpanRecord): string {
+  return `${s.transport}|${s.clientIp}|${s.clientPort}|${s.serverIp}|${s.serverPort}`;
+}
+
+function sameFlow(a: SpanRecord, b: SpanRecord): boolean {
+  return a.transport === 'tcp' && a.clientPort !== 0 && a.serverPort !== 0 && flowKey(a) === flowKey(b);
+}
+
+/** The two spans overlap in time (within `tol`): both ends saw the message while the other was open. */
+function overlap(a: SpanRecord, b: SpanRecord, tol: bigint): boolean {
+  const start = a.startTimeUnixNano > b.startTimeUnixNano ? a.startTimeUnixNano : b.startTimeUnixNano;
+  const end = a.endTimeUnixNano < b.endTimeUnixNano ? a.endTimeUnixNano : b.endTimeUnixNano;
+  return start <= end + tol;
+}
 
 export const messageChain: LinkRule = {
   name: '01-message-chain',
@@ -37,14 +54,23 @@ export const messageChain: LinkRule = {
       const byEnd = key.startsWith('r');
       const t = (i: number): bigint => (byEnd ? ctx.S(i).endTimeUnixNano : ctx.S(i).startTimeUnixNano);
       const sorted = [...members].sort((a, b) => (t(a) < t(b) ? -1 : t(a) > t(b) ? 1 : a - b));
+      // Only a bucket holding both ends of one flow needs pairs beyond the tolerance.
+      const flows = new Set(sorted.map((i) => flowKey(ctx.S(i))));
+      const sameFlowBucket = flows.size < sorted.length;
       for (let x = 0; x < sorted.length; x++) {
         const i = sorted[x] as number;
         for (let y = x + 1; y < sorted.length; y++) {
           const j = sorted[y] as number;
-          if (t(j) - t(i) > maxTol) break;
           const a = ctx.S(i);
           const b = ctx.S(j);
-          if (absDiff(t(i), t(j)) > toleranceBetween(a, b, tol)) continue;
+          // Two ends of one connection: the same seq is the same bytes while the two spans
+          // overlap in time, however slowly a busy server read them (a wrapped seq needs 4 GiB on
+          // that connection, long after both spans ended). Other pairs (NAT, another flow) keep
+          // the tolerance, as DeepFlow does.
+          if (absDiff(t(i), t(j)) > toleranceBetween(a, b, tol) && !(sameFlow(a, b) && overlap(a, b, tol.networkDelayNano))) {
+            if (t(j) - t(i) > maxTol && !sameFlowBucket) break;
+            continue;
+          }
           if (chainSlot(a) === chainSlot(b)) continue;
           if (l7Conflict(a, b) || !tuplesConsistent(a, b)) continue;
           pairs.push(i < j ? [i, j] : [j, i]);
