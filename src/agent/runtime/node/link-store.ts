@@ -198,10 +198,9 @@ export function createLinkStore(opts: LinkStoreOptions): LinkStore {
       switch (r.kind) {
         case 'context': {
           p.contexts.set(r.ctx, { ...r.tuple, ...(r.ordinal > 0 ? { ordinal: r.ordinal } : {}), requestStartUnixNano: r.monoNs + offsetNs });
-          if (p.contexts.size > MAX_CONTEXTS) {
-            const oldest = p.contexts.keys().next();
-            if (!oldest.done) p.contexts.delete(oldest.value);
-          }
+          // Past the bound keep the newer half, rebuilt at once: deleting one oldest key per insert
+          // leaves V8's ordered map scanning over tombstones.
+          if (p.contexts.size > MAX_CONTEXTS) p.contexts = new Map([...p.contexts].slice(p.contexts.size >> 1));
           return;
         }
         case 'socket': {

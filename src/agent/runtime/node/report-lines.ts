@@ -42,9 +42,15 @@ const IP = /^[0-9a-fA-F:.]{2,45}(%[A-Za-z0-9_.-]{1,16})?$/;
 const TOKEN = /^[0-9a-f]{32}$/;
 const VERSION = /^v[0-9][0-9A-Za-z.+-]{0,40}$/;
 
+/** A canonical decimal (no sign, no leading zero) up to `max`; a digit loop, as this runs per report. */
 function int(field: string | undefined, max = MAX_SAFE): number | null {
-  if (field === undefined || !DECIMAL.test(field)) return null;
-  const n = Number(field);
+  if (field === undefined || field.length === 0 || field.length > 16 || (field.length > 1 && field.charCodeAt(0) === 48)) return null;
+  let n = 0;
+  for (let i = 0; i < field.length; i++) {
+    const d = field.charCodeAt(i) - 48;
+    if (d < 0 || d > 9) return null;
+    n = n * 10 + d;
+  }
   return n <= max ? n : null;
 }
 
