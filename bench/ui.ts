@@ -17,6 +17,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import Fastify from 'fastify';
 import type { Page } from 'playwright-core';
@@ -32,6 +33,13 @@ export interface UiBenchRow {
   spans: number;
   renderer: 'weft-canvas' | 'dom-reference';
   firstDrawMs: number;
+  /** Navigation start → the trace JSON fully received (page load, request, transfer). */
+  responseEndMs: number;
+  /** Trace JSON received → first draw: parse, model, layout, render, draw (the UI's own work). */
+  uiWorkMs: number;
+  jsonMB: number;
+  /** 1-minute load average when the row was measured (2 cores here). */
+  loadAvg: number;
   scroll: FrameStats;
   zoom: FrameStats;
 }
@@ -229,10 +237,14 @@ async function drive(page: Page, kind: 'weft-scroll' | 'weft-zoom' | 'dom-scroll
   );
 }
 
-async function firstDraw(page: Page, url: string, mark: string): Promise<number> {
+/** Time of `mark` and of the trace response's last byte, ms from navigation start. */
+async function firstDraw(page: Page, url: string, mark: string): Promise<{ drawMs: number; responseEndMs: number }> {
   await page.goto(url);
-  await page.waitForFunction((m) => performance.getEntriesByName(m).length > 0, mark, { timeout: 120_000, polling: 50 });
-  return page.evaluate((m) => (performance.getEntriesByName(m)[0] as PerformanceEntry).startTime, mark);
+  await page.waitForFunction((m) => performance.getEntriesByName(m).length > 0, mark, { timeout: 300_000, polling: 50 });
+  return page.evaluate((m) => {
+    const api = performance.getEntriesByType('resource').find((r) => r.name.includes('/api/v1/traces/')) as PerformanceResourceTiming | undefined;
+    return { drawMs: (performance.getEntriesByName(m)[0] as PerformanceEntry).startTime, responseEndMs: api?.responseEnd ?? 0 };
+  }, mark);
 }
 
 export async function runUiBench(log: (line: string) => void): Promise<UiBenchRow[]> {
@@ -263,22 +275,26 @@ export async function runUiBench(log: (line: string) => void): Promise<UiBenchRo
     for (const size of sizes) {
       const id = generatedTrace(size).traceId;
       const page = await chromium.browser.newPage({ viewport: VIEWPORT });
-      const weftFirst = await firstDraw(page, `${base}/trace/${id}`, 'weft-first-draw');
+      const jsonMB = round((traces.get(id)?.length ?? 0) / 1e6);
+      const wf = await firstDraw(page, `${base}/trace/${id}`, 'weft-first-draw');
+      const weftFirst = wf.drawMs;
       await page.waitForTimeout(300);
       const ws = await drive(page, 'weft-scroll');
       const wz = await drive(page, 'weft-zoom');
-      rows.push({ spans: size, renderer: 'weft-canvas', firstDrawMs: round(weftFirst), scroll: stats(ws.frames, ws.work), zoom: stats(wz.frames, wz.work) });
-      log(`${size} spans, weft canvas: first draw ${weftFirst.toFixed(0)} ms; scroll frames p50 ${percentile(ws.frames, 50).toFixed(1)} / p95 ${percentile(ws.frames, 95).toFixed(1)} ms (draw p95 ${percentile(ws.work, 95).toFixed(2)} ms); zoom frames p50 ${percentile(wz.frames, 50).toFixed(1)} / p95 ${percentile(wz.frames, 95).toFixed(1)} ms (draw p95 ${percentile(wz.work, 95).toFixed(2)} ms)`);
+      const load = round(loadavg()[0] ?? 0);
+      rows.push({ spans: size, renderer: 'weft-canvas', firstDrawMs: round(weftFirst), responseEndMs: round(wf.responseEndMs), uiWorkMs: round(weftFirst - wf.responseEndMs), jsonMB, loadAvg: load, scroll: stats(ws.frames, ws.work), zoom: stats(wz.frames, wz.work) });
+      log(`${size} spans (${jsonMB} MB JSON, load ${load}), weft canvas: first draw ${weftFirst.toFixed(0)} ms (response in ${wf.responseEndMs.toFixed(0)} ms, then the UI's work ${(weftFirst - wf.responseEndMs).toFixed(0)} ms); scroll frames p50 ${percentile(ws.frames, 50).toFixed(1)} / p95 ${percentile(ws.frames, 95).toFixed(1)} ms (draw p95 ${percentile(ws.work, 95).toFixed(2)} ms); zoom frames p50 ${percentile(wz.frames, 50).toFixed(1)} / p95 ${percentile(wz.frames, 95).toFixed(1)} ms (draw p95 ${percentile(wz.work, 95).toFixed(2)} ms)`);
       await page.close();
 
       const dom = await chromium.browser.newPage({ viewport: VIEWPORT });
-      const domFirst = await firstDraw(dom, `${base}/bench/dom/${id}`, 'dom-first-draw');
+      const df = await firstDraw(dom, `${base}/bench/dom/${id}`, 'dom-first-draw');
+      const domFirst = df.drawMs;
       await dom.waitForTimeout(300);
       const ds = await drive(dom, 'dom-scroll');
       const dz = await drive(dom, 'dom-zoom');
-      rows.push({ spans: size, renderer: 'dom-reference', firstDrawMs: round(domFirst), scroll: stats(ds.frames, ds.work), zoom: stats(dz.frames, dz.work) });
-      log(`${size} spans, DOM reference: first paint ${domFirst.toFixed(0)} ms; scroll frames p50 ${percentile(ds.frames, 50).toFixed(1)} / p95 ${percentile(ds.frames, 95).toFixed(1)} ms; zoom frames p50 ${percentile(dz.frames, 50).toFixed(1)} / p95 ${percentile(dz.frames, 95).toFixed(1)} ms (update p95 ${percentile(dz.work, 95).toFixed(1)} ms)`);
-      log(`${size} spans: first draw ratio weft/DOM ${(weftFirst / domFirst).toFixed(3)}, zoom frame p95 ratio ${(percentile(wz.frames, 95) / Math.max(percentile(dz.frames, 95), 0.001)).toFixed(3)}`);
+      rows.push({ spans: size, renderer: 'dom-reference', firstDrawMs: round(domFirst), responseEndMs: round(df.responseEndMs), uiWorkMs: round(domFirst - df.responseEndMs), jsonMB, loadAvg: round(loadavg()[0] ?? 0), scroll: stats(ds.frames, ds.work), zoom: stats(dz.frames, dz.work) });
+      log(`${size} spans, DOM reference: first paint ${domFirst.toFixed(0)} ms (response in ${df.responseEndMs.toFixed(0)} ms, then ${(domFirst - df.responseEndMs).toFixed(0)} ms); scroll frames p50 ${percentile(ds.frames, 50).toFixed(1)} / p95 ${percentile(ds.frames, 95).toFixed(1)} ms; zoom frames p50 ${percentile(dz.frames, 50).toFixed(1)} / p95 ${percentile(dz.frames, 95).toFixed(1)} ms (update p95 ${percentile(dz.work, 95).toFixed(1)} ms)`);
+      log(`${size} spans: first draw ratio weft/DOM ${(weftFirst / domFirst).toFixed(3)}, UI work after the response ${((weftFirst - wf.responseEndMs) / Math.max(domFirst - df.responseEndMs, 0.001)).toFixed(3)}, zoom frame p95 ratio ${(percentile(wz.frames, 95) / Math.max(percentile(dz.frames, 95), 0.001)).toFixed(3)}`);
       await dom.close();
     }
   } finally {

@@ -1,7 +1,8 @@
 /**
- * @module Search within a trace: which spans mention the text (name, service, process,
+ * @module Search within a trace: which spans mention the text (name, service or owner, process,
  * resource, domain, protocol, observation point, ids). Case-insensitive substring match.
  */
+import { spanOwner } from './trace-model.js';
 import type { TraceModel } from './trace-model.js';
 
 export function findInTrace(model: TraceModel, text: string): { match: Uint8Array; hits: number[] } | null {
@@ -12,7 +13,7 @@ export function findInTrace(model: TraceModel, text: string): { match: Uint8Arra
   for (let i = 0; i < model.spans.length; i++) {
     const s = model.spans[i];
     if (s === undefined) continue;
-    const fields = [s.name, s.service, s.processName, s.requestResource, s.requestDomain, s.protocol, s.observationPoint, s.spanId, s.id, s.endpoint, s.requestType, s.source];
+    const fields = [s.name, spanOwner(s), s.processName, s.requestResource, s.requestDomain, s.protocol, s.observationPoint, s.spanId, s.id, s.endpoint, s.requestType, s.source];
     if (fields.some((f) => typeof f === 'string' && f.toLowerCase().includes(q))) {
       match[i] = 1;
       hits.push(i);
