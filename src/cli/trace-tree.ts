@@ -19,6 +19,10 @@ export interface TraceViewSpan {
   endTimeUnixNano: string;
   linkReason: string | null;
   protocol?: string;
+  interfaceName?: string;
+  /** The wire time from the previous observation point of the same message (NET hops). */
+  hop?: { requestNano: string; responseNano: string } | null;
+  attributes?: Record<string, unknown>;
 }
 
 export interface TraceView {
@@ -64,6 +68,38 @@ export function formatDuration(startNano: string, endNano: string): string {
   }
 }
 
+/** A short duration from decimal nanoseconds: µs below a millisecond, else ms; '?' when unreadable. */
+export function formatShort(nano: string): string {
+  let n: bigint;
+  try {
+    n = BigInt(nano);
+  } catch {
+    return '?';
+  }
+  const abs = n < 0n ? -n : n;
+  const sign = n < 0n ? '-' : '';
+  if (abs < NANOS_PER_MS) return `${sign}${abs / 1000n}.${(abs % 1000n) / 100n}µs`;
+  return `${sign}${abs / NANOS_PER_MS}.${String((abs % NANOS_PER_MS) / 1000n).padStart(3, '0')}ms`;
+}
+
+/** What a NET span says about its hop: interface, wire time from the previous point, TCP trouble. */
+export function hopText(s: TraceViewSpan): string {
+  const parts: string[] = [];
+  if (s.interfaceName) parts.push(`@${s.interfaceName}`);
+  if (s.hop) parts.push(`hop ${formatShort(s.hop.requestNano)} → / ${formatShort(s.hop.responseNano)} ←`);
+  const a = s.attributes ?? {};
+  const mark = (key: string, label: string): void => {
+    const v = a[key];
+    if (typeof v === 'number' && v > 0) parts.push(`${label} ${v}`);
+  };
+  mark('weft.tcp.retransmissions', 'retransmissions');
+  mark('weft.tcp.zero_windows', 'zero windows');
+  mark('weft.tcp.resets', 'resets');
+  if (typeof a['weft.tunnel.type'] === 'string') parts.push(`in ${a['weft.tunnel.type']}`);
+  if (typeof a['weft.nat.original'] === 'string' && typeof a['weft.nat.translated'] === 'string') parts.push(`NAT ${a['weft.nat.original']} ⇒ ${a['weft.nat.translated']}`);
+  return parts.join('  ');
+}
+
 function startOf(s: TraceViewSpan): bigint {
   try {
     return BigInt(s.startTimeUnixNano);
@@ -100,10 +136,11 @@ export function renderTraceTree(trace: TraceView, opts: RenderOptions): string {
       const last = i === list.length - 1;
       const where = `${s.source}/${s.observationPoint}${s.origin ? ` ${s.origin}` : ''}`;
       const link = s.linkReason ? c('magenta', `via ${s.linkReason}`) : c('dim', 'root');
+      const hop = s.source === 'net' ? hopText(s) : '';
       lines.push(
         `${prefix}${last ? '└─ ' : '├─ '}${c('bold', terminalSafe(s.name) || '(unnamed)')}  ` +
           `${c('cyan', `[${terminalSafe(s.service) || '?'}]`)}  ${c('yellow', formatDuration(s.startTimeUnixNano, s.endTimeUnixNano))}  ` +
-          `${terminalSafe(where)}  ${link}`,
+          `${terminalSafe(where)}  ${link}${hop ? `  ${c('dim', terminalSafe(hop))}` : ''}`,
       );
       walk(s.id, `${prefix}${last ? '   ' : '│  '}`);
     });

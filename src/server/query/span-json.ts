@@ -29,7 +29,21 @@ export type ApiSpan = Omit<SpanRecord, 'startTimeUnixNano' | 'endTimeUnixNano' |
   clockOffsetNano: string;
   possibleParents: PossibleParentRef[];
   events: ApiSpanEvent[];
+  /** Where this span is the next observation point of its parent's message: the wire time between them. */
+  hop: ApiHop | null;
 };
+
+/**
+ * The time one message took from the previous observation point to this one (a span linked to
+ * its parent by `tcp_seq`): the request's first byte went parent → this span, the response's
+ * came back this span → parent. Decimal nanoseconds; negative only when clocks disagree.
+ */
+export interface ApiHop {
+  /** This span's start minus its parent's (the request crossing the hop). */
+  requestNano: string;
+  /** The parent's end minus this span's (the response crossing back). */
+  responseNano: string;
+}
 
 export interface ApiTrace {
   traceId: string;
@@ -103,14 +117,25 @@ export function toApiSpan(span: SpanRecord, node?: TraceNode): ApiSpan {
     attributes: span.attributes,
     resource: span.resource,
     events: span.events.map((e) => ({ timeUnixNano: e.timeUnixNano.toString(), name: e.name, attributes: e.attributes })),
+    hop: null,
     warnings: span.warnings,
   };
 }
 
+/** The hop from `parent` to `node` when they are two points of one message, else null. */
+export function hopBetween(parent: TraceNode | undefined, node: TraceNode): ApiHop | null {
+  if (!parent || node.linkReason !== 'tcp_seq') return null;
+  return {
+    requestNano: (node.span.startTimeUnixNano - parent.span.startTimeUnixNano).toString(),
+    responseNano: (parent.span.endTimeUnixNano - node.span.endTimeUnixNano).toString(),
+  };
+}
+
 export function toApiTrace(trace: AssembledTrace): ApiTrace {
+  const byId = new Map(trace.nodes.map((n) => [n.id, n]));
   return {
     traceId: trace.traceId,
-    spans: trace.nodes.map((n) => toApiSpan(n.span, n)),
+    spans: trace.nodes.map((n) => ({ ...toApiSpan(n.span, n), hop: hopBetween(n.parentId === null ? undefined : byId.get(n.parentId), n) })),
     services: trace.services,
     warnings: trace.warnings,
   };
