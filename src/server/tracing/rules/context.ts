@@ -15,6 +15,8 @@ import type { LinkReason, PossibleParent } from '../trace.js';
 export const CONFIDENCE = {
   spanId: 1,
   tcpSeq: 1,
+  proxyForward: 0.95,
+  proxyForward: 0.95,
   runtime: 0.95,
   syscallThread: 0.9,
   syscallDirect: 0.9,

@@ -12,10 +12,11 @@ import { serverEntrySpanId } from './02-server-entry-span-id.js';
 import { spanId } from './03-span-id.js';
 import { syscall } from './04-syscall.js';
 import { xRequestIdSameSide } from './05-x-request-id-same-side.js';
-import { xRequestIdAcross } from './06-x-request-id-across.js';
-import { serverSpanId } from './07-server-span-id.js';
-import { appByCall } from './08-app-by-call.js';
-import { processTime } from './09-process-time.js';
+import { proxyHeader } from './06-proxy-header.js';
+import { xRequestIdAcross } from './07-x-request-id-across.js';
+import { serverSpanId } from './08-server-span-id.js';
+import { appByCall } from './09-app-by-call.js';
+import { processTime } from './10-process-time.js';
 
 export const LINK_RULES: readonly LinkRule[] = [
   messageChain,
@@ -23,6 +24,7 @@ export const LINK_RULES: readonly LinkRule[] = [
   spanId,
   syscall,
   xRequestIdSameSide,
+  proxyHeader,
   xRequestIdAcross,
   serverSpanId,
   appByCall,

@@ -213,6 +213,23 @@ export function proxyXRequestId(): SpanRecord[] {
   ];
 }
 
+/**
+ * Rule 06 behind an event-driven proxy without X-Request-ID: nginx has two requests open when
+ * it calls upstream (evidence `ambiguous`), but each call passes on the traceparent its request
+ * brought, and one request only carried each.
+ */
+export function proxyHeader(): SpanRecord[] {
+  const http = { protocol: 'http', requestType: 'GET' };
+  const amb = { attributes: { 'weft.link.evidence': 'ambiguous', 'weft.link.candidates': '33,34', 'weft.thread.open_inbound': 2 } };
+  return [
+    span({ name: 'proxy s-p A', op: 's-p', at: [0, 50], hostId: 'h1', processId: 310, spanId: 'phd0000000000001', reqTcpSeq: 6100, respTcpSeq: 6200, syscallTraceIdReq: 33, traceId: TA, parentSpanId: 'aaaa00000000000a', ...http, requestResource: '/a' }),
+    span({ name: 'proxy s-p B', op: 's-p', at: [1, 51], hostId: 'h1', processId: 310, spanId: 'phd0000000000002', reqTcpSeq: 6300, respTcpSeq: 6400, syscallTraceIdReq: 34, traceId: TB, parentSpanId: 'bbbb00000000000b', ...http, requestResource: '/b' }),
+    span({ name: 'proxy c-p B', op: 'c-p', at: [3, 45], hostId: 'h1', processId: 310, spanId: 'phd0000000000003', reqTcpSeq: 6500, respTcpSeq: 6600, traceId: TB, parentSpanId: 'bbbb00000000000b', ...amb, ...http, requestResource: '/b' }),
+    span({ name: 'proxy c-p A', op: 'c-p', at: [4, 46], hostId: 'h1', processId: 310, spanId: 'phd0000000000004', reqTcpSeq: 6700, respTcpSeq: 6800, traceId: TA, parentSpanId: 'aaaa00000000000a', ...amb, ...http, requestResource: '/a' }),
+    span({ name: 'upstream s-p A', op: 's-p', at: [5, 44], hostId: 'h1', processId: 320, spanId: 'phd0000000000005', reqTcpSeq: 6700, respTcpSeq: 6800, traceId: TA, parentSpanId: 'aaaa00000000000a', ...http, requestResource: '/a' }),
+  ];
+}
+
 export const SCENARIOS: Record<string, { build: () => SpanRecord[]; traceId?: string; seedSpanId?: string }> = {
   'full-stack': { build: fullStack, traceId: T1 },
   'keep-alive': { build: keepAlive, seedSpanId: 'c000000000000003' },
@@ -228,5 +245,6 @@ export const SCENARIOS: Record<string, { build: () => SpanRecord[]; traceId?: st
   'event-loop-call': { build: eventLoop, seedSpanId: 'evl0000000000003' },
   'threads-and-runtime': { build: threadsAndRuntime, traceId: TA },
   'proxy-x-request-id': { build: proxyXRequestId, traceId: TB },
+  'proxy-header': { build: proxyHeader, traceId: TA },
   'legacy-trace-conflict': { build: legacyTraceConflict, seedSpanId: 'ltc0000000000002' },
 };

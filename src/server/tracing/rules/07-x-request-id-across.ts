@@ -1,5 +1,5 @@
 /**
- * @module Rule 06, X-Request-ID across a hop: an unparented server-side span (s-p or server
+ * @module Rule 07, X-Request-ID across a hop: an unparented server-side span (s-p or server
  * NIC) goes under a client-side span of another chain that sent the same request X-Request-ID
  * and covers it (a gateway hop whose tcp seq was not seen). Several such clients on one path
  * (a gateway's c-p and its NIC): the shortest wins, the nearest hop. Never across two different
@@ -9,7 +9,7 @@ import { isClientSide, isServerSide, toleranceBetween } from '../link-rules.js';
 import { CONFIDENCE, type AssemblyContext, type LinkRule } from './context.js';
 
 export const xRequestIdAcross: LinkRule = {
-  name: '06-x-request-id-across',
+  name: '07-x-request-id-across',
   apply(ctx: AssemblyContext): void {
     const byXReq = ctx.byXRequestIdReq();
     for (let i = 0; i < ctx.n; i++) {

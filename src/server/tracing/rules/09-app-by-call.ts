@@ -1,5 +1,5 @@
 /**
- * @module Rule 08, s-app by the call it made: an unparented s-app (its agent started a new trace:
+ * @module Rule 09, s-app by the call it made: an unparented s-app (its agent started a new trace:
  * SkyWalking without an incoming sw8, OTel without a traceparent) goes under the s-p of its
  * process whose request-side syscall id a c-p of this app trace took (DeepFlow's rule 3b: the
  * thread that received the request made the call the app span describes).
@@ -11,7 +11,7 @@
 import { CONFIDENCE, type AssemblyContext, type LinkRule } from './context.js';
 
 export const appByCall: LinkRule = {
-  name: '08-app-by-call',
+  name: '09-app-by-call',
   apply(ctx: AssemblyContext): void {
     const bySpanId = ctx.bySpanId();
     const spByReq = ctx.spBySyscallReq();

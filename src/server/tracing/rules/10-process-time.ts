@@ -1,5 +1,5 @@
 /**
- * @module Rule 09, process and time (weak): what is left unplaced and has only time to go by.
+ * @module Rule 10, process and time (weak): what is left unplaced and has only time to go by.
  *
  * - An s-app under the s-p covering it on its host/process, when exactly one does (by host and
  *   pid match). Several (concurrent requests) are possible parents only.
@@ -13,7 +13,7 @@ import { linkEvidenceOf } from '../../../model/index.js';
 import { CONFIDENCE, type AssemblyContext, type LinkRule } from './context.js';
 
 export const processTime: LinkRule = {
-  name: '09-process-time',
+  name: '10-process-time',
   apply(ctx: AssemblyContext): void {
     const sps = ctx.serverProcesses();
     for (let i = 0; i < ctx.n; i++) {

@@ -1,12 +1,12 @@
 /**
- * @module Rule 07, header span id on the server side: an unparented s-p or server NIC span with a
+ * @module Rule 08, header span id on the server side: an unparented s-p or server NIC span with a
  * header span id goes under the span with that id (a c-app whose c-p was not captured). Certain:
  * explicit ids.
  */
 import { CONFIDENCE, type AssemblyContext, type LinkRule } from './context.js';
 
 export const serverSpanId: LinkRule = {
-  name: '07-server-span-id',
+  name: '08-server-span-id',
   apply(ctx: AssemblyContext): void {
     const bySpanId = ctx.bySpanId();
     for (let i = 0; i < ctx.n; i++) {
