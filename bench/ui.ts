@@ -216,7 +216,9 @@ async function drive(page: Page, kind: 'weft-scroll' | 'weft-zoom' | 'dom-scroll
       w.__domWork = [];
       const frames: number[] = [];
       let last = performance.now();
-      for (let i = 0; i < (count as number); i++) {
+      // A renderer that needs seconds per frame (the DOM reference at 100k spans) stops after a budget.
+      const deadline = last + 30_000;
+      for (let i = 0; i < (count as number) && performance.now() < deadline; i++) {
         if (mode === 'weft-scroll' && scroller) scroller.scrollTop += i < (count as number) / 2 ? 60 : -60;
         if (mode === 'weft-zoom' && canvas) {
           const r = canvas.getBoundingClientRect();
@@ -237,10 +239,13 @@ async function drive(page: Page, kind: 'weft-scroll' | 'weft-zoom' | 'dom-scroll
   );
 }
 
+/** Past this, a renderer counts as not having drawn at all (its row says so). */
+const FIRST_DRAW_TIMEOUT_MS = 180_000;
+
 /** Time of `mark` and of the trace response's last byte, ms from navigation start. */
 async function firstDraw(page: Page, url: string, mark: string): Promise<{ drawMs: number; responseEndMs: number }> {
   await page.goto(url);
-  await page.waitForFunction((m) => performance.getEntriesByName(m).length > 0, mark, { timeout: 300_000, polling: 50 });
+  await page.waitForFunction((m) => performance.getEntriesByName(m).length > 0, mark, { timeout: FIRST_DRAW_TIMEOUT_MS, polling: 100 });
   return page.evaluate((m) => {
     const api = performance.getEntriesByType('resource').find((r) => r.name.includes('/api/v1/traces/')) as PerformanceResourceTiming | undefined;
     return { drawMs: (performance.getEntriesByName(m)[0] as PerformanceEntry).startTime, responseEndMs: api?.responseEnd ?? 0 };
@@ -287,7 +292,14 @@ export async function runUiBench(log: (line: string) => void): Promise<UiBenchRo
       await page.close();
 
       const dom = await chromium.browser.newPage({ viewport: VIEWPORT });
-      const df = await firstDraw(dom, `${base}/bench/dom/${id}`, 'dom-first-draw');
+      let df: { drawMs: number; responseEndMs: number };
+      try {
+        df = await firstDraw(dom, `${base}/bench/dom/${id}`, 'dom-first-draw');
+      } catch {
+        log(`${size} spans, DOM reference: no paint within ${FIRST_DRAW_TIMEOUT_MS / 1000} s`);
+        await dom.close();
+        continue;
+      }
       const domFirst = df.drawMs;
       await dom.waitForTimeout(300);
       const ds = await drive(dom, 'dom-scroll');
