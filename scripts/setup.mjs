@@ -31,6 +31,7 @@ export const APT_PACKAGES = [
   'clang', 'llvm', 'libbpf-dev', 'bpftool', 'libelf-dev', 'zlib1g-dev', 'pkg-config',
   'nginx-light', 'redis-server', 'mariadb-server', 'postgresql', 'tcpdump', 'tshark', 'dnsmasq-base',
   'wrk', 'chromium', 'clickhouse-server', 'clickhouse-client', 'iproute2', 'nftables', 'curl', 'dnsutils', 'ca-certificates',
+  'nghttp2-client', 'nghttp2-server', 'nghttp2-proxy',
 ];
 
 function log(msg) {
