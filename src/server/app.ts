@@ -55,10 +55,12 @@ const MAX_APM_TRACE_IDS = 4;
  * syscall id, X-Request-ID). Any other id is taken as a span id, so a request nobody
  * instrumented can be opened from any of its spans.
  */
-async function walkTrace(store: Store, id: string, apm: ApmTraceFetcher | null): Promise<{ spans: SpanRecord[]; warnings: string[] }> {
+async function walkTrace(store: Store, id: string, apm: ApmTraceFetcher | null): Promise<{ spans: SpanRecord[]; warnings: string[]; truncated: boolean }> {
   const seed = TRACE_ID_RE.test(id) ? { traceId: id } : { spanId: id };
   const walked = await collectTraceSpans(store, seed, TRACE_WALK_LIMITS);
   const spans = walked.spans;
+  // At the span limit the walk stopped with spans still to follow: every API must say the trace is cut.
+  const truncated = spans.length >= TRACE_WALK_LIMITS.maxSpans;
   const warnings = [...walked.warnings];
   if (apm) {
     // Integration 1: the APP spans the configured APMs hold for this trace, merged in. A slow or
@@ -77,7 +79,7 @@ async function walkTrace(store: Store, id: string, apm: ApmTraceFetcher | null):
       }
     }
   }
-  return { spans, warnings };
+  return { spans, warnings, truncated };
 }
 
 /** What the UI layer plugs into the query server: it learns the real ports (0 → chosen). */

@@ -84,7 +84,9 @@ export function jaegerV3Api(ctx: QueryContext): FastifyPluginAsync {
     app.get<{ Params: { traceId: string } }>('/api/v3/traces/:traceId', async (req) => {
       const trace = await ctx.traces.load(req.params.traceId);
       if (trace === null || trace.nodes.length === 0) throw traceNotFound(req.params.traceId);
-      return { result: tracesToOtlpJson([trace], { idEncoding: 'hex', enumEncoding: 'int' }) };
+      const result = tracesToOtlpJson([trace], { idEncoding: 'hex', enumEncoding: 'int' });
+      // TracesData has no field for it: a cut trace says so next to `result`.
+      return trace.truncated === true ? { result, warnings: trace.warnings, partial: true } : { result };
     });
 
     const search = async (q: RawQuery, reply: FastifyReply): Promise<unknown> => {

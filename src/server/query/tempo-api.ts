@@ -13,6 +13,7 @@ import { exportRequestType } from '../../apm/otlp/index.js';
 import type { SpanQuery } from '../store/index.js';
 import { matchesSpanQuery, tagValueOf } from '../store/span-query-match.js';
 import type { AssembledTrace } from '../tracing/trace.js';
+import type { LoadedTrace } from './trace-loader.js';
 import { badParam, installQueryErrorHandler, traceNotFound } from './query-errors.js';
 import { addTagFilter, asRawQuery, one, parseDuration, parseLimit, parseTime } from './query-params.js';
 import type { RawQuery } from './query-params.js';
@@ -185,7 +186,7 @@ export function tempoApi(ctx: QueryContext): FastifyPluginAsync {
     app.get('/tempo/ready', async (_req, reply) => reply.type('text/plain; charset=utf-8').send('ready'));
     app.get('/tempo/api/status/buildinfo', async () => BUILD_INFO);
 
-    const load = async (id: string): Promise<AssembledTrace> => {
+    const load = async (id: string): Promise<LoadedTrace> => {
       const trace = await ctx.traces.load(id);
       if (trace === null || trace.nodes.length === 0) throw traceNotFound(id);
       return trace;
@@ -194,16 +195,21 @@ export function tempoApi(ctx: QueryContext): FastifyPluginAsync {
     app.get<{ Params: { traceId: string } }>('/tempo/api/traces/:traceId', async (req, reply) => {
       const trace = await load(req.params.traceId);
       if (wantsProtobuf(req)) return sendProtobuf(reply, traceToProtobuf(trace));
-      return { batches: tracesToOtlpJson([trace], { idEncoding: 'base64', enumEncoding: 'name' }).resourceSpans };
+      const batches = tracesToOtlpJson([trace], { idEncoding: 'base64', enumEncoding: 'name' }).resourceSpans;
+      // The v1 shape has no status: a cut trace carries a warning next to its batches.
+      return trace.truncated === true ? { batches, warnings: trace.warnings } : { batches };
     });
 
     app.get<{ Params: { traceId: string } }>('/tempo/api/v2/traces/:traceId', async (req, reply) => {
       const trace = await load(req.params.traceId);
       if (wantsProtobuf(req)) {
         const type = traceByIdResponseType();
-        return sendProtobuf(reply, type.encode(type.create({ trace: traceToProtobuf(trace), status: 0 })).finish());
+        const partial = trace.truncated === true ? { status: 1, message: trace.warnings[0] ?? '' } : { status: 0 };
+        return sendProtobuf(reply, type.encode(type.create({ trace: traceToProtobuf(trace), ...partial })).finish());
       }
-      return { trace: tracesToOtlpJson([trace], { idEncoding: 'base64', enumEncoding: 'name' }), status: 'COMPLETE' };
+      // Tempo's own partial flag: status PARTIAL with the reason in message.
+      const json = tracesToOtlpJson([trace], { idEncoding: 'base64', enumEncoding: 'name' });
+      return trace.truncated === true ? { trace: json, status: 'PARTIAL', message: trace.warnings[0] ?? '' } : { trace: json, status: 'COMPLETE' };
     });
 
     app.get('/tempo/api/search', async (req, reply) => {

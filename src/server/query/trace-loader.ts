@@ -20,7 +20,18 @@ const MAX_ID_CHARS = 256;
  * Gathers a trace's spans. It may return warnings with them (an external APM that timed out),
  * which end up in the assembled trace's warnings.
  */
-export type FetchTrace = (idOrSpanId: string) => Promise<SpanRecord[] | { spans: SpanRecord[]; warnings: string[] }>;
+export type FetchTrace = (idOrSpanId: string) => Promise<SpanRecord[] | { spans: SpanRecord[]; warnings: string[]; truncated?: boolean }>;
+
+/**
+ * An assembled trace as the APIs get it: `truncated` when the fetch stopped at its span limit, so
+ * the trace has more spans than the answer holds (every API must say so).
+ */
+export type LoadedTrace = AssembledTrace & { truncated?: boolean };
+
+/** The warning every API shows for a cut trace (the fetch's own may be more technical). */
+export function cutTraceWarning(spans: number): string {
+  return `trace cut: it has more spans than the ${spans} shown (the per-trace span limit); open a span of the missing part by its id to see around it`;
+}
 export type Assemble = (spans: SpanRecord[], traceId: string) => AssembledTrace;
 
 /** 16 bytes in standard base64, as Tempo's JSON and newer Jaeger builds (PR #8828) write trace ids. */
@@ -71,7 +82,7 @@ export function defaultFetchTrace(reader: SpanReader): FetchTrace {
 
 export interface TraceLoader {
   /** The assembled trace for a user-typed id (trace id or span id), or null when no span has it. */
-  load(rawId: string): Promise<AssembledTrace | null>;
+  load(rawId: string): Promise<LoadedTrace | null>;
 }
 
 export function createTraceLoader(fetchTrace: FetchTrace, assemble: Assemble): TraceLoader {
@@ -83,8 +94,14 @@ export function createTraceLoader(fetchTrace: FetchTrace, assemble: Assemble): T
         if (spans.length === 0) continue;
         // Asked by span id: the trace is named after the trace id the spans carry.
         const traceId = spans.some((s) => s.traceId === id) ? id : (spans.find((s) => s.traceId !== '')?.traceId ?? id);
-        const trace = assemble(spans, traceId);
-        if (!Array.isArray(got)) trace.warnings.unshift(...got.warnings);
+        const trace: LoadedTrace = assemble(spans, traceId);
+        if (!Array.isArray(got)) {
+          trace.warnings.unshift(...got.warnings);
+          if (got.truncated === true) {
+            trace.truncated = true;
+            trace.warnings.unshift(cutTraceWarning(spans.length));
+          }
+        }
         return trace;
       }
       return null;

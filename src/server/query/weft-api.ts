@@ -66,7 +66,7 @@ export function weftApi(ctx: QueryContext): FastifyPluginAsync {
     app.get<{ Params: { traceId: string } }>('/api/v1/traces/:traceId', async (req) => {
       const trace = await ctx.traces.load(req.params.traceId);
       if (trace === null || trace.nodes.length === 0) throw traceNotFound(req.params.traceId);
-      return toApiTrace(trace);
+      return { ...toApiTrace(trace), truncated: trace.truncated === true };
     });
 
     // Trace search for the web UI: one summary per trace (trace-search.ts).
