@@ -37,6 +37,52 @@ function authHeaders(token: string | undefined): Record<string, string> {
   return token ? { authorization: `Bearer ${token}` } : {};
 }
 
+/**
+ * Reports the demo's own client span: the one the curl's traceparent names as parent. curl is
+ * not instrumented, so without it the trace's first span (curl's c-p) points at a parent no one
+ * reported, and assembly warns "parent … is not in the trace; shown at the root". The demo is the
+ * caller, so it says so, as an instrumented client would (OTLP/JSON to Weft's receiver).
+ */
+async function reportClientSpan(o: DemoOptions, traceId: string, spanId: string, url: string, startMs: number, endMs: number, ok: boolean): Promise<void> {
+  const ns = (ms: number) => (BigInt(Math.round(ms * 1000)) * 1000n).toString();
+  const body = {
+    resourceSpans: [
+      {
+        resource: { attributes: [{ key: 'service.name', value: { stringValue: 'weft-demo-client' } }] },
+        scopeSpans: [
+          {
+            scope: { name: 'weft demo' },
+            spans: [
+              {
+                traceId,
+                spanId,
+                name: 'GET /checkout',
+                kind: 3, // CLIENT
+                startTimeUnixNano: ns(startMs),
+                endTimeUnixNano: ns(endMs),
+                attributes: [
+                  { key: 'http.request.method', value: { stringValue: 'GET' } },
+                  { key: 'url.full', value: { stringValue: url } },
+                ],
+                status: { code: ok ? 0 : 2 },
+              },
+            ],
+          },
+        ],
+      },
+    ],
+  };
+  let problem: string | null = null;
+  try {
+    const res = await fetch(`${o.otlpUrl}/v1/traces`, { method: 'POST', headers: { 'content-type': 'application/json', ...authHeaders(o.token) }, body: JSON.stringify(body) });
+    await res.arrayBuffer();
+    if (!res.ok) problem = `HTTP ${res.status}`;
+  } catch (err) {
+    problem = (err as Error).message;
+  }
+  if (problem !== null) o.progress(`Weft did not take the demo's client span (${problem}); the trace will show curl at its root with a warning`);
+}
+
 async function waitForTrace(o: DemoOptions, traceId: string): Promise<boolean> {
   const deadline = Date.now() + o.waitMs;
   while (Date.now() < deadline) {
@@ -69,8 +115,19 @@ export async function runDemo(o: DemoOptions): Promise<DemoRun> {
   const sendRequest = async (item: string): Promise<string> => {
     const traceId = randomBytes(16).toString('hex');
     const spanId = randomBytes(8).toString('hex');
-    // curl, so the trace starts at a real client process the agent sees (its c-p span).
-    await run('curl', ['-sf', '-o', '/dev/null', '-H', `traceparent: 00-${traceId}-${spanId}-01`, `${topology.entryUrl}/checkout?item=${encodeURIComponent(item)}`], { timeout: 15_000 });
+    // curl, so the trace starts at a real client process the agent sees (its c-p span), under the
+    // demo's own client span, which the traceparent names.
+    const url = `${topology.entryUrl}/checkout?item=${encodeURIComponent(item)}`;
+    const startMs = performance.timeOrigin + performance.now();
+    let ok = true;
+    try {
+      await run('curl', ['-sf', '-o', '/dev/null', '-H', `traceparent: 00-${traceId}-${spanId}-01`, url], { timeout: 15_000 });
+    } catch (err) {
+      ok = false;
+      throw err;
+    } finally {
+      await reportClientSpan(o, traceId, spanId, url, startMs, performance.timeOrigin + performance.now(), ok);
+    }
     traceIds.push(traceId);
     return traceId;
   };
