@@ -40,6 +40,10 @@ export type ObservationPoint =
   | 'local'
   | 'rest';
 
+/**
+ * Persisted by position: the stores write a span's observation point as its index here. Append
+ * new values at the end, never reorder (src/server/store/enum-codes.test.ts holds the snapshot).
+ */
 export const OBSERVATION_POINTS: readonly ObservationPoint[] = [
   'c-app',
   's-app',
@@ -58,6 +62,7 @@ export const OBSERVATION_POINTS: readonly ObservationPoint[] = [
 
 /** OpenTelemetry span kinds, by name. */
 export type SpanKind = 'unspecified' | 'internal' | 'server' | 'client' | 'producer' | 'consumer';
+/** Persisted by position (see OBSERVATION_POINTS): append only. */
 export const SPAN_KINDS: readonly SpanKind[] = [
   'unspecified',
   'internal',
@@ -77,6 +82,7 @@ export type ResponseStatus =
   | 'timeout'
   | 'unknown'
   | 'parse_failed';
+/** Persisted by position (see OBSERVATION_POINTS): append only. */
 export const RESPONSE_STATUSES: readonly ResponseStatus[] = [
   'ok',
   'client_error',

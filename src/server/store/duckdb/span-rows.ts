@@ -31,7 +31,8 @@ import type {
   Transport,
 } from '../../../model/index.js';
 
-// Enum codes are persisted: append new values at the end, never reorder.
+// Enum codes are persisted: append new values at the end, never reorder (enum-codes.test.ts
+// keeps the stored order as a snapshot).
 export const STATUS_CODES: readonly StatusCode[] = ['unset', 'ok', 'error'];
 export const SOURCES: readonly SpanSource[] = ['app', 'sys', 'net'];
 export const ORIGINS: readonly SpanOrigin[] = ['otlp', 'skywalking', 'zipkin', 'apm-api', 'ebpf', 'packet', 'pcap'];
