@@ -10,5 +10,8 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 120_000,
     reporters: ['default'],
+    // A `weft up` started by a test would hook every Node.js server it sees, other test files'
+    // workers included; tests that want the Node.js hook ask for it (WEFT_NODE_HOOK=1, nodeHook: true).
+    env: { WEFT_NODE_HOOK: '0' },
   },
 });

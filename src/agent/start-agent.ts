@@ -56,7 +56,11 @@ export interface AgentStartOptions {
   /** Agent id written to spans; default the host name. */
   hostId?: string;
   ebpf?: EbpfSourceOptions;
-  /** Hook Node.js servers through their inspector for runtime links (default true; `--no-node-hook`). */
+  /**
+   * Hook Node.js servers through their inspector for runtime links. Default false here, so an
+   * embedded agent (tests, benches) touches no process unless asked; `weft up` and `weft agent`
+   * pass their config's value, which is on unless `--no-node-hook` / WEFT_NODE_HOOK=0.
+   */
   nodeHook?: boolean;
   /** The runtime links' unix socket (default /run/weft/node-links-<pid>.sock). */
   nodeHookSocket?: string;
@@ -81,7 +85,7 @@ const SINK_FLUSH_ON_CLOSE_MS = 5_000;
  * links, never the agent.
  */
 async function startAgentRuntimeLinks(o: AgentStartOptions, source: EbpfSource): Promise<RuntimeLinksControl> {
-  const enabled = o.nodeHook !== false && o.syscalls !== false;
+  const enabled = o.nodeHook === true && o.syscalls !== false;
   try {
     return await startRuntimeLinks({ enabled, logger: o.logger, clock: source.clock, ...(o.nodeHookSocket ? { socketPath: o.nodeHookSocket } : {}) });
   } catch (err) {
@@ -110,7 +114,18 @@ export async function startAgent(o: AgentStartOptions): Promise<RunningAgent> {
   const matcher = parseInterfacePatterns(o.interfaces);
   const source = createEbpfSource({ ...o.ebpf, denyPids: [process.pid, ...(o.ebpf?.denyPids ?? [])], ...(o.syscalls === false ? { syscalls: false } : {}) });
   const newSpanId = spanIdGenerator();
-  const sysSessions = createSessionTable({ ...DEFAULT_SESSION_OPTIONS, hostId, protocols: PROTOCOL_PARSERS.map(l7ProtocolOf), source: 'sys', origin: 'ebpf', newSpanId });
+  // Set once the runtime links are up (below); the session table asks them per client span.
+  let runtimeLinks: RuntimeLinksControl | null = null;
+  const sysSessions = createSessionTable({
+    ...DEFAULT_SESSION_OPTIONS,
+    hostId,
+    protocols: PROTOCOL_PARSERS.map(l7ProtocolOf),
+    source: 'sys',
+    origin: 'ebpf',
+    newSpanId,
+    runtimeInbound: (pid, outbound, tcpSeq, startUnixNano) => (runtimeLinks?.hooked(pid) ? runtimeLinks.inboundFor(pid, outbound, tcpSeq, startUnixNano) : undefined),
+    runtimePending: (pid, startUnixNano) => runtimeLinks !== null && runtimeLinks.hooked(pid) && runtimeLinks.reportedUntil(pid) < startUnixNano,
+  });
   // NET spans from the interfaces asked for: frames from tc, through a session table of their own.
   const links =
     matcher.patterns.length > 0
@@ -140,9 +155,10 @@ export async function startAgent(o: AgentStartOptions): Promise<RunningAgent> {
     if (shipper) shipper.add(spans);
     else sinkQueue?.add(spans);
   };
-  const runtimeLinks = await startAgentRuntimeLinks(o, source);
+  const runtimeControl = await startAgentRuntimeLinks(o, source);
+  runtimeLinks = runtimeControl;
   const loop = startAgentLoop({
-    source: observedBy(source, runtimeLinks),
+    source: observedBy(source, runtimeControl),
     sessions,
     emit,
     sweepIntervalMs: SWEEP_INTERVAL_MS,
@@ -153,12 +169,12 @@ export async function startAgent(o: AgentStartOptions): Promise<RunningAgent> {
   o.logger.info({ component: 'agent', protocols: PROTOCOL_PARSERS.map((p) => p.name), kernelReads, syscalls: o.syscalls !== false, interfaces: matcher.patterns, capturing: links?.captured().map((l) => l.displayName) ?? [] }, 'eBPF agent attached');
   let reporter: MetricsReporter | null = null;
   const running: RunningAgent = {
-    runtimeLinks,
+    runtimeLinks: runtimeControl,
     async close() {
       links?.close();
       source.close();
       await loop.stop();
-      await runtimeLinks.close();
+      await runtimeControl.close();
       // What the loop's final flush handed over still goes in, unless the server is gone.
       if (sinkQueue) {
         await sinkQueue.flush(SINK_FLUSH_ON_CLOSE_MS);

@@ -202,7 +202,7 @@ describe.skipIf(unavailable !== null)('Node.js runtime links (inspector hook, re
       const before = listeningPortsOf(m.pid).map((l) => l.inode).sort();
       cap.links.attach(m.pid);
       const rec = await cap.links.attached(m.pid);
-      expect(rec?.outcome).toMatchObject({ kind: 'evaluated', value: 'installed', inspector: 'opened' });
+      expect(rec?.outcome, JSON.stringify(rec?.outcome)).toMatchObject({ kind: 'evaluated', value: 'installed', inspector: 'opened' });
       const outcome = rec?.outcome;
       if (outcome?.kind !== 'evaluated') throw new Error('not attached');
       // The port SIGUSR1 opened is gone: the process listens on exactly what it listened on before.
@@ -239,7 +239,7 @@ describe.skipIf(unavailable !== null)('Node.js runtime links (inspector hook, re
       expect(inspector).toBeDefined();
       cap.links.attach(m.pid);
       const rec = await cap.links.attached(m.pid);
-      expect(rec?.outcome).toMatchObject({ kind: 'evaluated', value: 'installed', inspector: 'reused', port: inspectPort });
+      expect(rec?.outcome, JSON.stringify(rec?.outcome)).toMatchObject({ kind: 'evaluated', value: 'installed', inspector: 'reused', port: inspectPort });
       expect(stillListening(inspector?.inode ?? '')).toBe(true);
       // The debugger's session is still there and answers.
       const answer = new Promise<unknown>((resolve) =>
@@ -262,17 +262,18 @@ describe.skipIf(unavailable !== null)('Node.js runtime links (inspector hook, re
     }
   });
 
-  it('the agent hooks a Node.js server it sees doing socket I/O on its own; with nodeHook false it leaves it alone', async () => {
-    const m = await startMiddle(backendPort, null);
+  it('the agent hooks a Node.js server it sees doing socket I/O on its own when asked (as weft up does by default); otherwise it leaves it alone', async () => {
+    // Test processes carry WEFT_NODE_HOOK=0 (vitest.config.ts) so no agent hooks them on its own; this one may be.
+    const m = await startMiddle(backendPort, null, [], { WEFT_NODE_HOOK: '1' });
     started.push(m.child);
     const sink = { submit: async (): Promise<void> => undefined };
     const off = await startAgent({ sink, interfaces: [], logger: silent, ebpf: { ports: [m.port] }, nodeHook: false, nodeHookSocket: join(dir, 'off.sock') });
-    const on = await startAgent({ sink, interfaces: [], logger: silent, ebpf: { ports: [m.port] }, nodeHookSocket: join(dir, 'on.sock') });
+    const on = await startAgent({ sink, interfaces: [], logger: silent, ebpf: { ports: [m.port] }, nodeHook: true, nodeHookSocket: join(dir, 'on.sock') });
     try {
       await drive(m.port, 2, 'a');
       let rec;
       for (let i = 0; i < 300 && !(rec = await on.runtimeLinks.attached(m.pid)); i++) await sleep(10);
-      expect(rec?.outcome).toMatchObject({ kind: 'evaluated', value: 'installed', inspector: 'opened' });
+      expect(rec?.outcome, JSON.stringify(rec?.outcome)).toMatchObject({ kind: 'evaluated', value: 'installed', inspector: 'opened' });
       for (let i = 0; i < 100 && !on.runtimeLinks.hooked(m.pid); i++) await sleep(10);
       expect(on.runtimeLinks.hooked(m.pid)).toBe(true);
       expect(await off.runtimeLinks.attached(m.pid)).toBeUndefined();

@@ -7,7 +7,7 @@
  * node/hook-script.ts in it), and from then on its reports answer `inboundFor`. Every answer is
  * exact or undefined: "missing", never "wrong".
  */
-import { existsSync, readdirSync, unlinkSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, statSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import type { EbpfEvent } from '../ebpf/decode-events.js';
 import { evaluateInNodeProcess, type AttachOutcome } from './node/inspector-attach.js';
@@ -46,7 +46,11 @@ export interface RuntimeLinksStats extends LinkStoreStats {
 }
 
 export interface RuntimeLinksControl extends RuntimeLinks {
-  /** Hooks `pid` if it is a Node.js server (once per pid; an exec'd pid counts as new). */
+  /**
+   * Hooks `pid` if it is a Node.js server (once per pid; an exec'd pid counts as new). A pid named
+   * here is hooked even if its environment says WEFT_NODE_HOOK=0, which only keeps the automatic
+   * attach (`observe`) away.
+   */
   attach(pid: number): void;
   /** Resolves when `pid`'s attach attempt finished (immediately when there was none). */
   attached(pid: number): Promise<AttachRecord | undefined>;
@@ -126,7 +130,13 @@ export async function startRuntimeLinks(opts: RuntimeLinksOptions): Promise<Runt
   // One attach at a time: SIGUSR1 opens every inspector on the same default port.
   let queue: Promise<unknown> = Promise.resolve();
 
-  if (opts.socketPath === undefined) removeDeadAgentSockets(RUNTIME_LINKS_DIR);
+  if (opts.socketPath === undefined) {
+    mkdirSync(RUNTIME_LINKS_DIR, { recursive: true, mode: 0o755 });
+    // Hooked processes that do not run as root must reach the socket: traverse (not list) the dir.
+    const mode = statSync(RUNTIME_LINKS_DIR).mode & 0o777;
+    if ((mode & 0o011) !== 0o011) chmodSync(RUNTIME_LINKS_DIR, mode | 0o011);
+    removeDeadAgentSockets(RUNTIME_LINKS_DIR);
+  }
   const server: ReportServer = await startReportServer(opts.socketPath ?? join(RUNTIME_LINKS_DIR, `node-links-${process.pid}.sock`), {
     onHello(pid, hello) {
       store.open(pid);
@@ -141,8 +151,8 @@ export async function startRuntimeLinks(opts: RuntimeLinksOptions): Promise<Runt
     },
   });
 
-  const attemptAttach = async (pid: number): Promise<AttachRecord> => {
-    const verdict = judgeTarget(pid);
+  const attemptAttach = async (pid: number, automatic: boolean): Promise<AttachRecord> => {
+    const verdict = judgeTarget(pid, automatic);
     if (!verdict.hook) return { pid, outcome: { kind: 'not-a-target', reason: verdict.reason } };
     const token = server.issueToken(pid, TOKEN_TTL_MS);
     const outcome = await evaluateInNodeProcess(pid, hookExpression(server.socketPath, token), opts.attachTimeoutMs === undefined ? {} : { timeoutMs: opts.attachTimeoutMs });
@@ -162,9 +172,9 @@ export async function startRuntimeLinks(opts: RuntimeLinksOptions): Promise<Runt
     return { pid, outcome };
   };
 
-  const attach = (pid: number): void => {
+  const attach = (pid: number, automatic = false): void => {
     if (closed || attempts.has(pid)) return;
-    const run = queue.then(() => (closed ? { pid, outcome: { kind: 'failed' as const, reason: 'closed' } } : attemptAttach(pid)));
+    const run = queue.then(() => (closed ? { pid, outcome: { kind: 'failed' as const, reason: 'closed' } } : attemptAttach(pid, automatic)));
     attempts.set(pid, run);
     queue = run.catch(() => undefined);
   };
@@ -180,10 +190,10 @@ export async function startRuntimeLinks(opts: RuntimeLinksOptions): Promise<Runt
         switch (ev.kind) {
           case 'data':
             if (ev.direction === 'egress' && ev.tcpSeqValid && store.has(ev.pid)) store.observeEgress(ev.pid, ev, ev.tcpSeq, ev.startUnixNano);
-            if (opts.autoAttach !== false && !attempts.has(ev.pid)) attach(ev.pid);
+            if (opts.autoAttach !== false && !attempts.has(ev.pid)) attach(ev.pid, true);
             break;
           case 'accept':
-            if (opts.autoAttach !== false && !attempts.has(ev.pid)) attach(ev.pid);
+            if (opts.autoAttach !== false && !attempts.has(ev.pid)) attach(ev.pid, true);
             break;
           case 'exec':
           case 'exit':

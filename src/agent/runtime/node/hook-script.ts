@@ -189,16 +189,18 @@ const HOOK_FUNCTION = String.raw`function weftNodeHook(socketPath, token, protoc
     const self = this, args = arguments;
     return als.run(NONE, () => orig.connect.apply(self, args));
   };
-  function withOwner(fn, self, args) {
+  // deferred: the call may run from another request's callback (a queued message flushed), so a
+  // message we did not see created gets no context rather than the caller's.
+  function withOwner(fn, self, args, deferred) {
     if (!active) return fn.apply(self, args);
-    if (self[kCtx] === undefined) { const c = als.getStore(); self[kCtx] = c === undefined ? NONE : c; }
+    if (self[kCtx] === undefined) { const c = deferred ? undefined : als.getStore(); self[kCtx] = c === undefined ? NONE : c; }
     const saved = owner;
     owner = self[kCtx];
     try { return fn.apply(self, args); } finally { owner = saved; }
   }
-  MessageProto._send = function _send() { return withOwner(orig.send, this, arguments); };
-  MessageProto._writeRaw = function _writeRaw() { return withOwner(orig.writeRaw, this, arguments); };
-  MessageProto._flushOutput = function _flushOutput() { return withOwner(orig.flushOutput, this, arguments); };
+  MessageProto._send = function _send() { return withOwner(orig.send, this, arguments, false); };
+  MessageProto._writeRaw = function _writeRaw() { return withOwner(orig.writeRaw, this, arguments, false); };
+  MessageProto._flushOutput = function _flushOutput() { return withOwner(orig.flushOutput, this, arguments, true); };
   AgentProto.addRequest = function addRequest(req) {
     if (active && req && req[kCtx] === undefined) { const c = als.getStore(); req[kCtx] = c === undefined ? NONE : c; }
     return orig.addRequest.apply(this, arguments);
@@ -206,7 +208,9 @@ const HOOK_FUNCTION = String.raw`function weftNodeHook(socketPath, token, protoc
   // The response parser is created under the store current in onSocket: make that the request's own.
   ClientProto.onSocket = function onSocket() {
     if (!active) return orig.onSocket.apply(this, arguments);
-    if (this[kCtx] === undefined) { const c = als.getStore(); this[kCtx] = c === undefined ? NONE : c; }
+    // Without an agent, onSocket runs in the request's constructor; with one, addRequest already
+    // took the context unless the request predates the hook (then it may be a queued one: none).
+    if (this[kCtx] === undefined) { const c = this.agent ? undefined : als.getStore(); this[kCtx] = c === undefined ? NONE : c; }
     const self = this, args = arguments;
     return als.run(this[kCtx], () => orig.onSocket.apply(self, args));
   };

@@ -70,7 +70,7 @@ interface CdpReply {
 }
 
 interface InspectorSession {
-  evaluate(expression: string, timeoutMs: number): Promise<unknown>;
+  evaluate(expression: string, timeoutMs: number, closeAfter?: string): Promise<unknown>;
   /** Sends an evaluation whose effect closes the socket; resolves when it closed (or the budget ran out). */
   sendAndAwaitClose(expression: string, timeoutMs: number): Promise<boolean>;
   close(): void;
@@ -95,7 +95,7 @@ async function openSession(url: string, timeoutMs: number): Promise<InspectorSes
   const closed = new Promise<void>((resolve) => ws.once('close', () => resolve()));
   ws.on('error', () => undefined);
   return {
-    async evaluate(expression, budgetMs) {
+    async evaluate(expression, budgetMs, closeAfter) {
       const id = nextId++;
       const reply = await new Promise<CdpReply>((resolve, reject) => {
         const timer = setTimeout(() => {
@@ -108,6 +108,9 @@ async function openSession(url: string, timeoutMs: number): Promise<InspectorSes
           resolve(msg);
         });
         ws.send(JSON.stringify({ id, method: 'Runtime.evaluate', params: { expression, includeCommandLineAPI: true, returnByValue: true, silent: true } }));
+        // Queued right behind it: the inspector runs both in order on the main thread, so the
+        // port closes even if that thread is busy past our budget and we have hung up by then.
+        if (closeAfter !== undefined) ws.send(JSON.stringify({ id: nextId++, method: 'Runtime.evaluate', params: { expression: closeAfter, includeCommandLineAPI: true, silent: true } }));
       });
       if (reply.error) throw new Error(`inspector error: ${reply.error.message ?? 'unknown'}`);
       const ex = reply.result?.exceptionDetails;
@@ -188,7 +191,7 @@ async function evaluateThrough(
   let failure: string | null = null;
   try {
     session = await openSession(await debuggerUrl(host, listener.port, timeoutMs), timeoutMs);
-    value = await session.evaluate(expression, timeoutMs);
+    value = await session.evaluate(expression, timeoutMs, inspector === 'opened' ? CLOSE_EXPRESSION : undefined);
   } catch (err) {
     failure = (err as Error).message;
   }
@@ -196,11 +199,14 @@ async function evaluateThrough(
     session?.close();
     return failure === null ? { kind: 'evaluated', value, inspector, port: listener.port } : { kind: 'failed', reason: failure };
   }
-  // We opened it: close it again, through our session, or a fresh one if ours never came up.
+  // We opened it: the close went out behind the evaluation; if our session never came up, close
+  // it through a fresh one.
   let closedPort = false;
   try {
-    session ??= await openSession(await debuggerUrl(host, listener.port, timeoutMs), timeoutMs);
-    await session.sendAndAwaitClose(CLOSE_EXPRESSION, timeoutMs);
+    if (session === null) {
+      session = await openSession(await debuggerUrl(host, listener.port, timeoutMs), timeoutMs);
+      await session.sendAndAwaitClose(CLOSE_EXPRESSION, timeoutMs);
+    }
   } catch {
     // Reported below through the port check.
   } finally {
