@@ -6,6 +6,7 @@
  */
 import { runAgentCapacityBench } from './agent-capacity.js';
 import { runAssemblyBench } from './assembly.js';
+import { runClickHouseBench } from './clickhouse.js';
 import { runEbpfOverheadBench } from './ebpf-overhead.js';
 import { runIngestBench } from './ingest.js';
 import { runNodeHookBench } from './node-hook.js';
@@ -22,6 +23,7 @@ const SUITES: Record<string, Suite> = {
   parsers: runParserBench,
   'agent-capacity': runAgentCapacityBench,
   assembly: runAssemblyBench,
+  clickhouse: runClickHouseBench,
   ui: runUiBench,
   'ebpf-overhead': (log) => runEbpfOverheadBench(log),
   'ebpf-overhead-server': (log) => runEbpfOverheadBench(log, { scope: 'server' }),

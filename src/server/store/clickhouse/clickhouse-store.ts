@@ -70,6 +70,14 @@ const U32_MAX = 0xffffffff;
 
 type Cell = string | number | null | Cell[];
 
+/**
+ * Keys indexed in `span_keys`. Time-bound keys (tcp seqs, syscall ids, X-Request-IDs) are not:
+ * the trace walk always looks them up inside a time window, which the time-sorted primary key of
+ * `spans` serves, and leaving them out keeps the side table at a row or two a span instead of six
+ * (measured 31 → ~6 bytes a SYS span on disk, BENCHMARKS.md). Without a window they are a scan.
+ */
+const ID_KEY_TYPES: ReadonlySet<LinkKey['type']> = new Set(['trace', 'span', 'parent']);
+
 /** Connection-level failures: the server is not there (yet) or did not answer. */
 const UNAVAILABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', 'ENOTFOUND', 'UND_ERR_SOCKET']);
 
@@ -224,7 +232,8 @@ class ClickHouseStoreImpl implements Store {
     for (const s of spans) {
       writeSpanRow(rows, s);
       const bucket = bucketOf(s.startTimeUnixNano < 0n ? 0n : s.startTimeUnixNano);
-      for (const k of linkKeysOf(s)) addKey(linkKeyFingerprint(k), bucket);
+      // Only id keys go to the side table; time-bound keys are found by time (see ID_KEY_TYPES).
+      for (const k of linkKeysOf(s)) if (ID_KEY_TYPES.has(k.type)) addKey(linkKeyFingerprint(k), bucket);
       if (s.endTimeUnixNano - s.startTimeUnixNano > LONG_SPAN_NANO) addKey(LONG_SPAN_KEY, bucket);
       for (const k in s.attributes) if (!this.attributeKeySet.has(k)) attributeKeys.add(k);
       for (const k in s.resource) if (!this.attributeKeySet.has(k)) attributeKeys.add(k);
@@ -258,44 +267,73 @@ class ClickHouseStoreImpl implements Store {
     return { accepted: spans.length };
   }
 
-  /** Start seconds of spans having any of the key fingerprints (optionally starting no later than `maxBucket`). */
-  private async bucketsOf(hashes: number[], maxBucket?: number): Promise<number[]> {
-    if (hashes.length === 0) return [];
+  /**
+   * From `span_keys` in one query: the start seconds of spans having any of the id-key
+   * fingerprints, and (when `withLong`) those of long spans, all no later than `maxBucket`.
+   */
+  private async keyBuckets(idHashes: number[], withLong: boolean, maxBucket?: number): Promise<{ id: number[]; long: number[] }> {
+    const wanted = new Set(idHashes);
+    const hashes = withLong ? [...wanted, LONG_SPAN_KEY] : [...wanted];
+    if (hashes.length === 0) return { id: [], long: [] };
     const bound = maxBucket === undefined ? '' : ` AND bucket <= ${maxBucket}`;
-    const rows = await this.select(`SELECT DISTINCT bucket FROM ${this.t('span_keys')} WHERE key_hash IN (${sqlList([...new Set(hashes)])})${bound}`, 'key lookup');
-    return rows.map((r) => Number(r[0]));
+    const rows = await this.select(`SELECT DISTINCT key_hash, bucket FROM ${this.t('span_keys')} WHERE key_hash IN (${sqlList([...new Set(hashes)])})${bound}`, 'key lookup');
+    const id: number[] = [];
+    const long: number[] = [];
+    for (const [h, b] of rows) {
+      if (wanted.has(Number(h))) id.push(Number(b));
+      if (withLong && Number(h) === LONG_SPAN_KEY) long.push(Number(b));
+    }
+    return { id, long };
   }
 
-  /** Spans matching `cond` among those starting in `buckets`, each once, at most `limit`. */
-  private async readInBuckets(buckets: number[], cond: string, limit: number | undefined): Promise<SpanRecord[]> {
-    if (buckets.length === 0) return [];
+  /**
+   * The condition "overlaps [lo, hi]" bounded for the primary key: spans starting up to
+   * LONG_SPAN_NANO before the window are a key range; longer ones are those in `longBuckets`.
+   */
+  private static windowCondition(lo: bigint, hi: bigint, longBuckets: number[]): string {
+    const from = lo - LONG_SPAN_NANO < 0n ? 0n : lo - LONG_SPAN_NANO;
+    const early = longBuckets.filter((b) => BigInt(b) * NANOS_PER_SECOND < from);
+    const window = `start_ns BETWEEN ${sqlLiteral(from)} AND ${sqlLiteral(hi)}`;
+    const bounded = early.length === 0 ? window : `(${window} OR ${bucketRanges(early)})`;
+    return `${bounded} AND start_ns <= ${sqlLiteral(hi)} AND end_ns >= ${sqlLiteral(lo < 0n ? 0n : lo)}`;
+  }
+
+  /** Spans matching `where`, each once, at most `limit`. */
+  private async readSpans(where: string, limit: number | undefined, what: string): Promise<SpanRecord[]> {
     const cap = limit === undefined ? '' : ` LIMIT ${limit}`;
-    const rows = await this.select(
-      `SELECT ${SELECT_COLUMNS} FROM ${this.t('spans')} WHERE ${bucketRanges(buckets)} AND ${cond} LIMIT 1 BY ${IDENTITY}${cap}`,
-      'span read',
-    );
+    const rows = await this.select(`SELECT ${SELECT_COLUMNS} FROM ${this.t('spans')} WHERE ${where} LIMIT 1 BY ${IDENTITY}${cap}`, what);
     return dedupe(rows.map(rowToSpan), limit);
   }
 
   async getTrace(traceId: string): Promise<SpanRecord[]> {
     this.ensureOpen();
     if (traceId === '') return [];
-    const key: LinkKey = { type: 'trace', value: traceId };
-    const buckets = await this.bucketsOf([linkKeyFingerprint(key)]);
-    return this.readInBuckets(buckets, `trace_id = ${sqlLiteral(traceId)}`, undefined);
+    const { id } = await this.keyBuckets([linkKeyFingerprint({ type: 'trace', value: traceId })], false);
+    if (id.length === 0) return [];
+    return this.readSpans(`${bucketRanges(id)} AND trace_id = ${sqlLiteral(traceId)}`, undefined, 'trace read');
   }
 
   async findByLinkKeys(keys: readonly LinkKey[], options: { limit: number; timeRange?: TimeRange }): Promise<SpanRecord[]> {
     this.ensureOpen();
     const limit = Math.max(0, Math.floor(options.limit));
     const usable = usableLinkKeys(keys);
-    const cond = linkKeyCondition(usable);
-    if (cond === null || limit === 0) return [];
+    if (usable.length === 0 || limit === 0) return [];
     const tr = options.timeRange;
     if (tr !== undefined && (tr.endUnixNano < 0n || tr.startUnixNano > tr.endUnixNano)) return [];
-    const buckets = await this.bucketsOf(usable.map(linkKeyFingerprint), tr === undefined ? undefined : bucketOf(tr.endUnixNano));
-    const timeCond = tr === undefined ? '' : ` AND start_ns <= ${sqlLiteral(tr.endUnixNano)} AND end_ns >= ${sqlLiteral(tr.startUnixNano < 0n ? 0n : tr.startUnixNano)}`;
-    return this.readInBuckets(buckets, `${cond}${timeCond}`, limit);
+    const idKeys = usable.filter((k) => ID_KEY_TYPES.has(k.type));
+    const timedKeys = usable.filter((k) => !ID_KEY_TYPES.has(k.type));
+    const buckets = await this.keyBuckets(idKeys.map(linkKeyFingerprint), timedKeys.length > 0 && tr !== undefined, tr === undefined ? undefined : bucketOf(tr.endUnixNano));
+    const branches: string[] = [];
+    if (idKeys.length > 0 && buckets.id.length > 0) {
+      const timeCond = tr === undefined ? '' : ` AND start_ns <= ${sqlLiteral(tr.endUnixNano)} AND end_ns >= ${sqlLiteral(tr.startUnixNano < 0n ? 0n : tr.startUnixNano)}`;
+      branches.push(`(${bucketRanges(buckets.id)} AND ${linkKeyCondition(idKeys) ?? '0'}${timeCond})`);
+    }
+    if (timedKeys.length > 0) {
+      const cond = linkKeyCondition(timedKeys) ?? '0';
+      branches.push(tr === undefined ? cond : `(${ClickHouseStoreImpl.windowCondition(tr.startUnixNano, tr.endUnixNano, buckets.long)} AND ${cond})`);
+    }
+    if (branches.length === 0) return [];
+    return this.readSpans(branches.join(' OR '), limit, 'key read');
   }
 
   async findInTimeRange(timeRange: TimeRange, options: { limit: number }): Promise<SpanRecord[] | null> {
@@ -303,16 +341,11 @@ class ClickHouseStoreImpl implements Store {
     const limit = Math.max(0, Math.floor(options.limit));
     const { startUnixNano: lo, endUnixNano: hi } = timeRange;
     if (hi < 0n || lo > hi) return [];
-    const from = lo - LONG_SPAN_NANO < 0n ? 0n : lo - LONG_SPAN_NANO;
-    // Spans starting up to LONG_SPAN_NANO before the window are read by primary-key range; longer
-    // ones are found through their LONG_SPAN_KEY rows in `span_keys`.
-    const longBuckets = (await this.bucketsOf([LONG_SPAN_KEY], bucketOf(hi))).filter((b) => BigInt(b) * NANOS_PER_SECOND < from);
-    const window = `start_ns BETWEEN ${sqlLiteral(from)} AND ${sqlLiteral(hi)}`;
-    const where = longBuckets.length === 0 ? window : `(${window} OR ${bucketRanges(longBuckets)})`;
+    const { long } = await this.keyBuckets([], true, bucketOf(hi));
     // Twice the limit in rows leaves room for duplicates; a window that fills even that is too dense.
     const rowCap = 2 * limit + 2;
     const rows = await this.select(
-      `SELECT ${SELECT_COLUMNS} FROM ${this.t('spans')} WHERE ${where} AND start_ns <= ${sqlLiteral(hi)} AND end_ns >= ${sqlLiteral(lo < 0n ? 0n : lo)} LIMIT ${rowCap}`,
+      `SELECT ${SELECT_COLUMNS} FROM ${this.t('spans')} WHERE ${ClickHouseStoreImpl.windowCondition(lo, hi, long)} LIMIT ${rowCap}`,
       'window read',
     );
     if (rows.length >= rowCap) return null;

@@ -74,16 +74,11 @@ export class RowBinaryWriter {
       this.u8(0);
       return;
     }
-    // UTF-8 is at most 3 bytes per UTF-16 unit; reserve that, write, then back-fill the length.
-    const max = s.length * 3;
-    const lenBytes = max < 0x80 ? 1 : max < 0x4000 ? 2 : max < 0x200000 ? 3 : 5;
-    this.reserve(lenBytes + max);
-    const start = this.pos + lenBytes;
-    const written = this.buf.write(s, start, 'utf8');
-    const actualLenBytes = written < 0x80 ? 1 : written < 0x4000 ? 2 : written < 0x200000 ? 3 : written < 0x10000000 ? 4 : 5;
-    if (actualLenBytes !== lenBytes) this.buf.copy(this.buf, this.pos + actualLenBytes, start, start + written);
-    this.varuint(written);
-    this.pos += written;
+    // The exact byte length first (native, no allocation), so the bytes are written once, in place.
+    const n = Buffer.byteLength(s, 'utf8');
+    this.varuint(n);
+    this.reserve(n);
+    this.pos += this.buf.write(s, this.pos, n, 'utf8');
   }
 
   stringArray(items: readonly string[]): void {

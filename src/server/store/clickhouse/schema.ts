@@ -5,10 +5,12 @@
  * - `spans`: one row per span, sorted by (start_ns, identity). Time-window reads (the trace walk's
  *   `findInTimeRange`, search newest first) are primary-key ranges. ReplacingMergeTree folds a
  *   re-sent span into one row when parts merge; reads de-duplicate until then.
- * - `span_keys`: the projection-like side table for link-key lookups: (32-bit key fingerprint,
- *   start second) sorted by fingerprint. A lookup reads one granule per key and learns in which
- *   seconds its spans started; the spans are then read by primary-key range with the exact key
- *   condition. Rows of one key in one second collapse, so a trace's 40 spans cost one `trace` row.
+ * - `span_keys`: the projection-like side table for id-key lookups (trace, span and parent ids):
+ *   (32-bit key fingerprint, start second) sorted by fingerprint. A lookup reads one granule per
+ *   key and learns in which seconds its spans started; the spans are then read by primary-key
+ *   range with the exact key condition. Rows of one key in one second collapse, so a trace's 40
+ *   spans cost one `trace` row. Time-bound keys (tcp seqs, syscall ids, X-Request-IDs) are looked
+ *   up inside a time window, a primary-key range of `spans`, and are not in this table.
  * - `attribute_keys`: distinct attribute keys for tag autocompletion.
  * With `--cluster NAME` each is a `<name>_local` table on every shard, and `<name>` is a
  * Distributed table over the cluster. Spans shard by (trace id, span id), so a re-sent span lands

@@ -153,48 +153,53 @@ function writeAttributes(w: RowBinaryWriter, attrs: Record<string, AttributeValu
   }
 }
 
+function warn(s: SpanRecord, field: string, v: unknown): void {
+  s.warnings.push(`store: ${field} ${String(v)} is out of range; stored as absent`);
+}
+
+/** An integer field in 0..max, else 0 with a warning. Module-level: no closure per span. */
+function uint(s: SpanRecord, field: keyof SpanRecord, max: number): number {
+  const v = s[field] as number;
+  if (Number.isInteger(v) && v >= 0 && v <= max) return v;
+  warn(s, field, v);
+  return 0;
+}
+
+function time(s: SpanRecord, field: 'startTimeUnixNano' | 'endTimeUnixNano'): bigint {
+  const v = s[field];
+  if (typeof v === 'bigint' && v >= 0n && v <= U64_MAX) return v;
+  warn(s, field, v);
+  return 0n;
+}
+
+function nullableInt(s: SpanRecord, field: 'requestId' | 'responseCode'): bigint | null {
+  const v = s[field];
+  if (v === null) return null;
+  if (Number.isSafeInteger(v)) return BigInt(v);
+  warn(s, field, v);
+  return null;
+}
+
+function safeU64(s: SpanRecord, field: 'syscallTraceIdReq' | 'syscallTraceIdResp'): number {
+  const v = s[field];
+  if (Number.isSafeInteger(v) && v >= 0) return v;
+  warn(s, field, v);
+  return 0;
+}
+
 /**
  * Appends one span as a RowBinary row. Out-of-domain numbers become absent values and add a
  * warning to the span before its warnings column (the last one) is written.
  */
 export function writeSpanRow(w: RowBinaryWriter, s: SpanRecord): void {
-  const warn = (field: string, v: unknown): void => {
-    s.warnings.push(`store: ${field} ${String(v)} is out of range; stored as absent`);
-  };
-  const uint = (field: keyof SpanRecord, max: number): number => {
-    const v = s[field] as number;
-    if (Number.isInteger(v) && v >= 0 && v <= max) return v;
-    warn(field, v);
-    return 0;
-  };
-  const time = (field: 'startTimeUnixNano' | 'endTimeUnixNano'): bigint => {
-    const v = s[field];
-    if (typeof v === 'bigint' && v >= 0n && v <= U64_MAX) return v;
-    warn(field, v);
-    return 0n;
-  };
-  const nullableInt = (field: 'requestId' | 'responseCode'): bigint | null => {
-    const v = s[field];
-    if (v === null) return null;
-    if (Number.isSafeInteger(v)) return BigInt(v);
-    warn(field, v);
-    return null;
-  };
-  const safeU64 = (field: 'syscallTraceIdReq' | 'syscallTraceIdResp'): number => {
-    const v = s[field];
-    if (Number.isSafeInteger(v) && v >= 0) return v;
-    warn(field, v);
-    return 0;
-  };
-
   w.string(s.traceId);
   w.string(s.spanId);
   w.string(s.parentSpanId);
   w.string(s.name);
   w.u8(codeOf(KINDS, s.kind));
   w.string(s.service);
-  w.u64(time('startTimeUnixNano'));
-  w.u64(time('endTimeUnixNano'));
+  w.u64(time(s, 'startTimeUnixNano'));
+  w.u64(time(s, 'endTimeUnixNano'));
   w.u8(codeOf(STATUS_CODES, s.statusCode));
   w.string(s.statusMessage);
   writeAttributes(w, s.attributes);
@@ -208,28 +213,28 @@ export function writeSpanRow(w: RowBinaryWriter, s: SpanRecord): void {
   w.string(s.requestDomain);
   w.string(s.requestResource);
   w.string(s.endpoint);
-  w.nullableI64(nullableInt('requestId'));
+  w.nullableI64(nullableInt(s, 'requestId'));
   w.u8(codeOf(RESPONSES, s.responseStatus));
-  w.nullableI64(nullableInt('responseCode'));
+  w.nullableI64(nullableInt(s, 'responseCode'));
   w.string(s.responseException);
-  w.u8(uint('ipVersion', 255));
+  w.u8(uint(s, 'ipVersion', 255));
   w.string(s.clientIp);
   w.string(s.serverIp);
-  w.u16(uint('clientPort', 0xffff));
-  w.u16(uint('serverPort', 0xffff));
+  w.u16(uint(s, 'clientPort', 0xffff));
+  w.u16(uint(s, 'serverPort', 0xffff));
   w.u8(codeOf(TRANSPORTS, s.transport));
-  w.u32(uint('reqTcpSeq', 0xffffffff));
-  w.u32(uint('respTcpSeq', 0xffffffff));
+  w.u32(uint(s, 'reqTcpSeq', 0xffffffff));
+  w.u32(uint(s, 'respTcpSeq', 0xffffffff));
   w.string(s.hostId);
-  w.u32(uint('processId', 0xffffffff));
+  w.u32(uint(s, 'processId', 0xffffffff));
   w.string(s.processName);
-  w.u32(uint('threadIdReq', 0xffffffff));
-  w.u32(uint('threadIdResp', 0xffffffff));
+  w.u32(uint(s, 'threadIdReq', 0xffffffff));
+  w.u32(uint(s, 'threadIdResp', 0xffffffff));
   w.string(s.interfaceName);
   w.string(s.xRequestIdReq);
   w.string(s.xRequestIdResp);
-  w.u64n(safeU64('syscallTraceIdReq'));
-  w.u64n(safeU64('syscallTraceIdResp'));
+  w.u64n(safeU64(s, 'syscallTraceIdReq'));
+  w.u64n(safeU64(s, 'syscallTraceIdResp'));
   // Last, after every conversion above had the chance to add a warning.
   w.stringArray(s.warnings);
 }
