@@ -78,7 +78,7 @@ export interface RuntimeLinksOptions {
   enabled: boolean;
   /** Attach to new pids seen by `observe` (default true). */
   autoAttach?: boolean;
-  /** Budget for one attach's inspector steps (default 2000 ms). */
+  /** Budget for each of one attach's inspector steps (default 5000 ms). */
   attachTimeoutMs?: number;
 }
 
@@ -119,6 +119,10 @@ function disabledLinks(): RuntimeLinksControl {
   };
 }
 
+/** Attach attempts per process before it is left unlinked, and the wait before each retry (× try). */
+const MAX_ATTACH_TRIES = 3;
+const ATTACH_RETRY_MS = 1_000;
+
 export async function startRuntimeLinks(opts: RuntimeLinksOptions): Promise<RuntimeLinksControl> {
   if (!opts.enabled) return disabledLinks();
   const log = opts.logger;
@@ -126,6 +130,7 @@ export async function startRuntimeLinks(opts: RuntimeLinksOptions): Promise<Runt
   const live = new Set<number>();
   const attempts = new Map<number, Promise<AttachRecord>>();
   let failures = 0;
+  const retries = new Map<number, number>();
   let closed = false;
   // One attach at a time: SIGUSR1 opens every inspector on the same default port.
   let queue: Promise<unknown> = Promise.resolve();
@@ -164,6 +169,17 @@ export async function startRuntimeLinks(opts: RuntimeLinksOptions): Promise<Runt
     }
     if (outcome.kind === 'failed') {
       failures++;
+      // A loaded machine can make the inspector slow to answer, or another attach may hold the
+      // default port: try again later, a few times, before leaving the process unlinked.
+      const tries = (retries.get(pid) ?? 0) + 1;
+      if (tries < MAX_ATTACH_TRIES && !closed && !outcome.inspectorLeftOpen) {
+        retries.set(pid, tries);
+        const again = setTimeout(() => {
+          attempts.delete(pid);
+          attach(pid, automatic);
+        }, ATTACH_RETRY_MS * tries);
+        again.unref();
+      }
       log.warn({ ...ctx, reason: outcome.reason, inspectorLeftOpen: outcome.inspectorLeftOpen ?? false }, 'Node.js runtime links: attach failed; this process\'s outbound calls stay unlinked');
     } else if (outcome.kind === 'evaluated') {
       if (outcome.inspectorLeftOpen) log.warn(ctx, 'Node.js runtime links: the inspector we opened did not close');
@@ -199,6 +215,7 @@ export async function startRuntimeLinks(opts: RuntimeLinksOptions): Promise<Runt
           case 'exit':
             // A new program image (or none): the old hook is gone with it, a new one may be due.
             attempts.delete(ev.pid);
+            retries.delete(ev.pid);
             live.delete(ev.pid);
             store.forget(ev.pid);
             break;

@@ -3,12 +3,15 @@
  * /req/ID waits a random moment, calls the backend's /backend/ID through a keep-alive agent with
  * few sockets (so requests queue and are flushed from other requests' callbacks), waits again,
  * and, when REDIS_PORT is set, GETs k:ID from Redis on one shared ioredis connection.
+ * POST /post/ID reads its body and calls the backend from the body's `end` callback. A raw TCP
+ * server (line protocol: "ID\n" in, one line out) calls the backend per line.
  * HANDLE_SIGUSR1=1 makes it take SIGUSR1 for itself (as some apps do for log rotation), which
  * keeps Node from opening its inspector on that signal.
- * Prints {"port": N} once listening.
+ * Prints {"port": N, "rawPort": M} once both listen.
  */
 'use strict';
 const http = require('node:http');
+const net = require('node:net');
 
 const backendPort = Number(process.env.BACKEND_PORT);
 const redisPort = Number(process.env.REDIS_PORT || 0);
@@ -38,6 +41,22 @@ const server = http.createServer(async (req, res) => {
     res.end(String(sigusr1));
     return;
   }
+  const post = /^\/post\/([\w-]+)$/.exec(req.url || '');
+  if (post && req.method === 'POST') {
+    let body = '';
+    req.setEncoding('utf8');
+    req.on('data', (d) => (body += d));
+    req.on('end', () => {
+      backend(`/backend/${post[1]}`).then(
+        (b) => res.end(`${post[1]} ${body.length} ${b}`),
+        (err) => {
+          res.statusCode = 502;
+          res.end(String(err));
+        },
+      );
+    });
+    return;
+  }
   const m = /^\/req\/([\w-]+)$/.exec(req.url || '');
   if (!m) {
     res.statusCode = 404;
@@ -57,6 +76,26 @@ const server = http.createServer(async (req, res) => {
   }
 });
 server.keepAliveTimeout = 30_000;
+
+const raw = net.createServer((socket) => {
+  let carry = '';
+  socket.setEncoding('utf8');
+  socket.on('data', (chunk) => {
+    const lines = (carry + chunk).split('\n');
+    carry = lines.pop();
+    for (const id of lines) {
+      setTimeout(() => {
+        backend(`/backend/${id}`).then(
+          (b) => socket.write(`${id} ${b}\n`),
+          (err) => socket.write(`${id} error ${err}\n`),
+        );
+      }, Math.random() * 10);
+    }
+  });
+});
+
 server.listen(0, '127.0.0.1', () => {
-  process.stdout.write(`${JSON.stringify({ port: server.address().port })}\n`);
+  raw.listen(0, '127.0.0.1', () => {
+    process.stdout.write(`${JSON.stringify({ port: server.address().port, rawPort: raw.address().port })}\n`);
+  });
 });

@@ -30,13 +30,14 @@ export type AttachOutcome =
   | { kind: 'failed'; reason: string; inspectorLeftOpen?: boolean };
 
 export interface AttachOptions {
-  /** Budget for the inspector to open, and for each protocol round trip (default 2000 ms). */
+  /** Budget for the inspector to open, and for each protocol round trip (default 5000 ms). */
   timeoutMs?: number;
   /** Poll interval while waiting for the port to open or close (default 5 ms). */
   pollMs?: number;
 }
 
-const DEFAULT_TIMEOUT_MS = 2000;
+/** As OBI: the inspector thread of a loaded host can take seconds to bind after SIGUSR1. */
+const DEFAULT_TIMEOUT_MS = 5000;
 const DEFAULT_POLL_MS = 5;
 /** Inspector messages are small; the hook expression is ~10 KiB, replies smaller. */
 const MAX_MESSAGE_BYTES = 1 << 20;

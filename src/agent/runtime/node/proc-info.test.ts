@@ -35,5 +35,8 @@ describe('proc info', () => {
     expect(isWeftCommand(['node', '/opt/weft/bin/weft.js', 'up'])).toBe(true);
     expect(isWeftCommand(['node', '/usr/local/bin/weft', 'agent'])).toBe(true);
     expect(isWeftCommand(['node', 'server.js'])).toBe(false);
+    expect(isWeftCommand(['node', '/opt/weft/dist/cli/main.js', 'server'])).toBe(true);
+    // A service inside a checkout named weft is not Weft.
+    expect(isWeftCommand(['node', '/ci/weft/src/demo/correctness/node-middle.mjs'])).toBe(false);
   });
 });

@@ -14,7 +14,9 @@ export type TargetVerdict = { hook: true } | { hook: false; reason: string };
 export function isWeftCommand(argv: readonly string[]): boolean {
   return argv.slice(1).some((a) => {
     const base = basename(a);
-    return base === 'weft' || base === 'weft.js' || /[/\\]weft[/\\](bin|dist|src)[/\\]/.test(a);
+    // The CLI's own entry points only: a checkout's folder may well be named `weft`, and the
+    // demo and test services under its src/ are ordinary Node.js servers to hook.
+    return base === 'weft' || base === 'weft.js' || /[/\\](dist|src)[/\\]cli[/\\]main\.[cm]?[jt]s$/.test(a);
   });
 }
 
