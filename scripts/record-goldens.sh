@@ -93,6 +93,9 @@ capture http1 curl-chunked-gzip $HTTP_PORT "$CURL_V → $NGINX_V (gzip on): curl
   curl --http1.1 -sS --compressed -o /dev/null -o /dev/null "$U/big.txt" "$U/a.txt"
 capture http1 http10-close-delimited $HTTP_PORT "$CURL_V → $NGINX_V (gzip on): curl --http1.0 --compressed $U/big.txt (body until close)" -- \
   curl --http1.0 -sS --compressed -o /dev/null "$U/big.txt"
+capture http1 curl-query-secrets $HTTP_PORT "$CURL_V → $NGINX_V: curl --http1.1 with secrets in query strings ($U/a.txt?token=…&x=1, ?api_key=…&page=2, ?X-Amz-Signature=…, ?password=…&sig=…), one keep-alive connection" -- \
+  curl --http1.1 -sS -o /dev/null -o /dev/null -o /dev/null -o /dev/null "$U/a.txt?token=tok-s3cret&x=1" "$U/a.txt?api_key=k3y-s3cret&page=2" \
+  "$U/a.txt?X-Amz-Signature=abcd1234&X-Amz-Date=20260101T000000Z" "$U/a.txt?user=bob&password=hunter2&sig=zz9"
 pipeline_http() {
   exec 3<>"/dev/tcp/127.0.0.1/$HTTP_PORT"
   printf 'GET /a.txt HTTP/1.1\r\nHost: weft.test\r\nX-B3-TraceId: 80f198ee56343ba864fe8b2a57d3eff7\r\nX-B3-SpanId: e457b5a2e4d86bd1\r\n\r\nGET /api/v1/users/7 HTTP/1.1\r\nHost: weft.test\r\nb3: 80f198ee56343ba864fe8b2a57d3eff7-05e3ac9a4f6e3b90-1\r\n\r\nHEAD /a.txt HTTP/1.1\r\nHost: weft.test\r\nuber-trace-id: 5b8efff798038103d269b633813fc60c:eee19b7ec3c1b174:0:1\r\n\r\nGET /missing HTTP/1.1\r\nHost: weft.test\r\nConnection: close\r\n\r\n' >&3

@@ -6,6 +6,7 @@
  * taken out of `attributes` (the field holds the value); keys that carry more than the field
  * (hosts, ports, rpc.*, messaging.*) stay, so nothing an SDK sent is lost.
  */
+import { redactQuery } from '../model/index.js';
 import type { AttributeValue, ResponseStatus, SpanRecord } from '../model/index.js';
 import { setOwn } from './wire-values.js';
 
@@ -107,6 +108,9 @@ function sqlVerb(statement: string): string {
  * `span.attributes` to what remains. Call it after `kind`, `name`, `statusCode` and
  * `statusMessage` are set: the observation side and the error outcome depend on them.
  */
+/** Attributes holding a URL, target or query string (OTel current and older conventions). */
+const URL_ATTRIBUTES = ['url.full', 'url.query', 'http.url', 'http.target', 'url.original'];
+
 export function applySemanticConventions(span: SpanRecord, attrs: Record<string, AttributeValue>): void {
   const keys = Object.keys(attrs);
   const hasHttp = keys.some((k) => k.startsWith('http.'));
@@ -149,7 +153,12 @@ export function applySemanticConventions(span: SpanRecord, attrs: Record<string,
   span.protocol = protocol;
   span.requestType = type;
   span.requestDomain = domain;
-  span.requestResource = resource;
+  // Secret query parameters are redacted here, where every APP span passes (src/model/url-redaction).
+  span.requestResource = redactQuery(resource);
+  for (const k of URL_ATTRIBUTES) {
+    const v = attrs[k];
+    if (typeof v === 'string') attrs[k] = k === 'url.query' ? redactQuery(`?${v}`).slice(1) : redactQuery(v);
+  }
   span.endpoint = str(attrs, 'http.route') || span.name;
 
   const httpCode = int(attrs, 'http.response.status_code', 'http.status_code');

@@ -3,6 +3,7 @@
  */
 import { pathToFileURL } from 'node:url';
 import { Command, CommanderError } from 'commander';
+import { secretQueryParamsFromEnv, setSecretQueryParams } from '../model/index.js';
 import { agentCommand } from './agent-command.js';
 import { exitCodeOf, messageOf } from './cli-errors.js';
 import type { CommandContext } from './command-context.js';
@@ -38,6 +39,8 @@ Examples:
 /** Runs the CLI; resolves with the exit code for commands that finish (servers keep running). */
 export async function main(argv: readonly string[], ctx: CommandContext): Promise<number> {
   const program = buildProgram(ctx).exitOverride();
+  // Which query parameters' values spans never carry (agent, receivers, import-pcap).
+  setSecretQueryParams(secretQueryParamsFromEnv(ctx.env));
   try {
     await program.parseAsync(argv, { from: 'user' });
     return 0;

@@ -2,6 +2,7 @@
 export * from './span.js';
 export * from './errors.js';
 export * from './ids.js';
+export * from './url-redaction.js';
 export * from './agent-metrics-report.js';
 export * from './net-path.js';
 export * from './link-evidence.js';

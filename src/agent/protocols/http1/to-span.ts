@@ -1,4 +1,5 @@
 /** @module HTTP/1.x record → SpanRecord (DeepFlow's field mapping for HTTP). */
+import { redactQuery } from '../../../model/index.js';
 import type { SpanRecord } from '../../../model/index.js';
 import { finishStatus, spanBase, spanName, truncate } from '../../spans/span-base.js';
 import { extractTraceContext } from '../../spans/trace-context.js';
@@ -41,7 +42,8 @@ export function httpToSpan(rec: HttpRecord, conn: ConnInfo): SpanRecord {
   if (req) {
     span.requestType = req.method;
     span.requestDomain = req.host;
-    span.requestResource = truncate(req.target);
+    // Secret query parameters (?token=…) never reach a span (src/model/url-redaction).
+    span.requestResource = truncate(redactQuery(req.target));
     span.endpoint = httpEndpoint(req.target);
     span.xRequestIdReq = req.xRequestId;
     span.attributes['network.protocol.version'] = req.version;
