@@ -8,7 +8,7 @@
  * those seconds of `spans` by primary key with the exact key condition; time-window reads are
  * primary-key ranges. Every value in SQL goes through `sqlLiteral`. A server that is down,
  * restarting or too slow turns into `TRC_STORE_UNAVAILABLE` (503, retryable), and the next call
- * simply tries again: nothing needs a restart. Schema and numbers: docs/adr/003-clickhouse-store.md.
+ * simply tries again: nothing needs a restart. Schema and numbers: docs/adr/004-clickhouse-store.md.
  */
 import { Readable } from 'node:stream';
 import { ClickHouseLogLevel, createClient } from '@clickhouse/client';

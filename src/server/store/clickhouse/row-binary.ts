@@ -4,7 +4,7 @@
  * RowBinary carries values as bytes (little-endian integers, LEB128-length-prefixed strings,
  * count-prefixed arrays, a null byte before Nullable values), so inserts need no escaping at
  * all and the server parses them without a text lexer. Measured against TSV and JSONEachRow in
- * docs/adr/003-clickhouse-store.md.
+ * docs/adr/004-clickhouse-store.md.
  */
 
 const INITIAL_BYTES = 64 * 1024;

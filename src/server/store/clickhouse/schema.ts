@@ -15,7 +15,7 @@
  * With `--cluster NAME` each is a `<name>_local` table on every shard, and `<name>` is a
  * Distributed table over the cluster. Spans shard by (trace id, span id), so a re-sent span lands
  * on the shard that holds it already and de-duplicates there. Why these choices and what was
- * measured: docs/adr/003-clickhouse-store.md.
+ * measured: docs/adr/004-clickhouse-store.md.
  */
 import { SPAN_COLUMNS } from './span-columns.js';
 import { sqlIdentifier } from './sql-literal.js';
