@@ -11,6 +11,7 @@ import { runEbpfOverheadBench } from './ebpf-overhead.js';
 import { runIngestBench } from './ingest.js';
 import { runNodeHookBench } from './node-hook.js';
 import { runParserBench } from './parsers.js';
+import { runQueryBoundsBench } from './query-bounds.js';
 import { runStoreBench } from './store.js';
 import { runUiBench } from './ui.js';
 
@@ -25,6 +26,7 @@ const SUITES: Record<string, Suite> = {
   assembly: runAssemblyBench,
   clickhouse: runClickHouseBench,
   ui: runUiBench,
+  'query-bounds': runQueryBoundsBench,
   'ebpf-overhead': (log) => runEbpfOverheadBench(log),
   'ebpf-overhead-server': (log) => runEbpfOverheadBench(log, { scope: 'server' }),
   'node-hook': (log) => runNodeHookBench(log),

@@ -115,6 +115,8 @@ const OPEN_PREFIXES = ['/ui/', '/trace/'];
 /** How long close() waits for in-flight HTTP requests before dropping connections. */
 const CLOSE_GRACE_MS = 3000;
 const MAX_PATH_PARAM_CHARS = 300;
+/** Time past the query budget a query socket may stay quiet (assembly after the budget's check, serialising). */
+const QUERY_SOCKET_SLACK_MS = 30_000;
 
 /**
  * Refusals Node makes before Fastify sees the request (headers or URL beyond 16 KiB → 431, a
@@ -223,15 +225,15 @@ interface ClosingFlag {
 /** Headers must arrive within this: a client that opens connections and never finishes them ties up sockets. */
 const HEADERS_TIMEOUT_MS = 10_000;
 
-function newFastify(logger: Logger, component: string, bodyLimit: number, closing: ClosingFlag, requestTimeoutMs: number, extra: Pick<FastifyServerOptions, 'maxParamLength' | 'frameworkErrors' | 'clientErrorHandler'> = {}): FastifyInstance {
+function newFastify(logger: Logger, component: string, bodyLimit: number, closing: ClosingFlag, requestTimeoutMs: number, extra: Pick<FastifyServerOptions, 'routerOptions' | 'frameworkErrors' | 'clientErrorHandler' | 'connectionTimeout'> = {}): FastifyInstance {
   const app = Fastify({
-    ...extra,
     loggerInstance: quietChild(logger, component),
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit,
     // A slow upload that never finishes would hold its body's memory for Node's default 300 s.
     requestTimeout: requestTimeoutMs,
     connectionTimeout: requestTimeoutMs,
+    ...extra,
     // Node checks request timeouts every 30 s by default, which would let a stalled upload live
     // up to 30 s past its timeout.
     http: { connectionsCheckingInterval: Math.max(250, Math.min(1000, Math.floor(requestTimeoutMs / 4))) },
@@ -404,7 +406,9 @@ export async function startServer(config: WeftConfig, options: StartServerOption
 
     const query = newFastify(logger, 'http.query', config.maxBodyBytes, shutdown, config.requestTimeoutMs, {
       // Ids are at most 256 characters (trace-loader.ts); longer path parameters are 414, in the API's shape.
-      maxParamLength: MAX_PATH_PARAM_CHARS,
+      routerOptions: { maxParamLength: MAX_PATH_PARAM_CHARS },
+      // A socket quiet while a query works must outlive the query's budget.
+      connectionTimeout: Math.max(config.requestTimeoutMs, config.queryTimeoutMs + QUERY_SOCKET_SLACK_MS),
       frameworkErrors: queryFrameworkErrors,
       clientErrorHandler: clientErrorInApiShape,
     });

@@ -1,0 +1,319 @@
+/**
+ * @module `npm run soak`: Weft under a long, hostile run (issue 9). Not part of `npm test`.
+ *
+ * - `weft server` (DuckDB, --max-memory) and `weft agent --interfaces` (on a veth pair the soak
+ *   creates, tc capture) run as child processes on fixed ports;
+ * - calibration: real OTel exporters send as fast as the server acknowledges, which gives the
+ *   sustainable rate R;
+ * - main phase (WEFT_SOAK_SECONDS, default 600): OTel exporters (OTLP/HTTP protobuf, JSON and
+ *   gRPC) offer 2R spans/s, while the server is killed with SIGKILL and restarted every
+ *   WEFT_SOAK_SERVER_KILL_S (75 s), the agent every WEFT_SOAK_AGENT_KILL_S (50 s), and hostile
+ *   queries run all along;
+ * - after each agent kill (before the restart) it looks for the killed agent's tc filters and
+ *   programs (`tc filter show`, `bpftool prog show`): leftovers;
+ * - at the end every span a server acknowledged is looked up in the store: spans lost.
+ *
+ * Prints one JSON report (also written to WEFT_SOAK_REPORT if set).
+ */
+import { execFileSync, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { DuckDBInstance } from '@duckdb/node-api';
+import { weftFilterProgIds } from '../src/agent/capture/tc-leftovers.js';
+
+const ROOT = join(fileURLToPath(import.meta.url), '..', '..');
+const WEFT = join(ROOT, 'bin', 'weft.js');
+const LOAD = join(ROOT, 'bench', 'soak-load.ts');
+const SECONDS = Number(process.env['WEFT_SOAK_SECONDS'] ?? 600);
+const CALIBRATE_S = Number(process.env['WEFT_SOAK_CALIBRATE_S'] ?? 40);
+const SERVER_KILL_S = Number(process.env['WEFT_SOAK_SERVER_KILL_S'] ?? 75);
+const AGENT_KILL_S = Number(process.env['WEFT_SOAK_AGENT_KILL_S'] ?? 50);
+const MAX_MEMORY_MIB = Number(process.env['WEFT_SOAK_MAX_MEMORY_MIB'] ?? 1024);
+
+const dir = mkdtempSync(join(tmpdir(), 'weft-soak-'));
+const log = (line: string): void => void process.stderr.write(`[soak ${new Date().toISOString().slice(11, 19)}] ${line}\n`);
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const a = s.address();
+      const p = typeof a === 'object' && a ? a.port : 0;
+      s.close(() => resolve(p));
+    });
+  });
+}
+
+const ports = { otlpGrpc: 0, otlpHttp: 0, zipkin: 0, skywalkingGrpc: 0, skywalkingHttp: 0, query: 0 };
+
+let server: ChildProcess | null = null;
+let peakRssMiB = 0;
+
+function rssMiB(pid: number | undefined): number {
+  if (!pid) return 0;
+  try {
+    return Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
+  } catch {
+    return 0;
+  }
+}
+
+async function startWeftServer(): Promise<void> {
+  const args = [WEFT, 'server', '--data', join(dir, 'data'), '--max-memory', `${MAX_MEMORY_MIB}m`, '--log-level', 'info',
+    '--otlp-grpc-port', String(ports.otlpGrpc), '--otlp-http-port', String(ports.otlpHttp), '--zipkin-port', String(ports.zipkin),
+    '--sw-grpc-port', String(ports.skywalkingGrpc), '--sw-http-port', String(ports.skywalkingHttp), '--query-port', String(ports.query)];
+  const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
+  await new Promise<void>((resolve, reject) => {
+    let err = '';
+    const onData = (d: Buffer): void => {
+      err += d.toString();
+      if (err.includes('weft listening')) {
+        child.stderr?.off('data', onData);
+        child.stderr?.resume();
+        resolve();
+      }
+    };
+    child.stderr?.on('data', onData);
+    child.once('exit', (code) => reject(new Error(`weft server exited (${code}) before listening: ${err.slice(-2000)}`)));
+  });
+  server = child;
+}
+
+let agent: ChildProcess | null = null;
+const VETH = `wfsoak${process.pid % 1000}`;
+
+function startAgent(): void {
+  agent = spawn(process.execPath, [WEFT, 'agent', '--server', `http://127.0.0.1:${ports.otlpHttp}`, '--interfaces', VETH, '--log-level', 'warn'], {
+    cwd: ROOT,
+    env: { ...process.env, WEFT_TC_STATE_DIR: join(dir, 'tc') },
+    stdio: 'ignore',
+  });
+}
+
+function progAlive(id: number): boolean {
+  try {
+    execFileSync('bpftool', ['prog', 'show', 'id', String(id)], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+interface LoadResult {
+  kind: string;
+  service: string;
+  sentSpans: number;
+  ackedSpans: number;
+  failedSpans: number;
+  clientDroppedSpans: number;
+  exports: number;
+  failedExports: number;
+  ackP50Ms: number;
+  ackP99Ms: number;
+  ackMaxMs: number;
+}
+
+function runLoad(kind: 'proto' | 'json' | 'grpc', rate: number, seconds: number, worker: string): Promise<LoadResult & { ackedFile: string }> {
+  const url = kind === 'grpc' ? `http://127.0.0.1:${ports.otlpGrpc}` : `http://127.0.0.1:${ports.otlpHttp}/v1/traces`;
+  const ackedFile = join(dir, `acked-${worker}.txt`);
+  const child = spawn(process.execPath, ['--import', 'tsx', LOAD, kind, url, String(Math.round(rate)), String(seconds), worker, ackedFile], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  return new Promise((resolve, reject) => {
+    child.once('exit', (code) => {
+      try {
+        resolve({ ...(JSON.parse(out.trim().split('\n').pop() ?? '') as LoadResult), ackedFile });
+      } catch {
+        reject(new Error(`load ${kind} exited ${code} without a result: ${out}`));
+      }
+    });
+  });
+}
+
+/** Hostile queries, each with what a correct server answers. */
+function hostileQueries(): { path: string; ok: (status: number) => boolean; abortMs?: number }[] {
+  const long = 'f'.repeat(600);
+  return [
+    { path: '/api/traces?service=soak-proto-a1&limit=1500&start=1', ok: (s) => s === 200 },
+    { path: '/api/traces?service=soak-proto-a1&limit=1500&start=1', ok: () => true, abortMs: 200 },
+    { path: '/api/v3/traces?query.service_name=soak-grpc-c1&query.search_depth=1500&query.start_time_min=2000-01-01T00:00:00Z', ok: (s) => s === 200 || s === 404 },
+    { path: '/api/v1/spans?start=2262-04-12T00:00:00Z', ok: (s) => s === 400 },
+    { path: '/api/v3/traces?query.service_name=x&query.start_time_min=9999-01-01T00:00:00Z', ok: (s) => s === 400 },
+    { path: '/api/v1/spans?limit=99999', ok: (s) => s === 400 },
+    { path: `/api/v1/traces/${long}`, ok: (s) => s === 414 },
+    { path: `/api/v1/spans?service=${'x'.repeat(20_000)}`, ok: (s) => s === 431 },
+    { path: '/api/v1/traces/%E0%A4%A', ok: (s) => s === 400 },
+    { path: '/tempo/api/search?q=%7B%20.a%20%3D%20', ok: (s) => s === 400 },
+    { path: '/api/v1/spans?minDuration=99999h', ok: (s) => s === 400 },
+    { path: '/metrics', ok: (s) => s === 200 },
+  ];
+}
+
+async function main(): Promise<void> {
+  for (const k of Object.keys(ports) as (keyof typeof ports)[]) ports[k] = await freePort();
+  execFileSync('ip', ['link', 'add', VETH, 'type', 'veth', 'peer', 'name', `${VETH}p`]);
+  execFileSync('ip', ['link', 'set', VETH, 'up']);
+  execFileSync('ip', ['link', 'set', `${VETH}p`, 'up']);
+  const report: Record<string, unknown> = { seconds: SECONDS, maxMemoryMiB: MAX_MEMORY_MIB };
+  const sampler = setInterval(() => {
+    peakRssMiB = Math.max(peakRssMiB, rssMiB(server?.pid));
+  }, 250);
+  try {
+    await startWeftServer();
+    startAgent();
+    log(`server and agent up; calibrating for ${CALIBRATE_S} s`);
+
+    // Calibration: as fast as acknowledged.
+    const cal = await Promise.all([runLoad('proto', 0, CALIBRATE_S, 'c0'), runLoad('grpc', 0, CALIBRATE_S, 'c1')]);
+    const sustainable = cal.reduce((a, r) => a + r.ackedSpans, 0) / CALIBRATE_S;
+    report['sustainableSpansPerSec'] = Math.round(sustainable);
+    report['calibration'] = cal.map(({ ackedFile: _f, ...r }) => r);
+    log(`sustainable rate ≈ ${Math.round(sustainable)} spans/s; main phase at 2× for ${SECONDS} s`);
+    const calibrationPeak = peakRssMiB;
+
+    // Main phase.
+    const offered = 2 * sustainable;
+    const loads = Promise.all([runLoad('proto', offered * 0.5, SECONDS, 'a1'), runLoad('json', offered * 0.2, SECONDS, 'b1'), runLoad('grpc', offered * 0.3, SECONDS, 'c1')]);
+    const started = Date.now();
+    let serverKills = 0;
+    let agentKills = 0;
+    let leftovers = 0;
+    const leftoverDetail: string[] = [];
+    let nextServerKill = started + SERVER_KILL_S * 1000;
+    let nextAgentKill = started + AGENT_KILL_S * 1000;
+    const hostile = hostileQueries();
+    const q = { total: 0, wrong: 0, fiveXx: 0, unreachable: 0, wrongDetail: [] as string[], healthzMs: [] as number[] };
+    let qi = 0;
+    let running = true;
+    // Hostile queries back to back, and a health probe twice a second, beside the kills.
+    const hostileLoop = (async () => {
+      while (running) {
+        const h = hostile[qi++ % hostile.length] as (typeof hostile)[number];
+        try {
+          const ac = new AbortController();
+          const timer = h.abortMs ? setTimeout(() => ac.abort(), h.abortMs) : null;
+          const res = await fetch(`http://127.0.0.1:${ports.query}${h.path}`, { signal: ac.signal }).catch((e: unknown) => (h.abortMs ? null : Promise.reject(e)));
+          if (timer) clearTimeout(timer);
+          if (res) {
+            await res.arrayBuffer().catch(() => undefined);
+            q.total++;
+            if (res.status >= 500 && res.status !== 503) q.fiveXx++;
+            if (!h.ok(res.status)) {
+              q.wrong++;
+              if (q.wrongDetail.length < 10) q.wrongDetail.push(`${res.status} ${h.path.slice(0, 80)}`);
+            }
+          }
+        } catch {
+          q.unreachable++; // the server is restarting
+          await new Promise((r) => setTimeout(r, 200));
+        }
+      }
+    })();
+    const healthLoop = (async () => {
+      while (running) {
+        try {
+          const t = performance.now();
+          const hz = await fetch(`http://127.0.0.1:${ports.query}/healthz`);
+          await hz.arrayBuffer();
+          q.healthzMs.push(performance.now() - t);
+        } catch {
+          // restarting
+        }
+        await new Promise((r) => setTimeout(r, 500));
+      }
+    })();
+    while (Date.now() - started < SECONDS * 1000) {
+      const now = Date.now();
+      if (now >= nextServerKill) {
+        nextServerKill += SERVER_KILL_S * 1000;
+        peakRssMiB = Math.max(peakRssMiB, rssMiB(server?.pid));
+        server?.kill('SIGKILL');
+        serverKills++;
+        await new Promise((r) => setTimeout(r, 300));
+        await startWeftServer();
+        log(`server killed and restarted (${serverKills})`);
+      }
+      if (now >= nextAgentKill) {
+        nextAgentKill += AGENT_KILL_S * 1000;
+        const ids = [...weftFilterProgIds(VETH, 'ingress'), ...weftFilterProgIds(VETH, 'egress')];
+        agent?.kill('SIGKILL');
+        agentKills++;
+        await new Promise((r) => setTimeout(r, 3000));
+        const filters = weftFilterProgIds(VETH, 'ingress').length + weftFilterProgIds(VETH, 'egress').length;
+        const progs = ids.filter(progAlive).length;
+        if (filters + progs > 0) leftoverDetail.push(`kill ${agentKills}: ${filters} filters, ${progs} programs after 3 s`);
+        leftovers += filters + progs;
+        log(`agent killed (${agentKills}, had ${ids.length} programs); leftovers after 3 s: ${filters + progs}`);
+        startAgent();
+      }
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    running = false;
+    await Promise.all([hostileLoop, healthLoop]);
+    const results = await loads;
+    log('load done; stopping the agent and the server cleanly');
+    agent?.kill('SIGTERM');
+    await new Promise((r) => setTimeout(r, 3000));
+    server?.kill('SIGTERM');
+    await new Promise<void>((r) => (server?.exitCode !== null ? r() : server.once('exit', () => r())));
+    clearInterval(sampler);
+
+    // Every acknowledged span must be in the store.
+    const instance = await DuckDBInstance.create(join(dir, 'data', 'weft.duckdb'));
+    const conn = await instance.connect();
+    let lost = 0;
+    let acked = 0;
+    for (const r of results) {
+      const rows = await conn.runAndReadAll(`SELECT DISTINCT span_id FROM spans WHERE service = '${r.service}'`);
+      const stored = new Set(rows.getRows().map((row) => String(row[0])));
+      const ackedIds = readFileSync(r.ackedFile, 'utf8').split('\n').filter((l) => l !== '');
+      acked += ackedIds.length;
+      for (const id of ackedIds) if (!stored.has(id)) lost++;
+    }
+    conn.closeSync();
+    const latencies = results.map((r) => ({ kind: r.kind, p50: r.ackP50Ms, p99: r.ackP99Ms, max: r.ackMaxMs }));
+    q.healthzMs.sort((a, b) => a - b);
+    const pct = (xs: number[], p: number): number => Math.round(xs[Math.min(xs.length - 1, Math.floor(p * xs.length))] ?? 0);
+    Object.assign(report, {
+      offeredSpansPerSec: Math.round(offered),
+      sentSpans: results.reduce((a, r) => a + r.sentSpans, 0),
+      ackedSpans: acked,
+      acceptedSpansPerSec: Math.round(acked / SECONDS),
+      refusedSpans: results.reduce((a, r) => a + r.failedSpans, 0),
+      clientDroppedSpans: results.reduce((a, r) => a + r.clientDroppedSpans, 0),
+      ackLatencyMs: latencies,
+      spansLost: lost,
+      peakRssMiB: Math.round(Math.max(peakRssMiB, calibrationPeak)),
+      serverKills,
+      agentKills,
+      leftovers,
+      leftoverDetail,
+      hostileQueries: { total: q.total, wrongStatus: q.wrong, fiveXx: q.fiveXx, unreachableWhileRestarting: q.unreachable, wrongDetail: q.wrongDetail },
+      healthzMs: { p50: pct(q.healthzMs, 0.5), p99: pct(q.healthzMs, 0.99), max: pct(q.healthzMs, 1) },
+      loads: results.map(({ ackedFile: _f, ...r }) => r),
+    });
+  } finally {
+    clearInterval(sampler);
+    agent?.kill('SIGKILL');
+    server?.kill('SIGKILL');
+    try {
+      execFileSync('ip', ['link', 'del', VETH], { stdio: 'ignore' });
+    } catch {
+      // already gone
+    }
+    rmSync(dir, { recursive: true, force: true });
+  }
+  const text = JSON.stringify(report, null, 2);
+  process.stdout.write(`${text}\n`);
+  if (process.env['WEFT_SOAK_REPORT']) writeFileSync(process.env['WEFT_SOAK_REPORT'], text);
+  if (report['spansLost'] !== 0 || report['leftovers'] !== 0) process.exitCode = 1;
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.exit(1);
+});
