@@ -277,6 +277,13 @@ export async function runUiBench(log: (line: string) => void): Promise<UiBenchRo
   const chromium = await launchChromium();
   const rows: UiBenchRow[] = [];
   try {
+    // Warm-up: the browser's first navigation pays for process start-up; neither renderer should.
+    const warmId = generatedTrace(Math.min(...sizes)).traceId;
+    for (const [path, mark] of [[`/trace/${warmId}`, 'weft-first-draw'], [`/bench/dom/${warmId}`, 'dom-first-draw']] as const) {
+      const warm = await chromium.browser.newPage({ viewport: VIEWPORT });
+      await firstDraw(warm, `${base}${path}`, mark);
+      await warm.close();
+    }
     for (const size of sizes) {
       const id = generatedTrace(size).traceId;
       const page = await chromium.browser.newPage({ viewport: VIEWPORT });
