@@ -37,9 +37,15 @@ for (const middle of MIDDLE_TIERS) {
     beforeAll(async () => {
       weft = await startTestWeft();
       topo = await startCorrectnessTopology(middle as MiddleTier);
-      agent = await startAgent({ sink: weft.server.sink, interfaces: [], logger: pino({ level: 'silent' }), ebpf: { ports: topo.ports } });
-      // Warm-up: keep-alive pools connect on the first requests.
-      await runRound({ queryUrl: weft.urls.query, topo, count: 4, inFlight: 4, settleMs: 500, middlePids: () => processTree(topo.services['middle']?.pid ?? 0) });
+      // What `weft up` runs: the Node.js runtime hook on (its default), here limited to this topology's ports.
+      agent = await startAgent({ sink: weft.server.sink, interfaces: [], logger: pino({ level: 'silent' }), ebpf: { ports: topo.ports }, nodeHook: true });
+      // Warm-up: keep-alive pools connect on the first requests, and the agent sees the Node.js
+      // middle tier serve and hooks it (retrying while a loaded machine makes the inspector slow).
+      const middlePid = topo.services['middle']?.pid ?? 0;
+      const deadline = Date.now() + 30_000;
+      do await runRound({ queryUrl: weft.urls.query, topo, count: 4, inFlight: 4, settleMs: 500, middlePids: () => processTree(middlePid) });
+      while (middle === 'node' && !agent.runtimeLinks.hooked(middlePid) && Date.now() < deadline);
+      if (middle === 'node') expect(agent.runtimeLinks.hooked(middlePid), JSON.stringify(await agent.runtimeLinks.attached(middlePid))).toBe(true);
     }, 180_000);
 
     afterAll(async () => {

@@ -6,6 +6,7 @@
  * each into this port. Keeping the port small is what lets a new protocol be one folder.
  */
 import type { SpanRecord } from '../../model/index.js';
+import type { StreamStats } from '../protocols/exchange-stream.js';
 import type { ConnInfo } from '../protocols/protocol.js';
 import type { DataEvent } from '../capture/capture-event.js';
 import type { Message } from './messages.js';
@@ -40,4 +41,6 @@ export interface L7Protocol {
   detect(bytes: Uint8Array, role: MessageRole, serverPort: number): 'yes' | 'no' | 'maybe';
   /** Per-connection state. UDP protocols get one per socket, too. */
   open(conn: ConnInfo): L7Connection;
+  /** What the protocol's connections could not parse or pair, summed (for /metrics). */
+  parseStats?(): StreamStats;
 }

@@ -4,7 +4,7 @@
  * whole messages.
  */
 import type { SpanRecord } from '../../model/index.js';
-import { createExchangeStream } from '../protocols/exchange-stream.js';
+import { createExchangeStream, emptyStreamStats, type StreamStats } from '../protocols/exchange-stream.js';
 import type { AnyProtocolParser, ConnInfo, FrameMeta } from '../protocols/protocol.js';
 import type { L7Connection, L7Protocol } from './l7-port.js';
 import type { DataEvent } from '../capture/capture-event.js';
@@ -32,9 +32,30 @@ const NO_BYTES = new Uint8Array(0);
 /** Meta of an empty push: only carried bytes are parsed, and they keep their own meta. */
 const NO_META: FrameMeta = { startUnixNano: 0n, endUnixNano: 0n, tcpSeq: 0, syscallTraceId: 0, tid: 0 };
 
+/** Adds what `now` counted since `seen` to `totals`, and remembers `now` in `seen`. */
+function addDelta(totals: StreamStats, seen: StreamStats, now: StreamStats): void {
+  totals.frames += now.frames - seen.frames;
+  totals.invalid += now.invalid - seen.invalid;
+  totals.ignoredBytes += now.ignoredBytes - seen.ignoredBytes;
+  totals.stitchErrors += now.stitchErrors - seen.stitchErrors;
+  totals.droppedBytes += now.droppedBytes - seen.droppedBytes;
+  for (const k of Object.keys(now.droppedBytesBy) as (keyof StreamStats['droppedBytesBy'])[]) totals.droppedBytesBy[k] += now.droppedBytesBy[k] - seen.droppedBytesBy[k];
+  for (const k of Object.keys(now.stitchErrorsBy) as (keyof StreamStats['stitchErrorsBy'])[]) totals.stitchErrorsBy[k] += now.stitchErrorsBy[k] - seen.stitchErrorsBy[k];
+  seen.frames = now.frames;
+  seen.invalid = now.invalid;
+  seen.ignoredBytes = now.ignoredBytes;
+  seen.stitchErrors = now.stitchErrors;
+  seen.droppedBytes = now.droppedBytes;
+  seen.droppedBytesBy = { ...now.droppedBytesBy };
+  seen.stitchErrorsBy = { ...now.stitchErrorsBy };
+}
+
 export function l7ProtocolOf(parser: AnyProtocolParser): L7Protocol {
+  // Parse errors, dropped bytes and stitch errors of every connection, for /metrics.
+  const totals = emptyStreamStats();
   return {
     name: parser.name,
+    parseStats: () => totals,
     detect(bytes, role, serverPort) {
       const verdict = parser.detect(bytes, role);
       // Bytes that merely could be this protocol count when they go to its usual port.
@@ -45,7 +66,11 @@ export function l7ProtocolOf(parser: AnyProtocolParser): L7Protocol {
       // A few messages' worth: a frame still unfinished after that is finished as partial, so a
       // slow upload cannot make every connection hold a large carry.
       const stream = createExchangeStream<unknown>(parser, conn.transport, { maxCarryBytes: CARRY_BYTES_PER_CONNECTION });
-      const toSpans = (records: unknown[]): SpanRecord[] => records.map((r) => parser.toSpan(r, conn) as SpanRecord);
+      const seen = emptyStreamStats();
+      const toSpans = (records: unknown[]): SpanRecord[] => {
+        addDelta(totals, seen, stream.stats);
+        return records.map((r) => parser.toSpan(r, conn) as SpanRecord);
+      };
       const l7: L7Connection = {
         // A message ends its frames, unless it only went idle with all its bytes captured: then
         // an unfinished frame waits for the rest (a request written in pieces, a slow body).

@@ -18,6 +18,7 @@ import {
   decideEvidence,
   type ConnTuple,
   type OutboundSnapshot,
+  type RuntimeInbound,
 } from './thread-evidence.js';
 
 export interface SessionOptions {
@@ -46,7 +47,9 @@ export interface SessionOptions {
    * What a process's own runtime reported about an outbound message: the inbound connection
    * (process side) whose request caused it (src/agent/runtime). SYS sources only.
    */
-  runtimeInbound?: (pid: number, outbound: ConnTuple, tcpSeq: number, startUnixNano: bigint) => ConnTuple | undefined;
+  runtimeInbound?: (pid: number, outbound: ConnTuple, tcpSeq: number, startUnixNano: bigint) => RuntimeInbound | undefined;
+  /** True while the runtime may still report on a message of `pid` that started then (its report is in flight). */
+  runtimePending?: (pid: number, startUnixNano: bigint) => boolean;
 }
 
 export const DEFAULT_SESSION_OPTIONS = {
@@ -103,6 +106,11 @@ function observationPoint(source: 'sys' | 'net', side: Side): ObservationPoint {
   return side === 'client' ? 'c' : 's';
 }
 
+/** Longest a client span waits for its process's runtime report after it ended. */
+const RUNTIME_WAIT_NANO = 500_000_000n;
+/** Client spans held for runtime reports at most; past it the oldest is decided without one. */
+const MAX_AWAITING_RUNTIME = 65_536;
+
 /** Bytes of a datagram's payload that go into its fingerprint. */
 const FINGERPRINT_PAYLOAD_BYTES = 64;
 /** When the connection table is full, 1/EVICT_FRACTION of it (the least recently seen) goes. */
@@ -158,13 +166,37 @@ export function createSessionTable(options: SessionOptions): SessionTable {
     if (d.candidates.length > 0) span.attributes[LINK_CANDIDATES_ATTR] = d.candidates.join(',');
   }
 
+  /**
+   * Client spans of processes whose runtime reports links, held until the report covering them
+   * has arrived (reports travel on their own socket and may trail the kernel's events), or until
+   * RUNTIME_WAIT_NANO after the span ended. Oldest first; released by `sweep`.
+   */
+  const awaitingRuntime: Array<{ conn: Connection; span: SpanRecord; deadline: bigint }> = [];
+
+  function release(now: bigint | null, out: SpanRecord[]): void {
+    while (awaitingRuntime.length > 0) {
+      const w = awaitingRuntime[0]!;
+      const stillPending = options.runtimePending?.(w.conn.ev.pid, w.span.startTimeUnixNano) ?? false;
+      if (now !== null && stillPending && now < w.deadline) break;
+      awaitingRuntime.shift();
+      stampEvidence(w.conn, w.span);
+      out.push(w.span);
+    }
+  }
+
   function finish(conn: Connection, spans: SpanRecord[], out: SpanRecord[]): void {
     for (const span of spans) {
-      if (evidence) stampEvidence(conn, span);
       span.spanId = options.newSpanId();
       if (!span.service) span.service = conn.ev.comm;
       if (span.responseStatus === 'timeout') stats.timeouts++;
       stats.exchanges++;
+      if (evidence && span.observationPoint === 'c-p' && (awaitingRuntime.length > 0 || options.runtimePending?.(conn.ev.pid, span.startTimeUnixNano))) {
+        // Keep span order: once one waits, later ones queue behind it.
+        if (awaitingRuntime.length >= MAX_AWAITING_RUNTIME) release(null, out);
+        awaitingRuntime.push({ conn, span, deadline: span.endTimeUnixNano + RUNTIME_WAIT_NANO });
+        continue;
+      }
+      if (evidence) stampEvidence(conn, span);
       out.push(span);
     }
   }
@@ -355,6 +387,7 @@ export function createSessionTable(options: SessionOptions): SessionTable {
     },
     sweep(now) {
       const out: SpanRecord[] = [];
+      release(now, out);
       for (const [id, conn] of conns) {
         // A message idle for a while is complete: nothing else will extend it.
         if (conn.building && now - conn.lastSeenUnixNano > options.messageIdleNano) {
@@ -378,6 +411,7 @@ export function createSessionTable(options: SessionOptions): SessionTable {
     flush() {
       const out: SpanRecord[] = [];
       for (const conn of conns.values()) flushConnection(conn, out);
+      release(null, out);
       conns.clear();
       return out;
     },

@@ -37,6 +37,8 @@ interface InboundEntry {
   syscallTraceId: number;
   /** The thread's inbound-read counter when this request was read. */
   ordinal: number;
+  /** When the request's first byte was read. */
+  startUnixNano: bigint;
 }
 
 interface ThreadState {
@@ -70,6 +72,12 @@ export interface ConnTuple {
   localPort: number;
   remoteIp: string;
   remotePort: number;
+}
+
+/** What a runtime reported a message serves: a connection, and when its request began, if known. */
+export interface RuntimeInbound extends ConnTuple {
+  /** When the process began handling the request (after reading it). */
+  requestStartUnixNano?: bigint;
 }
 
 /** Threads tracked at most; a busy host has far fewer threads doing socket I/O. */
@@ -109,7 +117,7 @@ export class ThreadEvidence {
       this.close(conn); // a keep-alive connection's next request replaces the previous one
       const t = this.thread(ev.tid);
       t.ordinal++;
-      t.open.set(conn, { conn, syscallTraceId: ev.syscallTraceId, ordinal: t.ordinal });
+      t.open.set(conn, { conn, syscallTraceId: ev.syscallTraceId, ordinal: t.ordinal, startUnixNano: ev.startUnixNano });
       this.openOn.set(conn, ev.tid);
       return undefined;
     }
@@ -150,13 +158,17 @@ export class ThreadEvidence {
  * Decides a finished outbound span's link from its snapshot. `runtimeInbound` is what the
  * process's runtime reported for this message (undefined when it reported nothing).
  */
-export function decideEvidence(snap: OutboundSnapshot | undefined, runtimeInbound?: ConnTuple): EvidenceDecision {
+export function decideEvidence(snap: OutboundSnapshot | undefined, runtimeInbound?: RuntimeInbound): EvidenceDecision {
   if (!snap) return { evidence: 'none', syscallTraceId: 0, openInbound: 0, candidates: [] };
   // Narrow to connections now known to be servers (a message of unknown side may have turned
   // out to be a response on a client connection).
   const servers = snap.candidates.filter((c) => c.conn.side === 'server');
   if (runtimeInbound) {
-    const hit = servers.filter((c) => sameTuple(c.conn.ev, runtimeInbound));
+    // The open request on that connection, and not an earlier one on the same keep-alive
+    // connection (a call made after its request was answered): the process began handling the
+    // reported request after the open one's first byte was read.
+    const began = runtimeInbound.requestStartUnixNano;
+    const hit = servers.filter((c) => sameTuple(c.conn.ev, runtimeInbound) && (began === undefined || c.startUnixNano <= began));
     if (hit.length === 1) {
       const h = hit[0] as InboundEntry;
       return { evidence: 'runtime', syscallTraceId: h.syscallTraceId, openInbound: servers.length, candidates: [] };

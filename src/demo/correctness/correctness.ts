@@ -59,7 +59,10 @@ export async function startCorrectnessTopology(middle: MiddleTier): Promise<Corr
     let entry: RunningService;
     if (middle === 'node') {
       const port = await freePort();
-      entry = keep(await startService('middle', process.execPath, [join(APPS_DIR, 'node-middle.mjs')], port, { env: { ...process.env, PORT: String(port), LEAF_PORT: String(leafPort) } }));
+      // The middle tier is what the Node.js hook is for: never opted out by the caller's environment.
+      const { WEFT_NODE_HOOK: _optOut, ...env } = process.env;
+      void _optOut;
+      entry = keep(await startService('middle', process.execPath, [join(APPS_DIR, 'node-middle.mjs')], port, { env: { ...env, PORT: String(port), LEAF_PORT: String(leafPort) } }));
     } else if (middle === 'python') {
       const port = await freePort();
       entry = keep(await startService('middle', 'python3', [join(APPS_DIR, 'python-middle.py'), String(port), String(leafPort)], port));
