@@ -272,6 +272,7 @@ describe('web UI with --token', () => {
     page.on('console', () => undefined);
     await page.goto(`${secured.urls.query}/?lookback=all`);
     await page.locator('[data-testid=token-prompt]').waitFor();
+    await page.screenshot({ path: join(ARTIFACTS, 'token-prompt.png') });
     await page.fill('[data-testid=token-input]', 'wrong');
     await page.click('[data-testid=token-submit]');
     await page.locator('[data-testid=token-wrong]').waitFor();
