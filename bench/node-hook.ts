@@ -18,7 +18,7 @@ import { startRuntimeLinks } from '../src/agent/runtime/runtime-links.js';
 export interface NodeHookBenchOptions {
   /** Seconds per measured phase (default 3). */
   phaseSeconds?: number;
-  /** Plain/hooked pairs per server kind (default 4). */
+  /** Plain/hooked pairs per server kind (default 6). */
   rounds?: number;
   /** wrk connections (default 32). */
   connections?: number;
@@ -142,7 +142,7 @@ http {
 
 export async function runNodeHookBench(log: (line: string) => void = () => {}, opts: NodeHookBenchOptions = {}): Promise<NodeHookBenchResult> {
   const seconds = opts.phaseSeconds ?? 3;
-  const rounds = opts.rounds ?? 4;
+  const rounds = opts.rounds ?? 6;
   const connections = opts.connections ?? 32;
   const tmp = mkdtempSync(path.join(tmpdir(), 'weft-bench-node-hook-'));
   execFileSync('taskset', ['-a', '-p', '-c', '1', String(process.pid)], { stdio: 'ignore' });

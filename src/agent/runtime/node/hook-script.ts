@@ -24,7 +24,7 @@
  *   one syscall between t0 and t1 (libuv's queue was empty before and after), which lets the agent
  *   pair one observed kernel write (tcp seq) with one stream offset, and so learn the connection's
  *   seq-to-offset constant.
- * Reports are batched per event-loop turn and written as text lines to the agent's unix socket
+ * Reports are batched (at most every 10 ms) and written as text lines to the agent's unix socket
  * (AF_UNIX: no TCP/UDP port, and not captured by Weft's eBPF programs). When the channel fails the
  * hook removes itself. Times are `process.hrtime.bigint()`, CLOCK_MONOTONIC like eBPF's ktime.
  */
@@ -73,6 +73,9 @@ const HOOK_FUNCTION = String.raw`function weftNodeHook(socketPath, token, protoc
   const kCurrent = Symbol('weft.current');
   const MAX_QUEUED_BYTES = 4 << 20;
   const HEARTBEAT_MS = 100;
+  // Reports go out at most every FLUSH_MS: one socket write per batch costs the target and the
+  // agent far more than a line does, and the agent waits for reportedUntil anyway.
+  const FLUSH_MS = 10;
   let active = true;
   let nextSock = 0;
   let nextCtx = 0;
@@ -107,7 +110,7 @@ const HOOK_FUNCTION = String.raw`function weftNodeHook(socketPath, token, protoc
   function push(line) {
     if (channel.writableLength > MAX_QUEUED_BYTES) { dropped++; return; }
     lines.push(line);
-    if (!flushScheduled) { flushScheduled = true; setImmediate(flush); }
+    if (!flushScheduled) { flushScheduled = true; setTimeout(flush, FLUSH_MS).unref(); }
   }
   function plainIp(ip) {
     return typeof ip === 'string' && ip.startsWith('::ffff:') && ip.indexOf('.') > 0 ? ip.slice(7) : ip;

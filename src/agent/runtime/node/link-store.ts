@@ -197,7 +197,10 @@ export function createLinkStore(opts: LinkStoreOptions): LinkStore {
       counts.reports++;
       switch (r.kind) {
         case 'context': {
-          p.contexts.set(r.ctx, { ...r.tuple, ...(r.ordinal > 0 ? { ordinal: r.ordinal } : {}), requestStartUnixNano: r.monoNs + offsetNs });
+          const t = r.tuple;
+          const ref: InboundRef = { localIp: t.localIp, localPort: t.localPort, remoteIp: t.remoteIp, remotePort: t.remotePort, requestStartUnixNano: r.monoNs + offsetNs };
+          if (r.ordinal > 0) ref.ordinal = r.ordinal;
+          p.contexts.set(r.ctx, ref);
           // Past the bound keep the newer half, rebuilt at once: deleting one oldest key per insert
           // leaves V8's ordered map scanning over tombstones.
           if (p.contexts.size > MAX_CONTEXTS) p.contexts = new Map([...p.contexts].slice(p.contexts.size >> 1));
