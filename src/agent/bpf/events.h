@@ -27,6 +27,8 @@
 #define WEFT_FLAG_IPV6 2
 #define WEFT_FLAG_UDP 4
 #define WEFT_FLAG_SEQ_VALID 8
+/* Plaintext of a TLS connection, from the SSL_read/SSL_write uprobes. */
+#define WEFT_FLAG_TLS 16
 
 /* Which syscall produced a data record. */
 #define WEFT_SYS_READ 1
@@ -39,6 +41,8 @@
 #define WEFT_SYS_SENDTO 8
 #define WEFT_SYS_SENDMSG 9
 #define WEFT_SYS_SENDMMSG 10
+/* SSL_read/SSL_write(_ex): TLS plaintext (uprobes). */
+#define WEFT_SYS_SSL 11
 
 /* Hard upper bound of the payload prefix; the load-time setting is at most this. */
 #define WEFT_MAX_PAYLOAD 4096

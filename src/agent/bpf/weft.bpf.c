@@ -269,6 +269,8 @@ static __always_inline void peer_from_sockaddr(struct weft_event *ev, __u64 uadd
 	}
 }
 
+#include "tls.bpf.h"
+
 /* ---- enter ---- */
 
 static __always_inline int on_enter(__u8 syscall, __u8 dir, __u32 fd, __u64 buf, __u32 iovcnt,
@@ -279,6 +281,8 @@ static __always_inline int on_enter(__u8 syscall, __u8 dir, __u32 fd, __u64 buf,
 		return 0;
 	struct sock *sk = fd_to_sock(fd);
 	if (!sk || !port_allowed(sk))
+		return 0;
+	if (tls_on_syscall((__u32)pid_tgid, sk, dir))
 		return 0;
 	struct active_call call = {};
 	call.sock = (__u64)sk;

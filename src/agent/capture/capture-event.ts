@@ -38,6 +38,8 @@ export interface DataEvent {
   messageStart: boolean;
   /** NET spans only: the interface the packet was seen on. '' for SYS events. */
   interfaceName: string;
+  /** Plaintext of a TLS connection (SSL_read/SSL_write uprobes), not the socket's own bytes. */
+  tls?: boolean;
 }
 
 /** A socket was closed (or a flow ended): its session can be flushed and forgotten. */

@@ -12,6 +12,7 @@ import {
   WEFT_FLAG_IPV6,
   WEFT_FLAG_MSG_START,
   WEFT_FLAG_SEQ_VALID,
+  WEFT_FLAG_TLS,
   WEFT_FLAG_UDP,
   WEFT_KIND_ACCEPT,
   WEFT_KIND_CLOSE,
@@ -22,7 +23,14 @@ import {
   WEFT_KIND_PACKET,
 } from './events.gen.js';
 
-export const SYSCALL_NAMES = ['', 'read', 'readv', 'recvfrom', 'recvmsg', 'recvmmsg', 'write', 'writev', 'sendto', 'sendmsg', 'sendmmsg'] as const;
+export const SYSCALL_NAMES = ['', 'read', 'readv', 'recvfrom', 'recvmsg', 'recvmmsg', 'write', 'writev', 'sendto', 'sendmsg', 'sendmmsg', 'ssl'] as const;
+
+/**
+ * TLS plaintext (SSL_read/SSL_write uprobes) is a byte stream of its own next to the socket's
+ * ciphertext: its events get the socket's id with this bit, so the sessions never mix the two.
+ * Kernel socket ids are < 2^53.
+ */
+export const TLS_STREAM_BIT = 1n << 62n;
 export type SyscallName = Exclude<(typeof SYSCALL_NAMES)[number], ''>;
 
 /** One data syscall on a TCP/UDP socket: a capture DataEvent plus what only eBPF knows. */
@@ -135,9 +143,11 @@ export function decodeEvents(pollBuffer: Buffer, length: number, clock: KtimeClo
     if (kind === WEFT_KIND_DATA) {
       const payloadLen = Math.min(buf.readUInt32LE(at + O.payloadLen), recLen - EVENT_HEADER_SIZE);
       const seqValid = (flags & WEFT_FLAG_SEQ_VALID) !== 0;
+      const tls = (flags & WEFT_FLAG_TLS) !== 0;
+      const socketId = BigInt(u53(buf, at + O.socketId));
       const ev: SyscallEvent = {
         kind: 'data',
-        socketId: BigInt(u53(buf, at + O.socketId)),
+        socketId: tls ? socketId | TLS_STREAM_BIT : socketId,
         pid,
         tid: buf.readUInt32LE(at + O.tid),
         comm: readComm(buf, at + O.comm),
@@ -161,10 +171,14 @@ export function decodeEvents(pollBuffer: Buffer, length: number, clock: KtimeClo
         interfaceName: '',
         syscall: SYSCALL_NAMES[buf[at + O.syscall] ?? 0] || 'read',
       };
+      if (tls) ev.tls = true;
       readTuple(buf, at, flags, ev);
       out.push(ev);
     } else if (kind === WEFT_KIND_CLOSE) {
-      out.push({ kind: 'close', socketId: BigInt(u53(buf, at + O.socketId)), pid, unixNano: enter });
+      const socketId = BigInt(u53(buf, at + O.socketId));
+      out.push({ kind: 'close', socketId, pid, unixNano: enter });
+      // The socket's TLS plaintext stream (if it had one) ends with it.
+      out.push({ kind: 'close', socketId: socketId | TLS_STREAM_BIT, pid, unixNano: enter });
     } else if (kind === WEFT_KIND_CONNECT || kind === WEFT_KIND_ACCEPT) {
       const ev: ConnectionEvent = { kind: kind === WEFT_KIND_CONNECT ? 'connect' : 'accept', socketId: BigInt(u53(buf, at + O.socketId)), pid, tid: buf.readUInt32LE(at + O.tid), comm: readComm(buf, at + O.comm), unixNano: enter, transport: 'tcp', ipVersion: 4, localIp: '', localPort: 0, remoteIp: '', remotePort: 0 };
       readTuple(buf, at, flags, ev);

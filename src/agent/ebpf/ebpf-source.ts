@@ -12,6 +12,7 @@ import { cleanupDeadAgents, DEFAULT_TC_STATE_DIR, openTcLedger, type TcLedger } 
 import { startTcWatchdog } from '../capture/tc-watchdog.js';
 import { decodeEvents, type EbpfEvent, type KtimeClock } from './decode-events.js';
 import { ebpfAvailability, loadNativeAddon, type NativeFilter, type NativeStats } from './native.js';
+import { allPids, createTlsAttacher, SYSTEM_LIBSSL, tlsBinariesOf } from './tls-binaries.js';
 
 export interface EbpfSourceOptions {
   /** Payload prefix per syscall, bytes (default 1024, at most 4096). */
@@ -41,6 +42,11 @@ export interface EbpfSourceOptions {
    */
   syscalls?: boolean;
   /**
+   * Hook OpenSSL's SSL_read/SSL_write (libssl, node) for TLS plaintext (default true): the
+   * system's libssl and every TLS binary a process maps, at start and as processes start.
+   */
+  tls?: boolean;
+  /**
    * Where the ledger of attached tc filters lives (see capture/tc-leftovers.ts); default
    * WEFT_TC_STATE_DIR or /run/weft/tc.
    */
@@ -65,6 +71,8 @@ export interface EbpfSource extends AsyncIterable<EbpfEvent[]> {
   captureLink(link: { name: string; ifindex: number; loopback: boolean; netnsPath?: string }): number;
   /** Stops capturing on an interface (one that went away, or stopped matching). */
   releaseInterface(ifindex: number, netnsIno: number): void;
+  /** The binaries whose SSL functions are hooked for TLS plaintext. */
+  tlsBinaries(): string[];
   /** Detaches the programs; a running iteration ends after its current batch. */
   close(): void;
   readonly clock: KtimeClock;
@@ -103,6 +111,14 @@ export function createEbpfSource(opts: EbpfSourceOptions = {}): EbpfSource {
     addon.close(handle);
     throw new TracingError('TRC_EBPF_ATTACH', `attaching the eBPF programs failed: ${(err as Error).message}`, { cause: err });
   }
+  // TLS plaintext: uprobes belong to files, so hooking each libssl/node binary once covers its
+  // processes, including later ones; exec events (below) bring in binaries not seen yet.
+  const tls = opts.tls !== false && opts.syscalls !== false ? createTlsAttacher((p) => addon.attachTls(handle, p), () => undefined) : null;
+  if (tls) {
+    for (const p of SYSTEM_LIBSSL) tls.attach(p);
+    tls.attach(process.execPath);
+    for (const pid of allPids()) for (const p of tlsBinariesOf(pid)) tls.attach(p);
+  }
   const buffer = Buffer.allocUnsafe(opts.pollBufferBytes ?? 4 << 20);
   const idle = opts.idleWaitMs ?? 5;
   let closed = false;
@@ -139,6 +155,7 @@ export function createEbpfSource(opts: EbpfSourceOptions = {}): EbpfSource {
   return {
     clock,
     stats: () => addon.stats(handle),
+    tlsBinaries: () => [...(tls?.hooked.values() ?? [])],
     setFilter: applyFilter,
     captureInterface(name) {
       let ifindex: number;
@@ -162,6 +179,7 @@ export function createEbpfSource(opts: EbpfSourceOptions = {}): EbpfSource {
     close() {
       if (closed) return;
       closed = true;
+      tls?.close();
       addon.close(handle);
       ledger?.remove();
       watchdog?.kill('SIGKILL');
@@ -174,6 +192,7 @@ export function createEbpfSource(opts: EbpfSourceOptions = {}): EbpfSource {
           continue;
         }
         const batch = decodeEvents(buffer, n, clock);
+        if (tls) for (const ev of batch) if (ev.kind === 'exec') tls.onExec(ev.pid);
         if (batch.length > 0) yield batch;
       }
     },

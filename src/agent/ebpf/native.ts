@@ -65,6 +65,11 @@ export interface NativeAddon {
    * `netnsPath`; returns that namespace's inode (0 for this one). Detached by close.
    */
   attachInterface(handle: NativeHandle, ifindex: number, ingress: boolean, egress: boolean, netnsPath?: string): number;
+  /**
+   * Uprobes on SSL_write/SSL_read(_ex) of one binary, for every process mapping it now or later;
+   * returns how many of the four functions it exports (0: none).
+   */
+  attachTls(handle: NativeHandle, binaryPath: string): number;
   /** Removes this handle's filters from one interface (`netnsIno` as attachInterface returned). */
   detachInterface(handle: NativeHandle, ifindex: number, netnsIno: number): void;
   close(handle: NativeHandle): void;

@@ -28,6 +28,7 @@
 
 /* Interfaces one agent may capture packets on (tc ingress and egress each). */
 #define MAX_TC_INTERFACES 32
+#define MAX_TLS_BINARIES 64
 /* Weft's tc filter identity ("WF", priority 0xf7): one Weft filter per interface and direction. */
 #define WEFT_TC_HANDLE 0x5746
 #define WEFT_TC_PRIORITY 0xf7
@@ -40,6 +41,9 @@ typedef struct {
 	struct weft_compat_bpf *compat;
 	struct bpf_map *events, *counters, *pid_deny, *pid_allow, *ports;
 	struct bpf_program *tc_ingress, *tc_egress;
+	/* TLS uprobes, attached per binary by attachTls: enter/exit of SSL_write, SSL_read,
+	 * SSL_write_ex, SSL_read_ex. */
+	struct bpf_program *tls[8];
 	struct weft_bpf__rodata *rodata;
 	struct weft_bpf__data *data;
 	struct weft_bpf__bss *bss;
@@ -66,6 +70,9 @@ typedef struct {
 		__u64 ns_ino;     /* its inode (0: ours), the namespace's identity for detachInterface */
 	} tc[2 * MAX_TC_INTERFACES];
 	int ntc;
+	/* TLS uprobe links (attachTls), 8 per binary. */
+	struct bpf_link *uprobes[8 * MAX_TLS_BINARIES];
+	int nuprobes;
 } handle_t;
 
 #define THROW(env, msg)                                         \
@@ -123,6 +130,14 @@ static void progs_destroy(progs_t *p)
 		(p)->ports = (skel)->maps.ports;                         \
 		(p)->tc_ingress = (skel)->progs.tc_ingress;              \
 		(p)->tc_egress = (skel)->progs.tc_egress;                \
+		(p)->tls[0] = (skel)->progs.ssl_write_enter;             \
+		(p)->tls[1] = (skel)->progs.ssl_write_exit;              \
+		(p)->tls[2] = (skel)->progs.ssl_read_enter;              \
+		(p)->tls[3] = (skel)->progs.ssl_read_exit;               \
+		(p)->tls[4] = (skel)->progs.ssl_write_ex_enter;          \
+		(p)->tls[5] = (skel)->progs.ssl_write_ex_exit;           \
+		(p)->tls[6] = (skel)->progs.ssl_read_ex_enter;           \
+		(p)->tls[7] = (skel)->progs.ssl_read_ex_exit;            \
 		(p)->rodata = (struct weft_bpf__rodata *)(skel)->rodata; \
 		(p)->data = (struct weft_bpf__data *)(skel)->data;       \
 		(p)->bss = (struct weft_bpf__bss *)(skel)->bss;          \
@@ -217,6 +232,9 @@ static void handle_free(handle_t *h)
 	if (!h)
 		return;
 	tc_detach_all(h);
+	for (int i = 0; i < h->nuprobes; i++)
+		bpf_link__destroy(h->uprobes[i]);
+	h->nuprobes = 0;
 	if (h->rb)
 		ring_buffer__free(h->rb);
 	progs_destroy(&h->progs);
@@ -415,6 +433,51 @@ static napi_value js_attach(napi_env env, napi_callback_info info)
 		h->attached = 1;
 	}
 	return NULL;
+}
+
+/* attachTls(handle, binaryPath) -> functions hooked: uprobes on SSL_write, SSL_read,
+ * SSL_write_ex and SSL_read_ex of one binary (libssl.so.3, or a program with OpenSSL built in,
+ * like node), for every process that maps it, now or later (uprobes belong to the file). A
+ * function the binary does not export is skipped; 0 means none was found. */
+static napi_value js_attach_tls(napi_env env, napi_callback_info info)
+{
+	static const char *const funcs[4] = {"SSL_write", "SSL_read", "SSL_write_ex", "SSL_read_ex"};
+	size_t argc = 2;
+	napi_value argv[2];
+	CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+	handle_t *h = get_handle(env, argv[0]);
+	if (!h)
+		return NULL;
+	char path[4096];
+	size_t len = 0;
+	if (argc < 2 || napi_get_value_string_utf8(env, argv[1], path, sizeof(path), &len) != napi_ok || len == 0)
+		THROW(env, "attachTls expects a binary path");
+	if (!h->loaded)
+		THROW(env, "attachTls: the eBPF programs are not loaded");
+	if (h->nuprobes + 8 > 8 * MAX_TLS_BINARIES)
+		THROW(env, "attachTls: too many binaries");
+	uint32_t hooked = 0;
+	for (int f = 0; f < 4; f++) {
+		struct bpf_link *links[2] = {NULL, NULL};
+		for (int r = 0; r < 2; r++) {
+			LIBBPF_OPTS(bpf_uprobe_opts, opts, .func_name = funcs[f], .retprobe = r == 1);
+			links[r] = bpf_program__attach_uprobe_opts(h->progs.tls[2 * f + r], -1, path, 0, &opts);
+			if (!links[r])
+				break;
+		}
+		if (links[0] && links[1]) {
+			h->uprobes[h->nuprobes++] = links[0];
+			h->uprobes[h->nuprobes++] = links[1];
+			hooked++;
+		} else {
+			/* Both or neither: an entry without its return would leave calls open forever. */
+			bpf_link__destroy(links[0]);
+			bpf_link__destroy(links[1]);
+		}
+	}
+	napi_value out;
+	CHECK(env, napi_create_uint32(env, hooked, &out));
+	return out;
 }
 
 /* poll(handle, buffer, timeoutMs) -> bytes written */
@@ -718,6 +781,7 @@ static napi_value init(napi_env env, napi_value exports)
 		{"setFilter", NULL, js_set_filter, NULL, NULL, NULL, napi_default, NULL},
 		{"close", NULL, js_close, NULL, NULL, NULL, napi_default, NULL},
 		{"attachInterface", NULL, js_attach_interface, NULL, NULL, NULL, napi_default, NULL},
+		{"attachTls", NULL, js_attach_tls, NULL, NULL, NULL, napi_default, NULL},
 		{"detachInterface", NULL, js_detach_interface, NULL, NULL, NULL, napi_default, NULL},
 		{"clocks", NULL, js_clocks, NULL, NULL, NULL, napi_default, NULL},
 		{"layout", NULL, js_layout, NULL, NULL, NULL, napi_default, NULL},

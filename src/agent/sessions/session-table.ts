@@ -188,6 +188,8 @@ export function createSessionTable(options: SessionOptions): SessionTable {
     for (const span of spans) {
       span.spanId = options.newSpanId();
       if (!span.service) span.service = conn.ev.comm;
+      // Decrypted by the SSL_read/SSL_write uprobes: the bytes on the wire were TLS.
+      if (conn.ev.tls) span.attributes['tls'] = true;
       if (span.responseStatus === 'timeout') stats.timeouts++;
       stats.exchanges++;
       if (evidence && span.observationPoint === 'c-p' && (awaitingRuntime.length > 0 || options.runtimePending?.(conn.ev.pid, span.startTimeUnixNano))) {

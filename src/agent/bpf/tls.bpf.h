@@ -1,0 +1,273 @@
+/* @module TLS plaintext: uprobes on OpenSSL's SSL_read/SSL_write(_ex), in libssl.so.3 and in
+ * binaries that carry their own OpenSSL (node). Included by weft.bpf.c (its maps and helpers).
+ *
+ * The plaintext is tied to its socket in one of two ways:
+ * - socket BIO (curl, nginx, python): OpenSSL reads or writes the socket inside the SSL call, so
+ *   the first data syscall of the thread during the call names the fd, and its seq is where the
+ *   TLS record starts on the wire; that syscall's ciphertext is not emitted (it would be an
+ *   unparseable duplicate of the plaintext). The SSL* -> socket pair is remembered for calls
+ *   that need no syscall (plaintext already decrypted and buffered).
+ * - memory BIO (node's TLSWrap): no syscall happens inside the call. A read's ciphertext was
+ *   read by the same thread just before (the event loop feeds it to SSL_read in the read
+ *   callback), so the thread's last socket read names it; a write's ciphertext leaves with the
+ *   thread's next socket write, so the plaintext waits for that write and takes its socket.
+ * Plaintext records carry WEFT_FLAG_TLS and the socket's id; the decoder gives them a stream id
+ * of their own, so the sessions parse them apart from the ciphertext of the same socket. */
+
+struct ssl_call {
+	__u64 ssl;
+	__u64 buf;
+	__u64 len_ptr; /* _ex: where the byte count is written */
+	__u64 sock;
+	__u64 enter_ns;
+	__u32 tcp_seq;
+	__u8 dir;
+	__u8 ex;
+	__u8 has_sock;
+	__u8 seq_valid;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u32); /* tid */
+	__type(value, struct ssl_call);
+} ssl_calls SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u64);   /* SSL * */
+	__type(value, __u64); /* struct sock * */
+} ssl_socks SEC(".maps");
+
+struct last_read {
+	__u64 sock;
+	__u32 tcp_seq;
+	__u32 seq_valid;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u32); /* tid */
+	__type(value, struct last_read);
+} thread_last_read SEC(".maps");
+
+/* A memory-BIO write's plaintext record, waiting for the thread's next socket write. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 256);
+	__type(key, __u32); /* tid */
+	__type(value, struct scratch);
+} tls_pending SEC(".maps");
+
+static __always_inline __u32 tls_seq_of(struct sock *sk, __u8 dir, __u32 *valid)
+{
+	*valid = 0;
+	if (KREAD(sk, sk_protocol) != IPPROTO_TCP)
+		return 0;
+	struct tcp_sock *tp = AS(struct tcp_sock, sk);
+	*valid = 1;
+	return dir == WEFT_DIR_EGRESS ? KREAD(tp, write_seq) : KREAD(tp, copied_seq);
+}
+
+static __always_inline void tls_output(struct scratch *s)
+{
+	__u64 size = sizeof(struct weft_event) + (s->ev.payload_len & (WEFT_MAX_PAYLOAD * 2 - 1));
+	if (size > sizeof(struct scratch))
+		return;
+	if (bpf_ringbuf_output(&events, s, size, BPF_RB_NO_WAKEUP))
+		count(1);
+	else
+		count(0);
+}
+
+/* The socket side of a plaintext record: tuple, socket id, seq. */
+static __always_inline int tls_bind_sock(struct weft_event *ev, __u64 skp, __u32 seq, __u32 seq_valid)
+{
+	struct sock *sk = AS(struct sock, skp);
+	struct sock_state *st = sock_state_of(skp);
+	if (!st)
+		return -1;
+	fill_tuple(ev, sk);
+	ev->socket_id = st->id;
+	ev->tcp_seq = seq;
+	if (seq_valid)
+		ev->flags |= WEFT_FLAG_SEQ_VALID;
+	return 0;
+}
+
+/* Called at every traced data syscall's enter. Returns 1 when the syscall carries the
+ * ciphertext of an SSL call (its bytes are not emitted: the plaintext is). */
+static __always_inline int tls_on_syscall(__u32 tid, struct sock *sk, __u8 dir)
+{
+	__u64 skp = (__u64)sk;
+	struct ssl_call *c = bpf_map_lookup_elem(&ssl_calls, &tid);
+	if (c) {
+		if (!c->has_sock) {
+			__u32 valid = 0;
+			c->tcp_seq = tls_seq_of(sk, dir, &valid);
+			c->seq_valid = valid;
+			c->sock = skp;
+			c->has_sock = 1;
+			bpf_map_update_elem(&ssl_socks, &c->ssl, &skp, BPF_ANY);
+		}
+		return 1;
+	}
+	if (dir == WEFT_DIR_INGRESS) {
+		struct last_read lr = {.sock = skp};
+		lr.tcp_seq = tls_seq_of(sk, dir, &lr.seq_valid);
+		bpf_map_update_elem(&thread_last_read, &tid, &lr, BPF_ANY);
+		return 0;
+	}
+	struct scratch *p = bpf_map_lookup_elem(&tls_pending, &tid);
+	if (!p)
+		return 0;
+	__u32 valid = 0;
+	__u32 seq = tls_seq_of(sk, dir, &valid);
+	if (tls_bind_sock(&p->ev, skp, seq, valid) == 0)
+		tls_output(p);
+	bpf_map_delete_elem(&tls_pending, &tid);
+	return 1;
+}
+
+static __always_inline int tls_enter(void *ssl, __u64 buf, __u64 len_ptr, __u8 dir, __u8 ex)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	if (!pid_traced(pid_tgid >> 32))
+		return 0;
+	__u32 tid = (__u32)pid_tgid;
+	struct ssl_call c = {};
+	c.ssl = (__u64)ssl;
+	c.buf = buf;
+	c.len_ptr = len_ptr;
+	c.dir = dir;
+	c.ex = ex;
+	c.enter_ns = bpf_ktime_get_ns();
+	/* BPF_NOEXIST: an SSL call made inside another (SSL_read_ex from SSL_read) keeps the outer. */
+	bpf_map_update_elem(&ssl_calls, &tid, &c, BPF_NOEXIST);
+	return 0;
+}
+
+static __always_inline int tls_exit(long ret)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	__u32 tid = (__u32)pid_tgid;
+	struct ssl_call *cp = bpf_map_lookup_elem(&ssl_calls, &tid);
+	if (!cp)
+		return 0;
+	struct ssl_call c = *cp;
+	bpf_map_delete_elem(&ssl_calls, &tid);
+	__u64 n = 0;
+	if (c.ex) {
+		if (ret != 1)
+			return 0;
+		bpf_probe_read_user(&n, sizeof(n), (void *)c.len_ptr);
+	} else {
+		if (ret <= 0)
+			return 0;
+		n = ret;
+	}
+	if (n == 0)
+		return 0;
+	__u32 zero = 0;
+	struct scratch *s = bpf_map_lookup_elem(&scratch_map, &zero);
+	if (!s)
+		return 0;
+	struct weft_event *ev = &s->ev;
+	__builtin_memset(ev, 0, sizeof(*ev));
+	ev->kind = WEFT_KIND_DATA;
+	ev->direction = c.dir;
+	ev->syscall = WEFT_SYS_SSL;
+	ev->flags = WEFT_FLAG_TLS;
+	ev->pid = pid_tgid >> 32;
+	ev->tid = tid;
+	ev->enter_ns = c.enter_ns;
+	ev->exit_ns = bpf_ktime_get_ns();
+	ev->bytes = n;
+	bpf_get_current_comm(ev->comm, sizeof(ev->comm));
+	__u32 want = n < payload_cap ? (__u32)n : payload_cap;
+	want &= WEFT_MAX_PAYLOAD * 2 - 1;
+	if (want > WEFT_MAX_PAYLOAD)
+		want = WEFT_MAX_PAYLOAD;
+	if (want > 0 && bpf_probe_read_user(s->payload, want, (void *)c.buf) == 0)
+		ev->payload_len = want;
+
+	__u64 skp = c.has_sock ? c.sock : 0;
+	__u32 seq = c.tcp_seq, seq_valid = c.seq_valid;
+	if (!skp) {
+		__u64 *known = bpf_map_lookup_elem(&ssl_socks, &c.ssl);
+		if (known)
+			skp = *known;
+		seq_valid = 0;
+	}
+	if (c.dir == WEFT_DIR_INGRESS) {
+		if (!skp) {
+			struct last_read *lr = bpf_map_lookup_elem(&thread_last_read, &tid);
+			if (!lr)
+				return 0;
+			skp = lr->sock;
+			seq = lr->tcp_seq;
+			seq_valid = lr->seq_valid;
+			bpf_map_delete_elem(&thread_last_read, &tid);
+		}
+	} else if (!c.has_sock) {
+		/* Memory BIO: the ciphertext leaves with this thread's next socket write. */
+		bpf_map_update_elem(&tls_pending, &tid, s, BPF_ANY);
+		return 0;
+	}
+	if (!skp)
+		return 0;
+	if (tls_bind_sock(ev, skp, seq, seq_valid) == 0)
+		tls_output(s);
+	return 0;
+}
+
+SEC("uprobe")
+int BPF_KPROBE(ssl_write_enter, void *ssl, const void *buf, int num)
+{
+	return tls_enter(ssl, (__u64)buf, 0, WEFT_DIR_EGRESS, 0);
+}
+
+SEC("uretprobe")
+int BPF_KRETPROBE(ssl_write_exit, int ret)
+{
+	return tls_exit(ret);
+}
+
+SEC("uprobe")
+int BPF_KPROBE(ssl_read_enter, void *ssl, void *buf, int num)
+{
+	return tls_enter(ssl, (__u64)buf, 0, WEFT_DIR_INGRESS, 0);
+}
+
+SEC("uretprobe")
+int BPF_KRETPROBE(ssl_read_exit, int ret)
+{
+	return tls_exit(ret);
+}
+
+SEC("uprobe")
+int BPF_KPROBE(ssl_write_ex_enter, void *ssl, const void *buf, __u64 num, __u64 *written)
+{
+	return tls_enter(ssl, (__u64)buf, (__u64)written, WEFT_DIR_EGRESS, 1);
+}
+
+SEC("uretprobe")
+int BPF_KRETPROBE(ssl_write_ex_exit, int ret)
+{
+	return tls_exit(ret);
+}
+
+SEC("uprobe")
+int BPF_KPROBE(ssl_read_ex_enter, void *ssl, void *buf, __u64 num, __u64 *readbytes)
+{
+	return tls_enter(ssl, (__u64)buf, (__u64)readbytes, WEFT_DIR_INGRESS, 1);
+}
+
+SEC("uretprobe")
+int BPF_KRETPROBE(ssl_read_ex_exit, int ret)
+{
+	return tls_exit(ret);
+}

@@ -1,0 +1,167 @@
+/**
+ * @module TLS plaintext from the eBPF agent's SSL_read/SSL_write uprobes, with real programs:
+ * curl → nginx over HTTPS (both on the system libssl.so.3), Python's ssl → nginx, and Node's
+ * https client → a Node https server (node carries its own OpenSSL). The certificate is made
+ * here with openssl. Each request carries a traceparent inside the encrypted stream: the
+ * plaintext SYS spans must show method, path and status, say tls, carry that trace id, and the
+ * server's span must link under the client's. Ciphertext gives no span of its own.
+ *
+ * Needs root and BTF. Outside CI it skips with the reason; in CI (CI=true) it fails instead.
+ */
+import { execFile, execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startAgent, type RunningAgent } from '../../../src/agent/index.js';
+import { startTestWeft, type TestWeft } from '../../e2e/weft-harness.js';
+import { spawnNode, spawnProgram, traceIdOf, traceparentFor, type Spawned } from '../http2/programs.js';
+import { ebpfUnavailable } from '../traced-topology.js';
+
+const unavailable = ebpfUnavailable('TLS eBPF test');
+const run = promisify(execFile);
+
+interface ApiSpan {
+  id: string;
+  parentId: string | null;
+  linkReason: string | null;
+  observationPoint: string;
+  processName: string;
+  protocol: string;
+  requestType: string;
+  requestResource: string;
+  responseCode: number | null;
+  traceId: string;
+  attributes: Record<string, unknown>;
+}
+
+async function waitPair(weft: TestWeft, traceId: string, ms = 15_000): Promise<ApiSpan[]> {
+  const deadline = Date.now() + ms;
+  let spans: ApiSpan[] = [];
+  while (Date.now() < deadline) {
+    const res = await fetch(`${weft.urls.query}/api/v1/traces/${traceId}`);
+    if (res.status === 200) {
+      spans = ((await res.json()) as { spans: ApiSpan[] }).spans;
+      if (spans.some((s) => s.observationPoint === 'c-p') && spans.some((s) => s.observationPoint === 's-p') && spans.some((s) => s.parentId)) return spans;
+    } else {
+      await res.arrayBuffer();
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  return spans;
+}
+
+function expectTlsPair(spans: ApiSpan[], want: { client: string; server: string; path: string; status: number }): void {
+  const what = JSON.stringify(spans);
+  expect(spans.map((s) => s.observationPoint).sort(), what).toEqual(['c-p', 's-p']);
+  const c = spans.find((s) => s.observationPoint === 'c-p')!;
+  const s = spans.find((x) => x.observationPoint === 's-p')!;
+  for (const span of [c, s]) {
+    expect(span, what).toMatchObject({ protocol: 'http', requestType: 'GET', requestResource: want.path, responseCode: want.status });
+    expect(span.attributes['tls'], what).toBe(true);
+  }
+  expect(c.processName, what).toBe(want.client);
+  expect(s.processName, what).toBe(want.server);
+  expect(s.parentId, what).toBe(c.id);
+}
+
+async function freePort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const port = (s.address() as AddressInfo).port;
+  await new Promise<void>((r) => s.close(() => r()));
+  return port;
+}
+
+const HTTPS_SERVER = `
+const https = require('https');
+const fs = require('fs');
+const [key, cert] = process.argv.slice(1);
+const s = https.createServer({ key: fs.readFileSync(key), cert: fs.readFileSync(cert) }, (req, res) => { res.statusCode = req.url.startsWith('/missing') ? 404 : 200; res.end('secure ' + req.url); });
+s.listen(0, '127.0.0.1', () => console.log(s.address().port));
+`;
+
+const HTTPS_CLIENT = `
+const https = require('https');
+const [port, path, tp] = process.argv.slice(1);
+https.get({ host: '127.0.0.1', port: Number(port), path, rejectUnauthorized: false, headers: { traceparent: tp } }, (res) => { res.resume(); res.on('end', () => console.log('done ' + res.statusCode)); });
+`;
+
+describe.skipIf(unavailable !== null)('TLS plaintext through the eBPF agent (uprobes on OpenSSL)', () => {
+  let weft: TestWeft;
+  let agent: RunningAgent;
+  const dir = mkdtempSync(join(tmpdir(), 'weft-tls-'));
+  const procs: Spawned[] = [];
+  const ports = { nginx: 0, node: 0 };
+  const RUN = Math.floor(Math.random() * 0xffffff) + 1;
+
+  beforeAll(async () => {
+    const key = join(dir, 'key.pem');
+    const cert = join(dir, 'cert.pem');
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'], { stdio: 'ignore' });
+    writeFileSync(join(dir, 'a.txt'), 'hello over tls\n');
+    ports.nginx = await freePort();
+    writeFileSync(
+      join(dir, 'nginx.conf'),
+      `worker_processes 1; daemon off; pid ${dir}/nginx.pid; error_log ${dir}/error.log;
+events { worker_connections 64; }
+http { access_log off; client_body_temp_path ${dir}; proxy_temp_path ${dir}; fastcgi_temp_path ${dir}; uwsgi_temp_path ${dir}; scgi_temp_path ${dir};
+  server { listen 127.0.0.1:${ports.nginx} ssl; ssl_certificate ${cert}; ssl_certificate_key ${key}; root ${dir}; } }
+`,
+    );
+    procs.push(spawnProgram('nginx', ['-c', join(dir, 'nginx.conf')]));
+    const nodeServer = spawnNode(HTTPS_SERVER, [key, cert]);
+    procs.push(nodeServer);
+    ports.node = Number(await nodeServer.firstLine);
+    weft = await startTestWeft();
+    agent = await startAgent({ sink: weft.server.sink, interfaces: [], nodeHook: false, logger: pino({ level: 'silent' }), ebpf: { ports: Object.values(ports) } });
+    // nginx has had time to start by now; make sure it answers.
+    await run('curl', ['-sk', '-o', '/dev/null', `https://127.0.0.1:${ports.nginx}/a.txt`]);
+  }, 60_000);
+
+  afterAll(async () => {
+    for (const p of procs) p.child.kill('SIGKILL');
+    await agent?.close();
+    await weft?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('curl → nginx over HTTPS: plaintext c-p and s-p with method, path, status and the traceparent sent inside TLS', async () => {
+    for (const [i, path, status] of [
+      [0, '/a.txt', 200],
+      [1, '/missing', 404],
+    ] as const) {
+      const tp = traceparentFor(RUN, i);
+      await run('curl', ['-sk', '--http1.1', '-o', '/dev/null', '-H', `traceparent: ${tp}`, `https://127.0.0.1:${ports.nginx}${path}`]);
+      expectTlsPair(await waitPair(weft, traceIdOf(tp)), { client: 'curl', server: 'nginx', path, status });
+    }
+  }, 60_000);
+
+  it('python (ssl module, libssl.so.3) → nginx over HTTPS', async () => {
+    const tp = traceparentFor(RUN, 10);
+    await run('python3', [
+      '-c',
+      `import ssl, urllib.request as u
+ctx = ssl.create_default_context(); ctx.check_hostname = False; ctx.verify_mode = ssl.CERT_NONE
+u.urlopen(u.Request('https://127.0.0.1:${ports.nginx}/a.txt', headers={'traceparent': '${tp}'}), context=ctx).read()`,
+    ]);
+    const spans = await waitPair(weft, traceIdOf(tp));
+    const client = spans.find((s) => s.observationPoint === 'c-p');
+    expectTlsPair(spans, { client: client?.processName.startsWith('python') ? client.processName : 'python3', server: 'nginx', path: '/a.txt', status: 200 });
+  }, 60_000);
+
+  it("Node's https client → a Node https server (node's own OpenSSL, memory BIOs)", async () => {
+    for (const [i, path, status] of [
+      [20, '/hello', 200],
+      [21, '/missing/x', 404],
+    ] as const) {
+      const tp = traceparentFor(RUN, i);
+      const client = spawnNode(HTTPS_CLIENT, [ports.node, path, tp]);
+      expect(await client.firstLine).toBe(`done ${status}`);
+      expectTlsPair(await waitPair(weft, traceIdOf(tp)), { client: 'node', server: 'node', path, status });
+    }
+  }, 60_000);
+});
