@@ -33,3 +33,11 @@ export function netTupleKey(clientIp: string, clientPort: number, serverIp: stri
   };
   return `${end(clientIp, clientPort)}>${end(serverIp, serverPort)}`;
 }
+
+/** The ends of a `netTupleKey`, or null when `key` is not one. */
+export function parseTuple(key: string): { clientIp: string; clientPort: number; serverIp: string; serverPort: number } | null {
+  const m = /^(\[[^\]]+\]|[^:>]+):(\d+)>(\[[^\]]+\]|[^:>]+):(\d+)$/.exec(key);
+  if (!m) return null;
+  const ip = (s: string): string => (s.startsWith('[') ? s.slice(1, -1) : s);
+  return { clientIp: ip(m[1] as string), clientPort: Number(m[2]), serverIp: ip(m[3] as string), serverPort: Number(m[4]) };
+}

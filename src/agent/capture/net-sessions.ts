@@ -17,12 +17,13 @@ import {
   TCP_ZERO_WINDOWS_ATTR,
   TUNNEL_TYPE_ATTR,
   netTupleKey,
+  parseTuple,
   type SpanRecord,
 } from '../../model/index.js';
 import type { FrameEvent, SessionInputEvent } from './capture-event.js';
 import { noteBehind, type CapturedLink } from './links/link-watcher.js';
 import { inferObservationPoint } from './links/observation-point.js';
-import { decodePacket } from './pcap/packet-decode.js';
+import { decodePacket, type DecodedPacket } from './pcap/packet-decode.js';
 import { createPacketFlows } from './pcap/packet-flows.js';
 import { decapsulate, type TunnelType } from './tunnel-decap.js';
 import type { SessionTable } from '../sessions/session-table.js';
@@ -78,6 +79,37 @@ export function createNetSessions(o: NetSessionsOptions): SessionTable & { netSt
   let decapsulated = 0;
   let lastExpire = 0n;
 
+  /** Per interface and translated flow, the tuple form the interface showed first. */
+  const forms = new Map<string, string>();
+  /**
+   * One flow, one tuple at each interface. Where the kernel translates on the interface's own
+   * path (DNAT at a bridge port with br_netfilter, as kube-proxy needs it), the bridge sees the
+   * requests translated and the replies already translated back: both are put in the form the
+   * interface showed first, so they stay one flow and one span.
+   */
+  const oneForm = (link: CapturedLink, p: DecodedPacket): DecodedPacket => {
+    const fwd = netTupleKey(p.srcIp, p.srcPort, p.dstIp, p.dstPort);
+    const rev = netTupleKey(p.dstIp, p.dstPort, p.srcIp, p.srcPort);
+    const t = link.ns.nat.translationOf(fwd) ?? link.ns.nat.translationOf(rev);
+    if (!t) return p;
+    const key = `${link.displayName}|${t.original}`;
+    const mine = fwd === t.original || fwd === t.translated ? fwd : rev;
+    const first = forms.get(key);
+    if (first === undefined) {
+      if (forms.size >= MAX_MARKED_FLOWS) for (const k of [...forms.keys()].slice(0, MAX_MARKED_FLOWS / 16)) forms.delete(k);
+      forms.set(key, mine);
+      return p;
+    }
+    if (first === mine) return p;
+    // The other form: this packet's ends, renamed to the first form's (client first in both).
+    const ends = parseTuple(first);
+    if (!ends) return p;
+    const fromClient = mine === fwd;
+    return fromClient
+      ? { ...p, srcIp: ends.clientIp, srcPort: ends.clientPort, dstIp: ends.serverIp, dstPort: ends.serverPort }
+      : { ...p, srcIp: ends.serverIp, srcPort: ends.serverPort, dstIp: ends.clientIp, dstPort: ends.clientPort };
+  };
+
   const toEvents = (f: FrameEvent): SessionInputEvent[] => {
     frames++;
     const link = o.linkOf(f.ifindex);
@@ -89,13 +121,16 @@ export function createNetSessions(o: NetSessionsOptions): SessionTable & { netSt
     // A tunnel device already shows the inner frame; an uplink carries it encapsulated.
     const tunnel = link.info.role === 'tunnel' ? null : decapsulate(f.data);
     if (tunnel) decapsulated++;
-    const p = tunnel ? decodePacket(tunnel.linkType, tunnel.inner) : decodePacket(LINKTYPE_ETHERNET, f.data);
+    let p = tunnel ? decodePacket(tunnel.linkType, tunnel.inner) : decodePacket(LINKTYPE_ETHERNET, f.data);
     if (!p) {
       skipped++;
       return [];
     }
     // Handshakes tell the node's translations, whatever the port filter keeps (DNAT changes ports).
-    if (p.transport === 'tcp') link.ns.nat.observe(p, f.unixNano);
+    if (p.transport === 'tcp') {
+      link.ns.nat.observe(p, f.unixNano);
+      p = oneForm(link, p);
+    }
     if (ports.size > 0 && !ports.has(p.srcPort) && !ports.has(p.dstPort)) {
       skipped++;
       return [];
