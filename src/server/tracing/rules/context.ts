@@ -16,7 +16,6 @@ export const CONFIDENCE = {
   spanId: 1,
   tcpSeq: 1,
   proxyForward: 0.95,
-  proxyForward: 0.95,
   runtime: 0.95,
   syscallThread: 0.9,
   syscallDirect: 0.9,
