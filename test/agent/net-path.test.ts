@@ -37,15 +37,15 @@ async function trace(weft: TestWeft, id: string): Promise<PathSpan[]> {
   return ((await res.json()) as { spans: PathSpan[] }).spans;
 }
 
-/** Waits until every trace holds a span of `last` (the last hop it must reach) and stops changing. */
-async function settledTraces(weft: TestWeft, ids: string[], last: string): Promise<Map<string, PathSpan[]>> {
+/** Waits until every trace holds an s-p of `lastHop` (the last hop it must reach) and stops changing. */
+async function settledTraces(weft: TestWeft, ids: string[], lastHop: string): Promise<Map<string, PathSpan[]>> {
   const deadline = Date.now() + 60_000;
   let last = '';
   for (;;) {
     const traces = new Map<string, PathSpan[]>();
     for (const id of ids) traces.set(id, await trace(weft, id));
     const sizes = [...traces.values()].map((t) => t.length).join(',');
-    const ready = [...traces.values()].every((t) => t.some((s) => s.processName === last && s.observationPoint === 's-p'));
+    const ready = [...traces.values()].every((t) => t.some((s) => s.processName === lastHop && s.observationPoint === 's-p'));
     if ((ready && sizes === last) || Date.now() > deadline) return traces;
     last = sizes;
     await new Promise((r) => setTimeout(r, 1000));
