@@ -4,7 +4,7 @@
  * (node). A uprobe belongs to the file, so one attach covers every process that maps it, now
  * and later; what is left is to notice files not hooked yet: at start (every process's maps,
  * and the system's libssl even if nothing maps it yet) and when a process starts (its maps a
- * moment after exec, once the loader has mapped its libraries).
+ * moment after exec, once the loader has mapped its libraries, and again a second later).
  */
 import { readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
 
@@ -14,8 +14,12 @@ const LIBSSL = /\/libssl\.so(\.\d+)*$/;
 const OPENSSL_EXECUTABLES = new Set(['node', 'nodejs']);
 /** Where Debian and other distributions keep the system libssl. */
 export const SYSTEM_LIBSSL = ['/usr/lib/x86_64-linux-gnu/libssl.so.3', '/usr/lib/aarch64-linux-gnu/libssl.so.3', '/usr/lib64/libssl.so.3', '/lib/x86_64-linux-gnu/libssl.so.3'];
-/** The loader maps shared libraries right after exec; look a little later. */
-export const EXEC_SCAN_DELAY_MS = 150;
+/**
+ * When to look at a new process's maps: the loader maps linked libraries right after exec, but
+ * runtimes load libssl later with dlopen (Python's _ssl on `import ssl`), so look again after a
+ * second. A library loaded later still is hooked only when another process maps it at start.
+ */
+export const EXEC_SCAN_DELAYS_MS = [150, 1000];
 
 /** Paths (as this process can open them) of a process's TLS binaries. */
 export function tlsBinariesOf(pid: number): string[] {
@@ -91,12 +95,14 @@ export function createTlsAttacher(attachFile: (path: string) => number, onError:
     attach,
     hooked,
     onExec(pid) {
-      const t = setTimeout(() => {
-        timers.delete(t);
-        for (const p of tlsBinariesOf(pid)) attach(p);
-      }, EXEC_SCAN_DELAY_MS);
-      t.unref();
-      timers.add(t);
+      for (const delay of EXEC_SCAN_DELAYS_MS) {
+        const t = setTimeout(() => {
+          timers.delete(t);
+          for (const p of tlsBinariesOf(pid)) attach(p);
+        }, delay);
+        t.unref();
+        timers.add(t);
+      }
     },
     close() {
       for (const t of timers) clearTimeout(t);

@@ -153,6 +153,30 @@ u.urlopen(u.Request('https://127.0.0.1:${ports.nginx}/a.txt', headers={'tracepar
     expectTlsPair(spans, { client: client?.processName.startsWith('python') ? client.processName : 'python3', server: 'nginx', path: '/a.txt', status: 200 });
   }, 60_000);
 
+  it('a process started later with its own copy of libssl (another file) is hooked at exec', async () => {
+    const lib = join(dir, 'lib');
+    execFileSync('mkdir', ['-p', lib]);
+    execFileSync('cp', ['/usr/lib/x86_64-linux-gnu/libssl.so.3', join(lib, 'libssl.so.3')]);
+    const tp = traceparentFor(RUN, 30);
+    // The copy is a file no uprobe is on yet, loaded by dlopen on `import ssl`; the request waits
+    // past the agent's second look at the new process's maps.
+    await run(
+      'python3',
+      [
+        '-c',
+        `import time, ssl, urllib.request as u
+assert any('${lib}' in l for l in open('/proc/self/maps')), 'the copy of libssl was not loaded'
+time.sleep(2)
+ctx = ssl.create_default_context(); ctx.check_hostname = False; ctx.verify_mode = ssl.CERT_NONE
+u.urlopen(u.Request('https://127.0.0.1:${ports.nginx}/a.txt', headers={'traceparent': '${tp}'}), context=ctx).read()`,
+      ],
+      { env: { ...process.env, LD_LIBRARY_PATH: lib } },
+    );
+    const spans = await waitPair(weft, traceIdOf(tp));
+    const client = spans.find((s) => s.observationPoint === 'c-p');
+    expectTlsPair(spans, { client: client?.processName ?? 'python3', server: 'nginx', path: '/a.txt', status: 200 });
+  }, 60_000);
+
   it("Node's https client → a Node https server (node's own OpenSSL, memory BIOs)", async () => {
     for (const [i, path, status] of [
       [20, '/hello', 200],
