@@ -29,7 +29,7 @@ const STAMP = join(root, '.weft-setup-stamp');
 
 export const APT_PACKAGES = [
   'clang', 'llvm', 'libbpf-dev', 'bpftool', 'libelf-dev', 'zlib1g-dev', 'pkg-config',
-  'nginx-light', 'redis-server', 'mariadb-server', 'postgresql', 'tcpdump', 'tshark', 'dnsmasq-base',
+  'nginx-light', 'redis-server', 'mariadb-server', 'postgresql', 'tcpdump', 'tshark', 'dnsmasq-base', 'memcached',
   'wrk', 'chromium', 'clickhouse-server', 'clickhouse-client', 'iproute2', 'nftables', 'curl', 'dnsutils', 'ca-certificates',
   'nghttp2-client', 'nghttp2-server', 'nghttp2-proxy',
 ];

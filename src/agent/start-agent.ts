@@ -10,6 +10,8 @@ import { startAgentLoop } from './agent-loop.js';
 import { createEbpfSource, type EbpfSource, type EbpfSourceOptions } from './ebpf/ebpf-source.js';
 import { startRuntimeLinks, type RuntimeLinksControl } from './runtime/runtime-links.js';
 import { PROTOCOL_PARSERS } from './protocols/registry.js';
+import { emptyStreamStats, type StreamStats } from './protocols/exchange-stream.js';
+import type { L7Protocol } from './sessions/l7-port.js';
 import { l7ProtocolOf } from './sessions/protocol-adapter.js';
 import { combineSessionTables, createNetSessions } from './capture/net-sessions.js';
 import { parseInterfacePatterns } from './capture/links/interface-patterns.js';
@@ -107,6 +109,35 @@ function observedBy(source: EbpfSource, links: RuntimeLinksControl): AsyncIterab
 }
 
 
+/**
+ * Per protocol and reason: frames that did not parse, bytes dropped, responses that could not be
+ * paired (summed over the SYS and NET session tables). Every protocol and reason is listed, at 0
+ * too, so a dashboard sees the series before the first error.
+ */
+function parseSamples(protocols: readonly L7Protocol[]): AgentMetricSample[] {
+  const byName = new Map<string, StreamStats>();
+  for (const p of protocols) {
+    const s = p.parseStats?.();
+    if (!s) continue;
+    const sum = byName.get(p.name) ?? emptyStreamStats();
+    sum.invalid += s.invalid;
+    for (const k of Object.keys(s.droppedBytesBy) as (keyof StreamStats['droppedBytesBy'])[]) sum.droppedBytesBy[k] += s.droppedBytesBy[k];
+    for (const k of Object.keys(s.stitchErrorsBy) as (keyof StreamStats['stitchErrorsBy'])[]) sum.stitchErrorsBy[k] += s.stitchErrorsBy[k];
+    byName.set(p.name, sum);
+  }
+  const out: AgentMetricSample[] = [];
+  for (const [protocol, s] of byName) {
+    out.push({ name: 'weft_agent_parse_errors_total', help: 'L7 frames that did not parse (the rest of their message is dropped)', type: 'counter', labels: { protocol, reason: 'invalid' }, value: s.invalid });
+    for (const [reason, value] of Object.entries(s.droppedBytesBy)) {
+      out.push({ name: 'weft_agent_parse_dropped_bytes_total', help: 'Captured L7 bytes no frame was parsed from', type: 'counter', labels: { protocol, reason }, value });
+    }
+    for (const [reason, value] of Object.entries(s.stitchErrorsBy)) {
+      out.push({ name: 'weft_agent_stitch_errors_total', help: 'L7 frames that could not be paired into an exchange', type: 'counter', labels: { protocol, reason }, value });
+    }
+  }
+  return out;
+}
+
 export async function startAgent(o: AgentStartOptions): Promise<RunningAgent> {
   if (!o.sink && !o.serverUrl) throw new Error('startAgent needs a sink (in-process) or a serverUrl');
   const hostId = o.hostId ?? hostname();
@@ -116,10 +147,13 @@ export async function startAgent(o: AgentStartOptions): Promise<RunningAgent> {
   const newSpanId = spanIdGenerator();
   // Set once the runtime links are up (below); the session table asks them per client span.
   let runtimeLinks: RuntimeLinksControl | null = null;
+  // Kept: their parse and stitch counters go to /metrics.
+  const sysProtocols = PROTOCOL_PARSERS.map(l7ProtocolOf);
+  const netProtocols = PROTOCOL_PARSERS.map(l7ProtocolOf);
   const sysSessions = createSessionTable({
     ...DEFAULT_SESSION_OPTIONS,
     hostId,
-    protocols: PROTOCOL_PARSERS.map(l7ProtocolOf),
+    protocols: sysProtocols,
     source: 'sys',
     origin: 'ebpf',
     newSpanId,
@@ -140,7 +174,7 @@ export async function startAgent(o: AgentStartOptions): Promise<RunningAgent> {
   }
   const netSessions = links
     ? createNetSessions({
-        table: createSessionTable({ ...DEFAULT_SESSION_OPTIONS, hostId, protocols: PROTOCOL_PARSERS.map(l7ProtocolOf), source: 'net', origin: 'packet', newSpanId }),
+        table: createSessionTable({ ...DEFAULT_SESSION_OPTIONS, hostId, protocols: netProtocols, source: 'net', origin: 'packet', newSpanId }),
         linkOf: (ifindex) => links.byIfindex(ifindex),
         ...(o.ebpf?.ports ? { ports: o.ebpf.ports } : {}),
       })
@@ -210,6 +244,7 @@ export async function startAgent(o: AgentStartOptions): Promise<RunningAgent> {
         samples.push({ name: 'weft_agent_captured_interfaces', help: 'Interfaces the agent captures frames on now', type: 'gauge', value: links?.captured().length ?? 0 });
         samples.push({ name: 'weft_agent_frame_gap_bytes_total', help: 'TCP payload bytes missing between captured frames', type: 'counter', value: net.gapBytes });
       }
+      samples.push(...parseSamples([...sysProtocols, ...netProtocols]));
       for (const [key, value] of Object.entries(n)) {
         if (typeof value === 'number' || typeof value === 'bigint') {
           samples.push({ name: 'weft_agent_kernel_' + key.replace(/[A-Z]/g, (c) => '_' + c.toLowerCase()), help: `eBPF ${key}`, type: 'counter', value: Number(value) });

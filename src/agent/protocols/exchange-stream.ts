@@ -20,6 +20,14 @@ export interface StreamStats {
   stitchErrors: number;
   /** Bytes dropped: an unfinished frame at a message end, or past the carry cap. */
   droppedBytes: number;
+  /** `droppedBytes` by why: after an invalid frame, an unfinished frame, past the carry cap. */
+  droppedBytesBy: { invalid: number; unfinished: number; carry_cap: number };
+  /** `stitchErrors` by why: a response no request matched, frames dropped by the pending cap. */
+  stitchErrorsBy: { unmatched_response: number; pending_cap: number };
+}
+
+export function emptyStreamStats(): StreamStats {
+  return { frames: 0, invalid: 0, ignoredBytes: 0, stitchErrors: 0, droppedBytes: 0, droppedBytesBy: { invalid: 0, unfinished: 0, carry_cap: 0 }, stitchErrorsBy: { unmatched_response: 0, pending_cap: 0 } };
 }
 
 export interface ExchangeStream<Rec> {
@@ -77,7 +85,11 @@ export function createExchangeStream<Rec>(parser: AnyProtocolParser, transport: 
   const requests: Framed<unknown>[] = [];
   const responses: Framed<unknown>[] = [];
   const carry: Record<ParseDirection, Carry> = { request: { bytes: null, meta: null }, response: { bytes: null, meta: null } };
-  const stats: StreamStats = { frames: 0, invalid: 0, ignoredBytes: 0, stitchErrors: 0, droppedBytes: 0 };
+  const stats: StreamStats = emptyStreamStats();
+  const drop = (n: number, why: keyof StreamStats['droppedBytesBy']): void => {
+    stats.droppedBytes += n;
+    stats.droppedBytesBy[why] += n;
+  };
 
   function parseInto(direction: ParseDirection, input: Uint8Array, meta: FrameMeta, end: boolean): void {
     const out = direction === 'request' ? requests : responses;
@@ -117,16 +129,16 @@ export function createExchangeStream<Rec>(parser: AnyProtocolParser, transport: 
             out.push({ frame: last.frame as unknown, meta: metaAt(off, carried, carriedMeta, meta) });
             stats.frames++;
             off += Math.max(1, last.consumed);
-            if (off < buf.length) stats.droppedBytes += buf.length - off;
+            if (off < buf.length) drop(buf.length - off, 'carry_cap');
             return;
           }
         }
-        stats.droppedBytes += buf.length - off;
+        drop(buf.length - off, end ? 'unfinished' : 'carry_cap');
         return;
       } else {
         // Resynchronising inside a message is guesswork; drop the rest of it.
         stats.invalid++;
-        stats.droppedBytes += buf.length - off;
+        drop(buf.length - off, 'invalid');
         return;
       }
     }
@@ -134,6 +146,7 @@ export function createExchangeStream<Rec>(parser: AnyProtocolParser, transport: 
       const over = out.length - MAX_PENDING_FRAMES;
       out.splice(0, over);
       stats.stitchErrors += over;
+      stats.stitchErrorsBy.pending_cap += over;
     }
   }
 
@@ -144,6 +157,7 @@ export function createExchangeStream<Rec>(parser: AnyProtocolParser, transport: 
       if (missingAfter > 0) parser.gap?.(direction, missingAfter, state);
       const r = parser.stitch(requests, responses, state);
       stats.stitchErrors += r.errors;
+      stats.stitchErrorsBy.unmatched_response += r.errors;
       return r.records as Rec[];
     },
     drain() {

@@ -1,0 +1,90 @@
+/**
+ * Per-protocol parse errors, dropped bytes and stitch errors in /metrics (issue 8, B), from real
+ * traffic the agent sees: redis-cli speaks RESP to a real memcached, which answers `ERROR` lines,
+ * not RESP (redis-cli: "Protocol error, got "E" as reply type byte"). The exchange is detected as
+ * Redis by its request; its answer does not parse, and /metrics says so, per protocol and reason.
+ *
+ * Needs root and BTF, like the other eBPF end-to-end tests (fails instead of skipping in CI).
+ */
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { connect, createServer } from 'node:net';
+import { promisify } from 'node:util';
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ebpfAvailability } from '../../src/agent/ebpf/native.js';
+import { startAgent, type RunningAgent } from '../../src/agent/index.js';
+import { startTestWeft, type TestWeft } from '../e2e/weft-harness.js';
+
+const availability = ebpfAvailability();
+const unavailable = availability.ok ? null : availability.reason;
+if (unavailable && process.env.CI === 'true') throw new Error(`eBPF end-to-end test cannot run in CI: ${unavailable}`);
+
+const run = promisify(execFile);
+
+async function freePort(): Promise<number> {
+  const srv = createServer();
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  const addr = srv.address();
+  await new Promise((r) => srv.close(r));
+  return typeof addr === 'object' && addr ? addr.port : 0;
+}
+
+function sample(text: string, name: string, labels: Record<string, string>): number | null {
+  const want = Object.entries(labels).map(([k, v]) => `${k}="${v}"`);
+  for (const line of text.split('\n')) {
+    if (!line.startsWith(`${name}{`)) continue;
+    const inside = line.slice(name.length + 1, line.indexOf('}'));
+    if (want.every((w) => inside.includes(w))) return Number(line.slice(line.indexOf('}') + 1).trim());
+  }
+  return null;
+}
+
+describe.skipIf(unavailable !== null)(`parse errors per protocol in /metrics${unavailable ? ` (skipped: ${unavailable})` : ''}`, () => {
+  let weft: TestWeft;
+  let agent: RunningAgent;
+  let memcached: ChildProcess;
+  let port = 0;
+
+  beforeAll(async () => {
+    port = await freePort();
+    memcached = spawn('memcached', ['-u', 'nobody', '-l', '127.0.0.1', '-p', String(port), '-U', '0'], { stdio: 'ignore' });
+    for (let i = 0; i < 100; i++) {
+      const up = await new Promise<boolean>((resolve) => {
+        const sock = connect(port, '127.0.0.1', () => {
+          sock.end();
+          resolve(true);
+        }).on('error', () => resolve(false));
+      });
+      if (up) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    weft = await startTestWeft();
+    agent = await startAgent({ sink: weft.server.sink, interfaces: [], logger: pino({ level: 'silent' }), ebpf: { ports: [port] } });
+    weft.server.metrics.add(() => agent.metrics());
+  }, 60_000);
+
+  afterAll(async () => {
+    await agent?.close();
+    await weft?.close();
+    memcached?.kill('SIGTERM');
+  }, 30_000);
+
+  it('counts the Redis answer that did not parse, under protocol="redis"', async () => {
+    const metricsText = async () => (await fetch(`${weft.urls.query}/metrics`)).text();
+    const before = await metricsText();
+    // Every protocol's series is there before any error, at 0.
+    expect(sample(before, 'weft_agent_parse_errors_total', { protocol: 'memcached', reason: 'invalid' })).toBe(0);
+    expect(sample(before, 'weft_agent_stitch_errors_total', { protocol: 'http', reason: 'unmatched_response' })).toBe(0);
+    const start = sample(before, 'weft_agent_parse_errors_total', { protocol: 'redis', reason: 'invalid' }) ?? 0;
+    for (let i = 0; i < 3; i++) await run('redis-cli', ['-p', String(port), 'GET', `key${i}`]).catch(() => undefined);
+    let after = before;
+    const deadline = Date.now() + 20_000;
+    while (Date.now() < deadline) {
+      after = await metricsText();
+      if ((sample(after, 'weft_agent_parse_errors_total', { protocol: 'redis', reason: 'invalid' }) ?? 0) > start) break;
+      await new Promise((r) => setTimeout(r, 300));
+    }
+    expect(sample(after, 'weft_agent_parse_errors_total', { protocol: 'redis', reason: 'invalid' })).toBeGreaterThan(start);
+    expect(sample(after, 'weft_agent_parse_dropped_bytes_total', { protocol: 'redis', reason: 'invalid' })).toBeGreaterThan(0);
+  }, 60_000);
+});
