@@ -64,11 +64,17 @@ function* batches(total: number, batch: number): Generator<SpanRecord[]> {
   yield traces;
 }
 
-async function fill(store: Store, total: number, batch: number, log: (l: string) => void): Promise<number> {
+/** Spans as written, a few from every batch: what the lookups look for. */
+const SAMPLES_PER_BATCH = 3;
+
+async function fill(store: Store, total: number, batch: number, log: (l: string) => void, samples?: SpanRecord[]): Promise<number> {
   let ms = 0;
   let n = 0;
   let i = 0;
   for (const spans of batches(total, batch)) {
+    if (samples && spans[0]?.source === 'sys' && n < total) {
+      for (let k = 0; k < SAMPLES_PER_BATCH; k++) samples.push({ ...(spans[Math.floor(((k + 0.5) * spans.length) / SAMPLES_PER_BATCH)] as SpanRecord) });
+    }
     const t = performance.now();
     await store.write(spans);
     ms += performance.now() - t;
@@ -108,9 +114,9 @@ async function chBytesPerSpan(store: ClickHouseStore, spans: number): Promise<{ 
  * table against a scan of `spans`; a tcp seq inside a ±10 ms window (a primary-key range, as the
  * trace walk asks) against the same key with no window (a scan).
  */
-async function keyLookups(store: ClickHouseStore, total: number, log: (l: string) => void): Promise<ClickHouseBenchResult['keyLookup']> {
+async function keyLookups(store: ClickHouseStore, written: SpanRecord[], log: (l: string) => void): Promise<ClickHouseBenchResult['keyLookup']> {
   const r = rng(11);
-  const samples = Array.from({ length: 30 }, () => sysSpans(r() % total, 1, T0, GAP)[0] as SpanRecord);
+  const samples = Array.from({ length: 30 }, () => written[r() % written.length] as SpanRecord);
   const paths: [string, (s: SpanRecord) => Promise<number>][] = [
     ['span id via span_keys side table', async (s) => (await store.findByLinkKeys([{ type: 'span', value: s.spanId }], { limit: 64 })).length],
     ['span id by scan of spans (no side table)', async (s) => (await store.select(`SELECT ${SELECT_COLUMNS} FROM ${store.names.database}.spans WHERE ${linkKeyCondition([{ type: 'span', value: s.spanId }]) ?? '0'} LIMIT 64`)).length],
@@ -150,10 +156,11 @@ export async function runClickHouseBench(log: (line: string) => void = () => {})
     let chNumbers: StoreNumbers;
     try {
       log(`ClickHouse ${result.clickhouseVersion}: writing ${result.storedSpans} spans in batches of ${batch}`);
-      const rate = await fill(chStore, total, batch, log);
+      const written: SpanRecord[] = [];
+      const rate = await fill(chStore, total, batch, log, written);
       const bytes = await chBytesPerSpan(chStore, result.storedSpans);
       log(`  clickhouse: ${Math.round(rate)} spans/s, ${bytes.total} bytes/span (${JSON.stringify(bytes.tables)})`);
-      result.keyLookup = await keyLookups(chStore, total, log);
+      result.keyLookup = await keyLookups(chStore, written, log);
       for (const k of result.keyLookup) log(`  lookup, ${k.via}: p50 ${k.p50Ms} ms, p99 ${k.p99Ms} ms`);
       const assembly = await timeAssembly(chStore, total, runs);
       log(`  clickhouse: 40-span trace among ${result.storedSpans}: p50 ${assembly.p50Ms} ms, p99 ${assembly.p99Ms} ms (${assembly.foundSpans} spans)`);

@@ -9,7 +9,7 @@ import type { ChildProcess } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort, startClickHouse } from '../../src/server/store/clickhouse/testing/clickhouse-process.js';
+import { startClickHouseCluster } from '../../src/server/store/clickhouse/testing/clickhouse-process.js';
 import type { ClickHouseProcess } from '../../src/server/store/clickhouse/testing/clickhouse-process.js';
 import { exited } from './cli-process.js';
 import { eventually, getJson, startTestWeft } from './weft-harness.js';
@@ -67,15 +67,7 @@ describe('two-shard ClickHouse cluster, two Weft servers', () => {
   const children: ChildProcess[] = [];
 
   beforeAll(async () => {
-    // Two nodes on two loopback addresses sharing their HTTP port, as cluster nodes do in
-    // production: a Weft server creates the tables on every node at its address and the URL's
-    // port. Native ports differ: ClickHouse takes any 127.x address with its own native port for
-    // itself, and would then read its own shard twice.
-    const hosts = ['127.0.0.1', '127.0.0.2'] as const;
-    const httpPort = await freePort(hosts);
-    const tcpPorts = [await freePort([hosts[0]]), await freePort([hosts[1]])] as const;
-    const cluster = { name: CLUSTER, shards: hosts.map((host, i) => ({ host, tcpPort: tcpPorts[i] ?? 0 })) };
-    [chA, chB] = (await Promise.all(hosts.map((host, i) => startClickHouse({ host, httpPort, tcpPort: tcpPorts[i] ?? 0, cluster })))) as [ClickHouseProcess, ClickHouseProcess];
+    [chA, chB] = (await startClickHouseCluster(CLUSTER, 2)) as [ClickHouseProcess, ClickHouseProcess];
     // Each Weft server talks to its own ClickHouse node.
     weftA = await startTestWeft({ store: { kind: 'clickhouse', url: `${chA.url}/weft`, cluster: CLUSTER, retentionDays: null } });
     weftB = await startTestWeft({ store: { kind: 'clickhouse', url: `${chB.url}/weft`, cluster: CLUSTER, retentionDays: null } });

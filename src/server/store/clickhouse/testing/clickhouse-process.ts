@@ -188,3 +188,22 @@ export function clickHouseVersion(): string {
   const r = spawnSync('clickhouse-client', ['--version'], { encoding: 'utf8' });
   return r.status === 0 ? r.stdout.trim() : 'unknown';
 }
+
+/**
+ * A test cluster: `shards` servers, one shard each, on 127.0.0.1, 127.0.0.2, … sharing one HTTP
+ * port (as production nodes do, so a Weft server finds every node at its URL's port) with
+ * distinct native ports (a node takes any 127.x address with its own native port for itself,
+ * and would read its own shard twice).
+ */
+export async function startClickHouseCluster(name: string, shards: number): Promise<ClickHouseProcess[]> {
+  const hosts = Array.from({ length: shards }, (_, i) => `127.0.0.${i + 1}`);
+  const httpPort = await freePort(hosts);
+  const tcpPorts: number[] = [];
+  for (const h of hosts) {
+    let p = await freePort([h]);
+    while (p === httpPort || tcpPorts.includes(p)) p = await freePort([h]);
+    tcpPorts.push(p);
+  }
+  const cluster = { name, shards: hosts.map((host, i) => ({ host, tcpPort: tcpPorts[i] ?? 0 })) };
+  return Promise.all(hosts.map((host, i) => startClickHouse({ host, httpPort, tcpPort: tcpPorts[i] ?? 0, cluster })));
+}
