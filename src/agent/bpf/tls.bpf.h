@@ -41,6 +41,14 @@ struct {
 	__type(value, __u64); /* struct sock * */
 } ssl_socks SEC(".maps");
 
+/* Threads that made an SSL call: only their syscalls are looked at for memory-BIO pairing. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u32); /* tid */
+	__type(value, __u8);
+} tls_threads SEC(".maps");
+
 struct last_read {
 	__u64 sock;
 	__u32 tcp_seq;
@@ -83,10 +91,13 @@ static __always_inline void tls_output(struct scratch *s)
 		count(0);
 }
 
-/* The socket side of a plaintext record: tuple, socket id, seq. */
+/* The socket side of a plaintext record: tuple, socket id, seq. -1: not to be emitted (the
+ * port filter leaves this socket out). */
 static __always_inline int tls_bind_sock(struct weft_event *ev, __u64 skp, __u32 seq, __u32 seq_valid)
 {
 	struct sock *sk = AS(struct sock, skp);
+	if (!port_allowed(sk))
+		return -1;
 	struct sock_state *st = sock_state_of(skp);
 	if (!st)
 		return -1;
@@ -98,8 +109,9 @@ static __always_inline int tls_bind_sock(struct weft_event *ev, __u64 skp, __u32
 	return 0;
 }
 
-/* Called at every traced data syscall's enter. Returns 1 when the syscall carries the
- * ciphertext of an SSL call (its bytes are not emitted: the plaintext is). */
+/* Called at every traced data syscall's enter, before the port filter (a filtered socket must
+ * still be named as an SSL call's socket, or the call would take another's). Returns 1 when the
+ * syscall carries the ciphertext of an SSL call (its bytes are not emitted: the plaintext is). */
 static __always_inline int tls_on_syscall(__u32 tid, struct sock *sk, __u8 dir)
 {
 	__u64 skp = (__u64)sk;
@@ -115,6 +127,8 @@ static __always_inline int tls_on_syscall(__u32 tid, struct sock *sk, __u8 dir)
 		}
 		return 1;
 	}
+	if (!bpf_map_lookup_elem(&tls_threads, &tid))
+		return 0;
 	if (dir == WEFT_DIR_INGRESS) {
 		struct last_read lr = {.sock = skp};
 		lr.tcp_seq = tls_seq_of(sk, dir, &lr.seq_valid);
@@ -147,6 +161,9 @@ static __always_inline int tls_enter(void *ssl, __u64 buf, __u64 len_ptr, __u8 d
 	c.enter_ns = bpf_ktime_get_ns();
 	/* BPF_NOEXIST: an SSL call made inside another (SSL_read_ex from SSL_read) keeps the outer. */
 	bpf_map_update_elem(&ssl_calls, &tid, &c, BPF_NOEXIST);
+	__u8 one = 1;
+	if (!bpf_map_lookup_elem(&tls_threads, &tid))
+		bpf_map_update_elem(&tls_threads, &tid, &one, BPF_ANY);
 	return 0;
 }
 

@@ -280,9 +280,9 @@ static __always_inline int on_enter(__u8 syscall, __u8 dir, __u32 fd, __u64 buf,
 	if (!pid_traced(pid_tgid >> 32))
 		return 0;
 	struct sock *sk = fd_to_sock(fd);
-	if (!sk || !port_allowed(sk))
+	if (!sk)
 		return 0;
-	if (tls_on_syscall((__u32)pid_tgid, sk, dir))
+	if (tls_on_syscall((__u32)pid_tgid, sk, dir) || !port_allowed(sk))
 		return 0;
 	struct active_call call = {};
 	call.sock = (__u64)sk;
