@@ -23,7 +23,8 @@ beforeAll(async () => {
     assemble: fakeAssemble,
     // Trace A stands for a trace the walk cut at its span limit; trace B is whole.
     fetchTrace: async (id) => {
-      const spans = await fetch(id);
+      const got = await fetch(id);
+      const spans = Array.isArray(got) ? got : got.spans;
       return { spans, warnings: [], truncated: spans.some((s) => s.traceId === TRACE_A) };
     },
   });

@@ -11,7 +11,16 @@ import type { RawQuery } from './query-params.js';
 import { requestBudget } from './query-context.js';
 import type { QueryContext } from './query-context.js';
 import { toApiSpan, toApiTrace } from './span-json.js';
+import type { ApiSpan } from './span-json.js';
+import { compactItem, streamJsonObject } from './json-stream.js';
 import { searchTraceSummaries, traceSearchOf } from './trace-search.js';
+
+/** From this many spans a trace is streamed (json-stream.ts) rather than stringified at once. */
+const STREAM_MIN_SPANS = 2000;
+/** Span fields every answer has, compact or not (the contract in DESIGN.md). */
+const CONTRACT_SPAN_FIELDS: ReadonlySet<string> = new Set([
+  'id', 'parentId', 'source', 'observationPoint', 'name', 'service', 'startTimeUnixNano', 'endTimeUnixNano', 'protocol', 'traceId', 'spanId', 'parentSpanId', 'linkReason',
+]);
 
 /** Spans returned by /api/v1/spans when `limit` is absent. */
 export const DEFAULT_SPAN_LIMIT = 100;
@@ -63,10 +72,19 @@ export function weftApi(ctx: QueryContext): FastifyPluginAsync {
   return async (app) => {
     installQueryErrorHandler(app, (e) => ({ error: { code: e.code, message: e.message } }));
 
-    app.get<{ Params: { traceId: string } }>('/api/v1/traces/:traceId', async (req) => {
+    app.get<{ Params: { traceId: string } }>('/api/v1/traces/:traceId', async (req, reply) => {
+      const compactParam = one(asRawQuery(req.query), 'compact');
+      if (compactParam && !['true', 'false', '1', '0'].includes(compactParam.value)) throw badParam('compact', compactParam.value, "expected 'true' or 'false'");
+      const compact = compactParam?.value === 'true' || compactParam?.value === '1';
       const trace = await ctx.traces.load(req.params.traceId);
       if (trace === null || trace.nodes.length === 0) throw traceNotFound(req.params.traceId);
-      return { ...toApiTrace(trace), truncated: trace.truncated === true };
+      const api = toApiTrace(trace);
+      const truncated = trace.truncated === true;
+      const mapSpan = compact ? (s: ApiSpan): unknown => compactItem(s as unknown as Record<string, unknown>, CONTRACT_SPAN_FIELDS) : (s: ApiSpan): unknown => s;
+      if (api.spans.length < STREAM_MIN_SPANS) return { ...api, spans: api.spans.map(mapSpan), truncated };
+      return reply
+        .type('application/json; charset=utf-8')
+        .send(streamJsonObject({ traceId: api.traceId }, 'spans', api.spans, mapSpan, { services: api.services, warnings: api.warnings, truncated }));
     });
 
     // Trace search for the web UI: one summary per trace (trace-search.ts).
