@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatDuration, formatOffset, tickStep } from './format.js';
+import { formatDuration, formatOffset, formatTick, tickStep } from './format.js';
 
 describe('format', () => {
   it('durations with a unit that fits and three significant digits', () => {
@@ -18,5 +18,12 @@ describe('format', () => {
     expect(tickStep(100_000_000, 10)).toBe(10_000_000);
     expect(tickStep(120_000_000, 8)).toBe(20_000_000);
     expect(tickStep(7_000, 3)).toBe(5_000);
+  });
+  it('axis labels keep ticks distinct deep in a zoom', () => {
+    expect(formatTick(600_001_000, 1_000)).toBe('600.001 ms');
+    expect(formatTick(600_002_000, 1_000)).toBe('600.002 ms');
+    expect(formatTick(20_000_000, 20_000_000)).toBe('20 ms');
+    expect(formatTick(1_500_000_000, 500_000_000)).toBe('1.5 s');
+    expect(formatTick(0, 5)).toBe('0');
   });
 });

@@ -66,3 +66,23 @@ export function tickStep(spanNs: number, target: number): number {
   }
   return 10 * pow;
 }
+
+/**
+ * An axis label for `t` ns when ticks are `step` ns apart: in the unit that fits `t`, with as
+ * many decimals as the step needs, so ticks deep in a zoom stay distinct (600.001 ms, 600.002 ms).
+ */
+export function formatTick(t: number, step: number): string {
+  if (t === 0) return '0';
+  const abs = Math.abs(t);
+  let size = 1;
+  let unit = 'ns';
+  for (const [s, u] of UNITS) {
+    if (abs >= s) {
+      size = s;
+      unit = u;
+      break;
+    }
+  }
+  const decimals = Math.min(6, Math.max(0, Math.ceil(Math.log10(size / step) - 1e-9)));
+  return `${(t / size).toFixed(decimals)} ${unit}`;
+}

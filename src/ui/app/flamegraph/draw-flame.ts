@@ -6,7 +6,7 @@
  * Text is drawn with `fillText`, which paints characters and never parses markup, so captured
  * names (`<img onerror=…>`) are harmless here by construction.
  */
-import { formatDuration, tickStep } from '../format.js';
+import { formatTick, tickStep } from '../format.js';
 import { spanOwner } from '../trace/trace-model.js';
 import type { TraceModel } from '../trace/trace-model.js';
 import type { FlameLayout } from './layout.js';
@@ -166,7 +166,7 @@ function drawAxis(ctx: CanvasRenderingContext2D, view: FlameView): void {
   for (let t = first; t <= view.t1; t += step) {
     const x = Math.round(xOf(view, t)) + 0.5;
     ctx.fillRect(x, AXIS_HEIGHT - 6, 1, 5);
-    const label = t === 0 ? '0' : formatDuration(t);
+    const label = formatTick(t, step);
     ctx.fillText(label, x + 3, AXIS_HEIGHT / 2 - 1);
   }
 }
