@@ -12,6 +12,7 @@ interface DemoFlags {
   requests: number;
   token?: string;
   once?: boolean;
+  network?: boolean;
 }
 
 function positiveInt(v: string): number {
@@ -37,12 +38,14 @@ export function demoCommand(ctx?: CommandContext): Command {
     .option('--requests <n>', 'requests to send', positiveInt, 5)
     .option('--token <secret>', 'Bearer token, when Weft runs with --token')
     .option('--once', 'stop the demo system after printing the trace instead of waiting for Ctrl-C')
+    .option('--network', 'the network-path demo instead: two nodes (VXLAN), bridges, a DNAT service address and pods in namespaces of this machine, one agent per node; every hop is a NET span (needs root)')
     .addHelpText(
       'after',
       `
 Run Weft first (\`npm start\`, as root so its eBPF agent sees the demo's processes), then:
   $ npx weft demo
   $ npx weft demo --frontend skywalking --requests 20
+  $ sudo npx weft demo --network --once
 
 Everything the demo starts listens on 127.0.0.1 only and is stopped on Ctrl-C.`,
     )
@@ -50,6 +53,24 @@ Everything the demo starts listens on 127.0.0.1 only and is stopped on Ctrl-C.`,
       const say = (line: string): void => {
         out.write(`${line}\n`);
       };
+      if (flags.network) {
+        // Loaded on use: it pulls in the eBPF agent.
+        const { runNetworkDemo } = await import('./network-demo.js');
+        const net = await runNetworkDemo({ queryUrl: flags.server.replace(/\/$/, ''), otlpUrl: flags.otlp.replace(/\/$/, ''), requests: flags.requests, progress: say, ...(flags.token ? { token: flags.token } : {}) });
+        const id = net.traceIds[0] ?? '';
+        say('');
+        say('A trace through the network path (each hop a NET span, with its wire time):');
+        say(`  ${traceUiUrl(flags.server, id)}`);
+        say(`  npx weft trace ${id}${flags.server === 'http://127.0.0.1:16686' ? '' : ` --server ${flags.server}`}`);
+        await new Promise((r) => setTimeout(r, 3000));
+        if (flags.once) return net.stop();
+        say('The demo keeps running; press Ctrl-C to remove the namespaces and stop everything it started.');
+        return new Promise<void>((resolve) => {
+          const stop = (): void => void net.stop().then(resolve, resolve);
+          process.once('SIGINT', stop);
+          process.once('SIGTERM', stop);
+        });
+      }
       const demo = await runDemo({
         queryUrl: flags.server.replace(/\/$/, ''),
         otlpUrl: flags.otlp.replace(/\/$/, ''),
