@@ -1,7 +1,7 @@
 /**
- * @module ClickHouse is killed during ingest and comes back: senders get 503 + Retry-After (gRPC
- * UNAVAILABLE) while it is away, writes resume without restarting Weft, and every span that was
- * acknowledged is in ClickHouse afterwards.
+ * @module ClickHouse is killed during ingest and comes back, then stalls (SIGSTOP) and resumes:
+ * senders get 503 + Retry-After (gRPC UNAVAILABLE) while it is away or stuck, writes resume
+ * without restarting Weft, and every span that was acknowledged is in ClickHouse afterwards.
  */
 import * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -67,7 +67,7 @@ async function sendOne(seq: number, log: SendLog): Promise<number> {
 }
 
 describe('ClickHouse down during ingest', () => {
-  it('refuses with 503 + Retry-After while away, resumes without a restart, loses nothing acknowledged', async () => {
+  it('refuses with 503 + Retry-After while away or stalled, resumes without a restart, loses nothing acknowledged', async () => {
     const log: SendLog = { acked: new Set(), statuses: new Map(), retryAfter: new Set() };
     let seq = 0;
     let sending = true;
@@ -98,9 +98,24 @@ describe('ClickHouse down during ingest', () => {
 
     await ch.start();
     await waitAcked(ackedWhileDown + 2_000);
+
+    // Slow: the server stops answering (SIGSTOP) for longer than the ingest acknowledgement wait;
+    // senders are refused (503/429 with Retry-After) instead of hanging, and it recovers on SIGCONT.
+    const pid = ch.pid();
+    expect(pid).toBeDefined();
+    const refusedBeforePause = (log.statuses.get(503) ?? 0) + (log.statuses.get(429) ?? 0);
+    process.kill(pid as number, 'SIGSTOP');
+    try {
+      await new Promise((r) => setTimeout(r, 7_000));
+    } finally {
+      process.kill(pid as number, 'SIGCONT');
+    }
+    expect((log.statuses.get(503) ?? 0) + (log.statuses.get(429) ?? 0)).toBeGreaterThan(refusedBeforePause);
+    const ackedAfterPause = log.acked.size;
+    await waitAcked(ackedAfterPause + 2_000);
     sending = false;
     await Promise.all(senders);
-    expect(log.acked.size).toBeGreaterThanOrEqual(ackedWhileDown + 2_000);
+    expect(log.acked.size).toBeGreaterThanOrEqual(ackedAfterPause + 2_000);
     expect([...log.retryAfter].every((v) => /^[1-9][0-9]*$/.test(v))).toBe(true);
 
     // Every acknowledged span is stored: read them back through a fresh store on the same database.

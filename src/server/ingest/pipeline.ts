@@ -188,10 +188,15 @@ class GroupCommitPipeline implements IngestPipeline {
   /** Takes queued submits up to maxBatchSpans (always at least one) and writes them as one batch. */
   private async writeNext(): Promise<void> {
     if (this.writing || this.queue.length === 0) return;
-    // Submits that would only be acknowledged after their deadline are refused now, unstored.
+    // Submits that would only be acknowledged after their deadline are refused now, unstored. The
+    // oldest one is written whatever the estimate while its deadline has not passed: refusing it
+    // too would keep `lastWriteMs` from ever being measured again (one write stalled past the
+    // deadline, e.g. ClickHouse paused for 7 s, made every later submit 429 for good).
     const now = this.now();
+    const head = this.queue[0];
     for (const p of [...this.queue]) {
-      if (now + this.lastWriteMs > p.deadline) this.expire(p, `would not be durable within ${this.maxAckWaitMs} ms`);
+      const late = p === head ? now > p.deadline : now + this.lastWriteMs > p.deadline;
+      if (late) this.expire(p, `would not be durable within ${this.maxAckWaitMs} ms`);
     }
     if (this.queue.length === 0) return;
     this.writing = true;
