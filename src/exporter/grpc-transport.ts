@@ -7,7 +7,7 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import { OTLP_EXPORT_METHOD_PATH } from '../apm/otlp/index.js';
-import type { SendResult, Transport } from './transport.js';
+import type { SendResult, Transport } from '../apm/otlp-transport/index.js';
 
 /** OTLP spec, "OTLP/gRPC Throttling" and "Failures": these codes may succeed on retry. */
 export const RETRYABLE_GRPC_CODES: ReadonlySet<grpc.status> = new Set([

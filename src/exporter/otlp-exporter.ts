@@ -13,12 +13,11 @@ import type { SpanRecord } from '../model/index.js';
 import { defaultExportFilter, matchesExportFilter } from './export-filter.js';
 import type { ExportFilter } from './export-filter.js';
 import { createGrpcTransport } from './grpc-transport.js';
-import { createHttpTransport } from './http-transport.js';
+import { createHttpTransport } from '../apm/otlp-transport/index.js';
 import { createJsonSerializer, createProtobufSerializer } from './otlp-serializer.js';
 import type { ExportSpan, Serializer } from './otlp-serializer.js';
-import { createRetryingTransport, DEFAULT_INITIAL_BACKOFF_MS, DEFAULT_MAX_ATTEMPTS, DEFAULT_MAX_BACKOFF_MS } from './retrying-transport.js';
-import type { RetryOptions } from './retrying-transport.js';
-import type { Transport } from './transport.js';
+import { createRetryingTransport, DEFAULT_INITIAL_BACKOFF_MS, DEFAULT_MAX_ATTEMPTS, DEFAULT_MAX_BACKOFF_MS } from '../apm/otlp-transport/index.js';
+import type { RetryOptions, Transport } from '../apm/otlp-transport/index.js';
 
 export const DEFAULT_EXPORTER_OPTIONS = {
   batchSpans: 512,

@@ -1,4 +1,5 @@
 import { createServer, type Server } from 'node:http';
+import { gunzipSync } from 'node:zlib';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { decodeOtlpProtobuf } from '../../apm/otlp/index.js';
@@ -18,8 +19,12 @@ function sysSpan(i: number): SpanRecord {
 let server: Server | undefined;
 afterEach(() => server?.close());
 
-/** A real HTTP endpoint that decodes OTLP with Weft's decoder; `failFirst` answers 503 first. */
-async function receiver(failFirst: number, auth?: string): Promise<{ url: string; received: SpanRecord[]; hits: () => number }> {
+/**
+ * A real HTTP endpoint that decodes OTLP with Weft's decoder; the first `failFirst` requests get
+ * `failStatus` (503 by default), with `retryAfter` as Retry-After when given, as Weft's own
+ * overloaded ingest answers (429 + Retry-After).
+ */
+async function receiver(failFirst: number, auth?: string, failStatus = 503, retryAfter?: string): Promise<{ url: string; received: SpanRecord[]; hits: () => number }> {
   const received: SpanRecord[] = [];
   let hits = 0;
   server = createServer((req, res) => {
@@ -32,10 +37,11 @@ async function receiver(failFirst: number, auth?: string): Promise<{ url: string
         return;
       }
       if (hits <= failFirst) {
-        res.writeHead(503).end();
+        res.writeHead(failStatus, retryAfter === undefined ? {} : { 'retry-after': retryAfter }).end();
         return;
       }
-      received.push(...decodeOtlpProtobuf(Buffer.concat(chunks)).spans);
+      const body = Buffer.concat(chunks);
+      received.push(...decodeOtlpProtobuf(req.headers['content-encoding'] === 'gzip' ? gunzipSync(body) : body).spans);
       res.writeHead(200, { 'content-type': 'application/x-protobuf' }).end();
     });
   });
@@ -54,6 +60,18 @@ describe('span shipper', () => {
     expect(r.received.map((s) => s.reqTcpSeq).sort((a, b) => a - b)[0]).toBe(1000);
     expect(r.received[0]).toMatchObject({ source: 'sys', origin: 'ebpf', observationPoint: 'c-p' });
     expect(shipper.stats()).toMatchObject({ sent: 25, dropped: 0, failedAttempts: 2 });
+    await shipper.close();
+  });
+
+  it('waits as long as the server\'s 429 Retry-After says, through the exporter\'s transport', async () => {
+    const r = await receiver(2, undefined, 429, '3');
+    const waits: number[] = [];
+    const shipper = createSpanShipper({ serverUrl: r.url, batchSpans: 10, flushIntervalMs: 20, maxQueueSpans: 1000, timeoutMs: 2000, sleep: async (ms) => void waits.push(ms) });
+    shipper.add(Array.from({ length: 5 }, (_, i) => sysSpan(i)));
+    await shipper.flush();
+    expect(waits).toEqual([3000, 3000]);
+    expect(r.received).toHaveLength(5);
+    expect(shipper.stats()).toMatchObject({ sent: 5, failedAttempts: 2, retryAfterWaits: 2 });
     await shipper.close();
   });
 
