@@ -4,7 +4,7 @@
 // Marks 'dom-first-draw' once the rows are in the document and laid out (next animation frame).
 (async () => {
   const id = decodeURIComponent(location.pathname.split('/').pop());
-  const trace = await (await fetch(`/api/v1/traces/${encodeURIComponent(id)}`)).json();
+  const trace = await (await fetch(`/api/v1/traces/${encodeURIComponent(id)}?compact=true`)).json();
   const spans = trace.spans;
   let t0 = Infinity;
   let t1 = -Infinity;

@@ -22,10 +22,13 @@ import { join } from 'node:path';
 import Fastify from 'fastify';
 import type { Page } from 'playwright-core';
 import type { ApiSpan, ApiTrace } from '../src/server/query/index.js';
+import { compactItem } from '../src/server/query/json-stream.js';
 import { installWebUi } from '../src/ui/ui-server.js';
 import { launchChromium } from '../test/ui/browser.js';
 
 const ROOT = new URL('../', import.meta.url).pathname;
+/** The span fields a compact answer keeps (the contract's; weft-api.ts has the same list). */
+const CONTRACT_SPAN_FIELDS: ReadonlySet<string> = new Set(['id', 'parentId', 'source', 'observationPoint', 'name', 'service', 'startTimeUnixNano', 'endTimeUnixNano', 'protocol', 'traceId', 'spanId', 'parentSpanId', 'linkReason']);
 const FRAMES = 120;
 const VIEWPORT = { width: 1500, height: 900 };
 
@@ -256,10 +259,11 @@ export async function runUiBench(log: (line: string) => void): Promise<UiBenchRo
   const built = spawnSync(process.execPath, [join(ROOT, 'scripts', 'build-ui.mjs')], { encoding: 'utf8' });
   if (built.status !== 0) throw new Error(`UI build failed: ${built.stderr}`);
   const sizes = (process.env.WEFT_BENCH_UI_SIZES ?? '1000,10000,100000').split(',').map((s) => Number(s.trim()));
+  // What the server answers with ?compact=true (the UI and the reference both ask for it).
   const traces = new Map<string, string>();
   for (const size of sizes) {
     const t = generatedTrace(size);
-    traces.set(t.traceId, JSON.stringify(t));
+    traces.set(t.traceId, JSON.stringify({ ...t, spans: t.spans.map((sp) => compactItem(sp as unknown as Record<string, unknown>, CONTRACT_SPAN_FIELDS)) }));
   }
   const app = Fastify({ logger: false, bodyLimit: 1024 });
   await installWebUi(app, { ports: {}, tokenRequired: false });

@@ -6,6 +6,7 @@
  * tab, never in localStorage or the URL. A 401 raises `AuthRequiredError`; the app then asks
  * for the token and retries.
  */
+import { fillSpanDefaults } from './types.js';
 import type { ApiErrorBody, ApiTrace, TraceSearchAnswer } from './types.js';
 
 const TOKEN_KEY = 'weft.token';
@@ -104,7 +105,8 @@ export function createApiClient(tokens: TokenStore, base = ''): ApiClient {
     return (await res.json()) as T;
   };
   return {
-    trace: (id, signal) => get<ApiTrace>(`/api/v1/traces/${encodeURIComponent(id)}`, signal),
+    // Compact: empty fields left out by the server (a third of the bytes), put back here.
+    trace: async (id, signal) => fillSpanDefaults(await get<ApiTrace>(`/api/v1/traces/${encodeURIComponent(id)}?compact=true`, signal)),
     searchTraces: (params, signal) => get<TraceSearchAnswer>(`/api/v1/traces?${params.toString()}`, signal),
     async services(signal) {
       const body = await get<ServiceList>('/api/services', signal);

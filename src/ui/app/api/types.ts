@@ -84,3 +84,35 @@ export interface ApiErrorBody {
   error?: { code?: string; message?: string } | string;
   message?: string;
 }
+
+/**
+ * The empty defaults of span fields that `?compact=true` may leave out (json-stream.ts on the
+ * server: '' , 0, null, [] and {} are dropped, the contract's fields kept). The client asks for
+ * compact traces (a third of the bytes, so a third of the parse) and puts these back.
+ */
+const EMPTY_STRING_FIELDS = [
+  'kind', 'service', 'statusMessage', 'protocol', 'requestType', 'requestDomain', 'requestResource', 'endpoint', 'responseException',
+  'traceId', 'spanId', 'parentSpanId', 'clientIp', 'serverIp', 'transport', 'hostId', 'processName', 'interfaceName', 'xRequestIdReq', 'xRequestIdResp', 'origin',
+] as const;
+const ZERO_FIELDS = ['ipVersion', 'clientPort', 'serverPort', 'reqTcpSeq', 'respTcpSeq', 'processId', 'threadIdReq', 'threadIdResp', 'syscallTraceIdReq', 'syscallTraceIdResp'] as const;
+const NULL_FIELDS = ['parentId', 'linkReason', 'confidence', 'requestId', 'responseCode'] as const;
+
+/** Fills, in place, what a compact answer left out; a full answer passes through unchanged. */
+export function fillSpanDefaults(trace: ApiTrace): ApiTrace {
+  for (const span of trace.spans) {
+    const s = span as unknown as Record<string, unknown>;
+    for (const k of EMPTY_STRING_FIELDS) if (s[k] === undefined) s[k] = '';
+    for (const k of ZERO_FIELDS) if (s[k] === undefined) s[k] = 0;
+    for (const k of NULL_FIELDS) if (s[k] === undefined) s[k] = null;
+    if (s.attributes === undefined) s.attributes = {};
+    if (s.resource === undefined) s.resource = {};
+    if (s.events === undefined) s.events = [];
+    if (s.warnings === undefined) s.warnings = [];
+    if (s.clockOffsetNano === undefined) s.clockOffsetNano = '0';
+    if (s.statusCode === undefined) s.statusCode = 'unset';
+    if (s.responseStatus === undefined) s.responseStatus = 'unknown';
+  }
+  if (!Array.isArray(trace.warnings)) (trace as { warnings: unknown[] }).warnings = [];
+  if (!Array.isArray(trace.services)) (trace as { services: string[] }).services = [];
+  return trace;
+}

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { possibleParentsOf, warningText } from '../api/types.js';
+import { fillSpanDefaults, possibleParentsOf, warningText } from '../api/types.js';
 import type { ApiSpan } from '../api/types.js';
 import { clockNote, confidenceWords, correlationKeys, explainLink, sameMessage } from './explain-link.js';
 import { apiSpan, apiTrace } from './trace-fixture.js';
@@ -83,5 +83,15 @@ describe('trace model', () => {
     const m = buildTraceModel(apiTrace([apiSpan('a', null, 0, 1, { startTimeUnixNano: '999', endTimeUnixNano: '1500' }), apiSpan('b', 'a', 0, 1, { startTimeUnixNano: '1000', endTimeUnixNano: '1200' })]));
     expect([...m.start]).toEqual([0, 1]);
     expect(m.durationNs).toBe(501);
+  });
+});
+
+describe('compact traces', () => {
+  it('get their empty fields back, full ones pass unchanged', () => {
+    const full = apiSpan('a', null, 0, 1, { reqTcpSeq: 5, service: 'x' });
+    const compact = Object.fromEntries(Object.entries(full).filter(([, v]) => !(v === '' || v === 0 || v === null || (Array.isArray(v) && v.length === 0) || (typeof v === 'object' && v !== null && Object.keys(v).length === 0))));
+    const filled = fillSpanDefaults({ traceId: 't', spans: [compact as unknown as ApiSpan, { ...full }], services: [], warnings: [] });
+    expect(filled.spans[0]).toEqual(full);
+    expect(filled.spans[1]).toEqual(full);
   });
 });
