@@ -71,6 +71,12 @@ const HOOK_FUNCTION = String.raw`function weftNodeHook(socketPath, token, protoc
   const kCtx = Symbol('weft.ctx');
   const kConn = Symbol('weft.conn');
   const kCurrent = Symbol('weft.current');
+  const kFlushes = Symbol('weft.flushes');
+  // The agent needs one sync window paired with a kernel write to learn a connection's seq
+  // offset; later windows only re-check it. So a socket's first windows are all reported, then
+  // one in WINDOW_SAMPLE.
+  const WINDOWS_IN_FULL = 16;
+  const WINDOW_SAMPLE = 64;
   const MAX_QUEUED_BYTES = 4 << 20;
   const HEARTBEAT_MS = 100;
   // Reports go out at most every FLUSH_MS: one socket write per batch costs the target and the
@@ -173,6 +179,9 @@ const HOOK_FUNCTION = String.raw`function weftNodeHook(socketPath, token, protoc
     if (!active || this.connecting) return orig.writeGeneric.apply(this, arguments);
     const id = sockId(this);
     if (id < 0) return orig.writeGeneric.apply(this, arguments);
+    const n = (this[kFlushes] || 0) + 1;
+    this[kFlushes] = n;
+    if (n > WINDOWS_IN_FULL && n % WINDOW_SAMPLE !== 0) return orig.writeGeneric.apply(this, arguments);
     const h = this._handle;
     const before = this._bytesDispatched;
     const queued = h ? h.writeQueueSize : -1;
