@@ -100,7 +100,8 @@ server.listen(0, '127.0.0.1', () => console.log(server.address().port));
 
 async function startServer(backendPort: number): Promise<{ child: ChildProcess; port: number }> {
   // The servers own CPU 0; wrk, nginx and this agent share CPU 1.
-  const child = spawn('taskset', ['-c', '0', process.execPath, '-e', SERVER, String(backendPort)], { stdio: ['ignore', 'pipe', 'ignore'] });
+  // WEFT_NODE_HOOK=0: another agent on the host must not hook these on its own (ours attaches by pid).
+  const child = spawn('taskset', ['-c', '0', process.execPath, '-e', SERVER, String(backendPort)], { stdio: ['ignore', 'pipe', 'ignore'], env: { ...process.env, WEFT_NODE_HOOK: '0' } });
   const port = await new Promise<number>((resolve, reject) => {
     child.stdout?.once('data', (b: Buffer) => resolve(Number(b.toString().trim())));
     child.once('exit', (code) => reject(new Error(`server exited ${code}`)));
