@@ -7,6 +7,7 @@
 import { runAgentCapacityBench } from './agent-capacity.js';
 import { runAssemblyBench } from './assembly.js';
 import { runClickHouseBench } from './clickhouse.js';
+import { runCorrectnessBench } from './correctness.js';
 import { runEbpfOverheadBench } from './ebpf-overhead.js';
 import { runIngestBench } from './ingest.js';
 import { runNodeHookBench } from './node-hook.js';
@@ -30,6 +31,7 @@ const SUITES: Record<string, Suite> = {
   'ebpf-overhead': (log) => runEbpfOverheadBench(log),
   'ebpf-overhead-server': (log) => runEbpfOverheadBench(log, { scope: 'server' }),
   'node-hook': (log) => runNodeHookBench(log),
+  correctness: runCorrectnessBench,
 };
 
 async function main(): Promise<void> {

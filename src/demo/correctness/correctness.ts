@@ -116,6 +116,8 @@ export interface ScoredSpan {
   observationPoint: string;
   source: string;
   processId: number;
+  processName?: string;
+  threadIdReq?: number;
   requestResource: string;
   attributes?: Record<string, unknown>;
 }
@@ -153,7 +155,7 @@ export function scoreTrace(req: SentRequest, spans: readonly ScoredSpan[], pids:
   for (const s of spans) {
     const hop = hopOf(s);
     if (hop === null) {
-      problems.push(`unexpected span ${s.observationPoint} pid ${s.processId} ${s.requestResource}`);
+      problems.push(`unexpected span ${s.observationPoint} pid ${s.processId} (${s.processName ?? '?'}) ${s.requestResource}`);
       continue;
     }
     seen.set(hop, (seen.get(hop) ?? 0) + 1);
