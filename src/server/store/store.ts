@@ -1,5 +1,5 @@
 /**
- * @module The storage contract: a writer, a reader, link keys and capabilities.
+ * @module The storage contract: a writer, a reader and link keys.
  *
  * Every implementation (memory, DuckDB, ClickHouse) passes the one conformance suite in
  * `conformance/`. Interface comments are contracts; the suite checks them.
@@ -86,19 +86,6 @@ export interface OperationInfo {
   kind: SpanRecord['kind'];
 }
 
-/**
- * What a backend can do. The zero value (every flag false) is the least capable reader;
- * the API answers 400 for a query a backend cannot serve rather than a wrong answer.
- */
-export interface StoreCapabilities {
-  /** `findByLinkKeys` is backed by an index (not a scan). */
-  indexedLinkKeys: boolean;
-  /** Attribute filters in `SpanQuery.tags` are supported. */
-  attributeSearch: boolean;
-  /** Writes are durable when `write` resolves. */
-  durableWrites: boolean;
-}
-
 export interface WriteResult {
   /** How many spans were stored. */
   accepted: number;
@@ -119,8 +106,6 @@ export interface SpanWriter {
 }
 
 export interface SpanReader {
-  readonly capabilities: StoreCapabilities;
-
   /**
    * All spans of one trace id, in no particular order, each once. Unknown id → []. The
    * returned spans are the caller's to mutate (a deep copy of what is stored).

@@ -13,7 +13,7 @@ import type { DuckDBAppender, DuckDBBlobValue, DuckDBConnection, DuckDBValue } f
 import type { Logger } from 'pino';
 import { TracingError, emptySpan } from '../../../model/index.js';
 import type { SpanRecord } from '../../../model/index.js';
-import type { LinkKey, OperationInfo, SpanQuery, Store, StoreCapabilities, TimeRange, TraceIdQuery, WriteResult } from '../store.js';
+import type { LinkKey, OperationInfo, SpanQuery, Store, TimeRange, TraceIdQuery, WriteResult } from '../store.js';
 import { TAGGABLE_FIELDS, effectiveLimit, matchesSpanQuery } from '../span-query-match.js';
 import { BLOCK_SPANS, LinkKeyBlockIndex, decodeFingerprints, encodeFingerprints } from './link-key-index.js';
 import type { OrdRange, SealedBlock } from './link-key-index.js';
@@ -278,7 +278,6 @@ function closedError(): TracingError {
 
 class DuckDbStoreImpl implements Store {
   readonly kind = 'duckdb';
-  readonly capabilities: StoreCapabilities = { indexedLinkKeys: true, attributeSearch: true, durableWrites: true };
 
   private closed = false;
   private writeChain: Promise<unknown> = Promise.resolve();

@@ -7,7 +7,7 @@
 import { TracingError } from '../../../model/index.js';
 import type { SpanRecord } from '../../../model/index.js';
 import { linkKeysOf } from '../store.js';
-import type { LinkKey, OperationInfo, SpanQuery, Store, StoreCapabilities, TimeRange, TraceIdQuery, WriteResult } from '../store.js';
+import type { LinkKey, OperationInfo, SpanQuery, Store, TimeRange, TraceIdQuery, WriteResult } from '../store.js';
 import { copySpan, effectiveLimit, matchesSpanQuery, newestFirst, overlapsRange, spanIdentity } from '../span-query-match.js';
 
 function linkIndexKey(k: LinkKey): string {
@@ -16,7 +16,6 @@ function linkIndexKey(k: LinkKey): string {
 
 class MemoryStore implements Store {
   readonly kind = 'memory';
-  readonly capabilities: StoreCapabilities = { indexedLinkKeys: true, attributeSearch: true, durableWrites: false };
 
   /** identity → span. A rewrite of the same identity replaces the stored span. */
   private readonly spans = new Map<string, SpanRecord>();
@@ -162,7 +161,7 @@ class MemoryStore implements Store {
   }
 }
 
-/** A new, empty in-memory store. Writes are not durable (`capabilities.durableWrites` is false). */
+/** A new, empty in-memory store. Writes are not durable: a restart loses everything. */
 export function createMemoryStore(): Store {
   return new MemoryStore();
 }
