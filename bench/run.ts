@@ -9,11 +9,13 @@ import { runAssemblyBench } from './assembly.js';
 import { runClickHouseBench } from './clickhouse.js';
 import { runCorrectnessBench } from './correctness.js';
 import { runEbpfOverheadBench } from './ebpf-overhead.js';
+import { runHttp2ParserBench } from './http2-parser.js';
 import { runIngestBench } from './ingest.js';
 import { runNodeHookBench } from './node-hook.js';
 import { runParserBench } from './parsers.js';
 import { runQueryBoundsBench } from './query-bounds.js';
 import { runStoreBench } from './store.js';
+import { runTlsOverheadBench } from './tls-overhead.js';
 import { runUiBench } from './ui.js';
 
 type Suite = (log: (line: string) => void) => Promise<unknown>;
@@ -23,6 +25,7 @@ const SUITES: Record<string, Suite> = {
   store: runStoreBench,
   ingest: runIngestBench,
   parsers: runParserBench,
+  'http2-parser': runHttp2ParserBench,
   'agent-capacity': runAgentCapacityBench,
   assembly: runAssemblyBench,
   clickhouse: runClickHouseBench,
@@ -31,6 +34,7 @@ const SUITES: Record<string, Suite> = {
   'ebpf-overhead': (log) => runEbpfOverheadBench(log),
   'ebpf-overhead-server': (log) => runEbpfOverheadBench(log, { scope: 'server' }),
   'node-hook': (log) => runNodeHookBench(log),
+  'tls-overhead': (log) => runTlsOverheadBench(log),
   correctness: runCorrectnessBench,
 };
 
