@@ -27,11 +27,13 @@ function plainIp(ip: string): string {
  */
 export function netTupleKey(clientIp: string, clientPort: number, serverIp: string, serverPort: number): string {
   if (!clientIp || !serverIp) return '';
-  const end = (ip: string, port: number): string => {
-    const p = plainIp(ip);
-    return p.includes(':') ? `[${p}]:${port}` : `${p}:${port}`;
-  };
-  return `${end(clientIp, clientPort)}>${end(serverIp, serverPort)}`;
+  return `${netEndKey(clientIp, clientPort)}>${netEndKey(serverIp, serverPort)}`;
+}
+
+/** One end of a tuple key: `10.0.0.2:40000`, `[fd00::2]:40000`. */
+export function netEndKey(ip: string, port: number): string {
+  const p = plainIp(ip);
+  return p.includes(':') ? `[${p}]:${port}` : `${p}:${port}`;
 }
 
 /** The ends of a `netTupleKey`, or null when `key` is not one. */

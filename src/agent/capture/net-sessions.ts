@@ -88,6 +88,7 @@ export function createNetSessions(o: NetSessionsOptions): SessionTable & { netSt
    * interface showed first, so they stay one flow and one span.
    */
   const oneForm = (link: CapturedLink, p: DecodedPacket): DecodedPacket => {
+    if (!link.ns.nat.any()) return p;
     const fwd = netTupleKey(p.srcIp, p.srcPort, p.dstIp, p.dstPort);
     const rev = netTupleKey(p.dstIp, p.dstPort, p.srcIp, p.srcPort);
     const t = link.ns.nat.translationOf(fwd) ?? link.ns.nat.translationOf(rev);

@@ -202,6 +202,8 @@ http {
   scgi_temp_path ${join(nginxDir, 'scgi')};
   server {
     listen ${A.podB}:${P.nginx};
+    # A tiny answer from nginx itself: the benchmark's load through the path (bench/network-path.ts).
+    location = /static { return 200 "ok\\n"; }
     location / { proxy_pass http://${A.podA}:${P.app}; }
   }
 }

@@ -12,7 +12,7 @@
  * - a translation of both ends must also show the same server ISN in both SYN-ACKs.
  * A 32-bit ISN alone is never enough: unrelated flows share one by chance.
  */
-import { netTupleKey } from '../../../model/index.js';
+import { netEndKey, netTupleKey } from '../../../model/index.js';
 import type { DecodedPacket } from '../pcap/packet-decode.js';
 
 export interface Translation {
@@ -27,6 +27,8 @@ export interface NatTracker {
   observe(p: DecodedPacket, unixNano: bigint): void;
   /** The translation this node applied to the flow with this tuple (client first), if any. */
   translationOf(tuple: string): Translation | null;
+  /** Whether any translation is known (most nodes translate nothing: per-packet work is skipped). */
+  any(): boolean;
 }
 
 export interface NatTrackerOptions {
@@ -83,9 +85,8 @@ export function createNatTracker(o: NatTrackerOptions = {}): NatTracker {
     observe(p, unixNano) {
       if (p.transport !== 'tcp' || !p.syn || p.rst) return;
       expire(unixNano);
-      const end = (ip: string, port: number): string => netTupleKey(ip, port, ip, port).split('>')[0] as string;
       if (!p.ack) {
-        const syn: Syn = { tuple: netTupleKey(p.srcIp, p.srcPort, p.dstIp, p.dstPort), client: end(p.srcIp, p.srcPort), server: end(p.dstIp, p.dstPort), unixNano };
+        const syn: Syn = { tuple: netTupleKey(p.srcIp, p.srcPort, p.dstIp, p.dstPort), client: netEndKey(p.srcIp, p.srcPort), server: netEndKey(p.dstIp, p.dstPort), unixNano };
         clientIsnOf.set(syn.tuple, p.seq);
         trim(clientIsnOf);
         const list = synsByIsn.get(p.seq) ?? [];
@@ -111,5 +112,6 @@ export function createNatTracker(o: NatTrackerOptions = {}): NatTracker {
       }
     },
     translationOf: (tuple) => translations.get(tuple) ?? null,
+    any: () => translations.size > 0,
   };
 }

@@ -1,0 +1,99 @@
+/**
+ * @module Network-path benchmark: wrk in pod A against nginx in pod B through the service address
+ * (node1's DNAT, bridges, VXLAN over a veth wire; src/demo/network/network-path.ts), untraced vs
+ * traced by one frames-only agent per node capturing on one kind of interface at a time: the
+ * bridges, the VXLAN devices, the uplinks (VXLAN decapsulated in the agent), or every hop.
+ * Phases alternate in one run. Reports throughput kept (traced / untraced) and the agents' CPU per
+ * captured frame (this process runs both agents: its CPU time over the frames they decoded).
+ *
+ * Run alone: `npm run bench -- network-path` (root; wrk, nginx, redis from Debian).
+ */
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { pino } from 'pino';
+import { ebpfAvailability } from '../src/agent/ebpf/native.js';
+import { startAgent, type RunningAgent } from '../src/agent/index.js';
+import { createNetworkPath, PATH_PORTS, startPathServices } from '../src/demo/network/network-path.js';
+
+const run = promisify(execFile);
+
+export interface NetworkPathBenchOptions {
+  phaseSeconds?: number;
+  rounds?: number;
+  connections?: number;
+}
+
+interface Capture {
+  name: string;
+  interfaces: string[];
+}
+
+const CAPTURES: Capture[] = [
+  { name: 'bridge', interfaces: ['br*'] },
+  { name: 'vxlan-device', interfaces: ['vxlan*'] },
+  { name: 'uplink-decap', interfaces: ['eth0'] },
+  { name: 'every-hop', interfaces: ['eth0', 'br*', 'vxlan*', 'veth*'] },
+];
+
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? (s[m] ?? 0) : ((s[m - 1] ?? 0) + (s[m] ?? 0)) / 2;
+};
+
+export async function runNetworkPathBench(log: (line: string) => void, o: NetworkPathBenchOptions = {}): Promise<unknown> {
+  const a = ebpfAvailability();
+  if (!a.ok) throw new Error(`network-path needs eBPF: ${a.reason}`);
+  const phase = o.phaseSeconds ?? 4;
+  const rounds = o.rounds ?? 3;
+  const conns = o.connections ?? 16;
+  const path = createNetworkPath();
+  const services = await startPathServices(path).catch((err: unknown) => {
+    path.destroy();
+    throw err;
+  });
+  const wrk = async (): Promise<number> => {
+    const { stdout } = await run('ip', ['netns', 'exec', path.ns.podA, 'wrk', '-t1', `-c${conns}`, `-d${phase}s`, `${services.url}/static`]);
+    const m = /Requests\/sec:\s+([\d.]+)/.exec(stdout);
+    if (!m) throw new Error(`wrk said: ${stdout}`);
+    return Number(m[1]);
+  };
+  const sink = { submit: async (): Promise<void> => undefined };
+  const untraced: number[] = [];
+  const traced = new Map<string, { rps: number[]; cpuNanosPerFrame: number[]; framesPerSecond: number[] }>(CAPTURES.map((c) => [c.name, { rps: [], cpuNanosPerFrame: [], framesPerSecond: [] }]));
+  try {
+    await wrk(); // warm-up: connections, caches, conntrack
+    for (let r = 0; r < rounds; r++) {
+      for (const c of CAPTURES) {
+        const u = await wrk();
+        untraced.push(u);
+        const agents: RunningAgent[] = [];
+        for (const node of [path.ns.node1, path.ns.node2]) {
+          agents.push(await startAgent({ sink, interfaces: c.interfaces, netns: [node], hostId: node, syscalls: false, nodeHook: false, logger: pino({ level: 'silent' }), ebpf: { ports: Object.values(PATH_PORTS) } }));
+        }
+        const frames = (): number => agents.reduce((n, ag) => n + Number(ag.metrics().find((m) => m.name === 'weft_agent_frames_total')?.value ?? 0), 0);
+        const f0 = frames();
+        const cpu0 = process.cpuUsage();
+        const t = await wrk();
+        const cpu = process.cpuUsage(cpu0);
+        const f = frames() - f0;
+        for (const ag of agents) await ag.close();
+        const slot = traced.get(c.name) as { rps: number[]; cpuNanosPerFrame: number[]; framesPerSecond: number[] };
+        slot.rps.push(t);
+        slot.cpuNanosPerFrame.push(f > 0 ? ((cpu.user + cpu.system) * 1000) / f : 0);
+        slot.framesPerSecond.push(f / phase);
+        log(`round ${r + 1}: untraced ${u.toFixed(0)} rps, ${c.name} traced ${t.toFixed(0)} rps (${(t / u).toFixed(3)}), ${(f / phase).toFixed(0)} frames/s, ${(slot.cpuNanosPerFrame.at(-1) ?? 0).toFixed(0)} ns agent CPU/frame`);
+      }
+    }
+  } finally {
+    await services.stop();
+    path.destroy();
+  }
+  const u = median(untraced);
+  const result: Record<string, unknown> = { untracedRps: u, connections: conns, phaseSeconds: phase, rounds };
+  for (const [name, s] of traced) {
+    result[name] = { tracedRps: median(s.rps), kept: median(s.rps) / u, framesPerSecond: median(s.framesPerSecond), agentCpuNanosPerFrame: median(s.cpuNanosPerFrame) };
+    log(`${name}: kept ${(median(s.rps) / u).toFixed(3)} of untraced throughput, ${median(s.cpuNanosPerFrame).toFixed(0)} ns agent CPU per frame`);
+  }
+  return result;
+}
