@@ -11,6 +11,7 @@ import { runCorrectnessBench } from './correctness.js';
 import { runEbpfOverheadBench } from './ebpf-overhead.js';
 import { runHttp2ParserBench } from './http2-parser.js';
 import { runIngestBench } from './ingest.js';
+import { runNetworkPathBench } from './network-path.js';
 import { runNodeHookBench } from './node-hook.js';
 import { runParserBench } from './parsers.js';
 import { runQueryBoundsBench } from './query-bounds.js';
@@ -34,6 +35,7 @@ const SUITES: Record<string, Suite> = {
   'ebpf-overhead': (log) => runEbpfOverheadBench(log),
   'ebpf-overhead-server': (log) => runEbpfOverheadBench(log, { scope: 'server' }),
   'node-hook': (log) => runNodeHookBench(log),
+  'network-path': (log) => runNetworkPathBench(log),
   'tls-overhead': (log) => runTlsOverheadBench(log),
   correctness: runCorrectnessBench,
 };
