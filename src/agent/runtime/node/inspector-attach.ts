@@ -173,8 +173,33 @@ export async function evaluateInNodeProcess(pid: number, expression: string, opt
     return { kind: 'failed', reason: `SIGUSR1: ${(err as Error).message}` };
   }
   const opened = await waitFor(() => listeningPortsOf(pid).find((l) => !before.has(l.inode)) ?? null, timeoutMs, pollMs);
-  if (!opened) return { kind: 'failed', reason: 'no inspector port opened after SIGUSR1 (the port, 9229 by default, may be taken, or the process handles SIGUSR1 itself)' };
+  if (!opened) {
+    // On a loaded host the inspector may still come up after we gave up: it is ours to close.
+    closeLateInspector(pid, before, timeoutMs);
+    return { kind: 'failed', reason: 'no inspector port opened after SIGUSR1 (the port, 9229 by default, may be taken, or the process handles SIGUSR1 itself)' };
+  }
   return evaluateThrough(opened, expression, 'opened', timeoutMs, pid, signalledAt, pollMs);
+}
+
+/** How long after a timed-out SIGUSR1 we keep watching for the inspector it may still open. */
+const LATE_INSPECTOR_WATCH_MS = 60_000;
+const LATE_INSPECTOR_POLL_MS = 100;
+
+/** Watches (in the background) for an inspector our SIGUSR1 opened late, and closes it. */
+function closeLateInspector(pid: number, before: ReadonlySet<string>, timeoutMs: number): void {
+  void (async () => {
+    const late = await waitFor(() => listeningPortsOf(pid).find((l) => !before.has(l.inode)) ?? null, LATE_INSPECTOR_WATCH_MS, LATE_INSPECTOR_POLL_MS);
+    if (!late) return;
+    let session: InspectorSession | null = null;
+    try {
+      session = await openSession(await debuggerUrl(connectHost(late), late.port, timeoutMs), timeoutMs);
+      await session.sendAndAwaitClose(CLOSE_EXPRESSION, timeoutMs);
+    } catch {
+      // Nothing more we can do; the port check below is the record.
+    } finally {
+      session?.close();
+    }
+  })();
 }
 
 async function evaluateThrough(
