@@ -8,7 +8,7 @@
  */
 import { execFileSync, spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -101,6 +101,8 @@ describe.skipIf(unavailable !== null)('tc leftovers after kill -9', () => {
     expect(ids).toHaveLength(2);
     expect(hasClsact(ifname)).toBe(true);
     expect(ids.every(progExists)).toBe(true);
+    // An agent runs for long; its watchdog is up by the time it could be killed.
+    await until(() => existsSync(join(dir, `agent-${agent.pid}.watchdog`)), 20_000);
     agent.kill('SIGKILL');
     const took = await until(() => tcFilters(ifname).trim() === '' && !hasClsact(ifname) && !ids.some(progExists), 2000);
     expect(took).toBeLessThan(2000);
@@ -126,6 +128,20 @@ describe.skipIf(unavailable !== null)('tc leftovers after kill -9', () => {
     expect(tcFilters(ifname).trim()).toBe('');
     expect(hasClsact(ifname)).toBe(false); // created by Weft (the second start re-created it), removed
   }, 60_000);
+
+  it('a clean stop leaves the qdisc it created when another tool has put a filter on it since', async () => {
+    const ifname = ownInterface();
+    const dir = stateDir();
+    const agent = await startAgent(ifname, dir);
+    // Another tool's filter (classic BPF, cls_bpf) on the qdisc Weft created.
+    execFileSync('tc', ['filter', 'add', 'dev', ifname, 'ingress', 'pref', '100', 'bpf', 'bytecode', '1,6 0 0 0,']);
+    agent.kill('SIGTERM');
+    await until(() => agent.exitCode !== null, 10_000);
+    expect(weftFilterProgIds(ifname, 'ingress')).toStrictEqual([]);
+    expect(weftFilterProgIds(ifname, 'egress')).toStrictEqual([]);
+    expect(hasClsact(ifname)).toBe(true);
+    expect(tcFilters(ifname)).toContain('pref 100 bpf');
+  }, 30_000);
 
   it("never removes a running agent's filter nor a qdisc Weft did not create", async () => {
     const ifname = ownInterface();

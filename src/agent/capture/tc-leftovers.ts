@@ -16,7 +16,8 @@
  * Removal is exact: a filter in Weft's slot (priority 0xf7, handle 0x5746) is deleted only when
  * it still runs a program id the dead agent recorded, because a newer agent may already have
  * replaced it; the qdisc is deleted only when the dead agent created it and no filter of anyone
- * is left on it. A clean stop detaches in the addon and deletes the ledger.
+ * is left on it. A clean stop detaches the filters in the addon, removes the qdiscs it created
+ * by the same rule, and deletes the ledger.
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
@@ -119,8 +120,10 @@ export interface TcLedger {
   beforeAttach(link: Omit<TcLedgerLink, 'progIds' | 'qdiscCreated'>): void;
   /** Call after a successful attach: records the program ids now in Weft's slot. */
   afterAttach(ifname: string, netnsPath: string | null): void;
-  /** The agent detached this interface itself. */
-  forget(ifindex: number, netnsPath: string | null): void;
+  /** The agent detached this interface itself; returns what the ledger knew of it. */
+  forget(ifindex: number, netnsPath: string | null): TcLedgerLink[];
+  /** What is attached now. */
+  links(): readonly TcLedgerLink[];
   /** A clean stop: the addon detached everything; the ledger goes. */
   remove(): void;
 }
@@ -151,9 +154,12 @@ export function openTcLedger(dir: string = DEFAULT_TC_STATE_DIR, pid: number = p
       save();
     },
     forget(ifindex, netnsPath) {
-      file.links = file.links.filter((l) => !(l.ifindex === ifindex && l.netnsPath === netnsPath));
+      const gone = file.links.filter((l) => l.ifindex === ifindex && l.netnsPath === netnsPath);
+      file.links = file.links.filter((l) => !gone.includes(l));
       save();
+      return gone;
     },
+    links: () => file.links,
     remove() {
       rmSync(path, { force: true });
     },
@@ -181,15 +187,28 @@ export function removeLedgerLinks(ledger: TcLedgerFile, report: TcCleanupReport,
         report.problems.push(`removing the ${direction} filter on ${link.ifname}: ${(err as Error).message.split('\n')[0] ?? ''}`);
       }
     }
-    if (link.qdiscCreated && hasClsact(link.ifname, link.netnsPath) && filterCount(link.ifname, 'ingress', link.netnsPath) === 0 && filterCount(link.ifname, 'egress', link.netnsPath) === 0) {
-      try {
-        tc(link.netnsPath, ['qdisc', 'del', 'dev', link.ifname, 'clsact']);
-        report.qdiscsRemoved++;
-      } catch (err) {
-        report.problems.push(`removing the clsact qdisc on ${link.ifname}: ${(err as Error).message.split('\n')[0] ?? ''}`);
-      }
-    }
+    removeQdiscIfOursAndEmpty(link, report);
   }
+}
+
+/**
+ * Removes the clsact qdisc of a link when Weft created it and no filter (of anyone) is left on
+ * it: a qdisc another tool shares stays, and so does one that had been there before Weft.
+ */
+export function removeQdiscIfOursAndEmpty(link: TcLedgerLink, report: TcCleanupReport): void {
+  if (link.netnsPath !== null && !existsSync(link.netnsPath)) return;
+  if (!link.qdiscCreated || !hasClsact(link.ifname, link.netnsPath)) return;
+  if (filterCount(link.ifname, 'ingress', link.netnsPath) > 0 || filterCount(link.ifname, 'egress', link.netnsPath) > 0) return;
+  try {
+    tc(link.netnsPath, ['qdisc', 'del', 'dev', link.ifname, 'clsact']);
+    report.qdiscsRemoved++;
+  } catch (err) {
+    report.problems.push(`removing the clsact qdisc on ${link.ifname}: ${(err as Error).message.split('\n')[0] ?? ''}`);
+  }
+}
+
+export function emptyCleanupReport(): TcCleanupReport {
+  return { ledgers: 0, filtersRemoved: 0, qdiscsRemoved: 0, problems: [] };
 }
 
 /** Whether the agent that wrote a ledger is still the process with that pid. */
@@ -212,7 +231,7 @@ function readLedger(path: string): TcLedgerFile | null {
  * the one with `onlyPid`). Never touches a running agent's filters.
  */
 export function cleanupDeadAgents(dir: string = DEFAULT_TC_STATE_DIR, onlyPid?: number): TcCleanupReport {
-  const report: TcCleanupReport = { ledgers: 0, filtersRemoved: 0, qdiscsRemoved: 0, problems: [] };
+  const report = emptyCleanupReport();
   let names: string[];
   try {
     names = readdirSync(dir);

@@ -7,6 +7,7 @@
  * Run as `node tc-watchdog.js STATE_DIR PID START_TIME` (spawned by startTcWatchdog).
  */
 import { spawn } from 'node:child_process';
+import { rmSync, writeFileSync } from 'node:fs';
 import type { ChildProcess } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -31,13 +32,21 @@ export function startTcWatchdog(stateDir: string, pid: number = process.pid): Ch
   return child;
 }
 
+/** The file a running watchdog keeps next to the agent's ledger (its pid): it is watching. */
+export function watchdogMarker(stateDir: string, pid: number): string {
+  return join(stateDir, `agent-${pid}.watchdog`);
+}
+
 async function watch(stateDir: string, pid: number, startTime: string): Promise<void> {
+  const marker = watchdogMarker(stateDir, pid);
+  writeFileSync(marker, String(process.pid), { mode: 0o600 });
   for (;;) {
     const now = processStartTime(pid);
     if (now === null || (startTime !== '' && now !== startTime)) break;
     await new Promise((r) => setTimeout(r, POLL_MS));
   }
   cleanupDeadAgents(stateDir, pid);
+  rmSync(marker, { force: true });
 }
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {

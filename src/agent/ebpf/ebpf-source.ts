@@ -5,11 +5,11 @@
  * Polling is non-blocking (the JS thread never waits inside the addon); when the ring is empty
  * the loop waits `idleWaitMs` on a timer, and while records keep coming it drains back to back.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { setTimeout as delay } from 'node:timers/promises';
 import { TracingError } from '../../model/errors.js';
-import { cleanupDeadAgents, DEFAULT_TC_STATE_DIR, openTcLedger, type TcLedger } from '../capture/tc-leftovers.js';
-import { startTcWatchdog } from '../capture/tc-watchdog.js';
+import { cleanupDeadAgents, DEFAULT_TC_STATE_DIR, emptyCleanupReport, openTcLedger, removeQdiscIfOursAndEmpty, type TcLedger } from '../capture/tc-leftovers.js';
+import { startTcWatchdog, watchdogMarker } from '../capture/tc-watchdog.js';
 import { decodeEvents, type EbpfEvent, type KtimeClock } from './decode-events.js';
 import { ebpfAvailability, loadNativeAddon, type NativeFilter, type NativeStats } from './native.js';
 import { allPids, createTlsAttacher, SYSTEM_LIBSSL, tlsBinariesOf } from './tls-binaries.js';
@@ -174,15 +174,20 @@ export function createEbpfSource(opts: EbpfSourceOptions = {}): EbpfSource {
     releaseInterface(ifindex, netnsIno) {
       if (closed) return;
       addon.detachInterface(handle, ifindex, netnsIno);
-      ledger?.forget(ifindex, netnsPaths.get(netnsIno) ?? null);
+      const report = emptyCleanupReport();
+      for (const link of ledger?.forget(ifindex, netnsPaths.get(netnsIno) ?? null) ?? []) removeQdiscIfOursAndEmpty(link, report);
     },
     close() {
       if (closed) return;
       closed = true;
       tls?.close();
       addon.close(handle);
+      // The addon detached the filters; the qdiscs Weft created go only if nothing else is on them.
+      const report = emptyCleanupReport();
+      for (const link of ledger?.links() ?? []) removeQdiscIfOursAndEmpty(link, report);
       ledger?.remove();
       watchdog?.kill('SIGKILL');
+      rmSync(watchdogMarker(tcStateDir, process.pid), { force: true });
     },
     async *[Symbol.asyncIterator]() {
       while (!closed) {

@@ -209,10 +209,9 @@ static void tc_detach_link(struct tc_link *l)
 		DECLARE_LIBBPF_OPTS(bpf_tc_opts, opts, .handle = l->handle, .priority = l->priority);
 		/* An interface that went away took its filters with it: -ENODEV here is fine. */
 		bpf_tc_detach(&hook, &opts);
-		if (l->created_hook) {
-			hook.attach_point = BPF_TC_INGRESS | BPF_TC_EGRESS;
-			bpf_tc_hook_destroy(&hook);
-		}
+		/* The clsact qdisc is not destroyed here: destroying it would take any filter another
+		 * tool added to it since. The JS side (capture/tc-leftovers.ts) removes the qdisc Weft
+		 * created, and only once no filter is left on it. */
 		netns_leave(saved);
 	}
 	if (l->ns_fd >= 0)
