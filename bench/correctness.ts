@@ -18,7 +18,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { MIDDLE_TIERS, processTree, runRound, startCorrectnessTopology, type MiddleTier, type Tally } from '../src/demo/correctness/correctness.js';
+import { MIDDLE_TIERS, runRound, startCorrectnessTopology, type MiddleTier, type Tally } from '../src/demo/correctness/correctness.js';
 import { freePort } from '../src/demo/services/process-control.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -82,14 +82,13 @@ export async function runCorrectnessBench(log: (line: string) => void): Promise<
     for (const middle of tiers) {
       const topo = await startCorrectnessTopology(middle);
       try {
-        const middlePids = (): number[] => processTree(topo.services['middle']?.pid ?? 0);
         // Warm-up: pools connect, and weft up's agent hooks the Node.js middle tier.
         let warm = 0;
-        for (let k = 0; k < 5; k++) warm += (await runRound({ queryUrl: weft.queryUrl, topo, count: 4, inFlight: 4, settleMs: 1000, middlePids })).tally.correct;
+        for (let k = 0; k < 5; k++) warm += (await runRound({ queryUrl: weft.queryUrl, topo, count: 4, inFlight: 4, settleMs: 1000 })).tally.correct;
         if (warm === 0) throw new Error(`weft up's agent linked no warm-up trace (is it running? its log: ${weft.log().slice(-2000)})`);
         for (const inFlight of LEVELS) {
           const count = Math.max(perLevel, inFlight * 2);
-          const { tally } = await runRound({ queryUrl: weft.queryUrl, topo, count, inFlight, middlePids });
+          const { tally } = await runRound({ queryUrl: weft.queryUrl, topo, count, inFlight });
           rows.push({ middle, inFlight, requests: count, correct: tally.correct, missing: tally.missing, wrong: tally.wrong });
           log(`${middle} ${inFlight} in flight: ${describe(tally)}`);
         }

@@ -12,7 +12,7 @@
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startAgent, type RunningAgent } from '../../src/agent/index.js';
-import { MIDDLE_TIERS, processTree, runRound, startCorrectnessTopology, type CorrectnessTopology, type MiddleTier, type Tally } from '../../src/demo/correctness/correctness.js';
+import { MIDDLE_TIERS, runRound, startCorrectnessTopology, type CorrectnessTopology, type MiddleTier, type Tally } from '../../src/demo/correctness/correctness.js';
 import { startTestWeft, type TestWeft } from '../e2e/weft-harness.js';
 import { ebpfUnavailable } from './traced-topology.js';
 
@@ -43,7 +43,7 @@ for (const middle of MIDDLE_TIERS) {
       // middle tier serve and hooks it (retrying while a loaded machine makes the inspector slow).
       const middlePid = topo.services['middle']?.pid ?? 0;
       const deadline = Date.now() + 30_000;
-      do await runRound({ queryUrl: weft.urls.query, topo, count: 4, inFlight: 4, settleMs: 500, middlePids: () => processTree(middlePid) });
+      do await runRound({ queryUrl: weft.urls.query, topo, count: 4, inFlight: 4, settleMs: 500 });
       while (middle === 'node' && !agent.runtimeLinks.hooked(middlePid) && Date.now() < deadline);
       if (middle === 'node') expect(agent.runtimeLinks.hooked(middlePid), JSON.stringify(await agent.runtimeLinks.attached(middlePid))).toBe(true);
     }, 180_000);
@@ -56,7 +56,7 @@ for (const middle of MIDDLE_TIERS) {
 
     for (const [inFlight, count] of ROUNDS) {
       it(`${inFlight} in flight: no trace is wrong${inFlight === 1 || middle !== 'nginx' ? ', and enough are correct' : ''}`, async () => {
-        const { tally } = await runRound({ queryUrl: weft.urls.query, topo, count, inFlight, middlePids: () => processTree(topo.services['middle']?.pid ?? 0) });
+        const { tally } = await runRound({ queryUrl: weft.urls.query, topo, count, inFlight });
         results.set(inFlight, tally);
         process.stderr.write(`[trace-correctness] ${middle} ${inFlight} in flight: ${fmt(tally)}\n`);
         expect(tally.wrong, fmt(tally)).toBe(0);

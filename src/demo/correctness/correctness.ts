@@ -17,7 +17,7 @@
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -116,6 +116,7 @@ export interface ScoredSpan {
   observationPoint: string;
   source: string;
   processId: number;
+  serverPort: number;
   processName?: string;
   threadIdReq?: number;
   requestResource: string;
@@ -135,15 +136,16 @@ export interface TraceVerdict {
 }
 
 /**
- * Scores one trace against its request's ground truth. `pids` name the middle tier's and the
- * leaf's processes (the client is the only other process in the trace).
+ * Scores one trace against its request's ground truth. `ports` are the middle tier's (entry)
+ * and the leaf's listening ports.
  */
-export function scoreTrace(req: SentRequest, spans: readonly ScoredSpan[], pids: { middle: readonly number[]; leaf: number }): TraceVerdict {
+export function scoreTrace(req: SentRequest, spans: readonly ScoredSpan[], ports: { entry: number; leaf: number }): TraceVerdict {
+  // The hop of a span, by where it was seen and which server port it talked to: pids would miss
+  // a worker a proxy restarted, ports cannot.
   const hopOf = (s: ScoredSpan): Hop | null => {
     if (s.source !== 'sys') return null;
-    if (s.processId === pids.leaf && s.observationPoint === 's-p') return 'leaf';
-    if (pids.middle.includes(s.processId)) return s.observationPoint === 's-p' ? 'middle-in' : s.observationPoint === 'c-p' ? 'middle-out' : null;
-    if (s.observationPoint === 'c-p') return 'client';
+    if (s.serverPort === ports.leaf) return s.observationPoint === 's-p' ? 'leaf' : s.observationPoint === 'c-p' ? 'middle-out' : null;
+    if (s.serverPort === ports.entry) return s.observationPoint === 's-p' ? 'middle-in' : s.observationPoint === 'c-p' ? 'client' : null;
     return null;
   };
   const expectedParent: Record<Hop, Hop | null> = { client: null, 'middle-in': 'client', 'middle-out': 'middle-in', leaf: 'middle-out' };
@@ -223,13 +225,13 @@ async function countSpansOf(queryUrl: string, ids: ReadonlySet<string>, sinceUni
  * new for `settleMs`), then opens and scores every trace.
  */
 export async function runRound(
-  o: { queryUrl: string; topo: CorrectnessTopology; count: number; inFlight: number; settleMs?: number; middlePids?: () => number[] },
+  o: { queryUrl: string; topo: CorrectnessTopology; count: number; inFlight: number; settleMs?: number },
 ): Promise<{ sent: SentRequest[]; verdicts: TraceVerdict[]; tally: Tally }> {
   const since = BigInt(Date.now() - 1000) * 1_000_000n;
   const sent = await sendRequests(o.topo.entryPort, o.count, o.inFlight);
   const failed = sent.filter((r) => r.status !== 200);
   if (failed.length > 0) throw new Error(`${failed.length} of ${sent.length} requests failed (e.g. ${failed[0]?.id} status ${failed[0]?.status})`);
-  const pids = { middle: o.middlePids?.() ?? [o.topo.services['middle']?.pid ?? 0], leaf: o.topo.services['leaf']?.pid ?? 0 };
+  const ports = { entry: o.topo.entryPort, leaf: o.topo.services['leaf']?.port ?? 0 };
   const ids = new Set(sent.map((r) => r.id));
   const settle = o.settleMs ?? 5000;
   let seen = -1;
@@ -244,18 +246,6 @@ export async function runRound(
     await new Promise((r) => setTimeout(r, 250));
   }
   const verdicts: TraceVerdict[] = [];
-  for (const r of sent) verdicts.push(scoreTrace(r, await fetchTraceSpans(o.queryUrl, r.traceId), pids));
+  for (const r of sent) verdicts.push(scoreTrace(r, await fetchTraceSpans(o.queryUrl, r.traceId), ports));
   return { sent, verdicts, tally: tally(verdicts) };
-}
-
-/** A process and its children (nginx's workers), from /proc. */
-export function processTree(pid: number): number[] {
-  const out = [pid];
-  try {
-    const children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim();
-    for (const c of children.split(/\s+/)) if (c) out.push(...processTree(Number(c)));
-  } catch {
-    // gone, or no /proc: the pid alone
-  }
-  return out;
 }
