@@ -21,6 +21,26 @@ function span(id: string, parentId: string | null, name: string, startMs: number
 }
 
 describe('renderTraceTree', () => {
+  it('names the possible parents of an ambiguous call under it, and the trace warnings', () => {
+    const text = renderTraceTree(
+      {
+        traceId: 't2',
+        spans: [
+          span('x', null, 'GET /backend', 0, 10, {
+            source: 'sys',
+            observationPoint: 'c-p',
+            origin: 'ebpf',
+            possibleParents: [{ id: null, spanId: 'aa', service: 'node', name: 'GET /a', reason: 'syscall', why: 'its thread had 2 requests open when this call started' }],
+          }),
+        ],
+        warnings: ['c-p x could serve any of 2 requests open on its thread (event loop); left unlinked'],
+      },
+      { color: false },
+    );
+    expect(text).toContain('   ? possible parent (another trace): GET /a [node] — syscall: its thread had 2 requests open when this call started');
+    expect(text).toContain('warning: c-p x could serve any of 2 requests open on its thread (event loop); left unlinked');
+  });
+
   it('draws children under parents, siblings by start time, with duration, service, point and link reason', () => {
     const text = renderTraceTree(
       {

@@ -23,6 +23,8 @@ export interface TraceViewSpan {
   /** The wire time from the previous observation point of the same message (NET hops). */
   hop?: { requestNano: string; responseNano: string } | null;
   attributes?: Record<string, unknown>;
+  /** Candidates an ambiguous link pointed at (never the parent). */
+  possibleParents?: Array<{ spanId: string; service: string; name: string; reason: string; why: string; id: string | null }>;
 }
 
 export interface TraceView {
@@ -142,6 +144,10 @@ export function renderTraceTree(trace: TraceView, opts: RenderOptions): string {
           `${c('cyan', `[${terminalSafe(s.service) || '?'}]`)}  ${c('yellow', formatDuration(s.startTimeUnixNano, s.endTimeUnixNano))}  ` +
           `${terminalSafe(where)}  ${link}${hop ? `  ${c('dim', terminalSafe(hop))}` : ''}`,
       );
+      for (const p of s.possibleParents ?? []) {
+        const where = p.id === null ? 'another trace' : 'this trace';
+        lines.push(`${prefix}${last ? '   ' : '│  '}${c('dim', `? possible parent (${where}): ${terminalSafe(p.name) || terminalSafe(p.spanId)} [${terminalSafe(p.service) || '?'}] — ${terminalSafe(p.reason)}: ${terminalSafe(p.why)}`)}`);
+      }
       walk(s.id, `${prefix}${last ? '   ' : '│  '}`);
     });
   };
