@@ -14,6 +14,7 @@ import { runIngestBench } from './ingest.js';
 import { runNetworkPathBench } from './network-path.js';
 import { runNodeHookBench } from './node-hook.js';
 import { runParserBench } from './parsers.js';
+import { runPcapRecallBench } from './pcap-recall.js';
 import { runQueryBoundsBench } from './query-bounds.js';
 import { runStoreBench } from './store.js';
 import { runTlsOverheadBench } from './tls-overhead.js';
@@ -27,6 +28,7 @@ const SUITES: Record<string, Suite> = {
   ingest: runIngestBench,
   parsers: runParserBench,
   'http2-parser': runHttp2ParserBench,
+  'pcap-recall': runPcapRecallBench,
   'agent-capacity': runAgentCapacityBench,
   assembly: runAssemblyBench,
   clickhouse: runClickHouseBench,
