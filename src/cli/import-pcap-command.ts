@@ -34,7 +34,7 @@ interface ImportFlags {
 
 export function importPcapCommand(ctx: CommandContext): Command {
   return new Command('import-pcap')
-    .description('parse a pcap/pcapng file into NET spans (HTTP, DNS, MySQL, PostgreSQL, Redis) and send them to Weft')
+    .description('parse a pcap/pcapng file into NET spans (HTTP/1, HTTP/2 and gRPC, DNS, MySQL, PostgreSQL, Redis, Memcached) and send them to Weft')
     .argument('<file>', 'capture file (pcap or pcapng)')
     .option('--server <url>', "the server's OTLP/HTTP endpoint (default: http://127.0.0.1:4318; env WEFT_SERVER)")
     .option('--token <secret>', 'Bearer token the server requires (env WEFT_TOKEN)')

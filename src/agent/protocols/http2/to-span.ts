@@ -4,6 +4,7 @@
  * when its content-type says so (RFC: application/grpc[+proto|+json…]); then service and
  * method come from the path `/package.Service/Method`, and the status from the trailers.
  */
+import { redactQuery } from '../../../model/index.js';
 import type { SpanRecord } from '../../../model/index.js';
 import { finishStatus, spanBase, spanName, truncate } from '../../spans/span-base.js';
 import { extractTraceContext } from '../../spans/trace-context.js';
@@ -80,7 +81,8 @@ export function http2ToSpan(rec: Http2Record, conn: ConnInfo): SpanRecord {
     unknown += req.unknown;
     span.requestType = req.method;
     span.requestDomain = req.authority;
-    span.requestResource = truncate(req.path);
+    // Secret query parameters (?token=…) never reach a span (src/model/url-redaction).
+    span.requestResource = truncate(redactQuery(req.path));
     span.xRequestIdReq = req.xRequestId;
     if (rec.request?.frame.upgrade) span.attributes['weft.h2c_upgrade'] = true;
     if (rec.request?.frame.kind === 'promise') span.attributes['weft.h2_push'] = true;
