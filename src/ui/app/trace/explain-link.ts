@@ -96,8 +96,8 @@ export function confidenceWords(c: number | null): string {
   if (c >= 1) return `certain (${n}): explicit ids or the same bytes`;
   if (c >= 0.9) return `very likely (${n})`;
   if (c >= 0.75) return `likely (${n})`;
-  if (c >= 0.5) return `plausible (${n}): inferred from time and ids`;
-  return `a weak guess (${n}): inferred from time alone`;
+  if (c >= 0.5) return `plausible (${n})`;
+  return `a weak guess (${n})`;
 }
 
 /** Set when assembly moved the span to correct a clock difference between hosts. */
