@@ -26,13 +26,16 @@ import { DuckDBInstance } from '@duckdb/node-api';
 import { weftFilterProgIds } from '../src/agent/capture/tc-leftovers.js';
 
 const ROOT = join(fileURLToPath(import.meta.url), '..', '..');
-const WEFT = join(ROOT, 'bin', 'weft.js');
+// The sources through tsx, not bin/weft.js: that prefers dist/, which may be an older build.
+const WEFT_ARGS = ['--import', 'tsx', join(ROOT, 'src', 'cli', 'main.ts')];
 const LOAD = join(ROOT, 'bench', 'soak-load.ts');
 const SECONDS = Number(process.env['WEFT_SOAK_SECONDS'] ?? 600);
 const CALIBRATE_S = Number(process.env['WEFT_SOAK_CALIBRATE_S'] ?? 40);
 const SERVER_KILL_S = Number(process.env['WEFT_SOAK_SERVER_KILL_S'] ?? 75);
 const AGENT_KILL_S = Number(process.env['WEFT_SOAK_AGENT_KILL_S'] ?? 50);
 const MAX_MEMORY_MIB = Number(process.env['WEFT_SOAK_MAX_MEMORY_MIB'] ?? 1024);
+/** A killed agent's filters and programs must be gone within this. */
+const LEFTOVER_BOUND_S = 10;
 
 const dir = mkdtempSync(join(tmpdir(), 'weft-soak-'));
 const log = (line: string): void => void process.stderr.write(`[soak ${new Date().toISOString().slice(11, 19)}] ${line}\n`);
@@ -63,7 +66,7 @@ function rssMiB(pid: number | undefined): number {
 }
 
 async function startWeftServer(): Promise<void> {
-  const args = [WEFT, 'server', '--data', join(dir, 'data'), '--max-memory', `${MAX_MEMORY_MIB}m`, '--log-level', 'info',
+  const args = [...WEFT_ARGS, 'server', '--data', join(dir, 'data'), '--max-memory', `${MAX_MEMORY_MIB}m`, '--log-level', 'info',
     '--otlp-grpc-port', String(ports.otlpGrpc), '--otlp-http-port', String(ports.otlpHttp), '--zipkin-port', String(ports.zipkin),
     '--sw-grpc-port', String(ports.skywalkingGrpc), '--sw-http-port', String(ports.skywalkingHttp), '--query-port', String(ports.query)];
   const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
@@ -87,7 +90,7 @@ let agent: ChildProcess | null = null;
 const VETH = `wfsoak${process.pid % 1000}`;
 
 function startAgent(): void {
-  agent = spawn(process.execPath, [WEFT, 'agent', '--server', `http://127.0.0.1:${ports.otlpHttp}`, '--interfaces', VETH, '--log-level', 'warn'], {
+  agent = spawn(process.execPath, [...WEFT_ARGS, 'agent', '--server', `http://127.0.0.1:${ports.otlpHttp}`, '--interfaces', VETH, '--log-level', 'warn'], {
     cwd: ROOT,
     env: { ...process.env, WEFT_TC_STATE_DIR: join(dir, 'tc') },
     stdio: 'ignore',
@@ -153,6 +156,20 @@ function hostileQueries(): { path: string; ok: (status: number) => boolean; abor
   ];
 }
 
+/** The server's own answer-time quantiles (weft_receiver_answer_seconds, OTLP/HTTP) and its counters. */
+async function scrapeAnswers(): Promise<Record<string, number>> {
+  const out: Record<string, number> = {};
+  try {
+    const text = await (await fetch(`http://127.0.0.1:${ports.query}/metrics`, { signal: AbortSignal.timeout(20_000) })).text();
+    for (const m of text.matchAll(/^weft_receiver_answer_seconds\{receiver="otlp_http",outcome="(\w+)",quantile="([\d.]+)"\} ([\d.e+-]+)$/gm)) out[`${m[1]}_p${Number(m[2]) * 100}_ms`] = Math.round(Number(m[3]) * 1000);
+    for (const m of text.matchAll(/^weft_receiver_requests_total\{receiver="otlp_http",status="(\d+)"\} (\d+)$/gm)) out[`http_${m[1]}`] = Number(m[2]);
+  } catch {
+    // the server is busy or restarting: no snapshot
+  }
+  return out;
+}
+const answerSnapshots: Record<string, number>[] = [];
+
 async function main(): Promise<void> {
   for (const k of Object.keys(ports) as (keyof typeof ports)[]) ports[k] = await freePort();
   execFileSync('ip', ['link', 'add', VETH, 'type', 'veth', 'peer', 'name', `${VETH}p`]);
@@ -182,6 +199,7 @@ async function main(): Promise<void> {
     let serverKills = 0;
     let agentKills = 0;
     let leftovers = 0;
+    const cleanupMs: number[] = [];
     const leftoverDetail: string[] = [];
     let nextServerKill = started + SERVER_KILL_S * 1000;
     let nextAgentKill = started + AGENT_KILL_S * 1000;
@@ -231,6 +249,7 @@ async function main(): Promise<void> {
       if (now >= nextServerKill) {
         nextServerKill += SERVER_KILL_S * 1000;
         peakRssMiB = Math.max(peakRssMiB, rssMiB(server?.pid));
+        answerSnapshots.push(await scrapeAnswers());
         server?.kill('SIGKILL');
         serverKills++;
         await new Promise((r) => setTimeout(r, 300));
@@ -242,12 +261,21 @@ async function main(): Promise<void> {
         const ids = [...weftFilterProgIds(VETH, 'ingress'), ...weftFilterProgIds(VETH, 'egress')];
         agent?.kill('SIGKILL');
         agentKills++;
-        await new Promise((r) => setTimeout(r, 3000));
-        const filters = weftFilterProgIds(VETH, 'ingress').length + weftFilterProgIds(VETH, 'egress').length;
-        const progs = ids.filter(progAlive).length;
-        if (filters + progs > 0) leftoverDetail.push(`kill ${agentKills}: ${filters} filters, ${progs} programs after 3 s`);
+        // Leftovers: what of the killed agent is still there LEFTOVER_BOUND_S after the kill.
+        const killedAt = Date.now();
+        let filters = 0;
+        let progs = 0;
+        for (;;) {
+          filters = weftFilterProgIds(VETH, 'ingress').length + weftFilterProgIds(VETH, 'egress').length;
+          progs = ids.filter(progAlive).length;
+          if (filters + progs === 0 || Date.now() - killedAt > LEFTOVER_BOUND_S * 1000) break;
+          await new Promise((r) => setTimeout(r, 100));
+        }
+        const tookMs = Date.now() - killedAt;
+        cleanupMs.push(tookMs);
+        if (filters + progs > 0) leftoverDetail.push(`kill ${agentKills}: ${filters} filters, ${progs} programs after ${LEFTOVER_BOUND_S} s`);
         leftovers += filters + progs;
-        log(`agent killed (${agentKills}, had ${ids.length} programs); leftovers after 3 s: ${filters + progs}`);
+        log(`agent killed (${agentKills}, had ${ids.length} programs); gone after ${tookMs} ms; leftovers: ${filters + progs}`);
         startAgent();
       }
       await new Promise((r) => setTimeout(r, 250));
@@ -255,6 +283,7 @@ async function main(): Promise<void> {
     running = false;
     await Promise.all([hostileLoop, healthLoop]);
     const results = await loads;
+    answerSnapshots.push(await scrapeAnswers());
     log('load done; stopping the agent and the server cleanly');
     agent?.kill('SIGTERM');
     await new Promise((r) => setTimeout(r, 3000));
@@ -286,6 +315,9 @@ async function main(): Promise<void> {
       refusedSpans: results.reduce((a, r) => a + r.failedSpans, 0),
       clientDroppedSpans: results.reduce((a, r) => a + r.clientDroppedSpans, 0),
       ackLatencyMs: latencies,
+      serverAnswerMs: answerSnapshots,
+      agentCleanupMs: cleanupMs,
+      loadAverage: readFileSync('/proc/loadavg', 'utf8').trim(),
       spansLost: lost,
       peakRssMiB: Math.round(Math.max(peakRssMiB, calibrationPeak)),
       serverKills,

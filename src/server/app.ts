@@ -30,6 +30,7 @@ import { installRetryAfter } from './ingest/retry-hints.js';
 import { createMemoryBudget, installBodyBudget } from './ingest/memory-budget.js';
 import type { MemoryBudget } from './ingest/memory-budget.js';
 import type { IngestPipeline } from './ingest/pipeline.js';
+import { createLatencyWindow } from './latency-window.js';
 import { createMetricsRegistry, newReceiverCounters, receiverSamples } from './metrics.js';
 import type { MetricSample, MetricsRegistry, ReceiverCounters } from './metrics.js';
 import { SW_TRACE_ID_ATTR } from '../apm/skywalking/index.js';
@@ -350,7 +351,14 @@ export async function startServer(config: WeftConfig, options: StartServerOption
       const app = newFastify(logger, `ingest.${name}`, config.maxBodyBytes, shutdown, config.requestTimeoutMs);
       installBodyBudget(app, budget);
       installBearerAuth(app, { token: config.token, skywalking: name === 'skywalking_http' });
-      app.addHook('onResponse', async (_req, reply) => bump(counters.requests, String(reply.statusCode)));
+      const accepted = createLatencyWindow();
+      const refused = createLatencyWindow();
+      const help = 'Time to answer the last 2048 ingest requests by outcome (accepted: 2xx once durable; refused: 4xx/5xx), by quantile.';
+      metrics.add(() => [...accepted.samples('weft_receiver_answer_seconds', help, { receiver: name, outcome: 'accepted' }), ...refused.samples('weft_receiver_answer_seconds', help, { receiver: name, outcome: 'refused' })]);
+      app.addHook('onResponse', async (_req, reply) => {
+        bump(counters.requests, String(reply.statusCode));
+        (reply.statusCode < 300 ? accepted : refused).record(reply.elapsedTime);
+      });
       await app.register(plugin, {
         sink: countingSink(sink, counters),
         maxBodyBytes: config.maxBodyBytes,
