@@ -10,6 +10,7 @@
  */
 import type { AttributeValue, SpanRecord } from '../../../model/index.js';
 import {
+  COLUMN_OF_FIELD as DUCKDB_COLUMN_OF_FIELD,
   KINDS,
   ORIGINS,
   POINTS,
@@ -76,52 +77,14 @@ export const SPAN_COLUMNS: ReadonlyArray<readonly [string, string]> = [
 
 export const SELECT_COLUMNS = SPAN_COLUMNS.map(([n]) => n).join(', ');
 
-/** The column each scalar SpanRecord field lives in (the structured ones are spread over several). */
+/**
+ * The column each SpanRecord field lives in: the DuckDB names (the same schema), except the
+ * maps, which are spread over parallel arrays here and named by their key array.
+ */
 export const COLUMN_OF_FIELD: Readonly<Record<keyof SpanRecord, string>> = {
-  traceId: 'trace_id',
-  spanId: 'span_id',
-  parentSpanId: 'parent_span_id',
-  name: 'name',
-  kind: 'kind',
-  service: 'service',
-  startTimeUnixNano: 'start_ns',
-  endTimeUnixNano: 'end_ns',
-  statusCode: 'status_code',
-  statusMessage: 'status_message',
+  ...DUCKDB_COLUMN_OF_FIELD,
   attributes: 'attr_keys',
   resource: 'res_keys',
-  events: 'events',
-  source: 'source',
-  origin: 'origin',
-  observationPoint: 'observation_point',
-  protocol: 'protocol',
-  requestType: 'request_type',
-  requestDomain: 'request_domain',
-  requestResource: 'request_resource',
-  endpoint: 'endpoint',
-  requestId: 'request_id',
-  responseStatus: 'response_status',
-  responseCode: 'response_code',
-  responseException: 'response_exception',
-  ipVersion: 'ip_version',
-  clientIp: 'client_ip',
-  serverIp: 'server_ip',
-  clientPort: 'client_port',
-  serverPort: 'server_port',
-  transport: 'transport',
-  reqTcpSeq: 'req_tcp_seq',
-  respTcpSeq: 'resp_tcp_seq',
-  hostId: 'host_id',
-  processId: 'process_id',
-  processName: 'process_name',
-  threadIdReq: 'thread_id_req',
-  threadIdResp: 'thread_id_resp',
-  interfaceName: 'interface_name',
-  xRequestIdReq: 'x_request_id_req',
-  xRequestIdResp: 'x_request_id_resp',
-  syscallTraceIdReq: 'syscall_trace_id_req',
-  syscallTraceIdResp: 'syscall_trace_id_resp',
-  warnings: 'warnings',
 };
 
 /** Attribute value type codes in `attr_types` / `res_types`. Persisted: never reorder. */
