@@ -6,7 +6,7 @@
 // the page's Content-Security-Policy can stay at `script-src 'self'; style-src 'self'`.
 //
 // Usage: node scripts/build-ui.mjs [--dev] (--dev: no minification, inline source map)
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -17,7 +17,7 @@ export const UI_BUNDLE_DIR = join(root, 'dist', 'ui-bundle');
 export async function buildUi({ dev = false } = {}) {
   const esbuild = await import('esbuild');
   mkdirSync(UI_BUNDLE_DIR, { recursive: true });
-  await esbuild.build({
+  const result = await esbuild.build({
     absWorkingDir: root,
     entryPoints: { app: 'src/ui/app/main.tsx' },
     bundle: true,
@@ -33,7 +33,15 @@ export async function buildUi({ dev = false } = {}) {
     legalComments: 'none',
     // The app only reads types from the server; a value import would drag Node code in.
     define: { 'process.env.NODE_ENV': dev ? '"development"' : '"production"' },
+    write: false,
   });
+  // Each file is written beside its target and renamed over it, so a server (or a test running
+  // alongside another build) reads the old bundle or the new one, never half of one.
+  for (const f of result.outputFiles) {
+    const tmp = `${f.path}.${process.pid}.tmp`;
+    writeFileSync(tmp, f.contents);
+    renameSync(tmp, f.path);
+  }
   return { js: join(UI_BUNDLE_DIR, 'app.js'), css: join(UI_BUNDLE_DIR, 'app.css') };
 }
 
