@@ -331,6 +331,30 @@ describe.skipIf(unavailable !== null)('Node.js runtime links (inspector hook, re
     }
   });
 
+  it('a hook removes itself when its agent goes away: a restarted agent hooks the process again', async () => {
+    const m = await startMiddle(backendPort, null);
+    started.push(m.child);
+    const first = await startCapture(m.pid, dir);
+    first.links.attach(m.pid);
+    expect((await first.links.attached(m.pid))?.outcome).toMatchObject({ kind: 'evaluated', value: 'installed' });
+    for (let i = 0; i < 100 && !first.links.hooked(m.pid); i++) await sleep(10);
+    expect(first.links.hooked(m.pid)).toBe(true);
+    await first.stop();
+    const second = await startCapture(m.pid, dir);
+    try {
+      second.links.attach(m.pid);
+      // Not "busy: hooked by another Weft agent": the first hook saw its channel close and left.
+      expect((await second.links.attached(m.pid))?.outcome).toMatchObject({ kind: 'evaluated', value: 'installed' });
+      for (let i = 0; i < 100 && !second.links.hooked(m.pid); i++) await sleep(10);
+      const truth = await drive(m.port, 8, 'h');
+      const t = await tally(second, m, truth, backendPort, null);
+      expect(t.http.wrong).toEqual([]);
+      expect(t.http.correct).toBe(8);
+    } finally {
+      await second.stop();
+    }
+  });
+
   it('a process it cannot hook (it takes SIGUSR1 for itself) answers nothing: missing, never wrong', async () => {
     const m = await startMiddle(backendPort, null, [], { HANDLE_SIGUSR1: '1' });
     started.push(m.child);
