@@ -158,26 +158,32 @@ const HOOK_FUNCTION = String.raw`function weftNodeHook(socketPath, token, protoc
     s.once('close', () => { if (active) push('X ' + id); });
   }
   function currentCtx() { return owner !== undefined ? owner : als.getStore(); }
+  // Bookkeeping never breaks the application's call: a failure in it costs only the report.
   function recordedWrite(fn, self, args) {
     if (!active || depth > 0) return fn.apply(self, args);
-    const id = sockId(self);
+    let id = -1, before, ctx;
+    try {
+      id = sockId(self);
+      if (id >= 0) { before = self.bytesWritten; ctx = currentCtx(); }
+    } catch (_) { id = -1; }
     if (id < 0) return fn.apply(self, args);
-    const before = self.bytesWritten;
-    const ctx = currentCtx();
     depth++;
     let result;
     try { result = fn.apply(self, args); } finally { depth--; }
-    const after = self.bytesWritten;
-    if (typeof before === 'number' && typeof after === 'number' && after > before) {
-      push('W ' + id + ' ' + before + ' ' + (after - before) + ' ' + ctxId(ctx));
-    }
+    try {
+      const after = self.bytesWritten;
+      if (typeof before === 'number' && typeof after === 'number' && after > before) {
+        push('W ' + id + ' ' + before + ' ' + (after - before) + ' ' + ctxId(ctx));
+      }
+    } catch (_) { /* the report is lost, the write is not */ }
     return result;
   }
   SocketProto.write = function write() { return recordedWrite(orig.write, this, arguments); };
   SocketProto.end = function end() { return recordedWrite(orig.end, this, arguments); };
   SocketProto._writeGeneric = function _writeGeneric() {
     if (!active || this.connecting) return orig.writeGeneric.apply(this, arguments);
-    const id = sockId(this);
+    let id = -1;
+    try { id = sockId(this); } catch (_) { id = -1; }
     if (id < 0) return orig.writeGeneric.apply(this, arguments);
     const n = (this[kFlushes] || 0) + 1;
     this[kFlushes] = n;
@@ -188,12 +194,14 @@ const HOOK_FUNCTION = String.raw`function weftNodeHook(socketPath, token, protoc
     const t0 = hrtime();
     const result = orig.writeGeneric.apply(this, arguments);
     const t1 = hrtime();
-    const after = this._bytesDispatched;
-    if (typeof before === 'number' && typeof after === 'number' && after > before) {
-      announce(this, id);
-      const sync = queued === 0 && this._handle === h && h.writeQueueSize === 0 ? 1 : 0;
-      push('F ' + id + ' ' + before + ' ' + (after - before) + ' ' + t0 + ' ' + t1 + ' ' + sync);
-    }
+    try {
+      const after = this._bytesDispatched;
+      if (typeof before === 'number' && typeof after === 'number' && after > before) {
+        announce(this, id);
+        const sync = queued === 0 && this._handle === h && h.writeQueueSize === 0 ? 1 : 0;
+        push('F ' + id + ' ' + before + ' ' + (after - before) + ' ' + t0 + ' ' + t1 + ' ' + sync);
+      }
+    } catch (_) { /* the report is lost, the write is not */ }
     return result;
   };
   SocketProto.connect = function connect() {
