@@ -10,6 +10,7 @@ interface DemoFlags {
   skywalking: string;
   frontend: 'otel' | 'skywalking';
   requests: number;
+  burst: number;
   token?: string;
   once?: boolean;
   network?: boolean;
@@ -35,7 +36,8 @@ export function demoCommand(ctx?: CommandContext): Command {
     .option('--otlp <url>', "Weft's OTLP/HTTP receiver (the OpenTelemetry frontend reports here)", 'http://127.0.0.1:4318')
     .option('--skywalking <host:port>', "Weft's SkyWalking gRPC receiver (the SkyWalking frontend reports here)", '127.0.0.1:11800')
     .option('--frontend <kind>', 'how the frontend is instrumented: otel or skywalking', frontendKind, 'otel')
-    .option('--requests <n>', 'requests to send', positiveInt, 5)
+    .option('--requests <n>', 'requests to send one at a time', positiveInt, 5)
+    .option('--burst <n>', 'then send this many at once, to show traces stay apart under concurrency', positiveInt, 32)
     .option('--token <secret>', 'Bearer token, when Weft runs with --token')
     .option('--once', 'stop the demo system after printing the trace instead of waiting for Ctrl-C')
     .option('--network', 'the network-path demo instead: two nodes (VXLAN), bridges, a DNAT service address and pods in namespaces of this machine, one agent per node; every hop is a NET span (needs root)')
@@ -77,6 +79,7 @@ Everything the demo starts listens on 127.0.0.1 only and is stopped on Ctrl-C.`,
         skywalkingGrpc: flags.skywalking,
         frontend: flags.frontend,
         requests: flags.requests,
+        burst: flags.burst,
         waitMs: 30_000,
         progress: say,
         ...(flags.token ? { token: flags.token } : {}),
@@ -88,6 +91,13 @@ Everything the demo starts listens on 127.0.0.1 only and is stopped on Ctrl-C.`,
       say(`  ${flags.server}/api/v1/traces/${id}`);
       say(`  npx weft trace ${id}${flags.server === 'http://127.0.0.1:16686' ? '' : ` --server ${flags.server}`}`);
       say(`Other traces: ${demo.traceIds.slice(1).map((t) => traceUiUrl(flags.server, t)).join(' ')}`);
+      const mid = demo.burstTraceIds[Math.floor(demo.burstTraceIds.length / 2)];
+      if (mid) {
+        say('');
+        say(`One of ${demo.burstTraceIds.length} requests sent at once (its own spans only; a call that cannot be told apart is left unlinked and named as ambiguous, never guessed):`);
+        say(`  ${traceUiUrl(flags.server, mid)}`);
+        say(`  npx weft trace ${mid}${flags.server === 'http://127.0.0.1:16686' ? '' : ` --server ${flags.server}`}`);
+      }
       if (flags.once) {
         await demo.stop();
         return;

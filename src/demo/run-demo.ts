@@ -19,6 +19,8 @@ export interface DemoOptions {
   frontend: Exclude<FrontendKind, 'none'>;
   token?: string;
   requests: number;
+  /** Requests sent at once after the sequential ones (0: none). */
+  burst: number;
   /** How long to wait for the first trace to show up. */
   waitMs: number;
   progress: (line: string) => void;
@@ -26,8 +28,10 @@ export interface DemoOptions {
 
 export interface DemoRun {
   topology: Topology;
-  /** The trace ids of the requests sent, in order. */
+  /** The trace ids of the requests sent one at a time, in order. */
   traceIds: string[];
+  /** The trace ids of the concurrent burst, in the order sent. */
+  burstTraceIds: string[];
   /** Sends one more traced request; returns its trace id. */
   sendRequest(item: string): Promise<string>;
   stop(): Promise<void>;
@@ -138,13 +142,26 @@ export async function runDemo(o: DemoOptions): Promise<DemoRun> {
     await sendRequest('warm-up');
     traceIds.length = 0;
     for (let i = 0; i < o.requests; i++) await sendRequest(`item-${i + 1}`);
+    const sequential = [...traceIds];
+    // Then many at once: the case where per-thread correlation breaks (event loops, a proxy's one
+    // worker). Each keeps its own trace; one from the middle of the burst is worth opening.
+    let burstTraceIds: string[] = [];
+    if (o.burst > 0) {
+      o.progress(`sending a burst of ${o.burst} concurrent requests …`);
+      // In the order sent (burst-1 first), not the order they finished.
+      burstTraceIds = await Promise.all(Array.from({ length: o.burst }, (_, i) => sendRequest(`burst-${i + 1}`)));
+    }
+    traceIds.length = 0;
+    traceIds.push(...sequential);
     const first = traceIds[0];
     if (first && !(await waitForTrace(o, first))) {
       o.progress(`the trace ${first} has no APP spans yet after ${o.waitMs} ms; it may still arrive`);
     }
+    const middle = burstTraceIds[Math.floor(burstTraceIds.length / 2)];
+    if (middle) await waitForTrace(o, middle);
+    return { topology, traceIds, burstTraceIds, sendRequest, stop: () => topology.stop() };
   } catch (err) {
     await topology.stop();
     throw err;
   }
-  return { topology, traceIds, sendRequest, stop: () => topology.stop() };
 }

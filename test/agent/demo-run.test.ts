@@ -19,7 +19,7 @@ if (unavailable && process.env.CI === 'true') throw new Error(`eBPF end-to-end t
 
 interface Trace {
   warnings: string[];
-  spans: { id: string; parentId: string | null; spanId: string; source: string; observationPoint: string; processName: string; service: string; linkReason: string | null }[];
+  spans: { id: string; parentId: string | null; spanId: string; source: string; observationPoint: string; processName: string; service: string; linkReason: string | null; requestResource: string; name: string }[];
 }
 
 describe.skipIf(unavailable !== null)(`weft demo's trace has no orphan root${unavailable ? ` (skipped: ${unavailable})` : ''}`, () => {
@@ -31,7 +31,7 @@ describe.skipIf(unavailable !== null)(`weft demo's trace has no orphan root${una
   beforeAll(async () => {
     weft = await startTestWeft();
     agent = await startAgent({ sink: weft.server.sink, interfaces: [], logger: pino({ level: 'silent' }) });
-    demo = await runDemo({ queryUrl: weft.urls.query, otlpUrl: weft.urls.otlpHttp, skywalkingGrpc: weft.urls.skywalkingGrpc, frontend: 'otel', requests: 1, waitMs: 40_000, progress: () => undefined });
+    demo = await runDemo({ queryUrl: weft.urls.query, otlpUrl: weft.urls.otlpHttp, skywalkingGrpc: weft.urls.skywalkingGrpc, frontend: 'otel', requests: 1, burst: 16, waitMs: 40_000, progress: () => undefined });
     const id = demo.traceIds[0]!;
     const deadline = Date.now() + 40_000;
     for (;;) {
@@ -54,6 +54,19 @@ describe.skipIf(unavailable !== null)(`weft demo's trace has no orphan root${una
     await agent?.close();
     await weft?.close();
   }, 60_000);
+
+  it('a trace from the middle of the concurrent burst holds no span of another request', async () => {
+    const k = Math.floor(demo.burstTraceIds.length / 2);
+    const id = demo.burstTraceIds[k]!;
+    const res = await fetch(`${weft.urls.query}/api/v1/traces/${id}`);
+    expect(res.status).toBe(200);
+    const burst = (await res.json()) as Trace;
+    // Every request's item (burst-N) is in its path, its Redis key and its span names.
+    const own = `burst-${k + 1}`;
+    const foreign = burst.spans.filter((s) => /burst-\d+/.test(`${s.requestResource} ${s.name}`) && !new RegExp(`burst-${k + 1}(?!\\d)`).test(`${s.requestResource} ${s.name}`));
+    expect(foreign.map((s) => `${s.observationPoint} ${s.processName} ${s.requestResource}`)).toEqual([]);
+    expect(burst.spans.some((s) => s.requestResource.includes(own) && s.processName === 'curl')).toBe(true);
+  });
 
   it('curl\'s c-p hangs under the demo client span; the trace has one root and no orphan warning', () => {
     expect(trace.warnings.filter((w) => w.includes('is not in the trace'))).toEqual([]);
