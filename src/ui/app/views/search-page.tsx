@@ -7,6 +7,7 @@ import type { JSX } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import type { ApiClient } from '../api/client.js';
 import { AuthRequiredError } from '../api/client.js';
+import { warningText } from '../api/types.js';
 import type { TraceSearchAnswer, TraceSummary } from '../api/types.js';
 import { formatDuration, formatWallClock, toDateTimeLocal } from '../format.js';
 import { SOURCE_COLORS } from '../flamegraph/palette.js';
@@ -241,6 +242,11 @@ function ResultsList(props: { answer: TraceSearchAnswer; onOpen: (id: string) =>
         {traces.length} trace{traces.length === 1 ? '' : 's'}
         {props.answer.truncated ? ` (more matched; showing the newest ${props.answer.limit})` : ''}
       </div>
+      {(props.answer.warnings ?? []).map((w, k) => (
+        <p key={k} class="small search-warning" data-testid="search-warning">
+          {warningText(w)}
+        </p>
+      ))}
       <table class="results-table" data-testid="results">
         <thead>
           <tr>
