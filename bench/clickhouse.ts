@@ -7,7 +7,8 @@
  * Env: WEFT_BENCH_CH_SPANS (background SYS spans, default 1,000,000), WEFT_BENCH_CH_BATCH (spans
  * per write, default 50,000: the server's --max-batch-spans), WEFT_BENCH_CH_RUNS (assembly runs,
  * default 50), WEFT_BENCH_CH_SKIP_DUCKDB=1 (ClickHouse only, for sizes DuckDB takes too long to
- * build here; its numbers are then left out, not guessed).
+ * build here; its numbers are then left out, not guessed), WEFT_BENCH_CH_ZSTD=0 (skip the zstd-parts
+ * size run).
  */
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -186,6 +187,7 @@ export async function runClickHouseBench(log: (line: string) => void = () => {})
     }
 
     // The same data on a server that compresses parts with zstd (a server setting, not schema).
+    if (process.env['WEFT_BENCH_CH_ZSTD'] === '0') return result;
     const zstdSpans = Math.min(total, 1_000_000);
     const chz = await startClickHouse({ compression: 'zstd' });
     servers.push(chz);
