@@ -132,6 +132,8 @@ export function stitchHttp2(requests: Framed<Http2Frame>[], responses: Framed<Ht
       errors++;
     }
   }
-  records.sort((a, b) => (a.request!.meta.startUnixNano < b.request!.meta.startUnixNano ? -1 : a.request!.meta.startUnixNano > b.request!.meta.startUnixNano ? 1 : a.streamId - b.streamId));
+  // Completion order (the order END_STREAM and resets appear in the bytes), not request order:
+  // it is the same however the bytes were cut into pieces, and a long stream (server streaming)
+  // does not hold back the short ones that started after it.
   return { records, errors };
 }
