@@ -146,6 +146,8 @@ export async function evaluateInNodeProcess(pid: number, expression: string, opt
   const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const pollMs = opts.pollMs ?? DEFAULT_POLL_MS;
   if (pid === process.pid) return { kind: 'skipped', reason: 'the agent itself' };
+  // A retry owns whatever inspector appears from now on; an earlier attempt's watch stands down.
+  lateWatches.delete(pid);
   const exe = executableOf(pid);
   if (exe === null) return { kind: 'skipped', reason: 'process gone or not readable' };
   if (!isNodeExecutable(exe)) return { kind: 'skipped', reason: `not Node.js (${exe})` };
@@ -185,10 +187,17 @@ export async function evaluateInNodeProcess(pid: number, expression: string, opt
 const LATE_INSPECTOR_WATCH_MS = 60_000;
 const LATE_INSPECTOR_POLL_MS = 100;
 
+/** The late-inspector watch of each pid; a new attach of that pid ends it (the port is then its). */
+const lateWatches = new Map<number, symbol>();
+
 /** Watches (in the background) for an inspector our SIGUSR1 opened late, and closes it. */
 function closeLateInspector(pid: number, before: ReadonlySet<string>, timeoutMs: number): void {
+  const watch = Symbol('late-inspector');
+  lateWatches.set(pid, watch);
+  const current = (): boolean => lateWatches.get(pid) === watch;
   void (async () => {
-    const late = await waitFor(() => listeningPortsOf(pid).find((l) => !before.has(l.inode)) ?? null, LATE_INSPECTOR_WATCH_MS, LATE_INSPECTOR_POLL_MS);
+    const late = await waitFor(() => (!current() ? false : (listeningPortsOf(pid).find((l) => !before.has(l.inode)) ?? null)), LATE_INSPECTOR_WATCH_MS, LATE_INSPECTOR_POLL_MS);
+    if (current()) lateWatches.delete(pid);
     if (!late) return;
     let session: InspectorSession | null = null;
     try {
