@@ -16,15 +16,25 @@ export const appByCall: LinkRule = {
     const bySpanId = ctx.bySpanId();
     const spByReq = ctx.spBySyscallReq();
     const tol = ctx.tol.networkDelayNano + ctx.tol.hostClockOffsetNano;
+    // The c-ps that carry an APP span id as their header parent, by that APP span's trace id:
+    // built once, so each s-app looks at its own trace's calls only.
+    const callsByAppTrace = new Map<string, number[]>();
+    for (const j of ctx.clientProcesses()) {
+      const c = ctx.S(j);
+      if (!c.parentSpanId || !c.syscallTraceIdReq) continue;
+      const traces = new Set((bySpanId.get(c.parentSpanId) ?? []).filter((x) => ctx.S(x).source === 'app').map((x) => ctx.S(x).traceId));
+      for (const t of traces) {
+        const l = callsByAppTrace.get(t);
+        if (l) l.push(j);
+        else callsByAppTrace.set(t, [j]);
+      }
+    }
     for (let i = 0; i < ctx.n; i++) {
       const a = ctx.S(i);
       if (a.source !== 'app' || a.observationPoint !== 's-app' || ctx.parent[i] !== null || !a.traceId) continue;
       const found = new Set<number>();
-      for (const j of ctx.clientProcesses()) {
+      for (const j of callsByAppTrace.get(a.traceId) ?? []) {
         const c = ctx.S(j);
-        if (!c.parentSpanId || !c.syscallTraceIdReq) continue;
-        const carried = (bySpanId.get(c.parentSpanId) ?? []).some((x) => ctx.S(x).source === 'app' && ctx.S(x).traceId === a.traceId);
-        if (!carried) continue;
         for (const sp of spByReq.get(`${c.hostId}|${c.syscallTraceIdReq}`) ?? []) {
           if (ctx.sameProc(ctx.S(sp), c) && ctx.covers(sp, i, tol)) found.add(sp);
         }

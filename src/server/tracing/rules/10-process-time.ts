@@ -10,16 +10,21 @@
  *   concurrent requests of other traces.
  */
 import { linkEvidenceOf } from '../../../model/index.js';
+import { appHost, appProcessId } from '../link-rules.js';
 import { CONFIDENCE, type AssemblyContext, type LinkRule } from './context.js';
 
 export const processTime: LinkRule = {
   name: '10-process-time',
   apply(ctx: AssemblyContext): void {
     const sps = ctx.serverProcesses();
+    const spByHost = ctx.spByHost();
     for (let i = 0; i < ctx.n; i++) {
       const a = ctx.S(i);
       if (a.source !== 'app' || a.observationPoint !== 's-app' || ctx.parent[i] !== null) continue;
-      const cands = sps.filter((sp) => !ctx.traceConflict(i, sp) && ctx.covers(sp, i, ctx.tol.networkDelayNano) && ctx.hostScore(a, ctx.S(sp)) > 0);
+      // hostScore > 0 needs the host (or, without one, the pid): an s-app naming its host looks there only.
+      const host = appHost(a);
+      const pool = host && !appProcessId(a) ? (spByHost.get(host) ?? []) : sps;
+      const cands = pool.filter((sp) => !ctx.traceConflict(i, sp) && ctx.covers(sp, i, ctx.tol.networkDelayNano) && ctx.hostScore(a, ctx.S(sp)) > 0);
       const top = Math.max(-1, ...cands.map((c) => ctx.hostScore(a, ctx.S(c))));
       const best = cands.filter((c) => ctx.hostScore(a, ctx.S(c)) === top);
       if (best.length === 1) ctx.link(i, best[0] as number, 'process', CONFIDENCE.processTime);
@@ -28,7 +33,6 @@ export const processTime: LinkRule = {
         ctx.ambiguous(i, `s-app ${ctx.label(i)} could belong to ${best.length} concurrent requests of its process; left unlinked`);
       }
     }
-    const spByHost = ctx.spByHost();
     for (const i of ctx.clientProcesses()) {
       if (ctx.parent[i] !== null || !ctx.chainHead(i)) continue;
       const c = ctx.S(i);
