@@ -60,7 +60,7 @@ export async function runNetworkPathBench(log: (line: string) => void, o: Networ
   };
   const sink = { submit: async (): Promise<void> => undefined };
   const untraced: number[] = [];
-  const traced = new Map<string, { rps: number[]; cpuNanosPerFrame: number[]; framesPerSecond: number[] }>(CAPTURES.map((c) => [c.name, { rps: [], cpuNanosPerFrame: [], framesPerSecond: [] }]));
+  const traced = new Map<string, { rps: number[]; pairRatios: number[]; cpuNanosPerFrame: number[]; framesPerSecond: number[] }>(CAPTURES.map((c) => [c.name, { rps: [], pairRatios: [], cpuNanosPerFrame: [], framesPerSecond: [] }]));
   try {
     await wrk(); // warm-up: connections, caches, conntrack
     for (let r = 0; r < rounds; r++) {
@@ -78,8 +78,9 @@ export async function runNetworkPathBench(log: (line: string) => void, o: Networ
         const cpu = process.cpuUsage(cpu0);
         const f = frames() - f0;
         for (const ag of agents) await ag.close();
-        const slot = traced.get(c.name) as { rps: number[]; cpuNanosPerFrame: number[]; framesPerSecond: number[] };
+        const slot = traced.get(c.name) as { rps: number[]; pairRatios: number[]; cpuNanosPerFrame: number[]; framesPerSecond: number[] };
         slot.rps.push(t);
+        slot.pairRatios.push(t / u);
         slot.cpuNanosPerFrame.push(f > 0 ? ((cpu.user + cpu.system) * 1000) / f : 0);
         slot.framesPerSecond.push(f / phase);
         log(`round ${r + 1}: untraced ${u.toFixed(0)} rps, ${c.name} traced ${t.toFixed(0)} rps (${(t / u).toFixed(3)}), ${(f / phase).toFixed(0)} frames/s, ${(slot.cpuNanosPerFrame.at(-1) ?? 0).toFixed(0)} ns agent CPU/frame`);
@@ -92,8 +93,10 @@ export async function runNetworkPathBench(log: (line: string) => void, o: Networ
   const u = median(untraced);
   const result: Record<string, unknown> = { untracedRps: u, connections: conns, phaseSeconds: phase, rounds };
   for (const [name, s] of traced) {
-    result[name] = { tracedRps: median(s.rps), kept: median(s.rps) / u, framesPerSecond: median(s.framesPerSecond), agentCpuNanosPerFrame: median(s.cpuNanosPerFrame) };
-    log(`${name}: kept ${(median(s.rps) / u).toFixed(3)} of untraced throughput, ${median(s.cpuNanosPerFrame).toFixed(0)} ns agent CPU per frame`);
+    // Each traced phase against the untraced phase just before it: the machine's load drifts
+    // between rounds more than between two neighbouring phases.
+    result[name] = { tracedRps: median(s.rps), kept: median(s.pairRatios), pairRatios: s.pairRatios, framesPerSecond: median(s.framesPerSecond), agentCpuNanosPerFrame: median(s.cpuNanosPerFrame) };
+    log(`${name}: kept ${median(s.pairRatios).toFixed(3)} of untraced throughput (median of pairs), ${median(s.cpuNanosPerFrame).toFixed(0)} ns agent CPU per frame`);
   }
   return result;
 }
