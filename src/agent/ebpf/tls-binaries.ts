@@ -4,7 +4,7 @@
  * (node). A uprobe belongs to the file, so one attach covers every process that maps it, now
  * and later; what is left is to notice files not hooked yet: at start (every process's maps,
  * and the system's libssl even if nothing maps it yet) and when a process starts (its maps a
- * moment after exec, once the loader has mapped its libraries, and again a second later).
+ * moment after exec, once the loader has mapped its libraries, and again 1 s and 3 s later).
  */
 import { readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
 
@@ -16,10 +16,10 @@ const OPENSSL_EXECUTABLES = new Set(['node', 'nodejs']);
 export const SYSTEM_LIBSSL = ['/usr/lib/x86_64-linux-gnu/libssl.so.3', '/usr/lib/aarch64-linux-gnu/libssl.so.3', '/usr/lib64/libssl.so.3', '/lib/x86_64-linux-gnu/libssl.so.3'];
 /**
  * When to look at a new process's maps: the loader maps linked libraries right after exec, but
- * runtimes load libssl later with dlopen (Python's _ssl on `import ssl`), so look again after a
- * second. A library loaded later still is hooked only when another process maps it at start.
+ * runtimes load libssl later with dlopen (Python's _ssl on `import ssl`), so look again after one
+ * and three seconds (a loaded host makes a runtime's start slow). A library loaded later still is hooked only when another process maps it at start.
  */
-export const EXEC_SCAN_DELAYS_MS = [150, 1000];
+export const EXEC_SCAN_DELAYS_MS = [150, 1000, 3000];
 
 /** Paths (as this process can open them) of a process's TLS binaries. */
 export function tlsBinariesOf(pid: number): string[] {

@@ -159,14 +159,14 @@ u.urlopen(u.Request('https://127.0.0.1:${ports.nginx}/a.txt', headers={'tracepar
     execFileSync('cp', ['/usr/lib/x86_64-linux-gnu/libssl.so.3', join(lib, 'libssl.so.3')]);
     const tp = traceparentFor(RUN, 30);
     // The copy is a file no uprobe is on yet, loaded by dlopen on `import ssl`; the request waits
-    // past the agent's second look at the new process's maps.
+    // past the agent's later looks at the new process's maps (1 s and 3 s after exec).
     await run(
       'python3',
       [
         '-c',
         `import time, ssl, urllib.request as u
 assert any('${lib}' in l for l in open('/proc/self/maps')), 'the copy of libssl was not loaded'
-time.sleep(2)
+time.sleep(4)
 ctx = ssl.create_default_context(); ctx.check_hostname = False; ctx.verify_mode = ssl.CERT_NONE
 u.urlopen(u.Request('https://127.0.0.1:${ports.nginx}/a.txt', headers={'traceparent': '${tp}'}), context=ctx).read()`,
       ],
