@@ -20,12 +20,15 @@ export async function startRedis(dir: string): Promise<RunningService> {
 export async function startMariaDb(dir: string): Promise<RunningService> {
   const port = await freePort();
   mkdirSync(dir, { recursive: true });
-  await run('mariadb-install-db', ['--no-defaults', `--datadir=${dir}`, '--user=root', '--auth-root-authentication-method=normal', '--skip-test-db'], { timeout: 120_000 });
+  // Its own tmpdir: two installs at once in /tmp collide on their temporary tables.
+  const tmp = `${dir}.tmp`;
+  mkdirSync(tmp, { recursive: true });
+  await run('mariadb-install-db', ['--no-defaults', `--datadir=${dir}`, `--tmpdir=${tmp}`, '--user=root', '--auth-root-authentication-method=normal', '--skip-test-db'], { timeout: 120_000 });
   // No passwords in a throwaway, loopback-only database: skip-grant-tables lets the demo connect as root.
   return startService(
     'mariadb',
     'mariadbd',
-    ['--no-defaults', `--datadir=${dir}`, `--port=${port}`, '--bind-address=127.0.0.1', `--socket=${join(dir, 'mysqld.sock')}`, '--user=root', '--skip-grant-tables', `--log-error=${join(dir, 'error.log')}`, `--pid-file=${join(dir, 'mariadb.pid')}`, '--skip-log-bin', '--innodb-buffer-pool-size=16M'],
+    ['--no-defaults', `--datadir=${dir}`, `--tmpdir=${tmp}`, `--port=${port}`, '--bind-address=127.0.0.1', `--socket=${join(dir, 'mysqld.sock')}`, '--user=root', '--skip-grant-tables', `--log-error=${join(dir, 'error.log')}`, `--pid-file=${join(dir, 'mariadb.pid')}`, '--skip-log-bin', '--innodb-buffer-pool-size=16M'],
     port,
     { readyTimeoutMs: 60_000 },
   );
