@@ -23,6 +23,7 @@ import Fastify from 'fastify';
 import type { Page } from 'playwright-core';
 import type { ApiSpan, ApiTrace } from '../src/server/query/index.js';
 import { compactItem } from '../src/server/query/json-stream.js';
+import { apiSpan } from '../src/ui/app/trace/trace-fixture.js';
 import { installWebUi } from '../src/ui/ui-server.js';
 import { launchChromium } from '../test/ui/browser.js';
 
@@ -95,7 +96,6 @@ function rng(seed: number): () => number {
 export function generatedTrace(size: number): ApiTrace {
   const rand = rng(size);
   const traceId = (size + 0xabc).toString(16).padStart(32, '0');
-  const t0 = 1_796_000_000_000_000_000n;
   const spans: ApiSpan[] = [];
   const services = Array.from({ length: 24 }, (_, i) => `svc-${String.fromCharCode(97 + (i % 26))}${i}`);
   const ops = ['GET /api/items', 'POST /checkout', 'SELECT orders', 'GET user:42', 'A db.internal', 'GET /health'];
@@ -104,35 +104,27 @@ export function generatedTrace(size: number): ApiTrace {
   const make = (parent: ApiSpan | null, source: ApiSpan['source'], op: ApiSpan['observationPoint'], service: string, name: string, start: number, end: number, reason: ApiSpan['linkReason'], protocol: string): ApiSpan => {
     const n = spans.length;
     const id = (n + 1).toString(16).padStart(16, '0');
-    const s = {
-      id,
-      parentId: parent?.id ?? null,
+    const statusCode = rand() < 0.01 ? 'error' : 'unset';
+    const clockOffsetNano = rand() < 0.02 ? '150000' : '0';
+    // Times in ns from t0 (the fixture's T0), given to the fixture in ms.
+    const s = apiSpan(id, parent?.id ?? null, start / 1e6, end / 1e6, {
       source,
       origin: source === 'app' ? 'otlp' : source === 'sys' ? 'ebpf' : 'packet',
       observationPoint: op,
       name,
       kind: op.startsWith('c') ? 'client' : 'server',
       service: source === 'net' ? '' : service,
-      startTimeUnixNano: (t0 + BigInt(Math.round(start))).toString(),
-      endTimeUnixNano: (t0 + BigInt(Math.round(end))).toString(),
-      durationNano: String(Math.round(end - start)),
-      statusCode: rand() < 0.01 ? 'error' : 'unset',
-      statusMessage: '',
+      statusCode,
       protocol,
       requestType: name.split(' ')[0] ?? '',
-      requestDomain: '',
       requestResource: name.split(' ')[1] ?? '',
-      endpoint: '',
-      requestId: null,
       responseStatus: 'ok',
       responseCode: 200,
-      responseException: '',
       traceId: source === 'app' ? traceId : '',
-      spanId: id,
       parentSpanId: parent?.spanId ?? '',
       linkReason: parent === null ? null : reason,
       confidence: parent === null ? null : reason === 'syscall' ? 0.9 : 1,
-      clockOffsetNano: rand() < 0.02 ? '150000' : '0',
+      clockOffsetNano,
       ipVersion: 4,
       clientIp: '10.0.0.1',
       serverIp: '10.0.0.2',
@@ -144,18 +136,8 @@ export function generatedTrace(size: number): ApiTrace {
       hostId: `host-${service}`,
       processId: 100 + (n % 50),
       processName: service,
-      threadIdReq: 0,
-      threadIdResp: 0,
       interfaceName: source === 'net' ? 'eth0' : '',
-      xRequestIdReq: '',
-      xRequestIdResp: '',
-      syscallTraceIdReq: 0,
-      syscallTraceIdResp: 0,
-      attributes: {},
-      resource: {},
-      events: [],
-      warnings: [],
-    } as unknown as ApiSpan;
+    });
     spans.push(s);
     return s;
   };

@@ -108,6 +108,7 @@ export function fillSpanDefaults(trace: ApiTrace): ApiTrace {
     if (s.resource === undefined) s.resource = {};
     if (s.events === undefined) s.events = [];
     if (s.warnings === undefined) s.warnings = [];
+    if (s.possibleParents === undefined) s.possibleParents = [];
     if (s.clockOffsetNano === undefined) s.clockOffsetNano = '0';
     if (s.statusCode === undefined) s.statusCode = 'unset';
     if (s.responseStatus === undefined) s.responseStatus = 'unknown';

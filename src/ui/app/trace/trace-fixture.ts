@@ -1,63 +1,33 @@
 /**
  * @module Small hand-made traces for the UI's unit tests: an ApiSpan with defaults and a builder.
  */
+import { emptySpan } from '../../../model/index.js';
 import type { ApiSpan, ApiTrace } from '../api/types.js';
 
 const T0 = 1_796_000_000_000_000_000n;
 
-/** A span at [startMs, endMs] from T0, every other field empty. */
+/** A span at [startMs, endMs] from T0, every other field empty (the model's emptySpan). */
 export function apiSpan(id: string, parentId: string | null, startMs: number, endMs: number, over: Partial<ApiSpan> = {}): ApiSpan {
+  const startNs = T0 + BigInt(Math.round(startMs * 1e6));
+  const endNs = T0 + BigInt(Math.round(endMs * 1e6));
+  const base = emptySpan({ source: 'app', origin: 'otlp', observationPoint: 's-app' });
   return {
-    id,
-    parentId,
-    source: 'app',
-    origin: 'otlp',
-    observationPoint: 's-app',
-    name: id,
+    ...base,
     kind: 'server',
     service: 'svc',
-    startTimeUnixNano: (T0 + BigInt(Math.round(startMs * 1e6))).toString(),
-    endTimeUnixNano: (T0 + BigInt(Math.round(endMs * 1e6))).toString(),
-    durationNano: String(Math.round((endMs - startMs) * 1e6)),
-    statusCode: 'unset',
-    statusMessage: '',
-    protocol: '',
-    requestType: '',
-    requestDomain: '',
-    requestResource: '',
-    endpoint: '',
-    requestId: null,
-    responseStatus: 'unknown',
-    responseCode: null,
-    responseException: '',
+    name: id,
     traceId: 'a'.repeat(32),
     spanId: id,
-    parentSpanId: '',
+    startTimeUnixNano: startNs.toString(),
+    endTimeUnixNano: endNs.toString(),
+    durationNano: (endNs - startNs).toString(),
+    events: [],
+    id,
+    parentId,
     linkReason: parentId === null ? null : 'span_id',
     confidence: parentId === null ? null : 1,
     clockOffsetNano: '0',
-    ipVersion: 0,
-    clientIp: '',
-    serverIp: '',
-    clientPort: 0,
-    serverPort: 0,
-    transport: '',
-    reqTcpSeq: 0,
-    respTcpSeq: 0,
-    hostId: '',
-    processId: 0,
-    processName: '',
-    threadIdReq: 0,
-    threadIdResp: 0,
-    interfaceName: '',
-    xRequestIdReq: '',
-    xRequestIdResp: '',
-    syscallTraceIdReq: 0,
-    syscallTraceIdResp: 0,
-    attributes: {},
-    resource: {},
-    events: [],
-    warnings: [],
+    possibleParents: [],
     ...over,
   } as ApiSpan;
 }
