@@ -154,6 +154,10 @@ export async function startClickHouse(opts: ClickHouseProcessOptions = {}): Prom
   const start = async (): Promise<void> => {
     const c = spawn(bin.path, [...bin.args, `--config-file=${join(dir, 'config.xml')}`], { cwd: dir, stdio: 'ignore' });
     child = c;
+    // A test or bench process that dies without its afterAll must not leave the server behind.
+    const reap = (): void => void c.kill('SIGKILL');
+    process.once('exit', reap);
+    c.once('exit', () => process.off('exit', reap));
     await waitReady(url, c, dir);
   };
   const stop = async (signal: 'SIGTERM' | 'SIGKILL' = 'SIGTERM'): Promise<void> => {
