@@ -5,7 +5,8 @@
  * h2c upgrade through nghttpx. Each call carries its own traceparent, so its trace must hold
  * exactly its client span (c-p) and server span (s-p), the server's linked under the client's
  * by tcp seq (the byte position of the stream's HEADERS frame), with the right service, method
- * and status: linked to each other and to nothing else.
+ * and status: linked to each other and to nothing else. With a packet capture of the same calls
+ * imported beside them, each call's NET span sits between its c-p and s-p.
  *
  * Limit measured here: the syscall capture keeps a prefix of each write (2 KiB, and only the
  * first 4 iovecs of a writev). Node's nghttp2 writes every frame part as an iovec of its own, so
@@ -17,15 +18,17 @@
  *
  * Needs root and BTF. Outside CI it skips with the reason; in CI (CI=true) it fails instead.
  */
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { createServer, type AddressInfo } from 'node:net';
 import { promisify } from 'node:util';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startAgent, type RunningAgent } from '../../../src/agent/index.js';
+import { importCapture } from '../../../src/agent/capture/pcap/import-capture.js';
+import type { SpanRecord } from '../../../src/model/index.js';
 import { startTestWeft, type TestWeft } from '../../e2e/weft-harness.js';
 import { ebpfUnavailable } from '../traced-topology.js';
 import { GRPC_CLIENT, GRPC_SERVER, H2_CLIENT, H2_SERVER, spawnNode, spawnProgram, traceIdOf, traceparentFor, type Spawned } from './programs.js';
@@ -200,6 +203,40 @@ describe.skipIf(unavailable !== null)('HTTP/2 and gRPC through the eBPF agent', 
       if (!concurrent) expect(complete).toBe(24);
     }, 120_000);
   }
+
+  it('gRPC calls seen by the agent and by a packet capture: each call chains c-p → NET → s-p by its HEADERS frames\' seq', async () => {
+    const run = RUN + 30;
+    const file = join(dir, 'grpc.pcap');
+    const dump = spawn('tcpdump', ['-i', 'lo', '--immediate-mode', '-U', '-s', '0', '-w', file, `tcp port ${ports.grpc}`], { stdio: ['ignore', 'ignore', 'pipe'] });
+    await new Promise<void>((resolve, reject) => {
+      let err = '';
+      dump.stderr.on('data', (b: Buffer) => {
+        err += b.toString();
+        if (err.includes('listening on')) resolve();
+      });
+      dump.once('exit', (code) => reject(new Error(`tcpdump exited ${code}: ${err}`)));
+    });
+    await new Promise((r) => setTimeout(r, 300));
+    const client = spawnNode(GRPC_CLIENT, [ports.grpc, run, 6, 3, 0]);
+    expect(await client.firstLine).toBe('done');
+    await new Promise((r) => setTimeout(r, 300));
+    const stopped = new Promise((r) => dump.once('exit', r));
+    dump.kill('SIGINT');
+    await stopped;
+    const net: SpanRecord[] = [];
+    await importCapture(readFileSync(file), { observationPoint: 'c', hostId: 'capture', interfaceName: 'lo', onSpans: (x) => void net.push(...x) });
+    await weft.server.sink.submit(net);
+    for (const i of [0, 1, 2, 3, 4, 5, 100, 101, 102]) {
+      const spans = await waitTrace(weft, traceIdOf(traceparentFor(run, i)), (x) => x.length >= 3 && x.filter((y) => y.parentId).length >= 2, 15_000);
+      const what = JSON.stringify(spans.map((x) => [x.observationPoint, x.id, x.parentId, x.linkReason, x.requestId]));
+      expect(spans.map((x) => x.observationPoint).sort(), what).toEqual(['c', 'c-p', 's-p']);
+      const cp = spans.find((x) => x.observationPoint === 'c-p')!;
+      const c = spans.find((x) => x.observationPoint === 'c')!;
+      const sp = spans.find((x) => x.observationPoint === 's-p')!;
+      expect([c.parentId, c.linkReason, sp.parentId, sp.linkReason], what).toEqual([cp.id, 'tcp_seq', c.id, 'tcp_seq']);
+      expect(new Set(spans.map((x) => x.requestId)).size, what).toBe(1);
+    }
+  }, 90_000);
 
   it("Debian's nghttp → nghttpd over h2c: concurrent streams on one connection pair by stream id", async () => {
     const tp = traceparentFor(RUN + 2, 0);
