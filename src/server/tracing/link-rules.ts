@@ -51,17 +51,20 @@ export function chainSlot(s: SpanRecord): string {
 }
 
 /**
- * Two spans with one tcp seq are one message only if their tuples agree: equal, or related by a
- * translation a NET span recorded (the agent of the translating node puts the original and the
- * translated tuple on the spans of that flow). A seq is 32 bits: across unrelated flows it
- * matches by chance, so a NET span never links by seq alone. Spans without a tuple, and pairs of
- * SYS spans, are not judged here.
+ * Two spans with one tcp seq are one message only if their tuples are NAT-consistent: equal; or
+ * one end the same (the shape of a DNAT, which keeps the client's end, or of an SNAT, which keeps
+ * the server's); or, both ends changed, related by a translation a NET span recorded (the agent
+ * of the translating node puts the original and the translated tuple on the spans of that flow).
+ * A seq is 32 bits: across unrelated flows it matches by chance, so it never links alone.
+ * Spans without a tuple are not judged here.
  */
 export function tuplesConsistent(a: SpanRecord, b: SpanRecord): boolean {
-  if (a.source !== 'net' && b.source !== 'net') return true;
   const ta = netTupleKey(a.clientIp, a.clientPort, a.serverIp, a.serverPort);
   const tb = netTupleKey(b.clientIp, b.clientPort, b.serverIp, b.serverPort);
   if (ta === '' || tb === '' || ta === tb) return true;
+  const [ca, sa] = ta.split('>');
+  const [cb, sb] = tb.split('>');
+  if (ca === cb || sa === sb) return true;
   const knows = (s: SpanRecord, t: string): boolean => s.attributes[NAT_ORIGINAL_ATTR] === t || s.attributes[NAT_TRANSLATED_ATTR] === t;
   return knows(a, tb) || knows(b, ta);
 }
