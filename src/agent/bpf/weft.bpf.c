@@ -372,6 +372,44 @@ static __always_inline __u32 copy_chunk(__u8 *payload, __u32 off, __u64 src, __u
  * The iovec structs are read in one helper call: each bpf_probe_read_user costs ~100 ns, and
  * one per iovec made writev's exit cost twice a write's. */
 #define IOV_MAX_READ 4
+
+#ifndef WEFT_CORE_READS
+/* iovecs past the first 4, one helper call each, in a bpf_loop (Linux 5.17+, so only in the
+ * direct-load object): Node's HTTP/2 (nghttp2) writes every frame part as an iovec of its own,
+ * and a batch of concurrent streams leaves in one writev of dozens. An unrolled loop of 8 did not
+ * pass the verifier. Only writes with more than 4 iovecs pay for it. */
+#define IOV_MORE_MAX 60
+struct iov_more {
+	__u64 iov_ptr;
+	__u64 left;
+	__u32 off;
+	__u32 n;
+};
+
+static long iov_more_step(__u32 i, void *ctx)
+{
+	struct iov_more *m = ctx;
+	__u32 idx = i + IOV_MAX_READ;
+	if (idx >= m->n || m->left == 0 || m->off >= payload_cap)
+		return 1;
+	struct iovec v = {};
+	if (bpf_probe_read_user(&v, sizeof(v), (void *)(m->iov_ptr + (__u64)idx * sizeof(struct iovec))))
+		return 1;
+	__u32 zero = 0;
+	struct scratch *s = bpf_map_lookup_elem(&scratch_map, &zero);
+	if (!s)
+		return 1;
+	__u64 want = v.iov_len < m->left ? v.iov_len : m->left;
+	__u32 room = payload_cap - m->off;
+	if (want > room)
+		want = room;
+	__u32 got = copy_chunk(s->payload, m->off, (__u64)v.iov_base, want);
+	m->off += got;
+	m->left -= got;
+	return got < want ? 1 : 0;
+}
+#endif
+
 static __always_inline __u32 copy_iov(__u8 *payload, __u64 iov_ptr, __u32 iovcnt, __u64 total)
 {
 	struct iovec iovs[IOV_MAX_READ] = {};
@@ -392,6 +430,7 @@ static __always_inline __u32 copy_iov(__u8 *payload, __u64 iov_ptr, __u32 iovcnt
 		return 0;
 	__u32 off = 0;
 	__u64 left = total;
+	int whole = 1;
 #pragma unroll
 	for (int i = 0; i < IOV_MAX_READ; i++) {
 		if (i >= n || left == 0 || off >= payload_cap)
@@ -403,9 +442,18 @@ static __always_inline __u32 copy_iov(__u8 *payload, __u64 iov_ptr, __u32 iovcnt
 		__u32 got = copy_chunk(payload, off, (__u64)iovs[i].iov_base, want);
 		off += got;
 		left -= got;
-		if (got < want)
+		if (got < want) {
+			whole = 0;
 			break;
+		}
 	}
+#ifndef WEFT_CORE_READS
+	if (whole && iovcnt > IOV_MAX_READ && left > 0 && off < payload_cap) {
+		struct iov_more m = {.iov_ptr = iov_ptr, .left = left, .off = off, .n = iovcnt};
+		bpf_loop(IOV_MORE_MAX, iov_more_step, &m, 0);
+		off = m.off;
+	}
+#endif
 	return off;
 }
 

@@ -8,11 +8,9 @@
  * and status: linked to each other and to nothing else. With a packet capture of the same calls
  * imported beside them, each call's NET span sits between its c-p and s-p.
  *
- * Limit measured here: the syscall capture keeps a prefix of each write (2 KiB, and only the
- * first 4 iovecs of a writev). Node's nghttp2 writes every frame part as an iovec of its own, so
- * when many streams leave in one writev the frames past the 4th iovec are not seen: a call may
- * lose one side's span, and a header block lost there makes later references to its HPACK
- * entries unknown. The Node tests therefore require that whatever is emitted is right or marked
+ * Limit measured here: the syscall capture keeps a prefix of each write (2 KiB). When many
+ * streams leave in one writev, the frames past it are not seen: a call may lose one side's span,
+ * and a header block lost there makes later references to its HPACK entries unknown. The Node tests therefore require that whatever is emitted is right or marked
  * unknown, and that nothing links wrongly; full per-call correctness with 36 concurrent calls is
  * asserted on packet captures (test/agent/http2/http2-pcap.test.ts).
  *
