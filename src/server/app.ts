@@ -165,6 +165,7 @@ export async function openStore(spec: StoreSpec, logger: Logger): Promise<Store>
 /** Counts what a receiver stored or failed to store, without touching the spans. */
 function countingSink(inner: IngestSink, counters: ReceiverCounters): IngestSink {
   return {
+    ...(inner.refusalNow ? { refusalNow: () => inner.refusalNow?.() ?? null } : {}),
     async submit(spans: SpanRecord[]): Promise<void> {
       const n = spans.length;
       try {
@@ -182,6 +183,7 @@ function countingSink(inner: IngestSink, counters: ReceiverCounters): IngestSink
 function tappedSink(inner: IngestSink, onDurable: ((spans: readonly SpanRecord[]) => void) | undefined, logger: Logger): IngestSink {
   if (!onDurable) return inner;
   return {
+    ...(inner.refusalNow ? { refusalNow: () => inner.refusalNow?.() ?? null } : {}),
     async submit(spans: SpanRecord[]): Promise<void> {
       await inner.submit(spans);
       try {
@@ -349,7 +351,7 @@ export async function startServer(config: WeftConfig, options: StartServerOption
       const counters = newReceiverCounters();
       metrics.add(() => receiverSamples(name, counters));
       const app = newFastify(logger, `ingest.${name}`, config.maxBodyBytes, shutdown, config.requestTimeoutMs);
-      installBodyBudget(app, budget);
+      installBodyBudget(app, budget, () => pipeline.refusalNow());
       installBearerAuth(app, { token: config.token, skywalking: name === 'skywalking_http' });
       const accepted = createLatencyWindow();
       const refused = createLatencyWindow();

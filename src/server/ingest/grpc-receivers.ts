@@ -136,6 +136,9 @@ export async function startOtlpGrpcReceiver(o: GrpcReceiverOptions): Promise<Grp
     const def = { Export: method(OTLP_EXPORT_METHOD_PATH, false) } as grpc.ServiceDefinition;
     const exportCall: grpc.handleUnaryCall<Buffer, Uint8Array> = (call, callback) => {
       if (!authorized(o.token, call.metadata)) return callback(unauthenticated());
+      // Overloaded: refuse before decoding (see IngestSink.refusalNow).
+      const early = o.sink.refusalNow?.() ?? null;
+      if (early) return callback(errorOf(early));
       const held = reserveMessage(o, call.request.length);
       if (!held.ok) return callback(errorOf(memoryRefusal(`a ${call.request.length}-byte message`)));
       let result: ConvertResult;
@@ -212,6 +215,8 @@ export async function startSkyWalkingGrpcReceiver(o: GrpcReceiverOptions): Promi
 
     const collectInSync: grpc.handleUnaryCall<Buffer, Uint8Array> = (call, callback) => {
       if (!authorized(o.token, call.metadata, true)) return callback(unauthenticated());
+      const early = o.sink.refusalNow?.() ?? null;
+      if (early) return callback(errorOf(early));
       const held = reserveMessage(o, call.request.length);
       if (!held.ok) return callback(errorOf(memoryRefusal(`a ${call.request.length}-byte message`)));
       let result: ConvertResult;

@@ -16,4 +16,10 @@ export interface IngestSink {
    * Takes ownership of the array. An empty batch resolves at once.
    */
   submit(spans: SpanRecord[]): Promise<void>;
+  /**
+   * Optional: the refusal a submit arriving now would get whatever its size (the queue is full
+   * or cannot drain before the ack deadline), or null. Receivers ask before decoding a body, so
+   * an overloaded server does not spend its CPU decoding batches it will refuse anyway.
+   */
+  refusalNow?(): Error | null;
 }

@@ -113,7 +113,7 @@ export function reserveForRequest(budget: MemoryBudget, req: WithReservation, by
  * which sees EPIPE instead of the 503 and its Retry-After; draining costs bandwidth, no memory,
  * and --request-timeout still bounds how long it may take.
  */
-function discardThenRefuse(payload: NodeJS.ReadableStream, refusal: Error): Transform {
+export function discardThenRefuse(payload: NodeJS.ReadableStream, refusal: Error): Transform {
   const sink = new Transform({
     transform(_chunk: Buffer, _enc, cb) {
       cb();
@@ -130,8 +130,12 @@ function discardThenRefuse(payload: NodeJS.ReadableStream, refusal: Error): Tran
  * Puts every body this instance reads under the budget: the declared length up front (refused
  * before a byte is read), an undeclared one as it streams in.
  */
-export function installBodyBudget(app: FastifyInstance, budget: MemoryBudget): void {
+export function installBodyBudget(app: FastifyInstance, budget: MemoryBudget, refusalNow?: () => Error | null): void {
   app.addHook('preParsing', async (req: WithReservation, _reply, payload) => {
+    // An overloaded pipeline refuses before the body is decoded: decoding batches only to
+    // refuse them takes the CPU the store needs to catch up.
+    const refused = req.method === 'POST' ? (refusalNow?.() ?? null) : null;
+    if (refused) return discardThenRefuse(payload, refused);
     const declared = Number(req.headers['content-length'] ?? NaN);
     if (Number.isFinite(declared) && declared >= 0) {
       if (reserveForRequest(budget, req, declared * BODY_MEMORY_FACTOR)) return payload;

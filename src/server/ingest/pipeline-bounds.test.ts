@@ -40,6 +40,18 @@ async function outcome(p: Promise<void>): Promise<{ ok: boolean; status?: number
 }
 
 describe('ingest pipeline bounds', () => {
+  it('refusalNow: null while there is room, a 429 with a hint once the queue is full (asked before decoding a body)', async () => {
+    const clock = { now: 0 };
+    const { writer } = slowWriter(clock, 10);
+    const p = createIngestPipeline(writer, { maxPendingSpans: 10, maxBatchSpans: 10, maxAckWaitMs: 5000, now: () => clock.now });
+    expect(p.refusalNow()).toBeNull();
+    const first = p.submit(spans(10));
+    expect(p.refusalNow()).toMatchObject({ httpStatus: 429, code: 'TRC_INGEST_OVERLOADED' });
+    expect(p.refusalNow()?.retryAfterMs).toBeGreaterThanOrEqual(1000);
+    await first;
+    expect(p.refusalNow()).toBeNull();
+  });
+
   it('answers 413 naming --max-pending-spans for a batch that can never fit, even when idle', async () => {
     const clock = { now: 0 };
     const { writer, written } = slowWriter(clock, 1);
@@ -78,20 +90,26 @@ describe('ingest pipeline bounds', () => {
     expect(p.stats().rejectedOverload).toBe((3 - accepted) * 10);
   });
 
-  it('refuses at once when the measured write rate says the queue cannot drain before the deadline', async () => {
+  it('refuses at once when the measured write rate says the queue cannot drain before the deadline (an idle pipeline always takes a batch)', async () => {
     const clock = { now: 0 };
-    // 1 ms of clock per span written: 10 spans per 10 ms.
+    // 1 ms of clock per span written; the second write waits until the test lets it go.
+    let release: () => void = () => undefined;
+    let writes = 0;
     const writer: SpanWriter = {
       async write(batch) {
+        if (++writes === 2) await new Promise<void>((r) => (release = r));
         clock.now += batch.length;
         return { accepted: batch.length };
       },
     };
     const p = createIngestPipeline(writer, { maxPendingSpans: 100_000, maxBatchSpans: 100_000, maxAckWaitMs: 1000, now: () => clock.now });
     await p.submit(spans(500)); // measures the rate: 500 spans took 500 ms
-    const started = clock.now;
-    const r = await outcome(p.submit(spans(5000))); // would take 5 s to write
+    const inFlight = p.submit(spans(600)); // accepted (600 ms of work), its write held
+    await new Promise((r) => setImmediate(r));
+    const r = await outcome(p.submit(spans(5000))); // 5.6 s of work behind it: refused at once
     expect(r).toMatchObject({ ok: false, status: 429, code: 'TRC_INGEST_OVERLOADED' });
-    expect(clock.now).toBe(started); // refused without writing anything
+    release();
+    await inFlight;
+    expect(writes).toBe(2);
   });
 });

@@ -51,6 +51,8 @@ export interface IngestPipelineStats {
 
 export interface IngestPipeline extends IngestSink {
   stats(): IngestPipelineStats;
+  /** The refusal a submit arriving now would get whatever its size, or null (see IngestSink). */
+  refusalNow(): TracingError | null;
   /** Refuses new submits, waits until every accepted one has settled. Idempotent. */
   close(): Promise<void>;
 }
@@ -121,6 +123,16 @@ class GroupCommitPipeline implements IngestPipeline {
   /** How long until `spans` more spans would be durable, from the measured write rate (ms). */
   private drainEstimateMs(spans: number): number {
     return this.spansPerMs > 0 ? spans / this.spansPerMs : this.lastWriteMs;
+  }
+
+  refusalNow(): TracingError | null {
+    if (this.closed) return null; // submit says so itself
+    const pending = this.queuedSpans + this.inFlightSpans;
+    if (pending >= this.opts.maxPendingSpans) return this.overloaded(0, `${pending} spans pending reach --max-pending-spans (${this.opts.maxPendingSpans})`);
+    if (this.spansPerMs > 0 && this.drainEstimateMs(pending) > this.maxAckWaitMs) {
+      return this.overloaded(0, `${pending} spans pending would not be durable within ${this.maxAckWaitMs} ms at the measured store rate`);
+    }
+    return null;
   }
 
   private overloaded(count: number, why: string): TracingError {

@@ -163,3 +163,31 @@ function encodeOneSpanRequest(name = 'grpc-span'): Buffer {
   const resourceSpans = w().uint32(18).bytes(scopeSpans).finish();
   return Buffer.from(w().uint32(10).bytes(resourceSpans).finish());
 }
+
+describe('refusal before decoding', () => {
+  it('an overloaded sink refuses an OTLP/HTTP body with 429 + Retry-After without decoding it; the client reads the answer', async () => {
+    const { createMemoryBudget, installBodyBudget } = await import('./memory-budget.js');
+    const { TracingError: TE } = await import('../../model/index.js');
+    let decoded = 0;
+    const overloaded = { refusal: true };
+    const local = Fastify();
+    installRetryAfter(local);
+    installBodyBudget(local, createMemoryBudget({ limitBytes: 1 << 30, maxRssBytes: 0 }), () => (overloaded.refusal ? new TE('TRC_INGEST_OVERLOADED', 'full', { httpStatus: 429, retryable: true, retryAfterMs: 3000 }) : null));
+    await local.register(otlpHttpReceiver, { sink: { submit: async (s) => void (decoded += s.length) }, maxBodyBytes: MAX_BODY });
+    await local.listen({ host: '127.0.0.1', port: 0 });
+    const a = local.server.address();
+    const url = `http://127.0.0.1:${typeof a === 'object' && a ? a.port : 0}/v1/traces`;
+    try {
+      const body = Buffer.alloc(2 * 1024 * 1024, 0x0a); // not even valid protobuf: never looked at
+      const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/x-protobuf' }, body });
+      expect(res.status).toBe(429);
+      expect(res.headers.get('retry-after')).toBe('3');
+      overloaded.refusal = false;
+      const ok = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/x-protobuf' }, body: encodeOneSpanRequest('after') });
+      expect(ok.status).toBe(200);
+      expect(decoded).toBe(1);
+    } finally {
+      await local.close();
+    }
+  });
+});
