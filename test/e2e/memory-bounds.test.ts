@@ -22,7 +22,7 @@ const CONCURRENT = 24;
 const REQUEST_TIMEOUT_MS = 3000;
 
 /** A valid OTLP/JSON body of about `mib` MiB: spans with one large attribute each. */
-function bigBody(mib: number, service: string): Buffer {
+function bigBody(mib: number, service: string): string {
   const filler = 'x'.repeat(4000);
   const spans: unknown[] = [];
   const base = 1_700_000_000_000_000_000n;
@@ -40,7 +40,7 @@ function bigBody(mib: number, service: string): Buffer {
     size += 4200;
     spans.push(span);
   }
-  return Buffer.from(JSON.stringify({ resourceSpans: [{ resource: { attributes: [{ key: 'service.name', value: { stringValue: service } }] }, scopeSpans: [{ spans }] }] }));
+  return JSON.stringify({ resourceSpans: [{ resource: { attributes: [{ key: 'service.name', value: { stringValue: service } }] }, scopeSpans: [{ spans }] }] });
 }
 
 function peakRssMiB(pid: number): number {

@@ -178,12 +178,12 @@ describe('refusal before decoding', () => {
     const a = local.server.address();
     const url = `http://127.0.0.1:${typeof a === 'object' && a ? a.port : 0}/v1/traces`;
     try {
-      const body = Buffer.alloc(2 * 1024 * 1024, 0x0a); // not even valid protobuf: never looked at
+      const body = new Uint8Array(2 * 1024 * 1024).fill(0x0a); // not even valid protobuf: never looked at
       const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/x-protobuf' }, body });
       expect(res.status).toBe(429);
       expect(res.headers.get('retry-after')).toBe('3');
       overloaded.refusal = false;
-      const ok = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/x-protobuf' }, body: encodeOneSpanRequest('after') });
+      const ok = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/x-protobuf' }, body: new Uint8Array(encodeOneSpanRequest('after')) });
       expect(ok.status).toBe(200);
       expect(decoded).toBe(1);
     } finally {
