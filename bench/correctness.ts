@@ -11,10 +11,11 @@
  * both side by side.
  *
  * Needs root (eBPF). WEFT_BENCH_CORRECTNESS_REQUESTS (default 256) requests per level;
- * WEFT_BENCH_CORRECTNESS_TIERS (default node,python,nginx) which middle tiers.
+ * WEFT_BENCH_CORRECTNESS_TIERS (default node,python,nginx) which middle tiers;
+ * WEFT_BENCH_CORRECTNESS_DUMP=FILE appends every wrong trace (its spans, as JSON lines).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -74,6 +75,7 @@ export interface CorrectnessRow {
 export async function runCorrectnessBench(log: (line: string) => void): Promise<{ rows: CorrectnessRow[]; table: string }> {
   if (process.getuid?.() !== 0) throw new Error('needs root (the eBPF agent of weft up)');
   const perLevel = Number(process.env['WEFT_BENCH_CORRECTNESS_REQUESTS'] ?? 256);
+  const dump = process.env['WEFT_BENCH_CORRECTNESS_DUMP'];
   const dataDir = mkdtempSync(join(tmpdir(), 'weft-bench-correctness-'));
   const weft = await startWeftUp(dataDir);
   const rows: CorrectnessRow[] = [];
@@ -88,7 +90,14 @@ export async function runCorrectnessBench(log: (line: string) => void): Promise<
         if (warm === 0) throw new Error(`weft up's agent linked no warm-up trace (is it running? its log: ${weft.log().slice(-2000)})`);
         for (const inFlight of LEVELS) {
           const count = Math.max(perLevel, inFlight * 2);
-          const { tally } = await runRound({ queryUrl: weft.queryUrl, topo, count, inFlight });
+          const { tally } = await runRound({
+            queryUrl: weft.queryUrl,
+            topo,
+            count,
+            inFlight,
+            // A wrong trace is kept whole for whoever reads the numbers.
+            onWrong: (e) => (dump ? appendFileSync(dump, `${JSON.stringify({ middle, inFlight, ...e })}\n`) : undefined),
+          });
           rows.push({ middle, inFlight, requests: count, correct: tally.correct, missing: tally.missing, wrong: tally.wrong });
           log(`${middle} ${inFlight} in flight: ${describe(tally)}`);
         }

@@ -125,6 +125,25 @@ describe('thread evidence: which inbound request an outbound call serves', () =>
     expect(cp?.syscallTraceIdReq).toBe(0);
   });
 
+  it('an event loop once seen serving two requests at once gives no thread evidence, even with one open (a timer may fire)', () => {
+    const t = table();
+    const spans = t.push([
+      accept(1), accept(2), accept(3), connect(101),
+      ev(1, 'ingress', 10, HTTP_REQ('/a'), 7, 50),
+      ev(2, 'ingress', 11, HTTP_REQ('/b'), 7, 51),
+      ev(1, 'egress', 12, HTTP_RESP, 7),
+      ev(2, 'egress', 13, HTTP_RESP, 7),
+      // Later, one request open; a background call (e.g. a client library's PING) starts.
+      ev(3, 'ingress', 20, HTTP_REQ('/c'), 7, 52),
+      ev(101, 'egress', 21, HTTP_REQ('/ping'), 7),
+      ev(101, 'ingress', 22, HTTP_RESP, 7, 53),
+      close(1, 30), close(2, 30), close(3, 30), close(101, 30),
+    ]);
+    const [cp] = clientSpans(spans);
+    expect(cp?.attributes['weft.link.evidence']).toBe('ambiguous');
+    expect(cp?.syscallTraceIdReq).toBe(0);
+  });
+
   it('the runtime report picks the served request among several open ones', () => {
     const t = table({
       runtimeInbound: (pid, outbound) => (pid === 100 && outbound.localPort === 50101 ? { localIp: '127.0.0.1', localPort: 8080, remoteIp: '127.0.0.1', remotePort: 40002 } : undefined),
@@ -142,7 +161,7 @@ describe('thread evidence: which inbound request an outbound call serves', () =>
   });
 
   it('a runtime report naming a connection that is not open is not trusted', () => {
-    const d = decideEvidence({ startUnixNano: 1n, pid: 1, ordinal: 2, candidates: [] }, { localIp: '', localPort: 1, remoteIp: 'x', remotePort: 2 });
+    const d = decideEvidence({ startUnixNano: 1n, pid: 1, ordinal: 2, candidates: [], multiplexed: false }, { localIp: '', localPort: 1, remoteIp: 'x', remotePort: 2 });
     expect(d.evidence).toBe('none');
   });
 

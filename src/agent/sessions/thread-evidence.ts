@@ -8,8 +8,10 @@
  * wrong parent is worse than none, so the agent records, for every outbound message, what the
  * thread was doing when the message started, and decides from that:
  *
- * - `thread`: the thread had exactly one inbound request open (read, not yet answered) and read
- *   no other inbound request since it: the call serves that request. Certain.
+ * - `thread`: the thread had exactly one inbound request open (read, not yet answered), read
+ *   no other inbound request since it, and has never served two at once: the call serves that
+ *   request. Certain. (A thread once seen with two requests open is an event loop: there, timers
+ *   and background work run while one request happens to be open, so only the runtime can tell.)
  * - `runtime`: the process's own async context said which inbound request the call serves (the
  *   Node.js hook, src/agent/runtime). Certain.
  * - `ambiguous`: several inbound requests were open on the thread. The candidates are recorded,
@@ -45,6 +47,12 @@ interface ThreadState {
   /** Counts inbound message starts (requests, or messages of unknown side) on this thread. */
   ordinal: number;
   open: Map<EvidenceConnection, InboundEntry>;
+  /**
+   * The thread has had two requests open at once: an event loop. Its timers and background work
+   * (a client library's keep-alive PING, a flush after the response) run while some request is
+   * open, so "one request open" no longer means "working for it".
+   */
+  multiplexed: boolean;
 }
 
 /** What the thread held when an outbound message started. */
@@ -54,6 +62,8 @@ export interface OutboundSnapshot {
   candidates: InboundEntry[];
   /** The thread's ordinal at that moment: a candidate read later than every other is `ordinal`. */
   ordinal: number;
+  /** The thread had been seen serving two requests at once before (an event loop). */
+  multiplexed: boolean;
 }
 
 export interface EvidenceDecision {
@@ -100,7 +110,7 @@ export class ThreadEvidence {
         if (st) for (const c of st.open.keys()) this.openOn.delete(c);
         this.threads.delete(drop);
       }
-      t = { ordinal: 0, open: new Map() };
+      t = { ordinal: 0, open: new Map(), multiplexed: false };
       this.threads.set(tid, t);
     }
     return t;
@@ -118,6 +128,7 @@ export class ThreadEvidence {
       const t = this.thread(ev.tid);
       t.ordinal++;
       t.open.set(conn, { conn, syscallTraceId: ev.syscallTraceId, ordinal: t.ordinal, startUnixNano: ev.startUnixNano });
+      if (t.open.size > 1) t.multiplexed = true;
       this.openOn.set(conn, ev.tid);
       return undefined;
     }
@@ -137,6 +148,7 @@ export class ThreadEvidence {
       pid: ev.pid,
       candidates: t ? [...t.open.values()] : [],
       ordinal: t?.ordinal ?? 0,
+      multiplexed: t?.multiplexed ?? false,
     };
   }
 
@@ -178,7 +190,7 @@ export function decideEvidence(snap: OutboundSnapshot | undefined, runtimeInboun
   const only = servers.length === 1 ? (servers[0] as InboundEntry) : undefined;
   // Every other candidate (unknown side, now known not to be a server) must have been read
   // before it: an inbound read after the request means the thread turned to other work.
-  if (only && only.ordinal === snap.ordinal && only.syscallTraceId !== 0) {
+  if (only && only.ordinal === snap.ordinal && only.syscallTraceId !== 0 && !snap.multiplexed) {
     return { evidence: 'thread', syscallTraceId: only.syscallTraceId, openInbound: 1, candidates: [] };
   }
   return {

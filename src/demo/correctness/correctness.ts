@@ -117,6 +117,8 @@ export interface ScoredSpan {
   source: string;
   processId: number;
   serverPort: number;
+  clientPort?: number;
+  reqTcpSeq?: number;
   processName?: string;
   threadIdReq?: number;
   requestResource: string;
@@ -157,7 +159,7 @@ export function scoreTrace(req: SentRequest, spans: readonly ScoredSpan[], ports
   for (const s of spans) {
     const hop = hopOf(s);
     if (hop === null) {
-      problems.push(`unexpected span ${s.observationPoint} pid ${s.processId} (${s.processName ?? '?'}) ${s.requestResource}`);
+      problems.push(`unexpected span ${s.observationPoint} pid ${s.processId} (${s.processName ?? '?'}) ${s.requestResource} ports ${s.clientPort ?? '?'}→${s.serverPort} seq ${s.reqTcpSeq ?? '?'} via ${s.linkReason}`);
       continue;
     }
     seen.set(hop, (seen.get(hop) ?? 0) + 1);
@@ -225,7 +227,7 @@ async function countSpansOf(queryUrl: string, ids: ReadonlySet<string>, sinceUni
  * new for `settleMs`), then opens and scores every trace.
  */
 export async function runRound(
-  o: { queryUrl: string; topo: CorrectnessTopology; count: number; inFlight: number; settleMs?: number },
+  o: { queryUrl: string; topo: CorrectnessTopology; count: number; inFlight: number; settleMs?: number; onWrong?: (evidence: { request: SentRequest; ports: { entry: number; leaf: number }; spans: ScoredSpan[] }) => void },
 ): Promise<{ sent: SentRequest[]; verdicts: TraceVerdict[]; tally: Tally }> {
   const since = BigInt(Date.now() - 1000) * 1_000_000n;
   const sent = await sendRequests(o.topo.entryPort, o.count, o.inFlight);
@@ -246,6 +248,11 @@ export async function runRound(
     await new Promise((r) => setTimeout(r, 250));
   }
   const verdicts: TraceVerdict[] = [];
-  for (const r of sent) verdicts.push(scoreTrace(r, await fetchTraceSpans(o.queryUrl, r.traceId), ports));
+  for (const r of sent) {
+    const spans = await fetchTraceSpans(o.queryUrl, r.traceId);
+    const v = scoreTrace(r, spans, ports);
+    if (v.outcome === 'wrong' && o.onWrong) o.onWrong({ request: r, ports, spans });
+    verdicts.push(v);
+  }
   return { sent, verdicts, tally: tally(verdicts) };
 }

@@ -86,3 +86,25 @@ describe('collectTraceSpans: the window cache', () => {
     await store.close();
   });
 });
+
+describe('collectTraceSpans: ambiguous calls', () => {
+  it('reads the requests an ambiguous call names, so the trace shows them as possible parents, and walks on from none of them', async () => {
+    const store = createMemoryStore();
+    const spans = SCENARIOS['event-loop']?.build() ?? [];
+    await store.write(spans);
+    const c = counted(store);
+    const seed = { spanId: 'evl0000000000003' };
+    const got = await collectTraceSpans(c.reader, seed, { maxSpans: 1000, maxPerKey: 64 });
+    // The call, its backend, and the two requests open on its thread when it started.
+    expect(got.spans.map((s) => s.name).sort()).toEqual(['backend s-p', 'mid c-p ?', 'mid s-p A', 'mid s-p B']);
+    const t = assemble(got.spans, { seedSpanId: seed.spanId });
+    const call = t.nodes.find((n) => n.span.name === 'mid c-p ?');
+    expect(call?.parentId).toBeNull();
+    expect(call?.possibleParents.map((p) => [p.name, p.traceId, p.id])).toEqual([
+      ['mid s-p A', 'aaaaaaaaaaaaaaaa0000000000000001', null],
+      ['mid s-p B', 'bbbbbbbbbbbbbbbb0000000000000002', null],
+    ]);
+    // The requests' own traces are not pulled in.
+    expect(t.nodes.map((n) => n.span.name).sort()).toEqual(['backend s-p', 'mid c-p ?']);
+  });
+});

@@ -19,7 +19,7 @@
  *   the store's. A window denser than `windowSpans` turns the cache off for the walk and the
  *   lookups go to the index as before.
  */
-import type { SpanRecord } from '../../model/index.js';
+import { linkCandidatesOf, type SpanRecord } from '../../model/index.js';
 import { linkKeysOf } from '../store/store.js';
 import type { LinkKey, SpanReader } from '../store/store.js';
 import { canonicalKey } from './span-identity.js';
@@ -269,5 +269,33 @@ export async function collectTraceSpans(reader: SpanReader, seed: CollectSeed, l
     frontier = next;
     if (round === maxRounds - 1 && frontier.length > 0) warnings.push(`trace walk stopped after ${maxRounds} rounds with spans still to follow`);
   }
+  // Calls the agent could not tie to one request name their candidates (syscall ids of the
+  // requests open on the thread). Those requests are read — one lookup — so assembly can show
+  // them as possible parents; the walk never expands from them.
+  const candidateKeys: LinkKey[] = [];
+  const askers: SpanRecord[] = [];
+  for (const s of held.values()) {
+    const ids = linkCandidatesOf(s.attributes);
+    if (ids.length === 0) continue;
+    askers.push(s);
+    for (const id of ids) candidateKeys.push({ type: 'syscall', value: String(id) });
+  }
+  if (candidateKeys.length > 0 && !capped) {
+    let lo = askers[0]?.startTimeUnixNano ?? 0n;
+    let hi = askers[0]?.endTimeUnixNano ?? 0n;
+    for (const a of askers) {
+      if (a.startTimeUnixNano < lo) lo = a.startTimeUnixNano;
+      if (a.endTimeUnixNano > hi) hi = a.endTimeUnixNano;
+    }
+    const found = await reader.findByLinkKeys(candidateKeys.slice(0, MAX_CANDIDATE_KEYS), {
+      limit: Math.min(limits.maxPerKey * 4, MAX_CANDIDATE_KEYS * 2),
+      timeRange: { startUnixNano: lo - slack, endUnixNano: hi + slack },
+    });
+    const fromAsker = (c: SpanRecord): boolean => c.observationPoint === 's-p' && askers.some((a) => a.hostId === c.hostId && a.processId === c.processId);
+    add(found.filter(fromAsker));
+  }
   return { spans: [...held.values()], warnings, hotKeys: [...hotKeys].sort() };
 }
+
+/** Candidate requests looked up for ambiguous calls at most (a busy event loop names many). */
+const MAX_CANDIDATE_KEYS = 256;
