@@ -138,6 +138,8 @@ function clientErrorInApiShape(err: NodeJS.ErrnoException, socket: Socket): void
 
 /** Share of --max-memory that request bodies in flight may hold; the rest is the runtime, the store and queued spans. */
 const BODY_BUDGET_SHARE = 0.5;
+/** Share of --max-memory for the embedded store's buffer pool. */
+const STORE_MEMORY_SHARE = 0.25;
 /** /metrics counts the store's spans at most this often (a count is slow on a busy store). */
 const STORE_COUNT_INTERVAL_MS = 5_000;
 /** pino's numeric warn level. */
@@ -146,12 +148,12 @@ const WARN_LEVEL = 40;
 type HttpReceiverName = 'otlp_http' | 'zipkin' | 'skywalking_http';
 type GrpcReceiverName = 'otlp_grpc' | 'skywalking_grpc';
 
-export async function openStore(spec: StoreSpec, logger: Logger): Promise<Store> {
+export async function openStore(spec: StoreSpec, logger: Logger, memoryLimitBytes?: number): Promise<Store> {
   switch (spec.kind) {
     case 'memory':
       return createMemoryStore();
     case 'duckdb':
-      return openDuckDbStore({ path: spec.path, logger: quietChild(logger, 'store.duckdb') });
+      return openDuckDbStore({ path: spec.path, logger: quietChild(logger, 'store.duckdb'), ...(memoryLimitBytes !== undefined ? { memoryLimitBytes } : {}) });
     case 'clickhouse':
       return openClickHouseStore({
         url: spec.url,
@@ -313,7 +315,8 @@ export async function startServer(config: WeftConfig, options: StartServerOption
   };
 
   try {
-    const store = await openStore(config.store, logger);
+    // DuckDB's buffer pool gets a quarter of --max-memory (bodies in flight get half).
+    const store = await openStore(config.store, logger, Math.floor(config.maxMemoryBytes * STORE_MEMORY_SHARE));
     closers.push(() => store.close());
     const pipeline: IngestPipeline = createIngestPipeline(store, {
       maxPendingSpans: config.maxPendingSpans,

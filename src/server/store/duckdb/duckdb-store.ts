@@ -41,6 +41,11 @@ export interface DuckDbStoreOptions {
   blockSpans?: number;
   /** DuckDB worker threads (default: DuckDB's own choice). */
   threads?: number;
+  /**
+   * DuckDB's buffer pool limit, bytes (default DuckDB's: 80% of the machine's RAM). The server
+   * gives it a share of --max-memory: searches over a large store otherwise cache up to it.
+   */
+  memoryLimitBytes?: number;
 }
 
 /** Distinct attribute keys remembered for autocompletion; beyond this, new keys are not added. */
@@ -301,6 +306,7 @@ class DuckDbStoreImpl implements Store {
     try {
       const config: Record<string, string> = {};
       if (opts.threads !== undefined) config['threads'] = String(opts.threads);
+      if (opts.memoryLimitBytes !== undefined) config['memory_limit'] = `${Math.max(64, Math.floor(opts.memoryLimitBytes / (1024 * 1024)))}MiB`;
       instance = await DuckDBInstance.create(opts.path, config);
     } catch (cause) {
       throw new TracingError('TRC_STORE_OPEN', `cannot open DuckDB database ${opts.path}: ${String(cause)}`, { cause });
