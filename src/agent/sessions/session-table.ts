@@ -313,6 +313,12 @@ export function createSessionTable(options: SessionOptions): SessionTable {
     }
   }
 
+  function keepSnapshot(conn: Connection, snap: OutboundSnapshot | undefined): void {
+    if (!snap) return;
+    if (conn.snapshots.length >= MAX_SNAPSHOTS_PER_CONNECTION) conn.snapshots.shift();
+    conn.snapshots.push(snap);
+  }
+
   function onData(ev: DataEvent, out: SpanRecord[]): void {
     let conn = conns.get(ev.socketId);
     if (!conn) {
@@ -328,17 +334,15 @@ export function createSessionTable(options: SessionOptions): SessionTable {
     const datagram = ev.transport === 'udp';
     const b = conn.building;
     if (b && !datagram && b.message.direction === ev.direction) {
+      // A pipelining client writes several requests, for different inbound requests, as one
+      // message: what the thread served is taken at every write, and each request's span takes
+      // the write that carried its first byte.
+      if (evidence && ev.direction === 'egress') keepSnapshot(conn, evidence.onWrite(conn, ev));
       b.append(ev);
       return;
     }
     if (b) completeMessage(conn, b.finish(), out);
-    if (evidence) {
-      const snap = evidence.onMessageStart(conn, ev);
-      if (snap) {
-        if (conn.snapshots.length >= MAX_SNAPSHOTS_PER_CONNECTION) conn.snapshots.shift();
-        conn.snapshots.push(snap);
-      }
-    }
+    if (evidence) keepSnapshot(conn, evidence.onMessageStart(conn, ev));
     if (!datagram && conn.l7?.onChunk) {
       // A self-delimiting protocol (HTTP/2) takes bytes as they come, not joined into capped messages.
       conn.building = null;

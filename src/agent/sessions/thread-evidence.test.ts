@@ -144,6 +144,25 @@ describe('thread evidence: which inbound request an outbound call serves', () =>
     expect(cp?.syscallTraceIdReq).toBe(0);
   });
 
+  it('a pipelining client: a request written later in the same message takes what the thread held at its own write', () => {
+    const t = table({ protocols: [l7ProtocolOf(http1Parser)] });
+    const spans = t.push([
+      accept(1), accept(2), connect(101),
+      ev(1, 'ingress', 10, HTTP_REQ('/a'), 7, 50),
+      ev(101, 'egress', 11, HTTP_REQ('/a1'), 7),
+      // Request b arrives; the client writes b's call on the same connection before a1 is answered.
+      ev(2, 'ingress', 12, HTTP_REQ('/b'), 7, 51),
+      ev(101, 'egress', 13, HTTP_REQ('/b1'), 7),
+      ev(101, 'ingress', 14, HTTP_RESP + HTTP_RESP, 7, 52),
+      close(1, 30), close(2, 30), close(101, 30),
+    ]);
+    const cps = clientSpans(spans);
+    expect(cps.map((s) => [s.requestResource, s.syscallTraceIdReq, s.attributes['weft.link.evidence']])).toEqual([
+      ['/a1', 50, 'thread'],
+      ['/b1', 0, 'ambiguous'],
+    ]);
+  });
+
   it('the runtime report picks the served request among several open ones', () => {
     const t = table({
       runtimeInbound: (pid, outbound) => (pid === 100 && outbound.localPort === 50101 ? { localIp: '127.0.0.1', localPort: 8080, remoteIp: '127.0.0.1', remotePort: 40002 } : undefined),

@@ -152,6 +152,16 @@ export class ThreadEvidence {
     };
   }
 
+  /**
+   * A further write of an outbound message already started (a pipelining client): what its thread
+   * holds now. Undefined on a connection known, or likely, to be a server's.
+   */
+  onWrite(conn: EvidenceConnection, ev: DataEvent): OutboundSnapshot | undefined {
+    if (ev.tid === 0 || conn.side === 'server' || this.openOn.has(conn)) return undefined;
+    const t = this.threads.get(ev.tid);
+    return { startUnixNano: ev.startUnixNano, pid: ev.pid, candidates: t ? [...t.open.values()] : [], ordinal: t?.ordinal ?? 0, multiplexed: t?.multiplexed ?? false };
+  }
+
   /** The connection is gone (closed or evicted): its request is no longer open. */
   close(conn: EvidenceConnection): void {
     const tid = this.openOn.get(conn);
