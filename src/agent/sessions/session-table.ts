@@ -134,6 +134,18 @@ export function datagramFingerprint(ev: DataEvent): number {
   return (h >>> 0) || 1;
 }
 
+interface AwaitingSpan {
+  conn: Connection;
+  span: SpanRecord;
+  deadline: bigint;
+}
+
+/** A FIFO read from `head`, compacted now and then, so releasing is not O(n) per span. */
+interface AwaitingQueue {
+  items: AwaitingSpan[];
+  head: number;
+}
+
 export function createSessionTable(options: SessionOptions): SessionTable {
   const conns = new Map<bigint, Connection>();
   /** connect()/accept() seen before the socket's first data: which side the process is on. */
@@ -169,19 +181,34 @@ export function createSessionTable(options: SessionOptions): SessionTable {
   /**
    * Client spans of processes whose runtime reports links, held until the report covering them
    * has arrived (reports travel on their own socket and may trail the kernel's events), or until
-   * RUNTIME_WAIT_NANO after the span ended. Oldest first; released by `sweep`.
+   * RUNTIME_WAIT_NANO after the span ended. One queue per process, oldest first, so one process's
+   * slow reports never hold back another's spans; released by `sweep`.
    */
-  const awaitingRuntime: Array<{ conn: Connection; span: SpanRecord; deadline: bigint }> = [];
+  const awaitingRuntime = new Map<number, AwaitingQueue>();
+  let awaitingCount = 0;
 
-  function release(now: bigint | null, out: SpanRecord[]): void {
-    while (awaitingRuntime.length > 0) {
-      const w = awaitingRuntime[0]!;
-      const stillPending = options.runtimePending?.(w.conn.ev.pid, w.span.startTimeUnixNano) ?? false;
+  /** Releases the head of `pid`'s queue while its report is no longer pending or its wait is over (`now` null: all). */
+  function releaseProcess(pid: number, queue: AwaitingQueue, now: bigint | null, out: SpanRecord[], limit = Infinity): void {
+    let released = 0;
+    while (queue.head < queue.items.length && released < limit) {
+      const w = queue.items[queue.head]!;
+      const stillPending = options.runtimePending?.(pid, w.span.startTimeUnixNano) ?? false;
       if (now !== null && stillPending && now < w.deadline) break;
-      awaitingRuntime.shift();
+      queue.items[queue.head++] = undefined as unknown as AwaitingSpan;
+      awaitingCount--;
+      released++;
       stampEvidence(w.conn, w.span);
       out.push(w.span);
     }
+    if (queue.head === queue.items.length) awaitingRuntime.delete(pid);
+    else if (queue.head > 1024 && queue.head * 2 > queue.items.length) {
+      queue.items = queue.items.slice(queue.head);
+      queue.head = 0;
+    }
+  }
+
+  function release(now: bigint | null, out: SpanRecord[]): void {
+    for (const [pid, queue] of awaitingRuntime) releaseProcess(pid, queue, now, out);
   }
 
   function finish(conn: Connection, spans: SpanRecord[], out: SpanRecord[]): void {
@@ -192,10 +219,21 @@ export function createSessionTable(options: SessionOptions): SessionTable {
       if (conn.ev.tls) span.attributes['tls'] = true;
       if (span.responseStatus === 'timeout') stats.timeouts++;
       stats.exchanges++;
-      if (evidence && span.observationPoint === 'c-p' && (awaitingRuntime.length > 0 || options.runtimePending?.(conn.ev.pid, span.startTimeUnixNano))) {
-        // Keep span order: once one waits, later ones queue behind it.
-        if (awaitingRuntime.length >= MAX_AWAITING_RUNTIME) release(null, out);
-        awaitingRuntime.push({ conn, span, deadline: span.endTimeUnixNano + RUNTIME_WAIT_NANO });
+      const pid = conn.ev.pid;
+      const queue = evidence && span.observationPoint === 'c-p' ? awaitingRuntime.get(pid) : undefined;
+      if (evidence && span.observationPoint === 'c-p' && (queue || options.runtimePending?.(pid, span.startTimeUnixNano))) {
+        // Keep a process's span order (a connection's snapshots are consumed in order): once one
+        // waits, that process's later ones queue behind it.
+        if (awaitingCount >= MAX_AWAITING_RUNTIME) {
+          // Full: the oldest waiter of the longest queue is decided without its report.
+          let longest: [number, AwaitingQueue] | null = null;
+          for (const entry of awaitingRuntime) if (!longest || entry[1].items.length - entry[1].head > longest[1].items.length - longest[1].head) longest = entry;
+          if (longest) releaseProcess(longest[0], longest[1], null, out, 1);
+        }
+        let q = awaitingRuntime.get(pid);
+        if (!q) awaitingRuntime.set(pid, (q = { items: [], head: 0 }));
+        q.items.push({ conn, span, deadline: span.endTimeUnixNano + RUNTIME_WAIT_NANO });
+        awaitingCount++;
         continue;
       }
       if (evidence) stampEvidence(conn, span);

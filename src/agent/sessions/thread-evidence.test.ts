@@ -179,6 +179,37 @@ describe('thread evidence: which inbound request an outbound call serves', () =>
     expect(cp).toMatchObject({ syscallTraceIdReq: 51, attributes: { 'weft.link.evidence': 'runtime' } });
   });
 
+  it('client spans wait for a pending runtime report per process: another process\'s spans are not held behind them', () => {
+    // pid 100 has a report in flight for everything; pid 200 has no runtime hook.
+    let pending = true;
+    const t = table({ runtimePending: (pid) => pid === 100 && pending });
+    const other = (e: DataEvent): DataEvent => ({ ...e, pid: 200, socketId: e.socketId + 1000n, localPort: e.localPort + 1000 });
+    const first = t.push([
+      connect(101),
+      ev(101, 'egress', 12, HTTP_REQ('/held'), 7),
+      ev(101, 'ingress', 13, HTTP_RESP, 7),
+      { ...connect(101), socketId: 1101n },
+      other(ev(101, 'egress', 14, HTTP_REQ('/free'), 9)),
+      other(ev(101, 'ingress', 15, HTTP_RESP, 9)),
+      close(101, 20),
+      { ...close(101, 20), socketId: 1101n, pid: 200 },
+    ]);
+    expect(clientSpans(first).map((s) => s.requestResource)).toEqual(['/free']);
+    // Still pending and within the wait: held.
+    expect(clientSpans(t.sweep(100n))).toEqual([]);
+    // The report arrived: released on the next sweep.
+    pending = false;
+    expect(clientSpans(t.sweep(200n)).map((s) => s.requestResource)).toEqual(['/held']);
+  });
+
+  it('a pending runtime report is waited for at most RUNTIME_WAIT after the span ended', () => {
+    const t = table({ runtimePending: () => true });
+    const first = t.push([connect(101), ev(101, 'egress', 12, HTTP_REQ('/late'), 7), ev(101, 'ingress', 13, HTTP_RESP, 7), close(101, 20)]);
+    expect(clientSpans(first)).toEqual([]);
+    expect(clientSpans(t.sweep(13n + 499_000_000n))).toEqual([]);
+    expect(clientSpans(t.sweep(13n + 501_000_000n)).map((s) => s.requestResource)).toEqual(['/late']);
+  });
+
   it('a runtime report naming a connection that is not open is not trusted', () => {
     const d = decideEvidence({ startUnixNano: 1n, pid: 1, ordinal: 2, candidates: [], multiplexed: false }, { localIp: '', localPort: 1, remoteIp: 'x', remotePort: 2 });
     expect(d.evidence).toBe('none');
