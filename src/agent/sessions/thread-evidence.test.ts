@@ -188,11 +188,11 @@ describe('thread evidence: which inbound request an outbound call serves', () =>
       connect(101),
       ev(101, 'egress', 12, HTTP_REQ('/held'), 7),
       ev(101, 'ingress', 13, HTTP_RESP, 7),
-      { ...connect(101), socketId: 1101n },
+      { kind: 'connect', socketId: 1101n, unixNano: 0n },
       other(ev(101, 'egress', 14, HTTP_REQ('/free'), 9)),
       other(ev(101, 'ingress', 15, HTTP_RESP, 9)),
       close(101, 20),
-      { ...close(101, 20), socketId: 1101n, pid: 200 },
+      { kind: 'close', socketId: 1101n, pid: 200, unixNano: 20n },
     ]);
     expect(clientSpans(first).map((s) => s.requestResource)).toEqual(['/free']);
     // Still pending and within the wait: held.
