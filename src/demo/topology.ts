@@ -5,11 +5,9 @@
  *
  *   curl → nginx (X-Request-ID) → [frontend: OTel | SkyWalking] → backend → DNS, Redis, MariaDB, PostgreSQL
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { freePort, startService, type RunningService } from './services/process-control.js';
+import { createServiceGroup, freePort, startService, type RunningService } from './services/process-control.js';
 import { startDns, startMariaDb, startNginx, startPostgres, startRedis } from './services/real-services.js';
 
 export type FrontendKind = 'none' | 'otel' | 'skywalking';
@@ -42,18 +40,7 @@ const APPS_DIR = join(PACKAGE_ROOT, 'src', 'demo', 'apps');
 
 export async function startTopology(o: TopologyOptions): Promise<Topology> {
   const say = o.progress ?? (() => undefined);
-  const dir = mkdtempSync(join(tmpdir(), 'weft-demo-'));
-  const started: RunningService[] = [];
-  const services: Record<string, RunningService> = {};
-  const keep = (s: RunningService): RunningService => {
-    started.push(s);
-    services[s.name] = s;
-    return s;
-  };
-  const stop = async (): Promise<void> => {
-    for (const s of started.splice(0).reverse()) await s.stop().catch(() => undefined);
-    rmSync(dir, { recursive: true, force: true });
-  };
+  const { dir, services, keep, stop } = createServiceGroup('weft-demo-');
   try {
     say('starting Redis, MariaDB, PostgreSQL and DNS …');
     const [redis, maria, pg, dns] = await Promise.all([

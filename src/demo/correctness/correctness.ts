@@ -17,11 +17,9 @@
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { freePort, startService, type RunningService } from '../services/process-control.js';
+import { createServiceGroup, freePort, startService, type RunningService } from '../services/process-control.js';
 import { startNginx } from '../services/real-services.js';
 
 export type MiddleTier = 'node' | 'python' | 'nginx';
@@ -41,18 +39,7 @@ export interface CorrectnessTopology {
 }
 
 export async function startCorrectnessTopology(middle: MiddleTier): Promise<CorrectnessTopology> {
-  const dir = mkdtempSync(join(tmpdir(), 'weft-correctness-'));
-  const started: RunningService[] = [];
-  const services: Record<string, RunningService> = {};
-  const keep = (s: RunningService): RunningService => {
-    started.push(s);
-    services[s.name] = s;
-    return s;
-  };
-  const stop = async (): Promise<void> => {
-    for (const s of started.splice(0).reverse()) await s.stop().catch(() => undefined);
-    rmSync(dir, { recursive: true, force: true });
-  };
+  const { dir, services, keep, stop } = createServiceGroup('weft-correctness-');
   try {
     const leafPort = await freePort();
     keep(await startService('leaf', process.execPath, [join(APPS_DIR, 'leaf.mjs')], leafPort, { env: { ...process.env, PORT: String(leafPort) } }));

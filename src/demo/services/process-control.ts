@@ -6,6 +6,9 @@
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { createConnection } from 'node:net';
 import { createServer } from 'node:net';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 export interface RunningService {
   name: string;
@@ -86,4 +89,37 @@ export async function startService(
     throw new Error(`${name} did not start: ${(err as Error).message}\n${output}`);
   }
   return { name, port, pid: child.pid ?? 0, child, output: () => output, stop: () => stopChild(child) };
+}
+
+/**
+ * Services started together, with one temp dir for their data: `stop` ends them in reverse
+ * start order (a gateway before what it fronts) and removes the dir. A topology that fails
+ * half-way calls `stop` so nothing it started outlives it.
+ */
+export interface ServiceGroup {
+  /** The group's own temp dir, removed by `stop`. */
+  dir: string;
+  /** Every service kept so far, by name. */
+  services: Record<string, RunningService>;
+  keep(s: RunningService): RunningService;
+  stop(): Promise<void>;
+}
+
+export function createServiceGroup(tempPrefix: string): ServiceGroup {
+  const dir = mkdtempSync(join(tmpdir(), tempPrefix));
+  const started: RunningService[] = [];
+  const services: Record<string, RunningService> = {};
+  return {
+    dir,
+    services,
+    keep(s) {
+      started.push(s);
+      services[s.name] = s;
+      return s;
+    },
+    async stop() {
+      for (const s of started.splice(0).reverse()) await s.stop().catch(() => undefined);
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
 }
