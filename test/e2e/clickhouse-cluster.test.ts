@@ -1,14 +1,16 @@
 /**
  * @module Scale-out: two ClickHouse servers as a two-shard cluster, two Weft servers with
  * `--cluster`. Real OpenTelemetry SDK services export to Weft A (one of them to Weft B), the real
- * SkyWalking agent to Weft B. The spans land on both shards, and either Weft server assembles each
- * trace exactly as a Weft server on DuckDB does from the same spans.
+ * SkyWalking agent to Weft B. The spans land on both shards, each on the shard its sharding key
+ * names, and either Weft server assembles a trace split across the shards exactly as a Weft server
+ * on DuckDB does from the same spans. A write is on the other shard when it is acknowledged.
  */
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { emptySpan } from '../../src/model/index.js';
 import { startClickHouseCluster } from '../../src/server/store/clickhouse/testing/clickhouse-process.js';
 import type { ClickHouseProcess } from '../../src/server/store/clickhouse/testing/clickhouse-process.js';
 import { exited } from './cli-process.js';
@@ -20,6 +22,7 @@ const OTEL_SERVICE = join(HERE, 'testdata', 'otel-chain-service.cjs');
 const SW_PAIR = join(HERE, 'testdata', 'skywalking-pair.cjs');
 const CLUSTER = 'weft_e2e';
 const SW_SERVICE = 'weft-ch-sw';
+const OTEL_TRACES = 6;
 
 function startOtelService(name: string, endpoint: string, downstream?: number): Promise<{ child: ChildProcess; port: number }> {
   return new Promise((resolve, reject) => {
@@ -84,13 +87,18 @@ describe('two-shard ClickHouse cluster, two Weft servers', () => {
   });
 
   it('OTel SDK (to A and B) and SkyWalking agent (to B): spans on both shards, either server assembles as DuckDB does', async () => {
-    // OTel chain a → b → c: a and c export to Weft A, b to Weft B, so one trace arrives through both.
+    // OTel chain a → b → c: a and c export to Weft A, b to Weft B, so each trace arrives through both.
     const c = await startOtelService('ch-svc-c', weftA.urls.otlpHttp);
     const b = await startOtelService('ch-svc-b', weftB.urls.otlpHttp, c.port);
     const a = await startOtelService('ch-svc-a', weftA.urls.otlpHttp, b.port);
     children.push(a.child, b.child, c.child);
-    const otelTrace = await (await fetch(`http://127.0.0.1:${a.port}/`)).text();
-    expect(otelTrace).toMatch(/^[0-9a-f]{32}$/);
+    // Several traces: spans shard by a hash of their random ids, so one 5-span trace has all its
+    // spans on one shard 1 time in 16 (and the 9 spans of one OTel + one SkyWalking trace all on
+    // one shard 1 time in 256: the once-seen "0 rows on shard A"). With 6 traces, one that spans
+    // both shards is all but certain, and the test assembles that one.
+    const otelTraces: string[] = [];
+    for (let i = 0; i < OTEL_TRACES; i++) otelTraces.push(await (await fetch(`http://127.0.0.1:${a.port}/`)).text());
+    for (const id of otelTraces) expect(id).toMatch(/^[0-9a-f]{32}$/);
     // SIGTERM flushes each exporter and waits for Weft's acknowledgement.
     for (const x of [a, b, c]) {
       x.child.kill('SIGTERM');
@@ -115,12 +123,27 @@ describe('two-shard ClickHouse cluster, two Weft servers', () => {
       'the SkyWalking trace through Weft A',
     );
 
-    // The same spans, read back through the Distributed table, into a Weft server on DuckDB.
+    // Where each span is: every one on exactly the shard its sharding key names (shard A is the
+    // cluster's first, slot 0 of cityHash64(trace_id, span_id) % 2), and together all of them.
     const all = await weftA.server.store.findSpans({ limit: 10_000 });
-    expect(all.length).toBeGreaterThanOrEqual(8);
-    await reference.server.store.write(all);
+    expect(all.length).toBeGreaterThanOrEqual(OTEL_TRACES * 5 + 3);
+    const placement = async (ch: ClickHouseProcess, slot: number): Promise<{ rows: number; misplaced: number; traces: string[] }> => {
+      const sql = `SELECT count(), countIf(cityHash64(trace_id, span_id) % 2 != ${slot}), groupUniqArray(trace_id) FROM weft.spans_local FORMAT JSONCompact`;
+      const res = await fetch(`${ch.url}/?query=${encodeURIComponent(sql)}`);
+      const [[rows, misplaced, traces]] = ((await res.json()) as { data: [[string, string, string[]]] }).data;
+      return { rows: Number(rows), misplaced: Number(misplaced), traces };
+    };
+    const [onA, onB] = [await placement(chA, 0), await placement(chB, 1)];
+    expect([onA.misplaced, onB.misplaced]).toStrictEqual([0, 0]);
+    expect(onA.rows).toBeGreaterThan(0);
+    expect(onB.rows).toBeGreaterThan(0);
+    expect(onA.rows + onB.rows).toBe(all.length);
+    const split = otelTraces.filter((id) => onA.traces.includes(id) && onB.traces.includes(id));
+    expect(split.length).toBeGreaterThan(0);
 
-    for (const traceId of [otelTrace, swTrace]) {
+    // The same spans, read back through the Distributed table, into a Weft server on DuckDB.
+    await reference.server.store.write(all);
+    for (const traceId of [split[0] as string, swTrace]) {
       const want = await getJson<V1Trace>(`${reference.urls.query}/api/v1/traces/${traceId}`);
       expect(want.status).toBe(200);
       for (const weft of [weftA, weftB]) {
@@ -129,16 +152,32 @@ describe('two-shard ClickHouse cluster, two Weft servers', () => {
         expect(shape(got.body)).toStrictEqual(shape(want.body));
       }
     }
-    const otel = await getJson<V1Trace>(`${weftB.urls.query}/api/v1/traces/${otelTrace}`);
-    expect(otel.body.spans).toHaveLength(5);
-    expect(otel.body.spans.filter((s) => s.parentId === null)).toHaveLength(1);
-
-    // Both shards hold spans: the local tables each have part of the data.
-    const localCount = async (ch: ClickHouseProcess): Promise<number> =>
-      Number((await (await fetch(`${ch.url}/?query=${encodeURIComponent('SELECT count() FROM weft.spans_local')}`)).text()).trim());
-    const [onA, onB] = [await localCount(chA), await localCount(chB)];
-    expect(onA).toBeGreaterThan(0);
-    expect(onB).toBeGreaterThan(0);
-    expect(onA + onB).toBe(all.length);
+    for (const traceId of otelTraces) {
+      const otel = await getJson<V1Trace>(`${weftB.urls.query}/api/v1/traces/${traceId}`);
+      expect(otel.body.spans).toHaveLength(5);
+      expect(otel.body.spans.filter((s) => s.parentId === null)).toHaveLength(1);
+    }
   }, 120_000);
+
+  it('a write is on both shards when it is acknowledged (no background forwarding)', async () => {
+    // A Distributed insert without insert_distributed_sync is queued on the receiving node's disk
+    // and sent to the other shard later; acknowledged must mean the owning shard accepted it.
+    const spans = Array.from({ length: 400 }, (_, i) => ({
+      ...emptySpan({ source: 'app', origin: 'otel', observationPoint: 'server' }),
+      traceId: `ack${String(i % 20).padStart(29, '0')}`,
+      spanId: (0xac0000000000n + BigInt(i)).toString(16).padStart(16, '0'),
+      name: 'ack-check',
+      service: 'weft-ch-ack',
+      startTimeUnixNano: 1_700_000_000_000_000_000n + BigInt(i) * 1_000_000n,
+      endTimeUnixNano: 1_700_000_000_000_000_000n + BigInt(i) * 1_000_000n + 500_000n,
+    }));
+    const count = async (ch: ClickHouseProcess): Promise<number> => {
+      const sql = "SELECT count() FROM weft.spans_local WHERE service = 'weft-ch-ack'";
+      return Number((await (await fetch(`${ch.url}/?query=${encodeURIComponent(sql)}`)).text()).trim());
+    };
+    await weftA.server.store.write(spans);
+    const [onA, onB] = [await count(chA), await count(chB)];
+    expect(onB).toBeGreaterThan(100); // the other shard's share, there the moment write() resolved
+    expect(onA + onB).toBe(spans.length);
+  }, 30_000);
 });
