@@ -17,7 +17,8 @@
  *   parsers  — reference: the HTTP parser alone (ExchangeStream + toSpan) on the same messages;
  *   copy     — reference: copy the poll's used bytes, what any consumer does at least.
  * Every measurement runs in interleaved rounds; medians are reported.
- * Env: WEFT_BENCH_AGENT_SECONDS (2 per measurement), WEFT_BENCH_AGENT_ROUNDS (3).
+ * Env: WEFT_BENCH_AGENT_SECONDS (2 per measurement), WEFT_BENCH_AGENT_ROUNDS (3);
+ * WEFT_BENCH_AGENT_PROFILE=1 runs only the pipeline, for `node --cpu-prof` (no result).
  */
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
@@ -409,6 +410,10 @@ export interface AgentCapacityResult {
 export async function runAgentCapacityBench(log: (line: string) => void = () => undefined): Promise<AgentCapacityResult> {
   const fmt = (n: number): string => Math.round(n).toLocaleString('en');
   const round2 = (x: number): number => Math.round(x * 100) / 100;
+  if (process.env['WEFT_BENCH_AGENT_PROFILE'] === '1') {
+    for (let i = 0; i < rounds(); i++) log(`  profile round ${i + 1}: pipeline ${fmt(pipeline().perCpuSec)} requests/CPU-s incl. the fake kernel`);
+    throw new Error('WEFT_BENCH_AGENT_PROFILE=1: pipeline profiled, no result');
+  }
   log(`HTTP/1.1 on ${CONNECTIONS} keep-alive connections, both ends traced (4 records, 2 spans per request), ${REQUESTS_PER_POLL * RECORDS_PER_REQUEST} records per poll, ${rounds()} rounds of ${seconds()} s per measurement`);
   // Interleaved rounds, medians: the machine is shared, and one slow phase should not decide.
   const runs = { kernel: [] as Rate[], copy: [] as Rate[], dec: [] as Rate[], parsers: [] as Rate[], pipe: [] as PipelineRate[] };

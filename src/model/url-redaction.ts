@@ -18,9 +18,14 @@ export interface QueryRedactor {
   readonly names: ReadonlySet<string>;
 }
 
+/** Parameter names whose verdict is remembered; real traffic repeats a handful of names. */
+const VERDICT_CACHE_SIZE = 1024;
+
 export function createQueryRedactor(names: readonly string[]): QueryRedactor {
   const set = new Set(names.map((n) => n.trim().toLowerCase()).filter((n) => n !== ''));
-  const isSecret = (rawName: string): boolean => {
+  // Every span of a sniffed request goes through here, so a name's verdict is computed once.
+  const verdicts = new Map<string, boolean>();
+  const decide = (rawName: string): boolean => {
     let name = rawName;
     try {
       name = decodeURIComponent(rawName.replaceAll('+', ' '));
@@ -30,21 +35,35 @@ export function createQueryRedactor(names: readonly string[]): QueryRedactor {
     const lower = name.toLowerCase();
     return set.has(lower) || lower.split(/[_.-]/).some((part) => set.has(part));
   };
+  const isSecret = (rawName: string): boolean => {
+    let v = verdicts.get(rawName);
+    if (v === undefined) {
+      v = decide(rawName);
+      if (verdicts.size >= VERDICT_CACHE_SIZE) verdicts.clear();
+      verdicts.set(rawName, v);
+    }
+    return v;
+  };
   const redact = ((input: string): string => {
     if (set.size === 0) return input;
     const q = input.indexOf('?');
     if (q < 0) return input;
     const hash = input.indexOf('#', q);
-    const query = input.slice(q + 1, hash < 0 ? undefined : hash);
-    let changed = false;
-    const parts = query.split('&').map((pair) => {
-      const eq = pair.indexOf('=');
-      if (eq < 0 || !isSecret(pair.slice(0, eq)) || pair.slice(eq + 1) === '') return pair;
-      changed = true;
-      return `${pair.slice(0, eq + 1)}${REDACTED_VALUE}`;
-    });
-    if (!changed) return input;
-    return `${input.slice(0, q + 1)}${parts.join('&')}${hash < 0 ? '' : input.slice(hash)}`;
+    const end = hash < 0 ? input.length : hash;
+    // One pass over the pairs; a new string is built only from the first secret value on.
+    let out: string | null = null;
+    let copied = 0;
+    for (let at = q + 1; at <= end; ) {
+      let amp = input.indexOf('&', at);
+      if (amp < 0 || amp > end) amp = end;
+      const eq = input.indexOf('=', at);
+      if (eq >= 0 && eq < amp && eq + 1 < amp && isSecret(input.slice(at, eq))) {
+        out = (out ?? '') + input.slice(copied, eq + 1) + REDACTED_VALUE;
+        copied = amp;
+      }
+      at = amp + 1;
+    }
+    return out === null ? input : out + input.slice(copied);
   }) as QueryRedactor;
   Object.defineProperty(redact, 'names', { value: set });
   return redact;

@@ -37,17 +37,26 @@ function addDelta(totals: StreamStats, seen: StreamStats, now: StreamStats): voi
   totals.frames += now.frames - seen.frames;
   totals.invalid += now.invalid - seen.invalid;
   totals.ignoredBytes += now.ignoredBytes - seen.ignoredBytes;
-  totals.stitchErrors += now.stitchErrors - seen.stitchErrors;
-  totals.droppedBytes += now.droppedBytes - seen.droppedBytes;
-  for (const k of Object.keys(now.droppedBytesBy) as (keyof StreamStats['droppedBytesBy'])[]) totals.droppedBytesBy[k] += now.droppedBytesBy[k] - seen.droppedBytesBy[k];
-  for (const k of Object.keys(now.stitchErrorsBy) as (keyof StreamStats['stitchErrorsBy'])[]) totals.stitchErrorsBy[k] += now.stitchErrorsBy[k] - seen.stitchErrorsBy[k];
   seen.frames = now.frames;
   seen.invalid = now.invalid;
   seen.ignoredBytes = now.ignoredBytes;
-  seen.stitchErrors = now.stitchErrors;
-  seen.droppedBytes = now.droppedBytes;
-  seen.droppedBytesBy = { ...now.droppedBytesBy };
-  seen.stitchErrorsBy = { ...now.stitchErrorsBy };
+  // The per-reason counts move only with their sums (exchange-stream.ts): most messages skip them.
+  if (now.droppedBytes !== seen.droppedBytes) {
+    totals.droppedBytes += now.droppedBytes - seen.droppedBytes;
+    seen.droppedBytes = now.droppedBytes;
+    for (const k of Object.keys(now.droppedBytesBy) as (keyof StreamStats['droppedBytesBy'])[]) {
+      totals.droppedBytesBy[k] += now.droppedBytesBy[k] - seen.droppedBytesBy[k];
+      seen.droppedBytesBy[k] = now.droppedBytesBy[k];
+    }
+  }
+  if (now.stitchErrors !== seen.stitchErrors) {
+    totals.stitchErrors += now.stitchErrors - seen.stitchErrors;
+    seen.stitchErrors = now.stitchErrors;
+    for (const k of Object.keys(now.stitchErrorsBy) as (keyof StreamStats['stitchErrorsBy'])[]) {
+      totals.stitchErrorsBy[k] += now.stitchErrorsBy[k] - seen.stitchErrorsBy[k];
+      seen.stitchErrorsBy[k] = now.stitchErrorsBy[k];
+    }
+  }
 }
 
 export function l7ProtocolOf(parser: AnyProtocolParser): L7Protocol {

@@ -17,6 +17,7 @@ import {
   ThreadEvidence,
   decideEvidence,
   type ConnTuple,
+  type InboundEntry,
   type OutboundSnapshot,
   type RuntimeInbound,
 } from './thread-evidence.js';
@@ -84,6 +85,8 @@ interface Connection {
   oldestPendingUnixNano: bigint;
   /** What the thread held when each recent outbound message started (SYS only; oldest first). */
   snapshots: OutboundSnapshot[];
+  /** This connection's open inbound request, kept by ThreadEvidence (SYS only). */
+  evidenceOpen: InboundEntry | null;
 }
 
 export interface SessionTable {
@@ -363,7 +366,7 @@ export function createSessionTable(options: SessionOptions): SessionTable {
       if (conns.size >= options.maxConnections) evictOldest(out);
       const hinted = sideHints.get(ev.socketId) ?? null;
       sideHints.delete(ev.socketId);
-      conn = { ev, protocol: null, l7: null, detectAttempts: 0, side: hinted, building: null, lastSeenUnixNano: 0n, oldestPendingUnixNano: 0n, snapshots: [] };
+      conn = { ev, protocol: null, l7: null, detectAttempts: 0, side: hinted, building: null, lastSeenUnixNano: 0n, oldestPendingUnixNano: 0n, snapshots: [], evidenceOpen: null };
       stats.connections++;
       conns.set(ev.socketId, conn);
     }

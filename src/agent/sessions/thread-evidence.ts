@@ -31,10 +31,18 @@ import type { DataEvent } from '../capture/capture-event.js';
 export interface EvidenceConnection {
   side: 'client' | 'server' | null;
   ev: Pick<DataEvent, 'localIp' | 'localPort' | 'remoteIp' | 'remotePort' | 'pid'>;
+  /**
+   * The connection's inbound request while it is open, kept by ThreadEvidence on the connection
+   * itself: map inserts and deletes per request cost more than the rest of the bookkeeping.
+   */
+  evidenceOpen?: InboundEntry | null;
 }
 
-interface InboundEntry {
+export interface InboundEntry {
   conn: EvidenceConnection;
+  /** The thread that read it, and its index in that thread's open list. */
+  tid: number;
+  slot: number;
   /** The syscall trace id of the inbound request (what its s-p carries as syscallTraceIdReq). */
   syscallTraceId: number;
   /** The thread's inbound-read counter when this request was read. */
@@ -46,7 +54,8 @@ interface InboundEntry {
 interface ThreadState {
   /** Counts inbound message starts (requests, or messages of unknown side) on this thread. */
   ordinal: number;
-  open: Map<EvidenceConnection, InboundEntry>;
+  /** Open inbound requests, unordered (removal swaps in the last); usually zero or one. */
+  open: InboundEntry[];
   /**
    * The thread has had two requests open at once: an event loop. Its timers and background work
    * (a client library's keep-alive PING, a flush after the response) run while some request is
@@ -97,9 +106,6 @@ export const MAX_SNAPSHOTS_PER_CONNECTION = 64;
 
 export class ThreadEvidence {
   private readonly threads = new Map<number, ThreadState>();
-  /** Which thread holds a connection's open inbound request. */
-  private readonly openOn = new Map<EvidenceConnection, number>();
-
   private thread(tid: number): ThreadState {
     let t = this.threads.get(tid);
     if (!t) {
@@ -107,10 +113,10 @@ export class ThreadEvidence {
         // Forget the oldest-created threads; their open requests become unknown (missing links).
         const drop = this.threads.keys().next().value as number;
         const st = this.threads.get(drop);
-        if (st) for (const c of st.open.keys()) this.openOn.delete(c);
+        if (st) for (const e of st.open) e.conn.evidenceOpen = null;
         this.threads.delete(drop);
       }
-      t = { ordinal: 0, open: new Map(), multiplexed: false };
+      t = { ordinal: 0, open: [], multiplexed: false };
       this.threads.set(tid, t);
     }
     return t;
@@ -127,9 +133,10 @@ export class ThreadEvidence {
       this.close(conn); // a keep-alive connection's next request replaces the previous one
       const t = this.thread(ev.tid);
       t.ordinal++;
-      t.open.set(conn, { conn, syscallTraceId: ev.syscallTraceId, ordinal: t.ordinal, startUnixNano: ev.startUnixNano });
-      if (t.open.size > 1) t.multiplexed = true;
-      this.openOn.set(conn, ev.tid);
+      const entry: InboundEntry = { conn, tid: ev.tid, slot: t.open.length, syscallTraceId: ev.syscallTraceId, ordinal: t.ordinal, startUnixNano: ev.startUnixNano };
+      t.open.push(entry);
+      if (t.open.length > 1) t.multiplexed = true;
+      conn.evidenceOpen = entry;
       return undefined;
     }
     // Egress: on a server connection it answers the open request; otherwise it may be a call.
@@ -137,7 +144,7 @@ export class ThreadEvidence {
       this.close(conn);
       return undefined;
     }
-    const wasOpen = this.openOn.has(conn);
+    const wasOpen = !!conn.evidenceOpen;
     // Unknown side and we had read first: this is most likely a server answering. Either way
     // the connection's own inbound message is no longer open.
     this.close(conn);
@@ -146,7 +153,7 @@ export class ThreadEvidence {
     return {
       startUnixNano: ev.startUnixNano,
       pid: ev.pid,
-      candidates: t ? [...t.open.values()] : [],
+      candidates: t ? openInOrder(t) : [],
       ordinal: t?.ordinal ?? 0,
       multiplexed: t?.multiplexed ?? false,
     };
@@ -157,23 +164,36 @@ export class ThreadEvidence {
    * holds now. Undefined on a connection known, or likely, to be a server's.
    */
   onWrite(conn: EvidenceConnection, ev: DataEvent): OutboundSnapshot | undefined {
-    if (ev.tid === 0 || conn.side === 'server' || this.openOn.has(conn)) return undefined;
+    if (ev.tid === 0 || conn.side === 'server' || conn.evidenceOpen) return undefined;
     const t = this.threads.get(ev.tid);
-    return { startUnixNano: ev.startUnixNano, pid: ev.pid, candidates: t ? [...t.open.values()] : [], ordinal: t?.ordinal ?? 0, multiplexed: t?.multiplexed ?? false };
+    return { startUnixNano: ev.startUnixNano, pid: ev.pid, candidates: t ? openInOrder(t) : [], ordinal: t?.ordinal ?? 0, multiplexed: t?.multiplexed ?? false };
   }
 
   /** The connection is gone (closed or evicted): its request is no longer open. */
   close(conn: EvidenceConnection): void {
-    const tid = this.openOn.get(conn);
-    if (tid === undefined) return;
-    this.openOn.delete(conn);
-    this.threads.get(tid)?.open.delete(conn);
+    const entry = conn.evidenceOpen;
+    if (!entry) return;
+    conn.evidenceOpen = null;
+    const open = this.threads.get(entry.tid)?.open;
+    if (!open || open[entry.slot] !== entry) return;
+    const last = open.pop() as InboundEntry;
+    if (last !== entry) {
+      last.slot = entry.slot;
+      open[entry.slot] = last;
+    }
   }
 
   /** Threads tracked (for tests and stats). */
   threadCount(): number {
     return this.threads.size;
   }
+}
+
+/** A thread's open requests in the order they were read (candidates are named in that order). */
+function openInOrder(t: ThreadState): InboundEntry[] {
+  const list = t.open.slice();
+  if (list.length > 1) list.sort((a, b) => a.ordinal - b.ordinal);
+  return list;
 }
 
 /**
