@@ -156,6 +156,14 @@ mysql_field_list() {
     script -qec "mariadb --no-defaults --auto-rehash -h127.0.0.1 -P$MYSQL_PORT -uweft -pweftpw shop" /dev/null
 }
 capture mysql cli-field-list $MYSQL_PORT "$MY_V --auto-rehash in a pty (script -qec): COM_FIELD_LIST per table at connect (column definitions + EOF), then, typed a second later, CREATE TABLE, SELECT COUNT(*), QUIT" -- mysql_field_list
+mysql_use_rehash() {
+  # `use` in an interactive auto-rehash client rebuilds the completion list (show databases,
+  # show tables, COM_FIELD_LIST per table) and then waits at the prompt: the last FIELD_LIST
+  # answer is what goes idle before the next statement is typed (the original symptom).
+  { sleep 1; printf 'use shop\n'; sleep 1; printf 'CREATE TABLE IF NOT EXISTS notes (id INT PRIMARY KEY, body TEXT);\n'; sleep 1; printf 'quit\n'; } |
+    script -qec "mariadb --no-defaults --auto-rehash -h127.0.0.1 -P$MYSQL_PORT -uweft -pweftpw" /dev/null
+}
+capture mysql cli-use-rehash $MYSQL_PORT "$MY_V --auto-rehash in a pty (script -qec), connected without a database: typed a second apart, 'use shop' (COM_INIT_DB, then the completion rebuild: show databases, show tables, COM_FIELD_LIST for items and orders, two columns each — the last answer goes idle at the prompt), CREATE TABLE, quit (COM_QUIT)" -- mysql_use_rehash
 mysql_pings() {
   node "$ROOT/scripts/record-goldens/mysql2-pings.cjs" "$MYSQL_PORT"
 }

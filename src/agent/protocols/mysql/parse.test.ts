@@ -83,6 +83,19 @@ describe('MySQL on recorded traffic', () => {
     expect(spans.find((s) => s.requestResource === 'SELECT COUNT(*) FROM orders')?.attributes['db.response.returned_rows']).toBe(1);
   });
 
+  it('COM_FIELD_LIST, the original symptom: an idle FIELD_LIST answer does not swallow the next exchange (import-pcap path)', async () => {
+    // `use shop` in mariadb --auto-rehash: the completion rebuild ends with a FIELD_LIST answer
+    // that sits idle at the prompt (two columns, so read as a result set it ends nowhere). Read
+    // as a result set, it waited for more, took CREATE TABLE's OK in, and left CREATE TABLE and
+    // QUIT as timeouts (checked against the parser without the FIELD_LIST framing).
+    const spans: SpanRecord[] = [];
+    const result = await importCapture(capture('cli-use-rehash'), { observationPoint: 'c', hostId: 'h', onSpans: (s) => void spans.push(...s) });
+    expect(result.undetectedMessages).toBe(0);
+    expect(summary(spans)).toEqual(['LOGIN ok', 'SELECT ok', 'SELECT ok', 'INIT_DB ok', 'SHOW ok', 'SHOW ok', 'FIELD_LIST ok', 'FIELD_LIST ok', 'CREATE ok']);
+    expect(spans.filter((s) => s.requestType === 'FIELD_LIST').map((s) => s.attributes['db.response.returned_rows'])).toEqual([2, 2]);
+    expect(spans.find((s) => s.requestType === 'CREATE')?.requestResource).toMatch(/^CREATE TABLE IF NOT EXISTS notes/);
+  });
+
   it('logins: a span for each handshake, with the failures (access denied, too many connections)', () => {
     const spans = replay('logins').filter((s) => s.requestType === 'LOGIN');
     expect(summary(spans)).toEqual(['LOGIN server_error 1045', 'LOGIN server_error 1040', 'LOGIN ok']);
