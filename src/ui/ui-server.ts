@@ -39,6 +39,9 @@ const SECURITY_HEADERS: Record<string, string> = {
   'cross-origin-opener-policy': 'same-origin',
 };
 
+/** Longer ids are not stored ids (trace-loader.ts); their shell gets no preload. */
+const MAX_PRELOAD_ID_CHARS = 256;
+
 const FAVICON_SVG = `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 16 16"><rect width="16" height="16" rx="3" fill="#0f1b2d"/><rect x="2" y="3" width="12" height="3" rx="1" fill="#6c9bf0"/><rect x="4" y="7" width="9" height="3" rx="1" fill="#f2aa55"/><rect x="6" y="11" width="6" height="3" rx="1" fill="#4fc095"/></svg>`;
 
 interface Asset {
@@ -52,8 +55,18 @@ function asset(body: Buffer | string, type: string): Asset {
   return { body: buf, type, etag: `"${createHash('sha256').update(buf).digest('hex').slice(0, 20)}"` };
 }
 
-/** The page shell: no data, no inline script; the bundle's hash busts caches on upgrade. */
-export function renderShell(version: string): string {
+/** `& < > " '` as HTML character references (for an attribute value). */
+function escapeAttr(s: string): string {
+  return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+/**
+ * The page shell: no data, no inline script; the bundle's hash busts caches on upgrade.
+ * `preload`: a same-origin API path the browser fetches while the bundle loads (a deep link's
+ * trace columns), so the trace is on its way before the app has started.
+ */
+export function renderShell(version: string, preload: string | null = null): string {
+  const preloadLink = preload === null ? '' : `<link rel="preload" href="${escapeAttr(preload)}" as="fetch" crossorigin="anonymous">\n`;
   return `<!doctype html>
 <html lang="en">
 <head>
@@ -61,7 +74,7 @@ export function renderShell(version: string): string {
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Weft</title>
 <link rel="icon" href="/ui/favicon.svg" type="image/svg+xml">
-<link rel="stylesheet" href="/ui/app.css?v=${version}">
+${preloadLink}<link rel="stylesheet" href="/ui/app.css?v=${version}">
 <script type="module" src="/ui/app.js?v=${version}"></script>
 </head>
 <body><div id="app"><noscript>Weft's web UI needs JavaScript. The API is at /api/v1/traces/{traceId}.</noscript></div></body>
@@ -95,7 +108,7 @@ function send(req: FastifyRequest, reply: FastifyReply, a: Asset, cache: string)
  * Registers the UI routes on the query server. The bundle is read once, at start; a rebuilt
  * bundle is picked up by the next start.
  */
-export async function installWebUi(app: FastifyInstance, _info: UiInfo): Promise<void> {
+export async function installWebUi(app: FastifyInstance, info: UiInfo): Promise<void> {
   const bundle = loadBundle();
   const favicon = asset(FAVICON_SVG, 'image/svg+xml');
   if (bundle === null) {
@@ -105,10 +118,18 @@ export async function installWebUi(app: FastifyInstance, _info: UiInfo): Promise
     app.get('/ui/favicon.svg', async (req, reply) => send(req, reply, favicon, 'max-age=86400'));
     return;
   }
-  const shell = asset(renderShell(bundle.js.etag.slice(1, 13)), 'text/html; charset=utf-8');
+  const version = bundle.js.etag.slice(1, 13);
+  const shell = asset(renderShell(version), 'text/html; charset=utf-8');
   app.get('/', async (req, reply) => send(req, reply, shell, 'no-cache'));
-  // Deep links open the same shell; the app reads the path.
-  app.get('/trace/:id', async (req, reply) => send(req, reply, shell, 'no-cache'));
+  // Deep links open the same shell, plus a preload of the trace's columns (the path the app
+  // fetches, traceColumnsPath in the app). Not with --token: the preload cannot carry the
+  // token, and not for the JSON reference path (?via=json), which would not use it.
+  app.get<{ Params: { id: string }; Querystring: Record<string, string | undefined> }>('/trace/:id', async (req, reply) => {
+    if (info.tokenRequired || req.query.via === 'json' || req.params.id.length > MAX_PRELOAD_ID_CHARS) return send(req, reply, shell, 'no-cache');
+    const page = renderShell(version, `/api/v1/traces/${encodeURIComponent(req.params.id)}/columns`);
+    void reply.headers(SECURITY_HEADERS).header('cache-control', 'no-cache');
+    return reply.type('text/html; charset=utf-8').send(page);
+  });
   app.get('/ui/app.js', async (req, reply) => send(req, reply, bundle.js, 'no-cache'));
   app.get('/ui/app.css', async (req, reply) => send(req, reply, bundle.css, 'no-cache'));
   app.get('/ui/favicon.svg', async (req, reply) => send(req, reply, favicon, 'max-age=86400'));

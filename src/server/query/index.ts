@@ -17,6 +17,7 @@ import { jaegerApi } from './jaeger-api.js';
 import { jaegerV3Api } from './jaeger-v3-api.js';
 import type { QueryContext } from './query-context.js';
 import { tempoApi } from './tempo-api.js';
+import { traceColumnsApi } from './trace-columns-api.js';
 import { createTraceLoader, defaultFetchTrace, type FetchTrace } from './trace-loader.js';
 import { weftApi } from './weft-api.js';
 
@@ -47,6 +48,7 @@ export const queryApi: FastifyPluginAsync<QueryApiOptions> = async (app, options
     queryTimeoutMs: options.queryTimeoutMs ?? DEFAULT_QUERY_TIMEOUT_MS,
   };
   await app.register(weftApi(ctx));
+  await app.register(traceColumnsApi(ctx));
   await app.register(jaegerApi(ctx));
   await app.register(jaegerV3Api(ctx));
   await app.register(tempoApi(ctx));

@@ -7,7 +7,7 @@
  * for the token and retries.
  */
 import { fillSpanDefaults } from './types.js';
-import type { ApiErrorBody, ApiTrace, TraceSearchAnswer } from './types.js';
+import type { ApiErrorBody, ApiTrace, TraceColumns, TraceSearchAnswer } from './types.js';
 
 const TOKEN_KEY = 'weft.token';
 
@@ -66,8 +66,16 @@ export interface OperationList {
   data: { name: string; spanKind?: string }[] | string[] | null;
 }
 
+/** The URL of a trace's columns; the page shell preloads the same URL (ui-server.ts). */
+export function traceColumnsPath(id: string): string {
+  return `/api/v1/traces/${encodeURIComponent(id)}/columns`;
+}
+
 export interface ApiClient {
+  /** The trace as one object per span (`/api/v1/traces/{id}`, compact). */
   trace(id: string, signal?: AbortSignal): Promise<ApiTrace>;
+  /** The trace as columns (`/api/v1/traces/{id}/columns`): what the trace view draws from. */
+  traceColumns(id: string, signal?: AbortSignal): Promise<TraceColumns>;
   searchTraces(params: URLSearchParams, signal?: AbortSignal): Promise<TraceSearchAnswer>;
   services(signal?: AbortSignal): Promise<string[]>;
   operations(service: string, signal?: AbortSignal): Promise<string[]>;
@@ -96,9 +104,12 @@ export function createApiClient(tokens: TokenStore, base = ''): ApiClient {
   const get = async <T>(path: string, signal?: AbortSignal): Promise<T> => {
     const token = tokens.get();
     const res = await fetch(`${base}${path}`, {
-      headers: { accept: 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+      headers: token ? { authorization: `Bearer ${token}` } : {},
       ...(signal ? { signal } : {}),
-      credentials: 'omit',
+      // The same mode and credentials as the shell's <link rel=preload crossorigin>, so the
+      // preloaded columns answer is the one this fetch gets. No cookie is involved either way.
+      mode: 'cors',
+      credentials: 'same-origin',
     });
     if (res.status === 401) throw new AuthRequiredError(token !== null);
     if (!res.ok) throw await errorOf(res);
@@ -107,6 +118,7 @@ export function createApiClient(tokens: TokenStore, base = ''): ApiClient {
   return {
     // Compact: empty fields left out by the server (a third of the bytes), put back here.
     trace: async (id, signal) => fillSpanDefaults(await get<ApiTrace>(`/api/v1/traces/${encodeURIComponent(id)}?compact=true`, signal)),
+    traceColumns: (id, signal) => get<TraceColumns>(traceColumnsPath(id), signal),
     searchTraces: (params, signal) => get<TraceSearchAnswer>(`/api/v1/traces?${params.toString()}`, signal),
     async services(signal) {
       const body = await get<ServiceList>('/api/services', signal);

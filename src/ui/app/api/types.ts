@@ -6,9 +6,10 @@
  * rest, so an older or newer server never breaks the page.
  */
 import type { ApiSpan, ApiTrace } from '../../../server/query/index.js';
+import type { TraceColumn, TraceColumns } from '../../../server/query/trace-columns.js';
 import type { TraceSearchAnswer, TraceSummary } from '../../../server/query/trace-search.js';
 
-export type { ApiSpan, ApiTrace, TraceSearchAnswer, TraceSummary };
+export type { ApiSpan, ApiTrace, TraceColumn, TraceColumns, TraceSearchAnswer, TraceSummary };
 
 /** An ambiguous candidate parent the assembly did not use. */
 export interface PossibleParent {

@@ -7,7 +7,7 @@
  * names (`<img onerror=…>`) are harmless here by construction.
  */
 import { formatTick, tickStep } from '../format.js';
-import { spanOwner } from '../trace/trace-model.js';
+import { SOURCES } from '../trace/trace-model.js';
 import type { TraceModel } from '../trace/trace-model.js';
 import type { FlameLayout } from './layout.js';
 import { firstVisible } from './layout.js';
@@ -38,9 +38,22 @@ export interface FlameMarks {
   match: Uint8Array | null;
 }
 
-/** Per-span text (owner · name · observation point), computed once per trace. */
-export function labelsOf(model: TraceModel): string[] {
-  return model.spans.map((s) => `${spanOwner(s)} · ${s.name || '(no name)'} · ${s.observationPoint}`);
+/**
+ * Per-span text (owner · name · observation point), built when a bar is first drawn wide
+ * enough to carry it: a 100k-span trace pays for the labels on screen, not for all of them.
+ */
+export function labelsOf(model: TraceModel): (i: number) => string {
+  const name = model.text('name');
+  const op = model.text('observationPoint');
+  const cache = new Array<string | undefined>(model.count);
+  return (i) => {
+    let l = cache[i];
+    if (l === undefined) {
+      l = `${model.owner(i)} · ${name(i) || '(no name)'} · ${op(i)}`;
+      cache[i] = l;
+    }
+    return l;
+  };
 }
 
 export function xOf(view: FlameView, t: number): number {
@@ -59,8 +72,8 @@ export function drawFlame(
   ctx: CanvasRenderingContext2D,
   model: TraceModel,
   layout: FlameLayout,
-  labels: readonly string[],
-  ownerShade: readonly string[],
+  labels: (i: number) => string,
+  ownerShade: (i: number) => string,
   view: FlameView,
   marks: FlameMarks,
   charWidth: number,
@@ -71,7 +84,7 @@ export function drawFlame(
   ctx.textBaseline = 'middle';
   const firstRow = Math.max(0, Math.floor(view.scrollTop / ROW_HEIGHT));
   const lastRow = Math.min(layout.rowCount - 1, Math.floor((view.scrollTop + height - AXIS_HEIGHT) / ROW_HEIGHT));
-  const { start, end, spans } = model;
+  const { start, end } = model;
   let bars = 0;
   let selectedRect: [number, number, number, number] | null = null;
   for (let r = firstRow; r <= lastRow; r++) {
@@ -94,11 +107,9 @@ export function drawFlame(
       }
       lastX = x0 + w;
       bars++;
-      const span = spans[i];
-      if (span === undefined) continue;
       const dim = marks.match !== null && marks.match[i] !== 1;
       ctx.globalAlpha = dim ? DIM_ALPHA : 1;
-      ctx.fillStyle = ownerShade[i] ?? '#999';
+      ctx.fillStyle = ownerShade(i);
       const h = ROW_HEIGHT - BAR_GAP;
       const bw = w > 2 ? w - BAR_GAP : w;
       ctx.fillRect(x0, y, bw, h);
@@ -107,7 +118,7 @@ export function drawFlame(
         ctx.fillRect(x0, y, Math.min(3, bw), h);
         ctx.fillRect(x0, y + h - 2, bw, 2);
       }
-      if (span.clockOffsetNano !== '0' && bw > 6) {
+      if (model.clockMoved[i] === 1 && bw > 6) {
         ctx.fillStyle = CLOCK_COLOR;
         ctx.beginPath();
         ctx.moveTo(x0 + bw - 7, y);
@@ -132,7 +143,7 @@ export function drawFlame(
         }
         const room = Math.floor((Math.max(x0, 0) + visibleW - tx - TEXT_PAD) / charWidth);
         if (room >= 2) {
-          let text = labels[i] ?? '';
+          let text = labels(i);
           const hidden = layout.hidden[i] as number;
           if (hidden > 0) text = `${text}  (+${hidden} hidden)`;
           if (text.length > room) text = `${text.slice(0, Math.max(1, room - 1))}…`;
@@ -195,7 +206,18 @@ export function hitTest(model: TraceModel, layout: FlameLayout, view: FlameView,
   return best;
 }
 
-/** Colours per span (by source and owner), computed once per trace. */
-export function shadesOf(model: TraceModel): string[] {
-  return model.spans.map((s) => barColor(s.source, spanOwner(s)));
+/** Colour per span (by source and owner), looked up once per source and owner. */
+export function shadesOf(model: TraceModel): (i: number) => string {
+  const byOwner = new Map<string, string>();
+  return (i) => {
+    const source = SOURCES[model.source[i] as number] ?? 'app';
+    const owner = model.owner(i);
+    const key = `${source}\u0000${owner}`;
+    let c = byOwner.get(key);
+    if (c === undefined) {
+      c = barColor(source, owner);
+      byOwner.set(key, c);
+    }
+    return c;
+  };
 }

@@ -15,7 +15,7 @@ function checkLayout(m: TraceModel, l: FlameLayout, collapsed: ReadonlySet<numbe
       expect(m.end[a] as number).toBeLessThanOrEqual(m.start[b] as number);
     }
   }
-  for (let i = 0; i < m.spans.length; i++) {
+  for (let i = 0; i < m.count; i++) {
     const p = m.parent[i] as number;
     let hidden = false;
     for (let q = p; q >= 0; q = m.parent[q] as number) if (collapsed.has(q)) hidden = true;
@@ -39,7 +39,7 @@ describe('flame layout', () => {
       ]),
     );
     const l = layoutFlame(m, new Set());
-    const row = (id: string): number => l.row[m.byId.get(id) as number] as number;
+    const row = (id: string): number => l.row[m.indexOf(id)] as number;
     expect(row('root')).toBe(0);
     expect(row('a')).toBe(1);
     expect(row('b')).toBe(1);
@@ -51,7 +51,7 @@ describe('flame layout', () => {
 
   it('collapsing hides the subtree and counts it', () => {
     const m = buildTraceModel(apiTrace([apiSpan('root', null, 0, 100), apiSpan('a', 'root', 10, 30), apiSpan('a1', 'a', 12, 20), apiSpan('a2', 'a1', 13, 14)]));
-    const a = m.byId.get('a') as number;
+    const a = m.indexOf('a');
     const l = layoutFlame(m, new Set([a]));
     expect(l.hidden[a]).toBe(2);
     expect(l.rowCount).toBe(2);

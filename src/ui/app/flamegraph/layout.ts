@@ -26,14 +26,19 @@ export interface FlameLayout {
   rowCount: number;
 }
 
-/** Per relative row of a subtree: [first start, last end] of what it holds there. */
+/**
+ * Per relative row of a subtree: [first start, last end] of what it holds there. Stored bottom
+ * row first (the subtree's own top row last), so a parent adds its row with a push and a span
+ * with one child reuses that child's profile as it is: a chain of n spans costs O(n), not O(n²)
+ * copying, and next to no garbage.
+ */
 interface Profile {
   starts: number[];
   ends: number[];
 }
 
 export function layoutFlame(model: TraceModel, collapsed: ReadonlySet<number>): FlameLayout {
-  const n = model.spans.length;
+  const n = model.count;
   const { start, end, children } = model;
   const offset = new Int32Array(n); // lane offset of a span within its parent's child area
   const hidden = new Int32Array(n);
@@ -54,11 +59,10 @@ export function layoutFlame(model: TraceModel, collapsed: ReadonlySet<number>): 
     const kids = collapsed.has(i) ? [] : (children[i] as number[]);
     if (collapsed.has(i)) hidden[i] = countDescendants(model, i);
     const area = pack(kids, profiles, offset);
-    const starts = [start[i] as number, ...area.starts];
-    const ends = [end[i] as number, ...area.ends];
-    // The span's own row covers its children's extent too when clocks disagree.
-    profiles[i] = { starts, ends };
     for (const k of kids) profiles[k] = undefined; // free as we go
+    area.starts.push(start[i] as number);
+    area.ends.push(end[i] as number);
+    profiles[i] = area;
   }
   const top = pack(model.roots, profiles, offset);
 
@@ -98,7 +102,13 @@ export function layoutFlame(model: TraceModel, collapsed: ReadonlySet<number>): 
 
 /** Places the subtrees `kids` (in start order) into lanes; returns the area's profile. */
 function pack(kids: readonly number[], profiles: (Profile | undefined)[], offset: Int32Array): Profile {
-  const skyline: number[] = []; // max end per relative row
+  if (kids.length === 1) {
+    // One subtree: it is the whole area, at offset 0 (the caller owns it from here).
+    const only = kids[0] as number;
+    offset[only] = 0;
+    return profiles[only] as Profile;
+  }
+  const skyline: number[] = []; // max end per relative row, top-down
   const firstStart: number[] = [];
   for (const k of kids) {
     const p = profiles[k] as Profile;
@@ -109,7 +119,7 @@ function pack(kids: readonly number[], profiles: (Profile | undefined)[], offset
       let fits = true;
       for (let r = 0; r < h; r++) {
         const sky = skyline[o + r];
-        if (sky !== undefined && sky > (p.starts[r] as number)) {
+        if (sky !== undefined && sky > (p.starts[h - 1 - r] as number)) {
           fits = false;
           break;
         }
@@ -123,8 +133,8 @@ function pack(kids: readonly number[], profiles: (Profile | undefined)[], offset
     offset[k] = at;
     for (let r = 0; r < h; r++) {
       const idx = at + r;
-      const e = p.ends[r] as number;
-      const s = p.starts[r] as number;
+      const e = p.ends[h - 1 - r] as number;
+      const s = p.starts[h - 1 - r] as number;
       if (skyline[idx] === undefined || (skyline[idx] as number) < e) skyline[idx] = e;
       if (firstStart[idx] === undefined || (firstStart[idx] as number) > s) firstStart[idx] = s;
     }
@@ -132,7 +142,7 @@ function pack(kids: readonly number[], profiles: (Profile | undefined)[], offset
   // Rows in between that nothing filled (possible after fresh lanes) stay empty intervals.
   const starts: number[] = [];
   const ends: number[] = [];
-  for (let r = 0; r < skyline.length; r++) {
+  for (let r = skyline.length - 1; r >= 0; r--) {
     starts.push(firstStart[r] ?? Infinity);
     ends.push(skyline[r] ?? -Infinity);
   }

@@ -11,7 +11,7 @@ import { ERROR_COLOR } from './palette.js';
 export const MINIMAP_HEIGHT = 64;
 
 /** Renders the overview at device resolution; reused until the layout or width changes. */
-export function renderMinimap(model: TraceModel, layout: FlameLayout, shades: readonly string[], widthCss: number, dpr: number): HTMLCanvasElement {
+export function renderMinimap(model: TraceModel, layout: FlameLayout, shades: (i: number) => string, widthCss: number, dpr: number): HTMLCanvasElement {
   const c = document.createElement('canvas');
   c.width = Math.max(1, Math.round(widthCss * dpr));
   c.height = Math.round(MINIMAP_HEIGHT * dpr);
@@ -30,7 +30,7 @@ export function renderMinimap(model: TraceModel, layout: FlameLayout, shades: re
       const w = Math.max(1, (((model.end[i] as number) - (model.start[i] as number)) / total) * c.width);
       if (w <= 1 && x0 < lastX) continue;
       lastX = x0 + w;
-      ctx.fillStyle = model.error[i] === 1 ? ERROR_COLOR : (shades[i] ?? '#999');
+      ctx.fillStyle = model.error[i] === 1 ? ERROR_COLOR : shades(i);
       ctx.fillRect(x0, y, w, h);
     }
   }

@@ -41,7 +41,7 @@ describe('link reasons in words', () => {
         apiSpan('other', 'sp', 3, 4, { source: 'sys', observationPoint: 'c-p', reqTcpSeq: 555 }),
       ]),
     );
-    expect(sameMessage(m, 0).map((i) => m.spans[i]?.id)).toEqual(['c', 's', 'sp']);
+    expect(sameMessage(m, 0).map((i) => m.span(i).id)).toEqual(['c', 's', 'sp']);
     expect(sameMessage(m, 4)).toEqual([]);
     expect(correlationKeys(nginxCp)).toEqual([
       ['traceId', 'a'.repeat(32)],
@@ -76,7 +76,7 @@ describe('trace model', () => {
     expect(m.durationNs).toBe(100e6);
     expect(m.selfNs[0]).toBe(60e6); // 100 - union(10..50)
     expect(m.error[2]).toBe(1);
-    expect(m.roots.map((i) => m.spans[i]?.id)).toEqual(['root', 'orphan']);
+    expect(m.roots.map((i) => m.span(i).id)).toEqual(['root', 'orphan']);
     expect(Number(m.startUnixNano % 1_000_000_000_000n)).toBe(0);
   });
   it('falls back to BigInt for timestamps of different lengths', () => {

@@ -121,19 +121,23 @@ const OP_ORDER = ['c-app', 'c-p', 'c', 'c-nd', 'c-gw', 's-gw', 's-nd', 's', 's-p
  * order: client app, client process, NICs, server process, server app.
  */
 export function sameMessage(model: TraceModel, i: number): number[] {
-  const s = model.spans[i];
-  if (s === undefined) return [];
+  if (i < 0 || i >= model.count) return [];
+  const s = model.span(i);
   const seqs = new Set([s.reqTcpSeq, s.respTcpSeq].filter((x) => x !== 0));
+  const reqSeq = model.num('reqTcpSeq');
+  const respSeq = model.num('respTcpSeq');
+  const op = model.text('observationPoint');
+  const spanId = model.text('spanId');
+  const traceId = model.text('traceId');
   const out: number[] = [];
-  for (let j = 0; j < model.spans.length; j++) {
+  for (let j = 0; j < model.count; j++) {
     if (j === i) continue;
-    const o = model.spans[j] as ApiSpan;
-    const bySeq = seqs.size > 0 && (seqs.has(o.reqTcpSeq) || seqs.has(o.respTcpSeq)) && o.observationPoint !== s.observationPoint;
-    const byId = s.spanId !== '' && o.spanId === s.spanId && o.traceId === s.traceId && o.source !== s.source;
+    const bySeq = seqs.size > 0 && (seqs.has(reqSeq(j)) || seqs.has(respSeq(j))) && op(j) !== s.observationPoint;
+    const byId = s.spanId !== '' && spanId(j) === s.spanId && traceId(j) === s.traceId && model.source[j] !== model.source[i];
     if (bySeq || byId) out.push(j);
   }
   const rank = (j: number): number => {
-    const r = OP_ORDER.indexOf((model.spans[j] as ApiSpan).observationPoint);
+    const r = OP_ORDER.indexOf(op(j));
     return r < 0 ? OP_ORDER.length : r;
   };
   return out.sort((a, b) => rank(a) - rank(b) || (model.start[a] as number) - (model.start[b] as number));

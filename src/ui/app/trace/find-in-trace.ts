@@ -2,19 +2,20 @@
  * @module Search within a trace: which spans mention the text (name, service or owner, process,
  * resource, domain, protocol, observation point, ids). Case-insensitive substring match.
  */
-import { spanOwner } from './trace-model.js';
 import type { TraceModel } from './trace-model.js';
+import type { TextField } from './span-table.js';
+
+const SEARCHED: readonly TextField[] = ['name', 'processName', 'requestResource', 'requestDomain', 'protocol', 'observationPoint', 'spanId', 'id', 'endpoint', 'requestType', 'source'];
 
 export function findInTrace(model: TraceModel, text: string): { match: Uint8Array; hits: number[] } | null {
   const q = text.trim().toLowerCase();
   if (q === '') return null;
-  const match = new Uint8Array(model.spans.length);
+  const n = model.count;
+  const match = new Uint8Array(n);
   const hits: number[] = [];
-  for (let i = 0; i < model.spans.length; i++) {
-    const s = model.spans[i];
-    if (s === undefined) continue;
-    const fields = [s.name, spanOwner(s), s.processName, s.requestResource, s.requestDomain, s.protocol, s.observationPoint, s.spanId, s.id, s.endpoint, s.requestType, s.source];
-    if (fields.some((f) => typeof f === 'string' && f.toLowerCase().includes(q))) {
+  const readers = SEARCHED.map((f) => model.text(f));
+  for (let i = 0; i < n; i++) {
+    if (model.owner(i).toLowerCase().includes(q) || readers.some((read) => read(i).toLowerCase().includes(q))) {
       match[i] = 1;
       hits.push(i);
     }

@@ -3,7 +3,7 @@
  * and the split by source. Self time is where a trace's time actually went.
  */
 import type { SpanSource } from '../../../model/index.js';
-import { spanOwner } from './trace-model.js';
+import { SOURCES } from './trace-model.js';
 import type { TraceModel } from './trace-model.js';
 
 export interface ServiceTime {
@@ -18,10 +18,8 @@ export interface ServiceTime {
 /** One row per owner, the most self time first. */
 export function serviceTimes(model: TraceModel): ServiceTime[] {
   const by = new Map<string, ServiceTime>();
-  for (let i = 0; i < model.spans.length; i++) {
-    const s = model.spans[i];
-    if (s === undefined) continue;
-    const owner = spanOwner(s);
+  for (let i = 0; i < model.count; i++) {
+    const owner = model.owner(i);
     let row = by.get(owner);
     if (row === undefined) {
       row = { owner, spans: 0, selfNs: 0, totalNs: 0, sources: { app: 0, sys: 0, net: 0 }, errors: 0 };
@@ -30,7 +28,7 @@ export function serviceTimes(model: TraceModel): ServiceTime[] {
     row.spans++;
     row.selfNs += model.selfNs[i] as number;
     row.totalNs += (model.end[i] as number) - (model.start[i] as number);
-    row.sources[s.source]++;
+    row.sources[SOURCES[model.source[i] as number] ?? 'app']++;
     row.errors += model.error[i] as number;
   }
   return [...by.values()].sort((a, b) => b.selfNs - a.selfNs || a.owner.localeCompare(b.owner));

@@ -1,14 +1,27 @@
 /**
  * @module The one derived form of an assembled trace that every view reads: spans by index,
  * times relative to the trace's start as plain numbers (ns), parent and children by index, and
- * self-time. Built once per trace in O(n log n); typed arrays keep a 100k-span trace compact.
+ * self-time. Built once per trace in O(n log n) from a SpanTable (span-table.ts), so the columns
+ * answer never turns into 10k span objects; typed arrays keep a 100k-span trace compact.
  */
-import type { ApiSpan, ApiTrace } from '../api/types.js';
+import type { ApiSpan, ApiTrace, TraceColumns } from '../api/types.js';
 import { warningText } from '../api/types.js';
+import { tableFromColumns, tableFromSpans } from './span-table.js';
+import type { NumberField, SpanTable, TextField } from './span-table.js';
 
 export interface TraceModel {
   traceId: string;
-  spans: ApiSpan[];
+  /** Number of spans. */
+  count: number;
+  /** The whole record of span `i` (built on first use). */
+  span(i: number): ApiSpan;
+  /** A text field reader: `const name = model.text('name'); name(i)`. */
+  text(field: TextField): (i: number) => string;
+  num(field: NumberField): (i: number) => number;
+  /** What span `i` goes by: its service, else its process, else where it was captured. */
+  owner(i: number): string;
+  /** Index of the span with this node id, or -1. */
+  indexOf(id: string): number;
   /** Unix ns of the earliest span start. */
   startUnixNano: bigint;
   /** Latest end minus earliest start, ns. */
@@ -27,10 +40,17 @@ export interface TraceModel {
   selfNs: Float64Array;
   /** 1 where the span is an error (status error, or an L7 outcome other than ok/unknown). */
   error: Uint8Array;
-  byId: Map<string, number>;
+  /** 1 where assembly moved the span to correct a clock offset. */
+  clockMoved: Uint8Array;
+  /** Index into SOURCES: 0 app, 1 sys, 2 net. */
+  source: Uint8Array;
   services: string[];
   warnings: string[];
+  /** The trace has more spans than the answer holds (the server's per-trace limit). */
+  truncated: boolean;
 }
+
+export const SOURCES = ['app', 'sys', 'net'] as const;
 
 export function isErrorSpan(s: Pick<ApiSpan, 'statusCode' | 'responseStatus'>): boolean {
   return s.statusCode === 'error' || (s.responseStatus !== 'ok' && s.responseStatus !== 'unknown');
@@ -99,27 +119,65 @@ function relativeTimes(startStr: readonly string[], endStr: readonly string[]): 
   return { base, start, end, spanNs: t0 === null || t1 === null ? 0 : Number(t1 - t0) };
 }
 
+/** The model of a span-per-object answer (tests, the benchmark's reference path). */
 export function buildTraceModel(trace: ApiTrace): TraceModel {
-  const spans = trace.spans;
-  const n = spans.length;
-  const times = relativeTimes(
-    spans.map((s) => s.startTimeUnixNano),
-    spans.map((s) => s.endTimeUnixNano),
-  );
+  return modelOf(tableFromSpans(trace), trace.traceId, trace.services, trace.warnings as unknown[], (trace as { truncated?: unknown }).truncated === true);
+}
+
+/** The model of the columns answer (what the UI fetches). */
+export function buildTraceModelFromColumns(c: TraceColumns): TraceModel {
+  return modelOf(tableFromColumns(c), c.traceId, c.services, c.warnings as unknown[], c.truncated);
+}
+
+function ownerOf(service: string, processName: string, source: string, interfaceName: string): string {
+  if (service) return service;
+  if (processName) return processName;
+  if (source === 'net') return interfaceName ? `net ${interfaceName}` : 'network';
+  return '(unknown service)';
+}
+
+function modelOf(table: SpanTable, traceId: string, services: string[], warnings: unknown[], truncated: boolean): TraceModel {
+  const n = table.count;
+  const idOf = table.text('id');
+  let times = table.times;
+  if (times === null) {
+    const st = table.text('startTimeUnixNano');
+    const en = table.text('endTimeUnixNano');
+    const r = relativeTimes(
+      Array.from({ length: n }, (_, i) => st(i)),
+      Array.from({ length: n }, (_, i) => en(i)),
+    );
+    times = { baseUnixNano: r.base, start: r.start, end: r.end };
+  }
   const { start, end } = times;
-  const byId = new Map<string, number>();
-  for (let i = 0; i < n; i++) byId.set((spans[i] as ApiSpan).id, i);
-  const parent = new Int32Array(n).fill(-1);
+  let durationNs = 0;
+  for (let i = 0; i < n; i++) if ((end[i] as number) > durationNs) durationNs = end[i] as number;
+  let byId: Map<string, number> | null = null;
+  const indexOf = (id: string): number => {
+    if (byId === null) {
+      byId = new Map();
+      for (let i = 0; i < n; i++) byId.set(idOf(i), i);
+    }
+    return byId.get(id) ?? -1;
+  };
+  let parent: Int32Array;
+  if (table.parentIndex !== null && table.parentIndex.length === n) parent = Int32Array.from(table.parentIndex);
+  else {
+    parent = new Int32Array(n).fill(-1);
+    const pidOf = table.text('parentId');
+    for (let i = 0; i < n; i++) {
+      const pid = pidOf(i);
+      if (pid !== '') parent[i] = indexOf(pid);
+    }
+  }
   const children: number[][] = Array.from({ length: n }, () => []);
   const roots: number[] = [];
   for (let i = 0; i < n; i++) {
-    const pid = (spans[i] as ApiSpan).parentId;
-    const p = pid === null ? undefined : byId.get(pid);
-    if (p === undefined || p === i) roots.push(i);
-    else {
-      parent[i] = p;
-      (children[p] as number[]).push(i);
-    }
+    const p = parent[i] as number;
+    if (p < 0 || p >= n || p === i) {
+      parent[i] = -1;
+      roots.push(i);
+    } else (children[p] as number[]).push(i);
   }
   const byStart = (a: number, b: number): number => (start[a] as number) - (start[b] as number) || (end[b] as number) - (end[a] as number) || a - b;
   roots.sort(byStart);
@@ -143,21 +201,53 @@ export function buildTraceModel(trace: ApiTrace): TraceModel {
   for (const r of roots) visit(r);
   for (let i = 0; i < n; i++) {
     if (depth[i] !== -1) continue;
+    const p = parent[i] as number;
+    if (p >= 0) {
+      const siblings = children[p] as number[];
+      siblings.splice(siblings.indexOf(i), 1);
+    }
     parent[i] = -1;
     roots.push(i);
     visit(i);
   }
   const selfNs = new Float64Array(n);
   const error = new Uint8Array(n);
+  const clockMoved = new Uint8Array(n);
+  const source = new Uint8Array(n);
+  const statusCode = table.text('statusCode');
+  const responseStatus = table.text('responseStatus');
+  const clock = table.text('clockOffsetNano');
+  const src = table.text('source');
   for (let i = 0; i < n; i++) {
     selfNs[i] = selfTime(i, start, end, children[i] as number[]);
-    if (isErrorSpan(spans[i] as ApiSpan)) error[i] = 1;
+    const rs = responseStatus(i);
+    if (statusCode(i) === 'error' || (rs !== 'ok' && rs !== 'unknown' && rs !== '')) error[i] = 1;
+    const off = clock(i);
+    if (off !== '' && off !== '0') clockMoved[i] = 1;
+    const sv = src(i);
+    source[i] = sv === 'sys' ? 1 : sv === 'net' ? 2 : 0;
   }
+  const service = table.text('service');
+  const processName = table.text('processName');
+  const interfaceName = table.text('interfaceName');
+  const owners = new Array<string | undefined>(n);
   return {
-    traceId: trace.traceId,
-    spans,
-    startUnixNano: times.base,
-    durationNs: times.spanNs,
+    traceId,
+    count: n,
+    span: (i) => table.span(i),
+    text: (f) => table.text(f),
+    num: (f) => table.num(f),
+    owner(i) {
+      let o = owners[i];
+      if (o === undefined) {
+        o = ownerOf(service(i), processName(i), SOURCES[source[i] as number] ?? 'app', interfaceName(i));
+        owners[i] = o;
+      }
+      return o;
+    },
+    indexOf,
+    startUnixNano: times.baseUnixNano,
+    durationNs,
     start,
     end,
     parent,
@@ -166,9 +256,11 @@ export function buildTraceModel(trace: ApiTrace): TraceModel {
     roots,
     selfNs,
     error,
-    byId,
-    services: trace.services,
-    warnings: (trace.warnings as unknown[]).map(warningText),
+    clockMoved,
+    source,
+    services,
+    warnings: warnings.map(warningText),
+    truncated,
   };
 }
 
@@ -195,8 +287,5 @@ function selfTime(i: number, start: Float64Array, end: Float64Array, kids: numbe
 
 /** The label a span goes by: its service, else its process, else where it was captured. */
 export function spanOwner(s: ApiSpan): string {
-  if (s.service) return s.service;
-  if (s.processName) return s.processName;
-  if (s.source === 'net') return s.interfaceName ? `net ${s.interfaceName}` : 'network';
-  return '(unknown service)';
+  return ownerOf(s.service, s.processName, s.source, s.interfaceName);
 }

@@ -36,8 +36,8 @@ export interface ZoomRequest {
 export interface FlameGraphProps {
   model: TraceModel;
   layout: FlameLayout;
-  labels: readonly string[];
-  shades: readonly string[];
+  labels: (i: number) => string;
+  shades: (i: number) => string;
   selected: number;
   match: Uint8Array | null;
   /** A window to show; applied whenever `seq` changes. */
@@ -342,11 +342,11 @@ export function FlameGraph(props: FlameGraphProps): JSX.Element {
     const tip = tipRef.current;
     if (tip === null) return;
     const p = propsRef.current;
-    const s = p.model.spans[i];
-    if (i < 0 || s === undefined) {
+    if (i < 0 || i >= p.model.count) {
       tip.hidden = true;
       return;
     }
+    const s = p.model.span(i);
     const lines = [
       `${spanOwner(s)} · ${s.name || '(no name)'}`,
       `${s.source.toUpperCase()} ${s.observationPoint}${s.protocol ? ` · ${s.protocol}` : ''}${s.linkReason ? ` · via ${s.linkReason}` : ''}`,

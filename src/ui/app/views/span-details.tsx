@@ -5,7 +5,6 @@
  */
 import type { JSX } from 'preact';
 import { useMemo } from 'preact/hooks';
-import type { ApiSpan } from '../api/types.js';
 import { possibleParentsOf, warningText } from '../api/types.js';
 import { formatDuration, formatWallClock } from '../format.js';
 import { SOURCE_COLORS } from '../flamegraph/palette.js';
@@ -44,7 +43,7 @@ function KeyValues(props: { entries: [string, unknown][]; testid?: string }): JS
 }
 
 function SpanRef(props: { model: TraceModel; index: number; onSelect: (i: number) => void }): JSX.Element {
-  const s = props.model.spans[props.index] as ApiSpan;
+  const s = props.model.span(props.index);
   const d = (props.model.end[props.index] as number) - (props.model.start[props.index] as number);
   return (
     <button type="button" class="spanref" onClick={() => props.onSelect(props.index)}>
@@ -69,9 +68,9 @@ export interface SpanDetailsProps {
 
 export function SpanDetails(props: SpanDetailsProps): JSX.Element {
   const { model, index } = props;
-  const s = model.spans[index] as ApiSpan;
+  const s = model.span(index);
   const parentIndex = model.parent[index] as number;
-  const parent = parentIndex >= 0 ? (model.spans[parentIndex] ?? null) : null;
+  const parent = parentIndex >= 0 ? model.span(parentIndex) : null;
   const same = useMemo(() => sameMessage(model, index), [model, index]);
   const possible = possibleParentsOf(s);
   const clock = clockNote(s);
@@ -153,7 +152,8 @@ export function SpanDetails(props: SpanDetailsProps): JSX.Element {
         ) : (
           <ul class="plain">
             {possible.map((p, k) => {
-              const at = p.id !== null ? model.byId.get(p.id) : undefined;
+              const found = p.id !== null ? model.indexOf(p.id) : -1;
+              const at = found >= 0 ? found : undefined;
               const outside = [p.service || '(unknown service)', p.name, p.spanId ? `span ${p.spanId}` : '', p.traceId && p.traceId !== model.traceId ? `in trace ${p.traceId}` : ''].filter((x) => x !== '').join(' · ');
               return (
                 <li key={k}>

@@ -14,7 +14,7 @@ import { layoutFlame } from '../flamegraph/layout.js';
 import type { Route } from '../route.js';
 import { emptySearch, routeUrl } from '../route.js';
 import { collapsedAncestors, findInTrace } from '../trace/find-in-trace.js';
-import { buildTraceModel, spanOwner } from '../trace/trace-model.js';
+import { buildTraceModel, buildTraceModelFromColumns, SOURCES, spanOwner } from '../trace/trace-model.js';
 import type { TraceModel } from '../trace/trace-model.js';
 import { CopyButton } from './copy-button.js';
 import { FlameGraph } from './flame-graph.js';
@@ -35,7 +35,29 @@ export interface TracePageProps {
   navigate: (r: Route) => void;
 }
 
-type Loaded = { state: 'loading' } | { state: 'error'; message: string; notFound: boolean } | { state: 'ready'; trace: ApiTrace; model: TraceModel };
+type Loaded = { state: 'loading' } | { state: 'error'; message: string; notFound: boolean } | { state: 'ready'; model: TraceModel };
+
+/**
+ * The trace as a model: from the columns answer; from the span-per-object answer when the page
+ * was opened with `?via=json` (the benchmark's reference path) or the server predates columns.
+ */
+async function loadModel(api: ApiClient, traceId: string, signal: AbortSignal): Promise<TraceModel> {
+  const fromJson = async (): Promise<TraceModel> => {
+    const trace: ApiTrace = await api.trace(traceId, signal);
+    performance.mark('weft-trace-fetched');
+    return buildTraceModel(trace);
+  };
+  if (new URLSearchParams(location.search).get('via') === 'json') return fromJson();
+  try {
+    const columns = await api.traceColumns(traceId, signal);
+    performance.mark('weft-trace-fetched');
+    return buildTraceModelFromColumns(columns);
+  } catch (err) {
+    // A server without the columns route answers a plain 404, not "no such trace".
+    if (err instanceof ApiError && err.status === 404 && err.code !== 'TRC_QUERY_TRACE_NOT_FOUND') return fromJson();
+    throw err;
+  }
+}
 
 export function TracePage(props: TracePageProps): JSX.Element {
   const [loaded, setLoaded] = useState<Loaded>({ state: 'loading' });
@@ -43,10 +65,10 @@ export function TracePage(props: TracePageProps): JSX.Element {
   useEffect(() => {
     const ctl = new AbortController();
     setLoaded({ state: 'loading' });
-    props.api.trace(traceId, ctl.signal).then(
-      (trace) => {
-        performance.mark('weft-trace-fetched');
-        setLoaded({ state: 'ready', trace, model: buildTraceModel(trace) });
+    loadModel(props.api, traceId, ctl.signal).then(
+      (model) => {
+        performance.mark('weft-trace-modelled');
+        setLoaded({ state: 'ready', model });
       },
       (err: unknown) => {
         if (ctl.signal.aborted) return;
@@ -85,13 +107,14 @@ function TraceView(props: { model: TraceModel; route: TraceRoute }): JSX.Element
   const { model, route } = props;
   const initialSelected = useMemo(() => {
     if (route.spanId !== null) {
-      const byNode = model.byId.get(route.spanId);
-      if (byNode !== undefined) return byNode;
+      const byNode = model.indexOf(route.spanId);
+      if (byNode >= 0) return byNode;
     }
     // Opened by a span id (pasted from a log): select that span.
     const asked = route.spanId ?? route.traceId;
-    const i = model.spans.findIndex((s) => s.spanId === asked);
-    return i;
+    const spanId = model.text('spanId');
+    for (let i = 0; i < model.count; i++) if (spanId(i) === asked) return i;
+    return -1;
   }, [model]);
   const [selected, setSelected] = useState(initialSelected);
   const [collapsed, setCollapsed] = useState<ReadonlySet<number>>(new Set());
@@ -113,11 +136,11 @@ function TraceView(props: { model: TraceModel; route: TraceRoute }): JSX.Element
   const found = useMemo(() => findInTrace(model, debounced), [model, debounced]);
   const counts = useMemo(() => {
     const c = { app: 0, sys: 0, net: 0 };
-    for (const s of model.spans) c[s.source]++;
+    for (let i = 0; i < model.count; i++) c[SOURCES[model.source[i] as number] ?? 'app']++;
     return c;
   }, [model]);
   const root = model.roots[0];
-  const rootSpan = root !== undefined ? model.spans[root] : undefined;
+  const rootSpan = root !== undefined ? model.span(root) : undefined;
 
   useEffect(() => {
     const t = window.setTimeout(() => setDebounced(query), 150);
@@ -130,7 +153,7 @@ function TraceView(props: { model: TraceModel; route: TraceRoute }): JSX.Element
     const r: Route = {
       page: 'trace',
       traceId: model.traceId,
-      spanId: selected >= 0 ? (model.spans[selected]?.id ?? null) : null,
+      spanId: selected >= 0 && selected < model.count ? model.text('id')(selected) : null,
       zoom: full ? null : { fromMs: t0 / NS_PER_MS, toMs: t1 / NS_PER_MS },
     };
     const url = routeUrl(r);
@@ -214,7 +237,7 @@ function TraceView(props: { model: TraceModel; route: TraceRoute }): JSX.Element
             <span>
               <strong>{formatDuration(model.durationNs)}</strong>
             </span>
-            <span>{model.spans.length} spans</span>
+            <span>{model.count} spans</span>
             <span>{model.services.length} services</span>
             <span>{formatWallClock(model.startUnixNano)}</span>
             <span class="mono">{model.traceId}</span>

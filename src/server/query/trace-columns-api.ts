@@ -1,0 +1,47 @@
+/**
+ * @module `GET /api/v1/traces/{traceId}/columns`: the assembled trace as columns
+ * (trace-columns.ts), the web UI's format. Same ids as `/api/v1/traces/{traceId}` (trace id,
+ * span id, SkyWalking trace id), same errors, same `truncated` flag.
+ *
+ * Large answers are gzipped when the client accepts it: the columns of a 10k-span trace are
+ * about 1.5 MB of JSON that compresses about tenfold, and gzip at a low level costs a few ms per
+ * MB on the thread pool, off the event loop. Small answers go as they are.
+ */
+import { promisify } from 'node:util';
+import { constants, gzip } from 'node:zlib';
+import type { FastifyPluginAsync } from 'fastify';
+import { installQueryErrorHandler, traceNotFound } from './query-errors.js';
+import type { QueryContext } from './query-context.js';
+import { toApiTrace } from './span-json.js';
+import { toTraceColumns } from './trace-columns.js';
+
+/** Below this many bytes an answer is sent uncompressed (compression would save little). */
+const GZIP_MIN_BYTES = 32 * 1024;
+/** zlib level 1: most of the size win for a fraction of level 6's CPU on repetitive JSON. */
+const GZIP_LEVEL = 1;
+const gzipAsync = promisify(gzip);
+
+function acceptsGzip(header: string | string[] | undefined): boolean {
+  const v = Array.isArray(header) ? header.join(',') : (header ?? '');
+  return v.split(',').some((part) => {
+    const [coding, ...params] = part.trim().toLowerCase().split(';');
+    if (coding !== 'gzip' && coding !== '*') return false;
+    const q = params.map((p) => p.trim()).find((p) => p.startsWith('q='));
+    return q === undefined || Number(q.slice(2)) > 0;
+  });
+}
+
+export function traceColumnsApi(ctx: QueryContext): FastifyPluginAsync {
+  return async (app) => {
+    installQueryErrorHandler(app, (e) => ({ error: { code: e.code, message: e.message } }));
+    app.get<{ Params: { traceId: string } }>('/api/v1/traces/:traceId/columns', async (req, reply) => {
+      const trace = await ctx.traces.load(req.params.traceId);
+      if (trace === null || trace.nodes.length === 0) throw traceNotFound(req.params.traceId);
+      const body = JSON.stringify(toTraceColumns(toApiTrace(trace), trace.truncated === true));
+      void reply.type('application/json; charset=utf-8').header('vary', 'accept-encoding');
+      if (body.length < GZIP_MIN_BYTES || !acceptsGzip(req.headers['accept-encoding'])) return reply.send(body);
+      const packed = await gzipAsync(body, { level: GZIP_LEVEL, strategy: constants.Z_DEFAULT_STRATEGY });
+      return reply.header('content-encoding', 'gzip').send(packed);
+    });
+  };
+}

@@ -1,0 +1,234 @@
+/**
+ * @module The assembled trace in columns, for the web UI: `GET /api/v1/traces/{traceId}/columns`.
+ *
+ * The span-per-object JSON of `/api/v1/traces/{id}` costs a browser one object (and forty keys)
+ * per span to parse before it can draw anything: about 1 KB and a few microseconds a span, so
+ * seconds for a 10k-span trace on a busy machine. Here every span field is one column: strings
+ * as indexes into one string table (services, names, observation points and protocols repeat
+ * thousands of times), numbers as plain arrays, start and end as nanoseconds after the trace's
+ * first start (exact below 2^53 ns, 104 days), and nested values (attributes, events, possible
+ * parents) as sparse (index, value) lists holding only the spans that have one. The parse is
+ * then a handful of number arrays, the UI reads columns directly, and builds a span object only
+ * for the span a person opens. The columns are derived from the same `ApiSpan`s as the JSON
+ * answer, generically by key, so a field added there arrives here without an edit.
+ */
+import type { ApiSpan, ApiTrace } from './span-json.js';
+
+export const TRACE_COLUMNS_FORMAT = 'weft-columns/1';
+
+/** A column of `count` values. */
+export type TraceColumn =
+  /** Index into `strings`; -1 for null. For fields whose values repeat (services, names). */
+  | { type: 'string'; values: number[] }
+  /** Strings as they are (null kept). For fields nearly unique per span (ids). */
+  | { type: 'text'; values: (string | null)[] }
+  /** Numbers as they are (null kept). */
+  | { type: 'number'; values: (number | null)[] }
+  /** Decimal-string nanoseconds (`startTimeUnixNano`, `endTimeUnixNano`) minus `baseUnixNano`. */
+  | { type: 'ns'; values: number[] }
+  /** Decimal-string integers (durations, offsets) as numbers; only when all are exact. */
+  | { type: 'decimal'; values: number[] }
+  /** Spans whose value is not `empty`, as [span index, value]; every other span has `empty`. */
+  | { type: 'sparse'; empty: unknown; values: [number, unknown][] };
+
+export interface TraceColumns {
+  format: typeof TRACE_COLUMNS_FORMAT;
+  traceId: string;
+  services: string[];
+  warnings: string[];
+  truncated: boolean;
+  count: number;
+  /** Unix ns (decimal string) the `ns` columns count from: the earliest span start. */
+  baseUnixNano: string;
+  strings: string[];
+  /** Index of each span's parent in these columns; -1 for a root (or a parent not in the answer). */
+  parent: number[];
+  columns: Record<string, TraceColumn>;
+}
+
+/** Fields written as ns after the base, when every value allows it. */
+const NS_FIELDS: ReadonlySet<string> = new Set(['startTimeUnixNano', 'endTimeUnixNano']);
+const DECIMAL_RE = /^-?\d+$/;
+
+type EmptyKind = 'null' | 'array' | 'object';
+
+/** Which empty value `v` is, if it is one. */
+function emptyKind(v: unknown): EmptyKind | null {
+  if (v === null || v === undefined) return 'null';
+  if (Array.isArray(v)) return v.length === 0 ? 'array' : null;
+  if (typeof v === 'object' && Object.keys(v).length === 0) return 'object';
+  return null;
+}
+
+const EMPTY_VALUE: Record<EmptyKind, unknown> = { null: null, array: [], object: {} };
+
+/** The empty value most spans hold in this column: the one a sparse column leaves out. */
+function commonEmpty(values: readonly unknown[]): EmptyKind {
+  const counts: Record<EmptyKind, number> = { null: 0, array: 0, object: 0 };
+  for (const v of values) {
+    const k = emptyKind(v);
+    if (k !== null) counts[k]++;
+  }
+  return counts.array > counts.null && counts.array >= counts.object ? 'array' : counts.object > counts.null ? 'object' : 'null';
+}
+
+/** Interns strings into one table (the empty string first, as the most common value). */
+function stringTable(): { strings: string[]; index: (s: string) => number } {
+  const strings: string[] = [''];
+  const at = new Map<string, number>([['', 0]]);
+  return {
+    strings,
+    index(s) {
+      let i = at.get(s);
+      if (i === undefined) {
+        i = strings.length;
+        strings.push(s);
+        at.set(s, i);
+      }
+      return i;
+    },
+  };
+}
+
+/** The earliest start, compared as text (shorter is smaller, then by digits): one BigInt, not n. */
+function earliestStart(spans: readonly ApiSpan[]): bigint {
+  let min: string | null = null;
+  for (const s of spans) {
+    const v = s.startTimeUnixNano;
+    if (!DECIMAL_RE.test(v) || v.startsWith('-')) continue;
+    if (min === null || v.length < min.length || (v.length === min.length && v < min)) min = v;
+  }
+  return min === null ? 0n : BigInt(min);
+}
+
+/** Digits compared as a Number below a shared prefix: 10^15 ns (11.5 days) is exact in a double. */
+const LOW_DIGITS = 15;
+
+/**
+ * Decimal strings minus `base` as exact Numbers, or null when one is not a decimal or not exact.
+ * Times of one trace share their leading digits with the base, so the usual case subtracts the
+ * last 15 digits as Numbers; BigInt (slow per value) is the fallback.
+ */
+function asNumbers(values: readonly unknown[], base: bigint): number[] | null {
+  const out = new Array<number>(values.length);
+  const baseText = base.toString();
+  const cut = Math.max(0, baseText.length - LOW_DIGITS);
+  const prefix = baseText.slice(0, cut);
+  const baseLow = Number(baseText.slice(cut));
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    if (typeof v !== 'string' || !DECIMAL_RE.test(v)) return null;
+    let d: number;
+    if (v.length === baseText.length && v.startsWith(prefix)) d = Number(v.slice(cut)) - baseLow;
+    else if (base === 0n && v.length <= LOW_DIGITS) d = Number(v);
+    else d = Number(BigInt(v) - base);
+    if (!Number.isSafeInteger(d)) return null;
+    out[i] = d;
+  }
+  return out;
+}
+
+/** Values sampled to tell an id-like column from a repeating one. */
+const DISTINCT_SAMPLE = 512;
+
+/** True when most sampled values differ (ids): a string table would only add indexes. */
+function mostlyDistinct(values: readonly unknown[]): boolean {
+  const seen = new Set<unknown>();
+  let sampled = 0;
+  for (let i = 0; i < values.length && sampled < DISTINCT_SAMPLE; i++) {
+    if (values[i] === null) continue;
+    seen.add(values[i]);
+    sampled++;
+  }
+  return sampled >= 16 && seen.size > sampled / 2;
+}
+
+function columnOf(key: string, values: readonly unknown[], base: bigint, intern: (s: string) => number): TraceColumn {
+  let strings = true;
+  let numbers = true;
+  for (const v of values) {
+    if (v === null) continue;
+    if (typeof v !== 'string') strings = false;
+    if (typeof v !== 'number' || !Number.isFinite(v)) numbers = false;
+    if (!strings && !numbers) break;
+  }
+  if (strings) {
+    if (NS_FIELDS.has(key)) {
+      const ns = asNumbers(values, base);
+      if (ns !== null) return { type: 'ns', values: ns };
+    } else if (key.endsWith('Nano')) {
+      const d = asNumbers(values, 0n);
+      if (d !== null) return { type: 'decimal', values: d };
+    }
+    if (mostlyDistinct(values)) return { type: 'text', values: values as (string | null)[] };
+    return { type: 'string', values: values.map((v) => (v === null ? -1 : intern(v as string))) };
+  }
+  if (numbers) return { type: 'number', values: values as (number | null)[] };
+  // Only the column's own empty value is left out: a null among arrays is listed, so it comes back null.
+  const empty = commonEmpty(values);
+  const sparse: [number, unknown][] = [];
+  for (let i = 0; i < values.length; i++) if (emptyKind(values[i]) !== empty) sparse.push([i, values[i]]);
+  return { type: 'sparse', empty: EMPTY_VALUE[empty], values: sparse };
+}
+
+/**
+ * Span objects → one array per key. Spans built by one function share their key order, so
+ * `Object.values` gives a whole row at once; reading `span[key]` key by key instead is a
+ * megamorphic lookup per value, several times slower. A span with other keys is read by key.
+ */
+function transpose(spans: readonly Record<string, unknown>[], keys: readonly string[]): unknown[][] {
+  const n = spans.length;
+  const k = keys.length;
+  const cols = keys.map(() => new Array<unknown>(n).fill(null));
+  for (let i = 0; i < n; i++) {
+    const s = spans[i] as Record<string, unknown>;
+    const own = Object.keys(s);
+    let sameOrder = own.length === k;
+    for (let j = 0; sameOrder && j < k; j++) if (own[j] !== keys[j]) sameOrder = false;
+    if (sameOrder) {
+      const vals = Object.values(s);
+      for (let j = 0; j < k; j++) (cols[j] as unknown[])[i] = vals[j] ?? null;
+    } else {
+      for (let j = 0; j < k; j++) (cols[j] as unknown[])[i] = s[keys[j] as string] ?? null;
+    }
+  }
+  return cols;
+}
+
+/** The trace as columns: every key of every span, in the answer's span order. */
+export function toTraceColumns(trace: ApiTrace, truncated: boolean): TraceColumns {
+  const spans = trace.spans;
+  const n = spans.length;
+  const keys: string[] = [];
+  const seen = new Set<string>();
+  for (const s of spans) {
+    for (const k of Object.keys(s)) {
+      if (!seen.has(k)) {
+        seen.add(k);
+        keys.push(k);
+      }
+    }
+  }
+  const base = earliestStart(spans);
+  const table = stringTable();
+  const columns: Record<string, TraceColumn> = {};
+  const byKey = transpose(spans as unknown as Record<string, unknown>[], keys);
+  keys.forEach((k, j) => {
+    columns[k] = columnOf(k, byKey[j] as unknown[], base, table.index);
+  });
+  const indexOf = new Map<string, number>();
+  for (let i = 0; i < n; i++) indexOf.set((spans[i] as ApiSpan).id, i);
+  const parent = spans.map((s) => (s.parentId === null ? -1 : (indexOf.get(s.parentId) ?? -1)));
+  return {
+    format: TRACE_COLUMNS_FORMAT,
+    traceId: trace.traceId,
+    services: trace.services,
+    warnings: trace.warnings,
+    truncated,
+    count: n,
+    baseUnixNano: base.toString(),
+    strings: table.strings,
+    parent,
+    columns,
+  };
+}
