@@ -15,6 +15,7 @@ import { readCapturedPackets } from './capture-file.js';
 import type { CapturedPacket } from './capture-file.js';
 import { importCapture } from './import-capture.js';
 import type { CaptureImportOptions, CaptureImportResult } from './import-capture.js';
+import { writePcap } from '../../protocols/testing/write-pcap.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const PROTOCOLS = join(HERE, '../../protocols');
@@ -28,26 +29,6 @@ async function run(file: Buffer, over: Partial<CaptureImportOptions> = {}): Prom
 /** What a span says about its exchange, without ids and times. */
 const facts = (s: Pick<SpanRecord, 'protocol' | 'requestType' | 'requestResource' | 'responseCode' | 'responseStatus' | 'traceId' | 'xRequestIdReq'>): string =>
   JSON.stringify([s.protocol, s.requestType, s.requestResource, s.responseCode, s.responseStatus, s.traceId, s.xRequestIdReq]);
-
-/** A classic pcap holding `packets` (microsecond stamps, Ethernet). */
-function writePcap(packets: readonly CapturedPacket[]): Buffer {
-  const head = Buffer.alloc(24);
-  head.writeUInt32LE(0xa1b2c3d4, 0);
-  head.writeUInt16LE(2, 4);
-  head.writeUInt16LE(4, 6);
-  head.writeUInt32LE(262144, 16);
-  head.writeUInt32LE(packets[0]?.linkType ?? 1, 20);
-  const parts: Buffer[] = [head];
-  for (const p of packets) {
-    const rec = Buffer.alloc(16);
-    rec.writeUInt32LE(Number(p.unixNano / 1_000_000_000n), 0);
-    rec.writeUInt32LE(Number((p.unixNano % 1_000_000_000n) / 1000n), 4);
-    rec.writeUInt32LE(p.data.length, 8);
-    rec.writeUInt32LE(p.data.length, 12);
-    parts.push(rec, p.data);
-  }
-  return Buffer.concat(parts);
-}
 
 describe('importCapture', () => {
   const goldenCases = readdirSync(PROTOCOLS, { withFileTypes: true })

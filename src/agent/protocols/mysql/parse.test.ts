@@ -1,7 +1,8 @@
 /**
  * @module MySQL fidelity on real traffic (issue 8, A3), from the recorded captures in testdata
  * (scripts/record-goldens.sh) and, for MySQL 8 query attributes (which MariaDB does not speak),
- * from the packets the real mysql2 client encodes.
+ * from public captures of real MySQL 8.0/9.0 servers and clients (Zeek's test suite, provenance
+ * in testdata/zeek-*.md) and from the packets the real mysql2 client encodes.
  */
 import { createRequire } from 'node:module';
 import { readFileSync } from 'node:fs';
@@ -10,7 +11,6 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import type { SpanRecord } from '../../../model/index.js';
 import { readCapturedPackets } from '../../capture/pcap/capture-file.js';
-import type { CapturedPacket } from '../../capture/pcap/capture-file.js';
 import { decodePacket } from '../../capture/pcap/packet-decode.js';
 import { importCapture } from '../../capture/pcap/import-capture.js';
 import { createPacketFlows } from '../../capture/pcap/packet-flows.js';
@@ -21,31 +21,12 @@ import { readPcapFlows } from '../testing/pcap-flows.js';
 import { replayFlows } from '../testing/replay.js';
 import { mysqlParser } from './index.js';
 import { newMysqlState, parseMysql, type MysqlCommandFrame, type MysqlResponseFrame } from './parse.js';
+import { captureFrom } from '../testing/write-pcap.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const capture = (name: string): Buffer => readFileSync(join(HERE, 'testdata', `${name}.pcap`));
 const replay = (name: string): SpanRecord[] => replayFlows(mysqlParser, readPcapFlows(capture(name))).spans;
 const summary = (spans: SpanRecord[]): string[] => spans.map((s) => `${s.requestType} ${s.responseStatus}${s.responseCode === null ? '' : ` ${s.responseCode}`}`);
-
-/** A classic pcap of `packets` (µs stamps), as tcpdump writes it. */
-function writePcap(packets: readonly CapturedPacket[]): Buffer {
-  const head = Buffer.alloc(24);
-  head.writeUInt32LE(0xa1b2c3d4, 0);
-  head.writeUInt16LE(2, 4);
-  head.writeUInt16LE(4, 6);
-  head.writeUInt32LE(262144, 16);
-  head.writeUInt32LE(packets[0]?.linkType ?? 1, 20);
-  const parts: Buffer[] = [head];
-  for (const p of packets) {
-    const rec = Buffer.alloc(16);
-    rec.writeUInt32LE(Number(p.unixNano / 1_000_000_000n), 0);
-    rec.writeUInt32LE(Number((p.unixNano % 1_000_000_000n) / 1000n), 4);
-    rec.writeUInt32LE(p.data.length, 8);
-    rec.writeUInt32LE(p.data.length, 12);
-    parts.push(rec, p.data);
-  }
-  return Buffer.concat(parts);
-}
 
 describe('MySQL on recorded traffic', () => {
   it('COM_FIELD_LIST: its multi-packet answer ends at its EOF; the next exchanges keep their answers', async () => {
@@ -120,17 +101,64 @@ describe('MySQL on recorded traffic', () => {
   });
 
   it('mid-connection on a non-standard port, starting with COM_PINGs: every exchange is found', async () => {
-    const file = capture('mysql2-pings');
-    const packets = [...readCapturedPackets(file)];
     // Drop everything before the first COM_PING: the capture starts mid-connection.
-    const firstPing = packets.findIndex((p) => decodePacket(p.linkType, p.data)?.payload.equals(Buffer.from([1, 0, 0, 0, 0x0e])));
-    expect(firstPing).toBeGreaterThan(0);
     const spans: SpanRecord[] = [];
-    const result = await importCapture(writePcap(packets.slice(firstPing)), { observationPoint: 'c', hostId: 'h', onSpans: (s) => void spans.push(...s) });
+    const result = await importCapture(captureFrom(capture('mysql2-pings'), (p) => p.equals(Buffer.from([1, 0, 0, 0, 0x0e]))), { observationPoint: 'c', hostId: 'h', onSpans: (s) => void spans.push(...s) });
     expect(result.undetectedMessages).toBe(0);
     expect(spans.filter((s) => s.requestType === 'PING')).toHaveLength(6);
     expect(spans.filter((s) => /^(SELECT|INSERT|UPDATE|DELETE)$/.test(s.requestType))).toHaveLength(13);
     expect(spans.every((s) => s.responseStatus === 'ok' && s.serverPort === 13737)).toBe(true);
+  });
+});
+
+describe('MySQL 8 query attributes (CLIENT_QUERY_ATTRIBUTES) on real MySQL 8.0 / 9.0 traffic (Zeek\'s public captures)', () => {
+  const importSpans = async (file: Buffer): Promise<{ spans: SpanRecord[]; undetected: number }> => {
+    const spans: SpanRecord[] = [];
+    const r = await importCapture(file, { observationPoint: 'c', hostId: 'h', onSpans: (s) => void spans.push(...s) });
+    return { spans, undetected: r.undetectedMessages };
+  };
+  const attributesOf = (s: SpanRecord | undefined): Record<string, unknown> =>
+    Object.fromEntries(Object.entries(s?.attributes ?? {}).filter(([k]) => k.startsWith('db.mysql.query_attribute.')).map(([k, v]) => [k.slice('db.mysql.query_attribute.'.length), v]));
+  /** A COM_QUERY (sequence 0) whose SQL starts after an attribute block: the bytes after the command are not SQL. */
+  const attributedQuery = (p: Buffer): boolean => p.length > 6 && p[3] === 0 && p[4] === 0x03 && !/[A-Za-z]/.test(String.fromCharCode(p[5]!));
+
+  it('the mysql client (8.0.29): clean SQL; the parameter count and set decoded, with and without attributes', async () => {
+    const { spans } = await importSpans(capture('zeek-query-attr'));
+    expect(spans.map((s) => s.requestResource)).toEqual(['', 'select @@version_comment limit 1', 'select now()', 'select now()']);
+    expect(spans.map(attributesOf)).toEqual([{}, {}, { n1: 'v1', n2: 'v2' }, {}]);
+    expect(spans.every((s) => s.responseStatus === 'ok')).toBe(true);
+  });
+
+  it('Connector/Python (9.0.0): integer, string, DATE and DATETIME attributes as MySQL prints them', async () => {
+    const { spans } = await importSpans(capture('zeek-mysql9-query-attributes'));
+    const select = spans.find((s) => s.requestType === 'SELECT');
+    expect(select?.requestResource).toBe('SELECT version()');
+    expect(attributesOf(select)).toEqual({ number1: '42', string1: 'a string', date1: '1987-10-18', datetime1: '1990-09-26 12:13:14' });
+    expect(select?.attributes['db.response.returned_rows']).toBe(1);
+  });
+
+  it('the mysql 9 client: twelve attributes, and 38 COM_FIELD_LIST answers that keep every exchange paired', async () => {
+    const { spans } = await importSpans(capture('zeek-many-query-attrs'));
+    expect(spans.filter((s) => s.requestType === 'FIELD_LIST')).toHaveLength(38);
+    expect(spans.filter((s) => s.responseStatus !== 'ok')).toEqual([]);
+    const last = spans.at(-1);
+    expect(last?.requestResource).toMatch(/^SELECT mysql_query_attribute_string\('n1'\)/);
+    const attrs = attributesOf(last);
+    expect(Object.keys(attrs)).toHaveLength(12);
+    expect(attrs).toMatchObject({ n1: '42', n2: 'v2', n10: 'v10', n12: '42' });
+  });
+
+  it('mid-connection (handshake not captured): attribute-prefixed queries are detected, their SQL clean', async () => {
+    // tcpdump started after the login: the first bytes seen are a COM_QUERY whose SQL follows a
+    // parameter block, which must be recognised without the capabilities the handshake set.
+    const cut = await importSpans(captureFrom(capture('zeek-query-attr'), attributedQuery));
+    expect(cut.undetected).toBe(0);
+    expect(cut.spans.map((s) => s.requestResource)).toEqual(['select @@version_comment limit 1', 'select now()', 'select now()']);
+    expect(cut.spans.map(attributesOf)).toEqual([{}, { n1: 'v1', n2: 'v2' }, {}]);
+    // Connector/Python: the first query seen carries four attributes (count 4, not SQL text).
+    const py = await importSpans(captureFrom(capture('zeek-mysql9-query-attributes'), attributedQuery));
+    expect(py.undetected).toBe(0);
+    expect(py.spans.map((s) => [s.requestResource, attributesOf(s)['date1']])).toEqual([['SELECT version()', '1987-10-18']]);
   });
 });
 

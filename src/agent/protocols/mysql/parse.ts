@@ -59,7 +59,13 @@ export interface MysqlState {
   pending: { command: number; sql: string }[];
   /** Prepared statement id → SQL (per connection, as the server numbers them). */
   statements: Map<number, string>;
+  /** The schema as far as the parser has read (handshake, COM_INIT_DB answers): a request that never gets an answer keeps it. */
   database: string;
+  /**
+   * The schema as of the last exchange paired, in request order: what a paired command's span
+   * says (stitch.ts), so it does not depend on how requests and answers were interleaved.
+   */
+  stitchedDatabase: string;
   /** CLIENT_QUERY_ATTRIBUTES as the handshake set it; null when the handshake was not seen. */
   queryAttributes: boolean | null;
   /** Capabilities the server's greeting offered; null when the greeting was not seen. */
@@ -71,7 +77,7 @@ export interface MysqlState {
 }
 
 export function newMysqlState(): MysqlState {
-  return { pending: [], statements: new Map(), database: '', queryAttributes: null, serverCaps: null, compressAfterLogin: false, compressed: false };
+  return { pending: [], statements: new Map(), database: '', stitchedDatabase: '', queryAttributes: null, serverCaps: null, compressAfterLogin: false, compressed: false };
 }
 
 export const COM_QUIT = 0x01;

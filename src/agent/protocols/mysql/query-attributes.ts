@@ -9,7 +9,7 @@
 export interface QueryAttributes {
   /** Offset of the SQL text in the buffer. */
   sqlAt: number;
-  /** Attribute name → value as text (null for SQL NULL; '' for a type we do not render). */
+  /** Attribute name → value as text, as MySQL prints it (null for SQL NULL). */
   values: Record<string, string | null>;
   count: number;
 }
@@ -49,6 +49,29 @@ function renderFixed(b: Buffer, p: number, type: number, unsigned: boolean): str
     default:
       return String(unsigned ? b.readBigUInt64LE(p) : b.readBigInt64LE(p));
   }
+}
+
+const pad = (n: number, w = 2): string => String(n).padStart(w, '0');
+
+/**
+ * A binary-protocol date or time as MySQL prints it. DATE/DATETIME/TIMESTAMP: a length of 0, 4
+ * (date), 7 (+ time) or 11 (+ microseconds); TIME: 0, 8 (sign, days, time) or 12 (+ microseconds).
+ * '' for a length the protocol does not define.
+ */
+function renderTemporal(b: Buffer, p: number, len: number, type: number): string {
+  if (type === 0x0b) {
+    if (len === 0) return '00:00:00';
+    if (len !== 8 && len !== 12) return '';
+    const hours = b.readUInt32LE(p + 1) * 24 + b[p + 5]!;
+    const time = `${b[p] === 1 ? '-' : ''}${pad(hours)}:${pad(b[p + 6]!)}:${pad(b[p + 7]!)}`;
+    return len === 12 ? `${time}.${pad(b.readUInt32LE(p + 8), 6)}` : time;
+  }
+  if (len === 0) return type === 0x0a ? '0000-00-00' : '0000-00-00 00:00:00';
+  if (len !== 4 && len !== 7 && len !== 11) return '';
+  const date = `${pad(b.readUInt16LE(p), 4)}-${pad(b[p + 2]!)}-${pad(b[p + 3]!)}`;
+  if (len === 4) return type === 0x0a ? date : `${date} 00:00:00`;
+  const time = `${date} ${pad(b[p + 4]!)}:${pad(b[p + 5]!)}:${pad(b[p + 6]!)}`;
+  return len === 11 ? `${time}.${pad(b.readUInt32LE(p + 7), 6)}` : time;
 }
 
 /**
@@ -95,7 +118,7 @@ export function readQueryAttributes(b: Buffer, p: number, end: number): QueryAtt
       } else if (TEMPORAL.has(type)) {
         const l = b[at];
         if (l === undefined || at + 1 + l > end) return null;
-        text = '';
+        text = renderTemporal(b, at + 1, l, type);
         at += 1 + l;
       } else {
         const len = lenenc(b, at, end);
