@@ -13,6 +13,7 @@ import { runHttp2ParserBench } from './http2-parser.js';
 import { runIngestBench } from './ingest.js';
 import { runNetworkPathBench } from './network-path.js';
 import { runNodeHookBench } from './node-hook.js';
+import { runOverloadBench } from './overload.js';
 import { runParserBench } from './parsers.js';
 import { runPcapRecallBench } from './pcap-recall.js';
 import { runQueryBoundsBench } from './query-bounds.js';
@@ -34,6 +35,7 @@ const SUITES: Record<string, Suite> = {
   clickhouse: runClickHouseBench,
   ui: runUiBench,
   'query-bounds': runQueryBoundsBench,
+  overload: runOverloadBench,
   'ebpf-overhead': (log) => runEbpfOverheadBench(log),
   'ebpf-overhead-server': (log) => runEbpfOverheadBench(log, { scope: 'server' }),
   'node-hook': (log) => runNodeHookBench(log),

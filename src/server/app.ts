@@ -30,6 +30,8 @@ import { installRetryAfter } from './ingest/retry-hints.js';
 import { createMemoryBudget, installBodyBudget } from './ingest/memory-budget.js';
 import type { MemoryBudget } from './ingest/memory-budget.js';
 import type { IngestPipeline } from './ingest/pipeline.js';
+import { turnStats } from './cpu-turns.js';
+import { eventLoopDelayCollector } from './event-loop-delay.js';
 import { createLatencyWindow } from './latency-window.js';
 import { createMetricsRegistry, newReceiverCounters, receiverSamples } from './metrics.js';
 import type { MetricSample, MetricsRegistry, ReceiverCounters } from './metrics.js';
@@ -328,6 +330,13 @@ export async function startServer(config: WeftConfig, options: StartServerOption
     const sink = tappedSink(pipeline, options.onDurable, logger);
 
     const metrics = createMetricsRegistry();
+    const loopDelay = eventLoopDelayCollector();
+    closers.push(async () => loopDelay.stop());
+    metrics.add(loopDelay.collect);
+    metrics.add(() => [
+      { name: 'weft_cpu_queue_waiting', help: 'CPU-heavy items (ingest decodes, store write slices) waiting for their event-loop turn.', type: 'gauge', value: turnStats().waiting },
+      { name: 'weft_cpu_queue_items_total', help: 'CPU-heavy items run, one per event-loop turn.', type: 'counter', value: turnStats().ran },
+    ]);
     const shutdown: ClosingFlag = { closing: false };
     const budget: MemoryBudget = createMemoryBudget({ limitBytes: Math.floor(config.maxMemoryBytes * BODY_BUDGET_SHARE), maxRssBytes: config.maxMemoryBytes });
     metrics.add(() => {

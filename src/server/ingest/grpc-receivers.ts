@@ -18,6 +18,7 @@ import {
 import { isTracingError } from '../../model/index.js';
 import type { SpanRecord } from '../../model/index.js';
 import { tokenInHeaders } from '../auth.js';
+import { inTurn } from '../cpu-turns.js';
 import { grpcStatusOf, sinkFailure } from './receiver-errors.js';
 import { retryAfterMsOf, retryMetadata } from './retry-hints.js';
 import { BODY_MEMORY_FACTOR, memoryRefusal } from './memory-budget.js';
@@ -141,14 +142,15 @@ export async function startOtlpGrpcReceiver(o: GrpcReceiverOptions): Promise<Grp
       if (early) return callback(errorOf(early));
       const held = reserveMessage(o, call.request.length);
       if (!held.ok) return callback(errorOf(memoryRefusal(`a ${call.request.length}-byte message`)));
-      let result: ConvertResult;
-      try {
-        result = decodeOtlpProtobuf(call.request);
-      } catch (err) {
-        held.release();
-        return callback(errorOf(err));
-      }
-      submit(o, result.spans).finally(held.release).then(
+      // Decoding waits its turn (cpu-turns.ts) so a burst of calls does not hold the loop.
+      let result: ConvertResult = { spans: [], rejected: 0, errors: [] };
+      inTurn('decode', () => decodeOtlpProtobuf(call.request))
+        .then((r) => {
+          result = r;
+          return submit(o, r.spans);
+        })
+        .finally(held.release)
+        .then(
         () => {
           const partial =
             result.rejected > 0
@@ -219,14 +221,10 @@ export async function startSkyWalkingGrpcReceiver(o: GrpcReceiverOptions): Promi
       if (early) return callback(errorOf(early));
       const held = reserveMessage(o, call.request.length);
       if (!held.ok) return callback(errorOf(memoryRefusal(`a ${call.request.length}-byte message`)));
-      let result: ConvertResult;
-      try {
-        result = convertSkyWalkingSegments(decodeSkyWalkingCollectionProto(call.request));
-      } catch (err) {
-        held.release();
-        return callback(errorOf(err));
-      }
-      submit(o, result.spans).finally(held.release).then(
+      inTurn('decode', () => convertSkyWalkingSegments(decodeSkyWalkingCollectionProto(call.request)))
+        .then((r) => submit(o, r.spans))
+        .finally(held.release)
+        .then(
         () => callback(null, encodeSkyWalkingCommands()),
         (err: unknown) => callback(errorOf(err)),
       );

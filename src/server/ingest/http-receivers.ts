@@ -11,6 +11,7 @@ import { decodeOtlpJson, decodeOtlpProtobuf, exportResponseType } from '../../ap
 import { decodeSkyWalkingJson } from '../../apm/skywalking/index.js';
 import { decodeZipkinJson } from '../../apm/zipkin/index.js';
 import { AGENT_METRICS_PATH, TracingError } from '../../model/index.js';
+import { inTurn } from '../cpu-turns.js';
 import { installBodyParsers, installErrorHandler, sinkFailure } from './receiver-errors.js';
 import type { ReceiverOptions } from './receiver-options.js';
 
@@ -51,7 +52,10 @@ export const otlpHttpReceiver: FastifyPluginAsync<ReceiverOptions> = async (app,
   installErrorHandler(app, [PROTOBUF_TYPE, JSON_TYPE]);
   app.post('/v1/traces', { bodyLimit: opts.maxBodyBytes }, async (req: FastifyRequest, reply: FastifyReply) => {
     const proto = isProtobuf(req);
-    const result = proto ? decodeOtlpProtobuf(bodyOf(req)) : decodeOtlpJson(bodyOf(req));
+    // Decoding is the request's CPU-heavy part: it waits its turn (cpu-turns.ts), so many bodies
+    // arriving together do not hold the loop in one stretch.
+    const raw = bodyOf(req);
+    const result = await inTurn('decode', () => (proto ? decodeOtlpProtobuf(raw) : decodeOtlpJson(raw)));
     await store(opts, result);
     const partial = result.rejected > 0 ? { rejectedSpans: result.rejected, errorMessage: errorSummary(result) } : undefined;
     if (proto) {
@@ -78,7 +82,8 @@ export const zipkinReceiver: FastifyPluginAsync<ReceiverOptions> = async (app, o
   installBodyParsers(app, [JSON_TYPE], opts.maxBodyBytes, opts.budget);
   installErrorHandler(app, [JSON_TYPE]);
   app.post('/api/v2/spans', { bodyLimit: opts.maxBodyBytes }, async (req, reply) => {
-    const result = decodeZipkinJson(bodyOf(req));
+    const body = bodyOf(req);
+    const result = await inTurn('decode', () => decodeZipkinJson(body));
     const none = allRejected(result);
     if (none) throw none;
     await store(opts, result);
@@ -95,7 +100,8 @@ export const skywalkingHttpReceiver: FastifyPluginAsync<ReceiverOptions> = async
     ['/v3/segments', 'many'],
   ] as const) {
     app.post(path, { bodyLimit: opts.maxBodyBytes }, async (req, reply) => {
-      const result = decodeSkyWalkingJson(bodyOf(req), shape);
+      const body = bodyOf(req);
+      const result = await inTurn('decode', () => decodeSkyWalkingJson(body, shape));
       const none = allRejected(result);
       if (none) throw none;
       await store(opts, result);

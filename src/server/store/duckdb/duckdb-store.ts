@@ -12,6 +12,7 @@ import { DuckDBInstance, blobValue } from '@duckdb/node-api';
 import type { DuckDBAppender, DuckDBBlobValue, DuckDBConnection, DuckDBValue } from '@duckdb/node-api';
 import type { Logger } from 'pino';
 import { TracingError, emptySpan } from '../../../model/index.js';
+import { inTurn } from '../../cpu-turns.js';
 import type { SpanRecord } from '../../../model/index.js';
 import type { LinkKey, OperationInfo, SpanQuery, Store, TimeRange, TraceIdQuery, WriteResult } from '../store.js';
 import { TAGGABLE_FIELDS, effectiveLimit, matchesSpanQuery } from '../span-query-match.js';
@@ -267,14 +268,33 @@ interface PreparedWrite {
   attributeKeys: Set<string>;
 }
 
-function prepareWrite(spans: readonly SpanRecord[]): PreparedWrite {
-  const rows: SpanRow[] = spans.map((span) => ({ ord: 0n, sid: identityHash(span), span }));
+/**
+ * Rows converted, appended or indexed per turn of the server's CPU queue (cpu-turns.ts). A write
+ * of up to --max-batch-spans rows would otherwise hold the event loop for its whole conversion
+ * and appender flush (hundreds of ms at 50k spans), and every other request, /healthz included,
+ * would wait behind it. About 10 ms of work on the 2-core VM.
+ */
+const ROWS_PER_TURN = 1024;
+
+async function prepareWrite(spans: readonly SpanRecord[]): Promise<PreparedWrite> {
+  const rows = new Array<SpanRow>(spans.length);
   const attributeKeys = new Set<string>();
-  for (const s of spans) {
-    for (const k in s.attributes) attributeKeys.add(k);
-    for (const k in s.resource) attributeKeys.add(k);
+  const chunks: ReturnType<typeof rowsToChunks> = [];
+  for (let off = 0; off < spans.length; off += ROWS_PER_TURN) {
+    await inTurn('store', () => {
+      const slice: SpanRow[] = [];
+      for (let i = off; i < Math.min(spans.length, off + ROWS_PER_TURN); i++) {
+        const span = spans[i] as SpanRecord;
+        const row: SpanRow = { ord: 0n, sid: identityHash(span), span };
+        rows[i] = row;
+        slice.push(row);
+        for (const k in span.attributes) attributeKeys.add(k);
+        for (const k in span.resource) attributeKeys.add(k);
+      }
+      chunks.push(...rowsToChunks(slice));
+    });
   }
-  return { rows, chunks: rowsToChunks(rows), attributeKeys };
+  return { rows, chunks, attributeKeys };
 }
 
 function closedError(): TracingError {
@@ -399,13 +419,11 @@ class DuckDbStoreImpl implements Store {
     if (this.closed) return Promise.reject(closedError());
     if (spans.length === 0) return Promise.resolve({ accepted: 0 });
     // Conversion happens before taking the write turn, so it overlaps the previous COMMIT.
-    let prepared: PreparedWrite;
-    try {
-      prepared = prepareWrite(spans);
-    } catch (cause) {
-      return Promise.reject(writeError(spans.length, cause));
-    }
-    const run = this.writeChain.then(() => this.writeNow(prepared));
+    const prepared = prepareWrite(spans).catch((cause: unknown) => {
+      throw writeError(spans.length, cause);
+    });
+    prepared.catch(() => undefined); // awaited below; not an unhandled rejection meanwhile
+    const run = this.writeChain.then(async () => this.writeNow(await prepared));
     this.writeChain = run.catch(() => undefined);
     return run;
   }
@@ -426,8 +444,15 @@ class DuckDbStoreImpl implements Store {
         chunk.setColumnValues(0, ords);
       }
       await this.writer.run('BEGIN TRANSACTION');
-      for (const chunk of chunks) this.appender.appendDataChunk(chunk);
-      this.appender.flushSync();
+      // One chunk per turn, flushed as it goes: the appender's flush is synchronous and costs
+      // about as much as the conversion, so a large batch flushed once would block the loop.
+      // Everything stays in the one transaction, so the commit below is still all or nothing.
+      for (const chunk of chunks) {
+        await inTurn('store', () => {
+          this.appender.appendDataChunk(chunk);
+          this.appender.flushSync();
+        });
+      }
       if (newKeys.length > 0) {
         const sql = new Sql();
         await this.writer.run(`INSERT INTO attribute_keys VALUES ${newKeys.map((k) => `(${sql.p(k)})`).join(', ')}`, sql.params);
@@ -441,7 +466,11 @@ class DuckDbStoreImpl implements Store {
     this.nextOrd = first + rows.length;
     for (const k of newKeys) this.attributeKeySet.add(k);
     const sealed: SealedBlock[] = [];
-    for (let i = 0; i < rows.length; i++) sealed.push(...this.index.add(first + i, (rows[i] as SpanRow).span));
+    for (let off = 0; off < rows.length; off += ROWS_PER_TURN) {
+      await inTurn('store', () => {
+        for (let i = off; i < Math.min(rows.length, off + ROWS_PER_TURN); i++) sealed.push(...this.index.add(first + i, (rows[i] as SpanRow).span));
+      });
+    }
     for (const b of sealed) await this.persistBlock(b);
     return { accepted: rows.length };
   }
