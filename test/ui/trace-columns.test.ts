@@ -80,6 +80,7 @@ describe('trace columns', () => {
     expect(plain.headers['content-encoding']).toBeUndefined();
     expect(plain.body.length).toBeLessThan(full.body.length / 2);
     expect(plain.headers.vary).toContain('accept-encoding');
+    expect(plain.headers['server-timing']).toMatch(/^load;dur=\d+(\.\d)?, encode;dur=\d+(\.\d)?$/);
   });
 
   it('unknown ids answer 404 in the query API envelope; span ids and SkyWalking ids work as on /api/v1/traces', async () => {

@@ -1,10 +1,12 @@
 /**
- * The web UI in a real browser (Debian's Chromium through playwright-core) against a real Weft
- * server (DuckDB store, real ingest pipeline, real assembly) holding recorded real spans: three
- * `weft demo` traces with APP, SYS and NET spans (test/fixtures/demo-traces.md), plus hostile
- * spans posted as real OTLP/HTTP JSON. Checks what a person sees: bars drawn on the canvas in the
- * three source colours, the link reason in words, deep links, the token prompt, and that
- * captured markup stays text. Screenshots go to test-artifacts/ui/.
+ * The web UI in a real browser (Debian's Chromium through playwright-core) against a real
+ * `weft up` child process (weft-up.ts: the CLI entry, DuckDB in a temporary data directory,
+ * ports 0) holding recorded real spans: three `weft demo` traces with APP, SYS and NET spans
+ * (test/fixtures/demo-traces.md) posted to its OTLP/HTTP port, plus hostile spans posted as OTLP
+ * JSON as any SDK could. Checks what a person sees: bars drawn on the canvas in the three source
+ * colours, the link reason in words, deep links, the token prompt, and that captured markup stays
+ * text. Screenshots go to test-artifacts/ui/ (search.png, trace.png, trace-sys-span.png,
+ * hostile.png, token-prompt.png).
  */
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -15,8 +17,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SpanRecord } from '../../src/model/index.js';
 import { SOURCE_COLORS } from '../../src/ui/app/flamegraph/palette.js';
 import { DEMO_TRACE_IDS, demoSpans } from '../fixtures/recorded-spans.js';
-import { startTestWeft, type TestWeft } from '../e2e/weft-harness.js';
 import { launchChromium } from './browser.js';
+import { startWeftUp, waitForTrace } from './weft-up.js';
+import type { WeftUp } from './weft-up.js';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
 const ARTIFACTS = join(ROOT, 'test-artifacts', 'ui');
@@ -26,7 +29,7 @@ const HOSTILE_SERVICE = '"><svg onload=alert(3)>';
 const HOSTILE_TRACE = randomBytes(16).toString('hex');
 const VIEWPORT = { width: 1500, height: 900 };
 
-let weft: TestWeft;
+let weft: WeftUp;
 let chromium: { browser: Browser; close: () => Promise<void> };
 
 /** OTLP/JSON with hostile names, attributes and service, as any SDK could send it. */
@@ -140,16 +143,18 @@ beforeAll(async () => {
   const built = spawnSync(process.execPath, [join(ROOT, 'scripts', 'build-ui.mjs')], { encoding: 'utf8' });
   if (built.status !== 0) throw new Error(`UI build failed: ${built.stderr}`);
   mkdirSync(ARTIFACTS, { recursive: true });
-  weft = await startTestWeft();
-  await weft.server.sink.submit(demoSpans());
+  weft = await startWeftUp();
+  await weft.ingest(demoSpans());
   const res = await fetch(`${weft.urls.otlpHttp}/v1/traces`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(hostileOtlp()) });
   expect(res.status).toBe(200);
   // A SYS span of the hostile trace, as the agent would record it (header trace id).
   const sys: SpanRecord = { ...(demoSpans().find((s) => s.source === 'sys' && s.observationPoint === 's-p') as SpanRecord) };
   const now = BigInt(Date.now()) * 1_000_000n;
-  await weft.server.sink.submit([{ ...sys, traceId: HOSTILE_TRACE, spanId: randomBytes(8).toString('hex'), parentSpanId: '', requestResource: HOSTILE_IMG, name: HOSTILE_SCRIPT, service: HOSTILE_SERVICE, processName: HOSTILE_IMG, startTimeUnixNano: now - 45_000_000n, endTimeUnixNano: now - 5_000_000n, reqTcpSeq: 0, respTcpSeq: 0, syscallTraceIdReq: 0, syscallTraceIdResp: 0 }]);
+  await weft.ingest([{ ...sys, traceId: HOSTILE_TRACE, spanId: randomBytes(8).toString('hex'), parentSpanId: '', requestResource: HOSTILE_IMG, name: HOSTILE_SCRIPT, service: HOSTILE_SERVICE, processName: HOSTILE_IMG, startTimeUnixNano: now - 45_000_000n, endTimeUnixNano: now - 5_000_000n, reqTcpSeq: 0, respTcpSeq: 0, syscallTraceIdReq: 0, syscallTraceIdResp: 0 }]);
+  await waitForTrace(weft.urls.query, DEMO_TRACE_IDS[0], 26);
+  await waitForTrace(weft.urls.query, HOSTILE_TRACE, 3);
   chromium = await launchChromium();
-}, 120_000);
+}, 180_000);
 
 afterAll(async () => {
   await chromium?.close();
@@ -252,13 +257,14 @@ describe('web UI in Chromium', () => {
 });
 
 describe('web UI with --token', () => {
-  let secured: TestWeft;
+  let secured: WeftUp;
   const token = `t-${randomBytes(6).toString('hex')}`;
 
   beforeAll(async () => {
-    secured = await startTestWeft({ token });
-    await secured.server.sink.submit(demoSpans());
-  });
+    secured = await startWeftUp({ token });
+    await secured.ingest(demoSpans());
+    await waitForTrace(secured.urls.query, DEMO_TRACE_IDS[1], 1, { authorization: `Bearer ${token}` });
+  }, 180_000);
   afterAll(async () => {
     await secured?.close();
   });
