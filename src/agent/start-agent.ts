@@ -111,7 +111,8 @@ function observedBy(source: EbpfSource, links: RuntimeLinksControl): AsyncIterab
 
 /**
  * Per protocol and reason: frames that did not parse, bytes dropped, responses that could not be
- * paired (summed over the SYS and NET session tables). Every protocol and reason is listed, at 0
+ * paired, frames read with a caveat and the connections that had them (summed over the SYS and
+ * NET session tables). Every protocol and reason is listed, at 0
  * too, so a dashboard sees the series before the first error.
  */
 function parseSamples(protocols: readonly L7Protocol[]): AgentMetricSample[] {
@@ -123,6 +124,8 @@ function parseSamples(protocols: readonly L7Protocol[]): AgentMetricSample[] {
     sum.invalid += s.invalid;
     for (const k of Object.keys(s.droppedBytesBy) as (keyof StreamStats['droppedBytesBy'])[]) sum.droppedBytesBy[k] += s.droppedBytesBy[k];
     for (const k of Object.keys(s.stitchErrorsBy) as (keyof StreamStats['stitchErrorsBy'])[]) sum.stitchErrorsBy[k] += s.stitchErrorsBy[k];
+    for (const [k, v] of Object.entries(s.markedFrames)) sum.markedFrames[k] = (sum.markedFrames[k] ?? 0) + v;
+    for (const [k, v] of Object.entries(s.markedStreams)) sum.markedStreams[k] = (sum.markedStreams[k] ?? 0) + v;
     byName.set(p.name, sum);
   }
   const out: AgentMetricSample[] = [];
@@ -133,6 +136,12 @@ function parseSamples(protocols: readonly L7Protocol[]): AgentMetricSample[] {
     }
     for (const [reason, value] of Object.entries(s.stitchErrorsBy)) {
       out.push({ name: 'weft_agent_stitch_errors_total', help: 'L7 frames that could not be paired into an exchange', type: 'counter', labels: { protocol, reason }, value });
+    }
+    for (const [reason, value] of Object.entries(s.markedFrames)) {
+      out.push({ name: 'weft_agent_parse_marked_frames_total', help: 'L7 frames read with a caveat their spans also mark (mysql compressed: read through the compressed protocol)', type: 'counter', labels: { protocol, reason }, value });
+    }
+    for (const [reason, value] of Object.entries(s.markedStreams)) {
+      out.push({ name: 'weft_agent_parse_marked_streams_total', help: 'Connections (counted per side captured) with at least one L7 frame marked for the reason', type: 'counter', labels: { protocol, reason }, value });
     }
   }
   return out;

@@ -24,10 +24,29 @@ export interface StreamStats {
   droppedBytesBy: { invalid: number; unfinished: number; carry_cap: number };
   /** `stitchErrors` by why: a response no request matched, frames dropped by the pending cap. */
   stitchErrorsBy: { unmatched_response: number; pending_cap: number };
+  /** Frames the parser marked (`markOf`): the sum of `markedFrames`. */
+  marked: number;
+  /** Frames the parser marked, by reason. */
+  markedFrames: Record<string, number>;
+  /** Streams (connections) with at least one frame marked for a reason, by reason. */
+  markedStreams: Record<string, number>;
 }
 
-export function emptyStreamStats(): StreamStats {
-  return { frames: 0, invalid: 0, ignoredBytes: 0, stitchErrors: 0, droppedBytes: 0, droppedBytesBy: { invalid: 0, unfinished: 0, carry_cap: 0 }, stitchErrorsBy: { unmatched_response: 0, pending_cap: 0 } };
+/** Stats at zero; `markReasons` start at 0 too, so every series exists before the first mark. */
+export function emptyStreamStats(markReasons: readonly string[] = []): StreamStats {
+  const zeros = (): Record<string, number> => Object.fromEntries(markReasons.map((r) => [r, 0]));
+  return {
+    frames: 0,
+    invalid: 0,
+    ignoredBytes: 0,
+    stitchErrors: 0,
+    droppedBytes: 0,
+    droppedBytesBy: { invalid: 0, unfinished: 0, carry_cap: 0 },
+    stitchErrorsBy: { unmatched_response: 0, pending_cap: 0 },
+    marked: 0,
+    markedFrames: zeros(),
+    markedStreams: zeros(),
+  };
 }
 
 export interface ExchangeStream<Rec> {
@@ -85,10 +104,19 @@ export function createExchangeStream<Rec>(parser: AnyProtocolParser, transport: 
   const requests: Framed<unknown>[] = [];
   const responses: Framed<unknown>[] = [];
   const carry: Record<ParseDirection, Carry> = { request: { bytes: null, meta: null }, response: { bytes: null, meta: null } };
-  const stats: StreamStats = emptyStreamStats();
+  const stats: StreamStats = emptyStreamStats(parser.markReasons);
   const drop = (n: number, why: keyof StreamStats['droppedBytesBy']): void => {
     stats.droppedBytes += n;
     stats.droppedBytesBy[why] += n;
+  };
+  const markOf = parser.markOf;
+  const mark = (frame: unknown): void => {
+    const why = markOf ? markOf(frame) : null;
+    if (!why) return;
+    stats.marked++;
+    stats.markedFrames[why] = (stats.markedFrames[why] ?? 0) + 1;
+    // This stream counts once per reason.
+    if (!stats.markedStreams[why]) stats.markedStreams[why] = 1;
   };
 
   function parseInto(direction: ParseDirection, input: Uint8Array, meta: FrameMeta, end: boolean): void {
@@ -112,6 +140,7 @@ export function createExchangeStream<Rec>(parser: AnyProtocolParser, transport: 
       if (r.kind === 'frame') {
         out.push({ frame: r.frame as unknown, meta: metaAt(off, carried, carriedMeta, meta) });
         stats.frames++;
+        mark(r.frame);
         off += Math.max(1, r.consumed);
       } else if (r.kind === 'ignored') {
         stats.ignoredBytes += r.consumed;
@@ -128,6 +157,7 @@ export function createExchangeStream<Rec>(parser: AnyProtocolParser, transport: 
           if (last.kind === 'frame') {
             out.push({ frame: last.frame as unknown, meta: metaAt(off, carried, carriedMeta, meta) });
             stats.frames++;
+            mark(last.frame);
             off += Math.max(1, last.consumed);
             if (off < buf.length) drop(buf.length - off, 'carry_cap');
             return;

@@ -108,6 +108,13 @@ export interface ProtocolParser<Frame, State, Rec> {
    */
   readonly selfDelimiting?: boolean;
   /**
+   * Optional: frames read with a caveat worth counting (MySQL: `compressed`, read through the
+   * compressed protocol). Lists every reason `markOf` can return, so /metrics shows each series
+   * from 0; the span says it on its own too.
+   */
+  readonly markReasons?: readonly string[];
+  markOf?(frame: Frame): string | null;
+  /**
    * Pairs frames. Consumes from the front of both arrays (they are mutated): matched and
    * unmatchable frames are removed, requests still waiting for a response stay. Order of
    * `records` is request order.

@@ -57,11 +57,20 @@ function addDelta(totals: StreamStats, seen: StreamStats, now: StreamStats): voi
       seen.stitchErrorsBy[k] = now.stitchErrorsBy[k];
     }
   }
+  if (now.marked !== seen.marked) {
+    seen.marked = now.marked;
+    for (const [k, v] of Object.entries(now.markedFrames)) {
+      totals.markedFrames[k] = (totals.markedFrames[k] ?? 0) + v - (seen.markedFrames[k] ?? 0);
+      totals.markedStreams[k] = (totals.markedStreams[k] ?? 0) + (now.markedStreams[k] ?? 0) - (seen.markedStreams[k] ?? 0);
+      seen.markedFrames[k] = v;
+      seen.markedStreams[k] = now.markedStreams[k] ?? 0;
+    }
+  }
 }
 
 export function l7ProtocolOf(parser: AnyProtocolParser): L7Protocol {
-  // Parse errors, dropped bytes and stitch errors of every connection, for /metrics.
-  const totals = emptyStreamStats();
+  // Parse errors, dropped bytes, stitch errors and marked frames of every connection, for /metrics.
+  const totals = emptyStreamStats(parser.markReasons);
   return {
     name: parser.name,
     parseStats: () => totals,

@@ -13,4 +13,7 @@ export const mysqlParser: ProtocolParser<MysqlFrame, MysqlState, MysqlRecord> = 
   stitch: stitchMysql,
   toSpan: mysqlToSpan,
   unanswered: (request) => ({ request: request as Framed<MysqlCommandFrame>, response: null }),
+  // Compressed-protocol frames are inflated and read; /metrics counts them (and their connections).
+  markReasons: ['compressed'],
+  markOf: (frame) => (frame.compressed ? 'compressed' : null),
 };

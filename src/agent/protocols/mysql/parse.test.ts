@@ -92,12 +92,27 @@ describe('MySQL on recorded traffic', () => {
     expect(spans.filter((s) => s.requestType === 'LOGIN').map((s) => s.responseCode)).toEqual([1045, 1040, null]);
   });
 
-  it('the compressed protocol: SQL and results read through the zlib frames, and marked', () => {
+  it('the compressed protocol: SQL and results read through the zlib frames, marked, and counted', () => {
     const spans = replay('cli-compressed');
     expect(summary(spans)).toEqual(['LOGIN ok', 'SELECT ok', 'SELECT ok', 'UPDATE ok']);
     const big = spans.find((s) => s.requestResource.startsWith('SELECT REPEAT'));
     expect(big?.attributes['weft.mysql.compressed']).toBe(true);
     expect(big?.attributes['db.response.returned_rows']).toBe(1);
+    // The counters /metrics reads (weft_agent_parse_marked_*_total): the session table's totals
+    // after the capture, through the same adapter the agent uses.
+    const mysql = l7ProtocolOf(mysqlParser);
+    const table = createSessionTable({ ...DEFAULT_SESSION_OPTIONS, hostId: 'h', protocols: [mysql], source: 'net', origin: 'pcap', newSpanId: () => '0000000000000001', fixedObservationPoint: 'c' });
+    const flows = createPacketFlows();
+    let last = 0n;
+    for (const pkt of readCapturedPackets(capture('cli-compressed'))) {
+      const d = decodePacket(pkt.linkType, pkt.data);
+      if (d) table.push(flows.push(d, pkt.unixNano, 'lo'));
+      last = pkt.unixNano;
+    }
+    table.push(flows.end(last));
+    table.flush();
+    // Three statements and their answers, and the QUIT, on one connection; the login is plain.
+    expect(mysql.parseStats?.()).toMatchObject({ markedFrames: { compressed: 7 }, markedStreams: { compressed: 1 }, invalid: 0 });
   });
 
   it('mid-connection on a non-standard port, starting with COM_PINGs: every exchange is found', async () => {

@@ -50,6 +50,8 @@ export interface MysqlResponseFrame {
   partial: boolean;
   /** An ERR the server sent instead of its greeting: a refused login with no request. */
   refusedLogin: boolean;
+  /** The frame travelled inside the compressed protocol. */
+  compressed: boolean;
 }
 
 export type MysqlFrame = MysqlCommandFrame | MysqlResponseFrame;
@@ -290,7 +292,7 @@ function parseCommand(b: Buffer, state: MysqlState, end: boolean | undefined): P
 }
 
 function response(kind: MysqlResponseFrame['kind']): MysqlResponseFrame {
-  return { type: 'response', kind, errorCode: null, sqlState: '', errorMessage: '', affectedRows: 0, rows: 0, statementId: null, partial: false, refusedLogin: false };
+  return { type: 'response', kind, errorCode: null, sqlState: '', errorMessage: '', affectedRows: 0, rows: 0, statementId: null, partial: false, refusedLogin: false, compressed: false };
 }
 
 function readError(b: Buffer, pk: Packet, f: MysqlResponseFrame, withState = true): void {
@@ -453,7 +455,7 @@ function parseCompressed(b: Buffer, direction: ParseDirection, state: MysqlState
     const r = parse(plain, state, end === true && last && ends[k] === b.length);
     if (r.kind === 'needMore') continue;
     if (r.kind === 'frame') {
-      if (r.frame.type === 'command') r.frame.compressed = true;
+      r.frame.compressed = true;
       return { kind: 'frame', frame: r.frame, consumed: ends[k]! };
     }
     if (r.kind === 'ignored') return { kind: 'ignored', consumed: ends[k]! };
