@@ -17,6 +17,8 @@
 #define WEFT_KIND_EXIT 6
 /* A frame seen by tc on an interface (NET spans): socket_id holds the ifindex, the payload the frame. */
 #define WEFT_KIND_PACKET 7
+/* A process mapped OpenSSL's libssl for execution (pid, comm only): hook it if it is new. */
+#define WEFT_KIND_TLS_LIBRARY 8
 
 /* Direction of a data record. */
 #define WEFT_DIR_INGRESS 1
@@ -46,6 +48,10 @@
 
 /* Hard upper bound of the payload prefix; the load-time setting is at most this. */
 #define WEFT_MAX_PAYLOAD 4096
+/* Hard upper bound of one data record's payload: an HTTP/2 connection (many streams' frames in
+ * one syscall) is captured up to a second, larger load-time setting, at most this. */
+#define WEFT_MAX_DATA_PAYLOAD 16384
+#define WEFT_DEFAULT_HTTP2_PAYLOAD 16384
 #define WEFT_DEFAULT_PAYLOAD 1024
 #define WEFT_COMM_LEN 16
 

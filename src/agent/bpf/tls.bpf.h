@@ -41,6 +41,16 @@ struct {
 	__type(value, __u64); /* struct sock * */
 } ssl_socks SEC(".maps");
 
+/* SSL objects whose plaintext is HTTP/2 (h2 by ALPN): copied up to h2_payload_cap. Keyed by
+ * the SSL object, not the socket: the socket's ciphertext (read by node before SSL_read) stays
+ * at the short prefix. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u64);  /* SSL * */
+	__type(value, __u8);
+} ssl_http2 SEC(".maps");
+
 /* Threads that made an SSL call: only their syscalls are looked at for memory-BIO pairing. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
@@ -82,7 +92,7 @@ static __always_inline __u32 tls_seq_of(struct sock *sk, __u8 dir, __u32 *valid)
 
 static __always_inline void tls_output(struct scratch *s)
 {
-	__u64 size = sizeof(struct weft_event) + (s->ev.payload_len & (WEFT_MAX_PAYLOAD * 2 - 1));
+	__u64 size = sizeof(struct weft_event) + (s->ev.payload_len & (WEFT_MAX_DATA_PAYLOAD * 2 - 1));
 	if (size > sizeof(struct scratch))
 		return;
 	if (bpf_ringbuf_output(&events, s, size, BPF_RB_NO_WAKEUP))
@@ -204,12 +214,18 @@ static __always_inline int tls_exit(long ret)
 	ev->exit_ns = bpf_ktime_get_ns();
 	ev->bytes = n;
 	bpf_get_current_comm(ev->comm, sizeof(ev->comm));
-	__u32 want = n < payload_cap ? (__u32)n : payload_cap;
-	want &= WEFT_MAX_PAYLOAD * 2 - 1;
-	if (want > WEFT_MAX_PAYLOAD)
-		want = WEFT_MAX_PAYLOAD;
-	if (want > 0 && bpf_probe_read_user(s->payload, want, (void *)c.buf) == 0)
-		ev->payload_len = want;
+	int h2 = bpf_map_lookup_elem(&ssl_http2, &c.ssl) != NULL;
+	copy_from_buffer(&s->cs, c.buf, n, h2 ? h2_payload_cap : payload_cap);
+	__u32 len = copy_run(s);
+	/* SSL_read/SSL_write hand over whole plaintext messages less often than syscalls do, so any
+	 * call may start HTTP/2 (the preface, or frames of a connection older than the agent). */
+	if (!h2 && h2_payload_cap > payload_cap && http2_start(s->payload, len)) {
+		__u8 one = 1;
+		bpf_map_update_elem(&ssl_http2, &c.ssl, &one, BPF_ANY);
+		s->cs.cap = h2_payload_cap;
+		len = copy_run(s);
+	}
+	ev->payload_len = len;
 
 	__u64 skp = c.has_sock ? c.sock : 0;
 	__u32 seq = c.tcp_seq, seq_valid = c.seq_valid;
@@ -287,4 +303,36 @@ SEC("uretprobe")
 int BPF_KRETPROBE(ssl_read_ex_exit, int ret)
 {
 	return tls_exit(ret);
+}
+
+/* A process maps OpenSSL's libssl for execution (the loader at start, or dlopen at any time
+ * later, as Python's `import ssl` does): a TLS_LIBRARY record tells the agent to look at the
+ * process's maps and hook the file if it is new. Executable file mappings are rare (JITs map
+ * anonymous memory), so the name is read only for them. */
+#define PROT_EXEC 4
+static const char LIBSSL_NAME[] = "libssl.so";
+
+SEC("tracepoint/syscalls/sys_enter_mmap")
+int enter_mmap(struct trace_event_raw_sys_enter *ctx)
+{
+	if (!(ctx->args[2] & PROT_EXEC) || (long)ctx->args[4] < 0)
+		return 0;
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	if (!pid_traced(pid_tgid >> 32))
+		return 0;
+	struct file *file = fd_to_file(ctx->args[4]);
+	if (!file)
+		return 0;
+	struct dentry *dentry = KREAD(file, f_path.dentry);
+	if (!dentry)
+		return 0;
+	const unsigned char *name = KREAD(dentry, d_name.name);
+	char buf[sizeof(LIBSSL_NAME)] = {};
+	if (bpf_probe_read_kernel(buf, sizeof(buf) - 1, name))
+		return 0;
+	for (int i = 0; i < sizeof(LIBSSL_NAME) - 1; i++)
+		if (buf[i] != LIBSSL_NAME[i])
+			return 0;
+	emit_small(WEFT_KIND_TLS_LIBRARY, pid_tgid, NULL, 0);
+	return 0;
 }

@@ -25,6 +25,10 @@ char LICENSE[] SEC("license") = "GPL";
 
 /* Load-time settings (read-only after load; the verifier prunes on them). */
 const volatile __u32 payload_cap = WEFT_DEFAULT_PAYLOAD;
+/* The cap for sockets that carry HTTP/2 (http2_start), >= payload_cap: many streams' frames
+ * leave in one write, and a frame past the cap loses its stream (and, for a header block, the
+ * HPACK entries later blocks refer to). */
+const volatile __u32 h2_payload_cap = WEFT_DEFAULT_HTTP2_PAYLOAD;
 
 /* Runtime settings, written by userspace through the mmapped .bss. */
 volatile __u32 tracing_enabled = 1;
@@ -112,6 +116,7 @@ struct sock_state {
 	__u64 id;
 	__u64 msg_trace_id; /* trace id of the message now in flight on this socket */
 	__u8 last_dir;      /* direction of the previous data syscall, 0 = none yet */
+	__u8 http2;         /* the socket carries HTTP/2: copied up to h2_payload_cap */
 };
 
 struct {
@@ -121,10 +126,26 @@ struct {
 	__type(value, struct sock_state);
 } socks SEC(".maps");
 
-/* Room for header + payload, too big for the 512-byte BPF stack. */
+/* Where a payload copy stands (see copy_step). */
+struct copy_state {
+	__u64 src;      /* next byte of the current segment */
+	__u64 seg_left; /* bytes left in the current segment */
+	__u64 iov_ptr;  /* iovec array, 0 when the source is one buffer */
+	__u64 left;     /* bytes the call moved that are not copied yet */
+	struct iovec iov[4]; /* iovecs [iov_next & ~3, +4) */
+	__u32 iov_next; /* index of the next iovec to take */
+	__u32 iovcnt;
+	__u32 off;      /* bytes copied so far */
+	__u32 cap;
+};
+
+/* Room for header + payload, too big for the 512-byte BPF stack. The copy's state lives here
+ * too, not on the stack: the verifier follows stack values through every bpf_loop step and did
+ * not converge, while a map value is read back as an unknown and the step is verified once. */
 struct scratch {
 	struct weft_event ev;
-	__u8 payload[WEFT_MAX_PAYLOAD * 3]; /* slack so the verifier accepts off + len bounds */
+	__u8 payload[WEFT_MAX_DATA_PAYLOAD + 2048]; /* + one copy chunk: off + chunk stays inside */
+	struct copy_state cs;
 };
 
 struct {
@@ -169,8 +190,8 @@ extern void *bpf_rdonly_cast(const void *obj__ign, __u32 btf_id__k) __ksym;
 #define KREAD_INTO(dst, p, field) __builtin_memcpy((dst), &(p)->field, sizeof(*(dst)))
 #endif
 
-/* fd -> struct sock of a TCP/UDP IPv4/IPv6 socket, or NULL. Runs on every traced syscall. */
-static __always_inline struct sock *fd_to_sock(__u32 fd)
+/* fd -> struct file of the current task, or NULL. */
+static __always_inline struct file *fd_to_file(__u32 fd)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
 	struct files_struct *files = KREAD(task, files);
@@ -187,7 +208,15 @@ static __always_inline struct sock *fd_to_sock(__u32 fd)
 	bpf_probe_read_kernel(&fp, sizeof(fp), &fds[fd]);
 	if (!fp)
 		return NULL;
-	struct file *file = AS(struct file, fp);
+	return AS(struct file, fp);
+}
+
+/* fd -> struct sock of a TCP/UDP IPv4/IPv6 socket, or NULL. Runs on every traced syscall. */
+static __always_inline struct sock *fd_to_sock(__u32 fd)
+{
+	struct file *file = fd_to_file(fd);
+	if (!file)
+		return NULL;
 	struct inode *inode = KREAD(file, f_inode);
 	if (!inode)
 		return NULL;
@@ -267,6 +296,174 @@ static __always_inline void peer_from_sockaddr(struct weft_event *ev, __u64 uadd
 		ev->remote_port = bpf_ntohs(sin6.sin6_port);
 		__builtin_memcpy(ev->remote_addr, &sin6.sin6_addr, 16);
 	}
+}
+
+/* Payload copy. A syscall's bytes are copied in chunks of COPY_CHUNK, each one helper call into
+ * the scratch at the running offset, until the cap: one helper call of a variable size up to the
+ * whole cap would need scratch room for offset + size (twice the cap, beyond the per-CPU value
+ * limit), while a chunk needs the cap plus one chunk. The source is one buffer or an iovec array
+ * (readv/writev/msghdr); iovecs are read four at a time (one helper call each ~100 ns, and Node
+ * writes every HTTP/2 frame part as an iovec of its own). The steps run in a bpf_loop (Linux
+ * 5.17+, inlined by the verifier) in the direct-load object, and COMPAT_STEPS unrolled ones in the
+ * CO-RE object, which may run on kernels without bpf_loop. */
+#define COPY_CHUNK 2048
+/* iovecs looked at in one call (UIO_MAXIOV is 1024; past this the prefix stops). */
+#define IOV_MAX_VISIT 256
+#define COPY_STEPS (WEFT_MAX_DATA_PAYLOAD / COPY_CHUNK + IOV_MAX_VISIT + 1)
+#define COMPAT_STEPS 6
+
+
+static __always_inline void copy_from_buffer(struct copy_state *c, __u64 buf, __u64 len, __u32 cap)
+{
+	__builtin_memset(c, 0, sizeof(*c));
+	c->src = buf;
+	c->seg_left = len;
+	c->left = len;
+	c->cap = cap;
+}
+
+static __always_inline void copy_from_iov(struct copy_state *c, __u64 iov_ptr, __u32 iovcnt, __u64 total, __u32 cap)
+{
+	__builtin_memset(c, 0, sizeof(*c));
+	c->iov_ptr = iov_ptr;
+	c->iovcnt = iovcnt < IOV_MAX_VISIT ? iovcnt : IOV_MAX_VISIT;
+	c->left = total;
+	c->cap = cap;
+}
+
+/* The next four iovecs (fewer at the end of the array) in one helper call; constant sizes, as the
+ * verifier needs a provable bound. */
+static __always_inline int iov_fill(struct copy_state *c)
+{
+	__u32 n = c->iovcnt - c->iov_next;
+	void *src = (void *)(c->iov_ptr + (__u64)c->iov_next * sizeof(struct iovec));
+	if (n >= 4)
+		return bpf_probe_read_user(c->iov, 4 * sizeof(struct iovec), src);
+	if (n == 3)
+		return bpf_probe_read_user(c->iov, 3 * sizeof(struct iovec), src);
+	if (n == 2)
+		return bpf_probe_read_user(c->iov, 2 * sizeof(struct iovec), src);
+	return bpf_probe_read_user(c->iov, sizeof(struct iovec), src);
+}
+
+/* One step: take the next iovec when the segment is used up, then copy up to a chunk of it.
+ * Returns 1 when the copy is over (cap reached, every byte copied, a fault). */
+static __always_inline int copy_step(struct scratch *s)
+{
+	struct copy_state *c = &s->cs;
+	if (c->left == 0 || c->off >= c->cap)
+		return 1;
+	if (c->seg_left == 0) {
+		if (!c->iov_ptr || c->iov_next >= c->iovcnt)
+			return 1;
+		__u32 slot = c->iov_next & 3;
+		if (slot == 0 && iov_fill(c))
+			return 1;
+		struct iovec *v = slot == 0 ? &c->iov[0] : slot == 1 ? &c->iov[1] : slot == 2 ? &c->iov[2] : &c->iov[3];
+		c->src = (__u64)v->iov_base;
+		c->seg_left = v->iov_len;
+		c->iov_next++;
+		if (c->seg_left == 0)
+			return 0;
+	}
+	__u64 want = c->seg_left < c->left ? c->seg_left : c->left;
+	__u32 room = c->cap - c->off;
+	if (want > room)
+		want = room;
+	if (want > COPY_CHUNK)
+		want = COPY_CHUNK;
+	__u64 off = c->off;
+	/* Bounds the verifier can follow: off below the largest cap, n in [1, COPY_CHUNK] (a plain
+	 * "n == 0" test is folded away by clang before the call). The mask after the barrier keeps
+	 * the bound on the register the call uses (clang otherwise checks one copy, uses another). */
+	if (off >= WEFT_MAX_DATA_PAYLOAD || want == 0)
+		return 1;
+	barrier_var(off);
+	off &= WEFT_MAX_DATA_PAYLOAD - 1;
+	__u32 n = (((__u32)want - 1) & (COPY_CHUNK - 1)) + 1;
+	if (bpf_probe_read_user(s->payload + off, n, (void *)c->src))
+		return 1;
+	c->off += n;
+	c->src += n;
+	c->seg_left -= n;
+	c->left -= n;
+	return 0;
+}
+
+#ifndef WEFT_CORE_READS
+static long copy_step_cb(__u32 i, void *ctx)
+{
+	__u32 zero = 0;
+	struct scratch *s = bpf_map_lookup_elem(&scratch_map, &zero);
+	if (!s)
+		return 1;
+	return copy_step(s);
+}
+#endif
+
+/* Runs the copy to its end; returns the bytes in s->payload. */
+static __always_inline __u32 copy_run(struct scratch *s)
+{
+#ifndef WEFT_CORE_READS
+	bpf_loop(COPY_STEPS, copy_step_cb, NULL, 0);
+#else
+#pragma unroll
+	for (int i = 0; i < COMPAT_STEPS; i++)
+		if (copy_step(s))
+			break;
+#endif
+	return s->cs.off;
+}
+
+/* Whether a message that starts with these bytes is HTTP/2: the client's connection preface, or
+ * (a connection that was open before the agent) a frame header that a message starts with — a
+ * HEADERS, SETTINGS, PING or WINDOW_UPDATE frame of at most the default frame size, with a stream
+ * id that fits its type. Only how much is copied depends on it, never what a parser is told: a
+ * false positive costs copy time, never a wrong span. Text protocols and TLS records fail the
+ * length test (their first bytes would make it above 16 KiB). */
+static __always_inline int http2_start(const __u8 *p, __u32 len)
+{
+	if (len < 9)
+		return 0;
+	if (p[0] == 'P' && p[1] == 'R' && p[2] == 'I' && p[3] == ' ' && p[4] == '*' && p[5] == ' ' && p[6] == 'H' && p[7] == 'T')
+		return 1;
+	__u32 flen = ((__u32)p[0] << 16) | ((__u32)p[1] << 8) | p[2];
+	__u8 type = p[3], flags = p[4];
+	__u32 sid = ((__u32)p[5] << 24) | ((__u32)p[6] << 16) | ((__u32)p[7] << 8) | p[8];
+	if (flen > 16384 || (sid >> 31))
+		return 0;
+	switch (type) {
+	case 1: /* HEADERS: a stream; only END_STREAM, END_HEADERS, PADDED, PRIORITY */
+		return sid != 0 && (flags & ~0x2d) == 0;
+	case 4: /* SETTINGS */
+		return sid == 0 && flen % 6 == 0 && (flags & ~1) == 0 && (!(flags & 1) || flen == 0);
+	case 6: /* PING */
+		return sid == 0 && flen == 8 && (flags & ~1) == 0;
+	case 8: /* WINDOW_UPDATE */
+		return flen == 4 && flags == 0;
+	}
+	return 0;
+}
+
+/* A record without payload: connection and process lifecycle. */
+static __always_inline void emit_small(__u8 kind, __u64 pid_tgid, struct sock *sk, __u64 sock_id)
+{
+	struct weft_event *ev = bpf_ringbuf_reserve(&events, sizeof(*ev), 0);
+	if (!ev) {
+		count(1);
+		return;
+	}
+	__builtin_memset(ev, 0, sizeof(*ev));
+	ev->kind = kind;
+	ev->pid = pid_tgid >> 32;
+	ev->tid = (__u32)pid_tgid;
+	ev->enter_ns = ev->exit_ns = bpf_ktime_get_ns();
+	ev->socket_id = sock_id;
+	bpf_get_current_comm(ev->comm, sizeof(ev->comm));
+	if (sk)
+		fill_tuple(ev, sk);
+	bpf_ringbuf_submit(ev, BPF_RB_NO_WAKEUP);
+	count(0);
 }
 
 #include "tls.bpf.h"
@@ -354,109 +551,6 @@ int enter_sendto(struct trace_event_raw_sys_enter *ctx)
 
 /* ---- exit ---- */
 
-/* Copy up to `want` bytes from user memory to payload[off..]; returns bytes copied. */
-static __always_inline __u32 copy_chunk(__u8 *payload, __u32 off, __u64 src, __u64 want)
-{
-	if (off >= WEFT_MAX_PAYLOAD)
-		return 0;
-	__u32 n = want > WEFT_MAX_PAYLOAD ? WEFT_MAX_PAYLOAD : (__u32)want;
-	if (n == 0)
-		return 0;
-	if (bpf_probe_read_user(payload + (off & (WEFT_MAX_PAYLOAD - 1)), n & (WEFT_MAX_PAYLOAD * 2 - 1),
-				(void *)src))
-		return 0;
-	return n;
-}
-
-/* Read the prefix scattered over an iovec array (readv/writev/msghdr): the first few iovecs.
- * The iovec structs are read in one helper call: each bpf_probe_read_user costs ~100 ns, and
- * one per iovec made writev's exit cost twice a write's. */
-#define IOV_MAX_READ 4
-
-#ifndef WEFT_CORE_READS
-/* iovecs past the first 4, one helper call each, in a bpf_loop (Linux 5.17+, so only in the
- * direct-load object): Node's HTTP/2 (nghttp2) writes every frame part as an iovec of its own,
- * and a batch of concurrent streams leaves in one writev of dozens. An unrolled loop of 8 did not
- * pass the verifier. Only writes with more than 4 iovecs pay for it. */
-#define IOV_MORE_MAX 60
-struct iov_more {
-	__u64 iov_ptr;
-	__u64 left;
-	__u32 off;
-	__u32 n;
-};
-
-static long iov_more_step(__u32 i, void *ctx)
-{
-	struct iov_more *m = ctx;
-	__u32 idx = i + IOV_MAX_READ;
-	if (idx >= m->n || m->left == 0 || m->off >= payload_cap)
-		return 1;
-	struct iovec v = {};
-	if (bpf_probe_read_user(&v, sizeof(v), (void *)(m->iov_ptr + (__u64)idx * sizeof(struct iovec))))
-		return 1;
-	__u32 zero = 0;
-	struct scratch *s = bpf_map_lookup_elem(&scratch_map, &zero);
-	if (!s)
-		return 1;
-	__u64 want = v.iov_len < m->left ? v.iov_len : m->left;
-	__u32 room = payload_cap - m->off;
-	if (want > room)
-		want = room;
-	__u32 got = copy_chunk(s->payload, m->off, (__u64)v.iov_base, want);
-	m->off += got;
-	m->left -= got;
-	return got < want ? 1 : 0;
-}
-#endif
-
-static __always_inline __u32 copy_iov(__u8 *payload, __u64 iov_ptr, __u32 iovcnt, __u64 total)
-{
-	struct iovec iovs[IOV_MAX_READ] = {};
-	__u32 n = iovcnt < IOV_MAX_READ ? iovcnt : IOV_MAX_READ;
-	long err;
-	/* Constant sizes: the verifier needs a provable bound, and clang folds a computed one. */
-	if (n >= 4)
-		err = bpf_probe_read_user(iovs, 4 * sizeof(struct iovec), (void *)iov_ptr);
-	else if (n == 3)
-		err = bpf_probe_read_user(iovs, 3 * sizeof(struct iovec), (void *)iov_ptr);
-	else if (n == 2)
-		err = bpf_probe_read_user(iovs, 2 * sizeof(struct iovec), (void *)iov_ptr);
-	else if (n == 1)
-		err = bpf_probe_read_user(iovs, sizeof(struct iovec), (void *)iov_ptr);
-	else
-		return 0;
-	if (err)
-		return 0;
-	__u32 off = 0;
-	__u64 left = total;
-	int whole = 1;
-#pragma unroll
-	for (int i = 0; i < IOV_MAX_READ; i++) {
-		if (i >= n || left == 0 || off >= payload_cap)
-			break;
-		__u64 want = iovs[i].iov_len < left ? iovs[i].iov_len : left;
-		__u32 room = payload_cap - off;
-		if (want > room)
-			want = room;
-		__u32 got = copy_chunk(payload, off, (__u64)iovs[i].iov_base, want);
-		off += got;
-		left -= got;
-		if (got < want) {
-			whole = 0;
-			break;
-		}
-	}
-#ifndef WEFT_CORE_READS
-	if (whole && iovcnt > IOV_MAX_READ && left > 0 && off < payload_cap) {
-		struct iov_more m = {.iov_ptr = iov_ptr, .left = left, .off = off, .n = iovcnt};
-		bpf_loop(IOV_MORE_MAX, iov_more_step, &m, 0);
-		off = m.off;
-	}
-#endif
-	return off;
-}
-
 static __always_inline int on_exit(long ret)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
@@ -488,20 +582,26 @@ static __always_inline int on_exit(long ret)
 	bpf_get_current_comm(ev->comm, sizeof(ev->comm));
 	fill_tuple(ev, sk);
 
+	/* The socket's state first: an HTTP/2 connection is copied up to the larger cap. */
+	struct sock_state *st = sock_state_of(c.sock);
+	if (!st)
+		return 0;
+	int start = st->last_dir != c.direction;
+
 	/* Payload: where the bytes are depends on the syscall. */
-	__u64 cap = payload_cap;
-	__u32 len = 0;
+	__u32 cap = st->http2 ? h2_payload_cap : payload_cap;
+	struct copy_state *cs = &s->cs;
 	__u64 uaddr = c.addr;
 	switch (c.syscall) {
 	case WEFT_SYS_READ:
 	case WEFT_SYS_WRITE:
 	case WEFT_SYS_RECVFROM:
 	case WEFT_SYS_SENDTO:
-		len = copy_chunk(s->payload, 0, c.buf, (__u64)ret < cap ? (__u64)ret : cap);
+		copy_from_buffer(cs, c.buf, ret, cap);
 		break;
 	case WEFT_SYS_READV:
 	case WEFT_SYS_WRITEV:
-		len = copy_iov(s->payload, c.buf, c.iovcnt, ret);
+		copy_from_iov(cs, c.buf, c.iovcnt, ret, cap);
 		break;
 	case WEFT_SYS_RECVMSG:
 	case WEFT_SYS_SENDMSG:
@@ -509,10 +609,10 @@ static __always_inline int on_exit(long ret)
 	case WEFT_SYS_SENDMMSG: {
 		/* struct mmsghdr starts with its struct msghdr, so both read the first message. */
 		struct user_msghdr msg = {};
-		if (bpf_probe_read_user(&msg, sizeof(msg), (void *)c.buf))
-			break;
 		__u64 total = ret;
-		if (c.syscall == WEFT_SYS_RECVMMSG || c.syscall == WEFT_SYS_SENDMMSG) {
+		if (bpf_probe_read_user(&msg, sizeof(msg), (void *)c.buf))
+			total = 0;
+		if (total && (c.syscall == WEFT_SYS_RECVMMSG || c.syscall == WEFT_SYS_SENDMMSG)) {
 			/* ret counts messages; the first message's length follows its msghdr. */
 			__u32 mlen = 0;
 			bpf_probe_read_user(&mlen, sizeof(mlen),
@@ -521,9 +621,17 @@ static __always_inline int on_exit(long ret)
 			ev->bytes = mlen;
 		}
 		uaddr = (__u64)msg.msg_name;
-		len = copy_iov(s->payload, (__u64)msg.msg_iov, msg.msg_iovlen, total);
+		copy_from_iov(cs, (__u64)msg.msg_iov, msg.msg_iovlen, total, cap);
 		break;
 	}
+	default:
+		copy_from_buffer(cs, 0, 0, 0);
+	}
+	__u32 len = copy_run(s);
+	if (start && !st->http2 && h2_payload_cap > cap && http2_start(s->payload, len)) {
+		st->http2 = 1;
+		cs->cap = h2_payload_cap;
+		len = copy_run(s);
 	}
 	peer_from_sockaddr(ev, uaddr);
 	ev->payload_len = len;
@@ -533,11 +641,8 @@ static __always_inline int on_exit(long ret)
 	 * Ingress message start: open a new id and remember it for this thread.
 	 * Egress message start: take the thread's id (0 if none) and forget it.
 	 * Continuations carry the id of the message they continue. */
-	struct sock_state *st = sock_state_of(c.sock);
-	if (!st)
-		return 0;
 	ev->socket_id = st->id;
-	if (st->last_dir != c.direction) {
+	if (start) {
 		ev->flags |= WEFT_FLAG_MSG_START;
 		if (c.direction == WEFT_DIR_INGRESS) {
 			__u64 id = __sync_fetch_and_add(&next_trace_id, 1) & ID_MASK;
@@ -552,7 +657,7 @@ static __always_inline int on_exit(long ret)
 	}
 	ev->trace_id = st->msg_trace_id;
 
-	__u64 size = sizeof(struct weft_event) + (len & (WEFT_MAX_PAYLOAD * 2 - 1));
+	__u64 size = sizeof(struct weft_event) + (len & (WEFT_MAX_DATA_PAYLOAD * 2 - 1));
 	if (size > sizeof(struct scratch))
 		return 0;
 	/* No wakeup: the agent drains on its own schedule, and a wakeup per record (irq_work plus
@@ -583,26 +688,6 @@ EXIT(sendmsg)
 EXIT(sendmmsg)
 
 /* ---- connection lifecycle ---- */
-
-static __always_inline void emit_small(__u8 kind, __u64 pid_tgid, struct sock *sk, __u64 sock_id)
-{
-	struct weft_event *ev = bpf_ringbuf_reserve(&events, sizeof(*ev), 0);
-	if (!ev) {
-		count(1);
-		return;
-	}
-	__builtin_memset(ev, 0, sizeof(*ev));
-	ev->kind = kind;
-	ev->pid = pid_tgid >> 32;
-	ev->tid = (__u32)pid_tgid;
-	ev->enter_ns = ev->exit_ns = bpf_ktime_get_ns();
-	ev->socket_id = sock_id;
-	bpf_get_current_comm(ev->comm, sizeof(ev->comm));
-	if (sk)
-		fill_tuple(ev, sk);
-	bpf_ringbuf_submit(ev, BPF_RB_NO_WAKEUP);
-	count(0);
-}
 
 SEC("tracepoint/syscalls/sys_enter_close")
 int enter_close(struct trace_event_raw_sys_enter *ctx)

@@ -21,6 +21,7 @@ import {
   WEFT_KIND_EXEC,
   WEFT_KIND_EXIT,
   WEFT_KIND_PACKET,
+  WEFT_KIND_TLS_LIBRARY,
 } from './events.gen.js';
 
 export const SYSCALL_NAMES = ['', 'read', 'readv', 'recvfrom', 'recvmsg', 'recvmmsg', 'write', 'writev', 'sendto', 'sendmsg', 'sendmmsg', 'ssl'] as const;
@@ -124,9 +125,10 @@ function readTuple(buf: Buffer, at: number, flags: number, into: Tuple): void {
 /**
  * Decode `length` bytes of a poll buffer. The used bytes are copied once and payloads are views
  * into that copy (the poll buffer is reused by the next poll). Records of an unknown kind are
- * skipped, so an older TS side tolerates a newer addon.
+ * skipped, so an older TS side tolerates a newer addon. A process that mapped OpenSSL's libssl
+ * is not an event for the sessions: it goes to `onTlsLibrary` (the TLS attacher) alone.
  */
-export function decodeEvents(pollBuffer: Buffer, length: number, clock: KtimeClock): EbpfEvent[] {
+export function decodeEvents(pollBuffer: Buffer, length: number, clock: KtimeClock, onTlsLibrary?: (pid: number) => void): EbpfEvent[] {
   const buf = Buffer.from(pollBuffer.subarray(0, length));
   const offset = clock.offsetNs;
   const out: EbpfEvent[] = [];
@@ -193,6 +195,8 @@ export function decodeEvents(pollBuffer: Buffer, length: number, clock: KtimeClo
         wireBytes: buf.readUInt32LE(at + O.bytes),
         data: buf.subarray(at + EVENT_HEADER_SIZE, at + EVENT_HEADER_SIZE + dataLen),
       });
+    } else if (kind === WEFT_KIND_TLS_LIBRARY) {
+      onTlsLibrary?.(pid);
     } else if (kind === WEFT_KIND_EXEC || kind === WEFT_KIND_EXIT) {
       out.push({ kind: kind === WEFT_KIND_EXEC ? 'exec' : 'exit', pid, comm: readComm(buf, at + O.comm), unixNano: enter });
     }

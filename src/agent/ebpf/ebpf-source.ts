@@ -17,6 +17,12 @@ import { allPids, createTlsAttacher, SYSTEM_LIBSSL, tlsBinariesOf } from './tls-
 export interface EbpfSourceOptions {
   /** Payload prefix per syscall, bytes (default 1024, at most 4096). */
   payloadBytes?: number;
+  /**
+   * Payload per syscall or SSL call on a connection that carries HTTP/2 (the kernel recognises
+   * the preface, or a frame header that starts a message), bytes (default and at most 16384):
+   * one write carries many streams' frames, and a frame past the cap loses its stream.
+   */
+  http2PayloadBytes?: number;
   /** Ring buffer bytes, a power of two (default 8 MiB). */
   ringBytes?: number;
   /** Poll buffer bytes (default 4 MiB). */
@@ -43,7 +49,8 @@ export interface EbpfSourceOptions {
   syscalls?: boolean;
   /**
    * Hook OpenSSL's SSL_read/SSL_write (libssl, node) for TLS plaintext (default true): the
-   * system's libssl and every TLS binary a process maps, at start and as processes start.
+   * system's libssl and every TLS binary a process maps, at start, as processes start, and when
+   * a running process maps a libssl (dlopen).
    */
   tls?: boolean;
   /**
@@ -91,6 +98,7 @@ export function createEbpfSource(opts: EbpfSourceOptions = {}): EbpfSource {
   try {
     handle = addon.open({
       payloadBytes: opts.payloadBytes ?? 1024,
+      ...(opts.http2PayloadBytes !== undefined ? { http2PayloadBytes: opts.http2PayloadBytes } : {}),
       ringBytes: opts.ringBytes ?? 8 << 20,
       idSeed: Math.floor(Date.now() / 1000) & 0x1fffff,
       coreReads: opts.coreReads === true || process.env['WEFT_EBPF_CORE_READS'] === '1' ? 1 : 0,
@@ -112,7 +120,8 @@ export function createEbpfSource(opts: EbpfSourceOptions = {}): EbpfSource {
     throw new TracingError('TRC_EBPF_ATTACH', `attaching the eBPF programs failed: ${(err as Error).message}`, { cause: err });
   }
   // TLS plaintext: uprobes belong to files, so hooking each libssl/node binary once covers its
-  // processes, including later ones; exec events (below) bring in binaries not seen yet.
+  // processes, including later ones; exec events and libssl mappings (below) bring in binaries
+  // not seen yet.
   const tls = opts.tls !== false && opts.syscalls !== false ? createTlsAttacher((p) => addon.attachTls(handle, p), () => undefined) : null;
   if (tls) {
     for (const p of SYSTEM_LIBSSL) tls.attach(p);
@@ -196,7 +205,7 @@ export function createEbpfSource(opts: EbpfSourceOptions = {}): EbpfSource {
           await delay(idle);
           continue;
         }
-        const batch = decodeEvents(buffer, n, clock);
+        const batch = decodeEvents(buffer, n, clock, tls ? (pid) => tls.onLibrary(pid) : undefined);
         if (tls) for (const ev of batch) if (ev.kind === 'exec') tls.onExec(ev.pid);
         if (batch.length > 0) yield batch;
       }

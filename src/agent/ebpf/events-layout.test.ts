@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { EVENTS_HEADER, EVENTS_MODULE, parseEventsHeader, renderEventsModule } from '../../../scripts/gen-events.js';
-import { EVENT_C_OFFSETS, EVENT_HEADER_SIZE, WEFT_MAX_PAYLOAD } from './events.gen.js';
+import { EVENT_C_OFFSETS, EVENT_HEADER_SIZE, WEFT_MAX_DATA_PAYLOAD, WEFT_MAX_PAYLOAD } from './events.gen.js';
 import { loadNativeAddon } from './native.js';
 
 const inCi = process.env.CI === 'true';
@@ -27,5 +27,6 @@ describe('eBPF record layout', () => {
     expect(layout.size).toBe(EVENT_HEADER_SIZE);
     expect(layout.fields).toEqual(EVENT_C_OFFSETS);
     expect(layout.maxPayload).toBe(WEFT_MAX_PAYLOAD);
+    expect(layout.maxDataPayload).toBe(WEFT_MAX_DATA_PAYLOAD);
   });
 });

@@ -10,6 +10,7 @@ export const WEFT_KIND_ACCEPT = 4;
 export const WEFT_KIND_EXEC = 5;
 export const WEFT_KIND_EXIT = 6;
 export const WEFT_KIND_PACKET = 7;
+export const WEFT_KIND_TLS_LIBRARY = 8;
 export const WEFT_DIR_INGRESS = 1;
 export const WEFT_DIR_EGRESS = 2;
 export const WEFT_FLAG_MSG_START = 1;
@@ -29,6 +30,8 @@ export const WEFT_SYS_SENDMSG = 9;
 export const WEFT_SYS_SENDMMSG = 10;
 export const WEFT_SYS_SSL = 11;
 export const WEFT_MAX_PAYLOAD = 4096;
+export const WEFT_MAX_DATA_PAYLOAD = 16384;
+export const WEFT_DEFAULT_HTTP2_PAYLOAD = 16384;
 export const WEFT_DEFAULT_PAYLOAD = 1024;
 export const WEFT_COMM_LEN = 16;
 

@@ -16,6 +16,8 @@ export type NativeHandle = { readonly __weftNativeHandle: unique symbol };
 export interface NativeOpenConfig {
   /** Payload prefix captured per syscall (≤ 4096; default 1024). */
   payloadBytes?: number;
+  /** Payload captured per syscall or SSL call on an HTTP/2 connection (≤ 16384, the default; at least payloadBytes). */
+  http2PayloadBytes?: number;
   /** Ring buffer size, a power of two (default 8 MiB). */
   ringBytes?: number;
   /** Seeds the upper 21 bits of socket and syscall trace ids so separate runs do not collide. */
@@ -50,6 +52,7 @@ export interface NativeLayout {
   size: number;
   fields: Record<string, number>;
   maxPayload: number;
+  maxDataPayload: number;
 }
 
 /** The addon's surface, exactly as src/agent/native/weft_native.c defines it. */

@@ -3,8 +3,10 @@
  * name is an OpenSSL libssl (libssl.so.3, …), and executables that carry OpenSSL themselves
  * (node). A uprobe belongs to the file, so one attach covers every process that maps it, now
  * and later; what is left is to notice files not hooked yet: at start (every process's maps,
- * and the system's libssl even if nothing maps it yet) and when a process starts (its maps a
- * moment after exec, once the loader has mapped its libraries, and again 1 s and 3 s later).
+ * and the system's libssl even if nothing maps it yet), when a process starts (node: its
+ * executable; its maps a moment after exec), and whenever a process maps a file named
+ * libssl.so* for execution (the kernel reports it: the loader at start, or dlopen at any time
+ * later, as Python's `import ssl` does).
  */
 import { readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
 
@@ -15,11 +17,15 @@ const OPENSSL_EXECUTABLES = new Set(['node', 'nodejs']);
 /** Where Debian and other distributions keep the system libssl. */
 export const SYSTEM_LIBSSL = ['/usr/lib/x86_64-linux-gnu/libssl.so.3', '/usr/lib/aarch64-linux-gnu/libssl.so.3', '/usr/lib64/libssl.so.3', '/lib/x86_64-linux-gnu/libssl.so.3'];
 /**
- * When to look at a new process's maps: the loader maps linked libraries right after exec, but
- * runtimes load libssl later with dlopen (Python's _ssl on `import ssl`), so look again after one
- * and three seconds (a loaded host makes a runtime's start slow). A library loaded later still is hooked only when another process maps it at start.
+ * When to look at a new process's maps after exec: the executable (node) and what the loader maps
+ * first. Libraries mapped later are reported by the kernel as they are mapped (onLibrary).
  */
-export const EXEC_SCAN_DELAYS_MS = [150, 1000, 3000];
+export const EXEC_SCAN_DELAYS_MS = [150, 1000];
+/**
+ * When to look after the kernel saw a libssl mapped: it reports the mmap on entry, so the first
+ * look may come before the mapping is in /proc/PID/maps; the second one finds it.
+ */
+export const LIBRARY_SCAN_DELAYS_MS = [0, 50, 500];
 
 /** Paths (as this process can open them) of a process's TLS binaries. */
 export function tlsBinariesOf(pid: number): string[] {
@@ -58,6 +64,8 @@ export interface TlsAttacher {
   attach(path: string): number;
   /** A process started: hook its TLS binaries once they are mapped. */
   onExec(pid: number): void;
+  /** A process mapped a libssl for execution: hook it if it is a file not hooked yet. */
+  onLibrary(pid: number): void;
   /** Files hooked so far. */
   readonly hooked: ReadonlyMap<string, string>;
   close(): void;
@@ -91,19 +99,21 @@ export function createTlsAttacher(attachFile: (path: string) => number, onError:
       return 0;
     }
   };
+  const scanLater = (pid: number, delays: readonly number[]): void => {
+    for (const delay of delays) {
+      const t = setTimeout(() => {
+        timers.delete(t);
+        for (const p of tlsBinariesOf(pid)) attach(p);
+      }, delay);
+      t.unref();
+      timers.add(t);
+    }
+  };
   return {
     attach,
     hooked,
-    onExec(pid) {
-      for (const delay of EXEC_SCAN_DELAYS_MS) {
-        const t = setTimeout(() => {
-          timers.delete(t);
-          for (const p of tlsBinariesOf(pid)) attach(p);
-        }, delay);
-        t.unref();
-        timers.add(t);
-      }
-    },
+    onExec: (pid) => scanLater(pid, EXEC_SCAN_DELAYS_MS),
+    onLibrary: (pid) => scanLater(pid, LIBRARY_SCAN_DELAYS_MS),
     close() {
       for (const t of timers) clearTimeout(t);
       timers.clear();

@@ -346,21 +346,28 @@ static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list 
 	return 0;
 }
 
-/* open(config) -> handle. config: { payloadBytes?, ringBytes?, idSeed?, coreReads? (1: the CO-RE variant) } */
+/* open(config) -> handle. config: { payloadBytes?, http2PayloadBytes?, ringBytes?, idSeed?,
+ * coreReads? (1: the CO-RE variant) } */
 static napi_value js_open(napi_env env, napi_callback_info info)
 {
 	size_t argc = 1;
 	napi_value argv[1];
 	CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-	uint32_t payload = WEFT_DEFAULT_PAYLOAD, ring = 8u << 20, seed = 0, compat = 0;
+	uint32_t payload = WEFT_DEFAULT_PAYLOAD, h2 = WEFT_DEFAULT_HTTP2_PAYLOAD, ring = 8u << 20, seed = 0, compat = 0;
 	if (argc >= 1) {
 		get_u32_prop(env, argv[0], "payloadBytes", &payload);
+		get_u32_prop(env, argv[0], "http2PayloadBytes", &h2);
 		get_u32_prop(env, argv[0], "ringBytes", &ring);
 		get_u32_prop(env, argv[0], "idSeed", &seed);
 		get_u32_prop(env, argv[0], "coreReads", &compat);
 	}
 	if (payload > WEFT_MAX_PAYLOAD)
 		THROW(env, "payloadBytes is above WEFT_MAX_PAYLOAD (4096)");
+	if (h2 > WEFT_MAX_DATA_PAYLOAD)
+		THROW(env, "http2PayloadBytes is above WEFT_MAX_DATA_PAYLOAD (16384)");
+	/* HTTP/2 connections are never copied with less than the others. */
+	if (h2 < payload)
+		h2 = payload;
 	if (ring < 4096 || (ring & (ring - 1)))
 		THROW(env, "ringBytes must be a power of two >= 4096");
 
@@ -381,6 +388,7 @@ static napi_value js_open(napi_env env, napi_callback_info info)
 			continue;
 		}
 		h->progs.rodata->payload_cap = payload;
+		h->progs.rodata->h2_payload_cap = h2;
 		/* Ids: 21 bits of seed above 32 bits of counter, so they stay below 2^53 and runs differ. */
 		uint64_t base = ((uint64_t)(seed & 0x1fffff) << 32) | 1;
 		h->progs.data->next_trace_id = base;
@@ -767,6 +775,8 @@ static napi_value js_layout(napi_env env, napi_callback_info info)
 	napi_set_named_property(env, obj, "fields", fields);
 	napi_create_uint32(env, WEFT_MAX_PAYLOAD, &v);
 	napi_set_named_property(env, obj, "maxPayload", v);
+	napi_create_uint32(env, WEFT_MAX_DATA_PAYLOAD, &v);
+	napi_set_named_property(env, obj, "maxDataPayload", v);
 	return obj;
 }
 

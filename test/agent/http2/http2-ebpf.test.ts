@@ -8,11 +8,10 @@
  * and status: linked to each other and to nothing else. With a packet capture of the same calls
  * imported beside them, each call's NET span sits between its c-p and s-p.
  *
- * Limit measured here: the syscall capture keeps a prefix of each write (2 KiB). When many
- * streams leave in one writev, the frames past it are not seen: a call may lose one side's span,
- * and a header block lost there makes later references to its HPACK entries unknown. The Node tests therefore require that whatever is emitted is right or marked
- * unknown, and that nothing links wrongly; full per-call correctness with 36 concurrent calls is
- * asserted on packet captures (test/agent/http2/http2-pcap.test.ts).
+ * The syscall capture copies an HTTP/2 connection's syscalls whole up to 16 KiB (the kernel
+ * recognises the preface; other sockets keep the short prefix), so with 36 calls at once on one
+ * connection, their frames leaving in a few large writevs, every call must come out as its own
+ * complete pair. This runs with the agent's default payload settings.
  *
  * Needs root and BTF. Outside CI it skips with the reason; in CI (CI=true) it fails instead.
  */
@@ -45,6 +44,7 @@ interface ApiSpan {
   requestId: number | null;
   responseCode: number | null;
   responseStatus: string;
+  responseException: string;
   attributes: Record<string, unknown>;
 }
 
@@ -80,27 +80,6 @@ function expectPair(spans: ApiSpan[], what: string): { client: ApiSpan; server: 
   expect(server.linkReason, what).toBe('tcp_seq');
   expect(server.requestId, what).toBe(client.requestId);
   return { client, server };
-}
-
-/** A field the agent could not decode (HPACK entry never seen) is absent; a present one must be right. */
-function expectRightOrUnknown(span: ApiSpan, want: { protocol: string; responseCode: number }): void {
-  if (span.responseCode !== null) expect(span.responseCode, JSON.stringify(span)).toBe(want.responseCode);
-  else expect(span.responseStatus).toMatch(/^(unknown|timeout)$/);
-  if (span.protocol !== want.protocol) {
-    expect(span.protocol).toBe('http2');
-    expect(span.attributes['weft.hpack_unknown_fields'], JSON.stringify(span)).toBeGreaterThan(0);
-  }
-}
-
-/**
- * One call's spans: a linked pair (returned), or, when the capture missed request frames (see
- * the file comment), one span that links to nothing or none (null). Never more, never misplaced.
- */
-function pairOrPart(spans: ApiSpan[], what: string): { client: ApiSpan; server: ApiSpan } | null {
-  expect(spans.length, `${what}: ${JSON.stringify(spans)}`).toBeLessThanOrEqual(2);
-  if (spans.length === 2) return expectPair(spans, what);
-  if (spans.length === 1) expect(spans[0]!.parentId, what).toBeNull();
-  return null;
 }
 
 async function freePort(): Promise<number> {
@@ -147,7 +126,7 @@ describe.skipIf(unavailable !== null)('HTTP/2 and gRPC through the eBPF agent', 
       }
     }
 
-    agent = await startAgent({ sink: weft.server.sink, interfaces: [], nodeHook: false, logger: pino({ level: 'silent' }), ebpf: { ports: Object.values(ports), payloadBytes: 2048 } });
+    agent = await startAgent({ sink: weft.server.sink, interfaces: [], nodeHook: false, logger: pino({ level: 'silent' }), ebpf: { ports: Object.values(ports) } });
   }, 60_000);
 
   afterAll(async () => {
@@ -164,22 +143,29 @@ describe.skipIf(unavailable !== null)('HTTP/2 and gRPC through the eBPF agent', 
       const client = spawnNode(GRPC_CLIENT, [ports.grpc, run, 20, 16, concurrent ? 1 : 0]);
       expect(await client.firstLine).toBe('done');
       let complete = 0;
+      const ids = new Set<number | null>();
       for (const i of [...Array.from({ length: 20 }, (_, k) => k), ...Array.from({ length: 16 }, (_, k) => 100 + k)]) {
-        const spans = await waitTrace(weft, traceIdOf(traceparentFor(run, i)), pairSeen, concurrent ? 300 : 15_000);
-        const pair = concurrent ? pairOrPart(spans, `call ${i}`) : expectPair(spans, `call ${i}`);
-        if (!pair) continue;
+        const spans = await waitTrace(weft, traceIdOf(traceparentFor(run, i)), (s) => pairSeen(s) && s.some((x) => x.parentId));
+        const pair = expectPair(spans, `call ${i}`);
         const fail = i < 100 && i % 5 === 4;
         const path = i < 100 ? '/weft.e2e.Greeter/Say' : '/weft.e2e.Greeter/Count';
-        let known = 0;
         for (const span of [pair.client, pair.server]) {
-          expect(span, JSON.stringify(span)).toMatchObject({ requestType: 'POST', requestResource: path, requestId: pair.client.requestId });
-          expectRightOrUnknown(span, { protocol: 'grpc', responseCode: fail ? 5 : 0 });
-          if (span.protocol === 'grpc' && span.responseCode !== null) known++;
+          expect(span, JSON.stringify(span)).toMatchObject({
+            protocol: 'grpc',
+            requestType: 'POST',
+            requestResource: path,
+            requestId: pair.client.requestId,
+            responseCode: fail ? 5 : 0,
+            attributes: expect.objectContaining({ 'rpc.service': 'weft.e2e.Greeter', 'rpc.method': i < 100 ? 'Say' : 'Count' }),
+          });
+          if (fail) expect(span.responseException, JSON.stringify(span)).toBe('nothing here');
         }
-        if (known === 2) complete++;
+        ids.add(pair.client.requestId);
+        complete++;
       }
+      // One connection: 36 distinct stream ids, none shared by two calls.
+      expect(ids.size).toBe(36);
       console.log(`gRPC over eBPF, ${how}: ${complete}/36 calls with every field on both sides`);
-      if (!concurrent) expect(complete).toBe(36);
     }, 120_000);
 
     it(`Node http2 client and server: 24 streams ${how} on one connection: linked c-p/s-p pairs with path and status`, async () => {
@@ -188,17 +174,14 @@ describe.skipIf(unavailable !== null)('HTTP/2 and gRPC through the eBPF agent', 
       expect(await client.firstLine).toBe('done');
       let complete = 0;
       for (let i = 0; i < 24; i++) {
-        const spans = await waitTrace(weft, traceIdOf(traceparentFor(run, i)), pairSeen, concurrent ? 300 : 15_000);
-        const pair = concurrent ? pairOrPart(spans, `request ${i}`) : expectPair(spans, `request ${i}`);
-        if (!pair) continue;
+        const spans = await waitTrace(weft, traceIdOf(traceparentFor(run, i)), (s) => pairSeen(s) && s.some((x) => x.parentId));
+        const pair = expectPair(spans, `request ${i}`);
         for (const span of [pair.client, pair.server]) {
-          expect(span, JSON.stringify(span)).toMatchObject({ protocol: 'http2', requestType: 'GET', requestResource: `${i % 4 === 3 ? '/missing/' : '/items/'}${i}` });
-          expectRightOrUnknown(span, { protocol: 'http2', responseCode: i % 4 === 3 ? 404 : 200 });
+          expect(span, JSON.stringify(span)).toMatchObject({ protocol: 'http2', requestType: 'GET', requestResource: `${i % 4 === 3 ? '/missing/' : '/items/'}${i}`, responseCode: i % 4 === 3 ? 404 : 200 });
         }
-        if (pair.client.responseCode !== null && pair.server.responseCode !== null) complete++;
+        complete++;
       }
       console.log(`Node http2 over eBPF, ${how}: ${complete}/24 streams with the status on both sides`);
-      if (!concurrent) expect(complete).toBe(24);
     }, 120_000);
   }
 
@@ -250,8 +233,13 @@ describe.skipIf(unavailable !== null)('HTTP/2 and gRPC through the eBPF agent', 
       const pair = spans.filter((s) => s.requestResource === path);
       expectPair(pair, path);
       for (const span of pair) {
-        expect(span.protocol).toBe('http2');
-        expectRightOrUnknown(span, { protocol: 'http2', responseCode: status });
+        expect(span, JSON.stringify(span)).toMatchObject({ protocol: 'http2', requestType: 'GET' });
+        // nghttpd writes the three answers and the 200 KB body in writes of 28-49 KB, and the
+        // kernel copies 16 KiB of each: a server frame past that (the 404's HEADERS, the last
+        // DATA frame's END_STREAM) is not seen, and its span ends without a response (never
+        // with a wrong one). The client reads 8 KiB at a time: all of it is seen.
+        if (span.observationPoint === 's-p') expect([status, null], JSON.stringify(span)).toContain(span.responseCode);
+        else expect(span.responseCode, JSON.stringify(span)).toBe(status);
       }
     }
     expect(spans.find((s) => s.observationPoint === 'c-p')?.processName).toBe('nghttp');

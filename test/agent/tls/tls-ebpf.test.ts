@@ -1,8 +1,10 @@
 /**
  * @module TLS plaintext from the eBPF agent's SSL_read/SSL_write uprobes, with real programs:
  * curl → nginx over HTTPS (both on the system libssl.so.3), Python's ssl → nginx, and Node's
- * https client → a Node https server (node carries its own OpenSSL). The certificate is made
- * here with openssl. Each request carries a traceparent inside the encrypted stream: the
+ * https client → a Node https server (node carries its own OpenSSL); HTTP/2 over TLS (h2 by
+ * ALPN) with curl → nginx and Node's http2 client → its secure server, 16 streams at once; and
+ * processes that load libssl after the agent started (at exec, or by dlopen seconds later).
+ * The certificate is made here with openssl. Each request carries a traceparent inside the encrypted stream: the
  * plaintext SYS spans must show method, path and status, say tls, carry that trace id, and the
  * server's span must link under the client's. Ciphertext gives no span of its own.
  *
@@ -34,6 +36,7 @@ interface ApiSpan {
   requestType: string;
   requestResource: string;
   responseCode: number | null;
+  requestId: number | null;
   traceId: string;
   attributes: Record<string, unknown>;
 }
@@ -54,13 +57,13 @@ async function waitPair(weft: TestWeft, traceId: string, ms = 15_000): Promise<A
   return spans;
 }
 
-function expectTlsPair(spans: ApiSpan[], want: { client: string; server: string; path: string; status: number }): void {
+function expectTlsPair(spans: ApiSpan[], want: { client: string; server: string; path: string; status: number; protocol?: string }): void {
   const what = JSON.stringify(spans);
   expect(spans.map((s) => s.observationPoint).sort(), what).toEqual(['c-p', 's-p']);
   const c = spans.find((s) => s.observationPoint === 'c-p')!;
   const s = spans.find((x) => x.observationPoint === 's-p')!;
   for (const span of [c, s]) {
-    expect(span, what).toMatchObject({ protocol: 'http', requestType: 'GET', requestResource: want.path, responseCode: want.status });
+    expect(span, what).toMatchObject({ protocol: want.protocol ?? 'http', requestType: 'GET', requestResource: want.path, responseCode: want.status });
     expect(span.attributes['tls'], what).toBe(true);
   }
   expect(c.processName, what).toBe(want.client);
@@ -90,12 +93,35 @@ const [port, path, tp] = process.argv.slice(1);
 https.get({ host: '127.0.0.1', port: Number(port), path, rejectUnauthorized: false, headers: { traceparent: tp } }, (res) => { res.resume(); res.on('end', () => console.log('done ' + res.statusCode)); });
 `;
 
+/** HTTP/2 over TLS (h2 by ALPN): node's http2 secure server. */
+const H2_SECURE_SERVER = `
+const http2 = require('http2');
+const fs = require('fs');
+const [key, cert] = process.argv.slice(1);
+const s = http2.createSecureServer({ key: fs.readFileSync(key), cert: fs.readFileSync(cert) });
+s.on('stream', (stream, h) => { const p = h[':path']; stream.respond({ ':status': p.startsWith('/missing') ? 404 : 200 }); stream.end('secure h2 ' + p); });
+s.listen(0, '127.0.0.1', () => console.log(s.address().port));
+`;
+
+/** argv: port run n. n streams at once on one TLS connection; stream i goes to /missing/i when i % 4 === 3. */
+const H2_SECURE_CLIENT = `
+const http2 = require('http2');
+const [port, run, n] = process.argv.slice(1).map(Number);
+const tp = ${traceparentFor.toString().replace('function traceparentFor', 'function')};
+const session = http2.connect('https://127.0.0.1:' + port, { rejectUnauthorized: false });
+const one = (i) => new Promise((resolve, reject) => {
+  const req = session.request({ ':path': (i % 4 === 3 ? '/missing/' : '/items/') + i, traceparent: tp(run, i) });
+  req.on('data', () => {}); req.on('end', resolve); req.on('error', reject);
+});
+Promise.all(Array.from({ length: n }, (_, i) => one(i))).then(() => { session.close(); console.log('done ' + session.alpnProtocol); });
+`;
+
 describe.skipIf(unavailable !== null)('TLS plaintext through the eBPF agent (uprobes on OpenSSL)', () => {
   let weft: TestWeft;
   let agent: RunningAgent;
   const dir = mkdtempSync(join(tmpdir(), 'weft-tls-'));
   const procs: Spawned[] = [];
-  const ports = { nginx: 0, node: 0 };
+  const ports = { nginx: 0, node: 0, nginxH2: 0, nodeH2: 0 };
   const RUN = Math.floor(Math.random() * 0xffffff) + 1;
 
   beforeAll(async () => {
@@ -104,18 +130,23 @@ describe.skipIf(unavailable !== null)('TLS plaintext through the eBPF agent (upr
     execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'], { stdio: 'ignore' });
     writeFileSync(join(dir, 'a.txt'), 'hello over tls\n');
     ports.nginx = await freePort();
+    ports.nginxH2 = await freePort();
     writeFileSync(
       join(dir, 'nginx.conf'),
       `worker_processes 1; daemon off; pid ${dir}/nginx.pid; error_log ${dir}/error.log;
 events { worker_connections 64; }
 http { access_log off; client_body_temp_path ${dir}; proxy_temp_path ${dir}; fastcgi_temp_path ${dir}; uwsgi_temp_path ${dir}; scgi_temp_path ${dir};
-  server { listen 127.0.0.1:${ports.nginx} ssl; ssl_certificate ${cert}; ssl_certificate_key ${key}; root ${dir}; } }
+  server { listen 127.0.0.1:${ports.nginx} ssl; ssl_certificate ${cert}; ssl_certificate_key ${key}; root ${dir}; }
+  server { listen 127.0.0.1:${ports.nginxH2} ssl http2; ssl_certificate ${cert}; ssl_certificate_key ${key}; root ${dir}; } }
 `,
     );
     procs.push(spawnProgram('nginx', ['-c', join(dir, 'nginx.conf')]));
     const nodeServer = spawnNode(HTTPS_SERVER, [key, cert]);
     procs.push(nodeServer);
     ports.node = Number(await nodeServer.firstLine);
+    const h2Server = spawnNode(H2_SECURE_SERVER, [key, cert]);
+    procs.push(h2Server);
+    ports.nodeH2 = Number(await h2Server.firstLine);
     weft = await startTestWeft();
     agent = await startAgent({ sink: weft.server.sink, interfaces: [], nodeHook: false, logger: pino({ level: 'silent' }), ebpf: { ports: Object.values(ports) } });
     // nginx has had time to start by now; make sure it answers.
@@ -158,15 +189,15 @@ u.urlopen(u.Request('https://127.0.0.1:${ports.nginx}/a.txt', headers={'tracepar
     execFileSync('mkdir', ['-p', lib]);
     execFileSync('cp', ['/usr/lib/x86_64-linux-gnu/libssl.so.3', join(lib, 'libssl.so.3')]);
     const tp = traceparentFor(RUN, 30);
-    // The copy is a file no uprobe is on yet, loaded by dlopen on `import ssl`; the request waits
-    // past the agent's later looks at the new process's maps (1 s and 3 s after exec).
+    // The copy is a file no uprobe is on yet, loaded by dlopen on `import ssl` right at start; the
+    // request waits past the agent's looks at the new process's maps (up to 1 s after exec).
     await run(
       'python3',
       [
         '-c',
         `import time, ssl, urllib.request as u
 assert any('${lib}' in l for l in open('/proc/self/maps')), 'the copy of libssl was not loaded'
-time.sleep(4)
+time.sleep(1.5)
 ctx = ssl.create_default_context(); ctx.check_hostname = False; ctx.verify_mode = ssl.CERT_NONE
 u.urlopen(u.Request('https://127.0.0.1:${ports.nginx}/a.txt', headers={'traceparent': '${tp}'}), context=ctx).read()`,
       ],
@@ -175,6 +206,63 @@ u.urlopen(u.Request('https://127.0.0.1:${ports.nginx}/a.txt', headers={'tracepar
     const spans = await waitPair(weft, traceIdOf(tp));
     const client = spans.find((s) => s.observationPoint === 'c-p');
     expectTlsPair(spans, { client: client?.processName ?? 'python3', server: 'nginx', path: '/a.txt', status: 200 });
+  }, 60_000);
+
+  it('a running process that loads libssl late (dlopen 5 s after start, its own copy: a file not hooked yet) is hooked when it maps it', async () => {
+    const lib = join(dir, 'late-lib');
+    execFileSync('mkdir', ['-p', lib]);
+    execFileSync('cp', ['/usr/lib/x86_64-linux-gnu/libssl.so.3', join(lib, 'libssl.so.3')]);
+    const tp = traceparentFor(RUN, 40);
+    // Nothing TLS is loaded at exec: the agent's looks at a new process (up to 1 s after exec)
+    // find no libssl. `import ssl` at 5 s dlopens _ssl and with it the copy; the kernel reports
+    // that mapping and the agent hooks the new file. The request follows 0.3 s later.
+    await run(
+      'python3',
+      [
+        '-c',
+        `import time
+maps = lambda: open('/proc/self/maps').read()
+assert 'libssl' not in maps(), 'libssl was loaded at start'
+time.sleep(5)
+import ssl, urllib.request as u
+assert '${lib}' in maps(), 'the copy of libssl was not loaded'
+time.sleep(0.3)
+ctx = ssl.create_default_context(); ctx.check_hostname = False; ctx.verify_mode = ssl.CERT_NONE
+u.urlopen(u.Request('https://127.0.0.1:${ports.nginx}/a.txt', headers={'traceparent': '${tp}'}), context=ctx).read()`,
+      ],
+      { env: { ...process.env, LD_LIBRARY_PATH: lib } },
+    );
+    const spans = await waitPair(weft, traceIdOf(tp));
+    const client = spans.find((s) => s.observationPoint === 'c-p');
+    expectTlsPair(spans, { client: client?.processName ?? 'python3', server: 'nginx', path: '/a.txt', status: 200 });
+  }, 60_000);
+
+  it('curl --http2 → nginx over TLS (h2 by ALPN): plaintext HTTP/2 spans with method, path, status and the traceparent', async () => {
+    for (const [i, path, status] of [
+      [50, '/a.txt', 200],
+      [51, '/missing', 404],
+    ] as const) {
+      const tp = traceparentFor(RUN, i);
+      const { stdout } = await run('curl', ['-sk', '--http2', '-o', '/dev/null', '-w', '%{http_version}', '-H', `traceparent: ${tp}`, `https://127.0.0.1:${ports.nginxH2}${path}`]);
+      expect(stdout).toBe('2');
+      expectTlsPair(await waitPair(weft, traceIdOf(tp)), { client: 'curl', server: 'nginx', path, status, protocol: 'http2' });
+    }
+  }, 60_000);
+
+  it("Node's http2 client → a Node http2 secure server: 16 streams at once on one TLS connection, each its own linked pair", async () => {
+    const run16 = RUN + 60;
+    const client = spawnNode(H2_SECURE_CLIENT, [ports.nodeH2, run16, 16]);
+    expect(await client.firstLine).toBe('done h2');
+    const ids = new Set<number | null>();
+    for (let i = 0; i < 16; i++) {
+      const spans = await waitPair(weft, traceIdOf(traceparentFor(run16, i)));
+      const path = `${i % 4 === 3 ? '/missing/' : '/items/'}${i}`;
+      expectTlsPair(spans, { client: 'node', server: 'node', path, status: i % 4 === 3 ? 404 : 200, protocol: 'http2' });
+      const c = spans.find((x) => x.observationPoint === 'c-p')!;
+      expect(spans.find((x) => x.observationPoint === 's-p')!.requestId).toBe(c.requestId);
+      ids.add(c.requestId);
+    }
+    expect(ids.size).toBe(16);
   }, 60_000);
 
   it("Node's https client → a Node https server (node's own OpenSSL, memory BIOs)", async () => {
