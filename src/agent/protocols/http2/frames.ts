@@ -73,16 +73,46 @@ export function headerLegal(h: FrameHeader, maxLength: number): boolean {
 }
 
 /**
- * Whether `buf` (a capture that may start anywhere) reads as whole frames from offset 0: every
- * header legal with a known type and at most the default frame size, the last frame possibly
- * cut. Used to pick up a connection mid-way: a false start would decode garbage, so this is strict.
+ * The flags each frame type defines (RFC 9113 §6): a sender leaves every other flag unset (§4.1),
+ * so a header with one set is not where a frame starts.
  */
-export function plausibleFrames(buf: Uint8Array): boolean {
+const DEFINED_FLAGS = [
+  /* DATA */ FLAG_END_STREAM | FLAG_PADDED,
+  /* HEADERS */ FLAG_END_STREAM | FLAG_END_HEADERS | FLAG_PADDED | FLAG_PRIORITY,
+  /* PRIORITY */ 0,
+  /* RST_STREAM */ 0,
+  /* SETTINGS (ACK) */ 0x1,
+  /* PUSH_PROMISE */ FLAG_END_HEADERS | FLAG_PADDED,
+  /* PING (ACK) */ 0x1,
+  /* GOAWAY */ 0,
+  /* WINDOW_UPDATE */ 0,
+  /* CONTINUATION */ FLAG_END_HEADERS,
+];
+
+/**
+ * Whether a frame of this header can come from this side: the client opens odd streams and
+ * sends HEADERS and DATA only on them (a pushed stream is closed to it), and never PUSH_PROMISE;
+ * the server answers on odd streams and pushes on even ones.
+ */
+function sideLegal(h: FrameHeader, from: 'request' | 'response'): boolean {
+  if (from === 'response') return true;
+  if (h.type === PUSH_PROMISE) return false;
+  return (h.type !== HEADERS && h.type !== DATA && h.type !== CONTINUATION) || (h.streamId & 1) === 1;
+}
+
+/**
+ * Whether `buf` (a capture that may start anywhere) reads as whole frames from offset 0: every
+ * header legal with a known type, no undefined flag, at most the default frame size, a stream
+ * the sending side may use (when `from` is known), the last frame possibly cut. Used to pick up
+ * a connection mid-way: a false start would decode garbage, so this is strict.
+ */
+export function plausibleFrames(buf: Uint8Array, from?: 'request' | 'response'): boolean {
   let pos = 0;
   let frames = 0;
   while (pos + FRAME_HEADER_BYTES <= buf.length) {
     const h = readFrameHeader(buf, pos);
     if (!h || h.type > CONTINUATION || !headerLegal(h, DEFAULT_MAX_FRAME)) return false;
+    if ((h.flags & ~DEFINED_FLAGS[h.type]!) !== 0 || (from !== undefined && !sideLegal(h, from))) return false;
     frames++;
     pos += FRAME_HEADER_BYTES + h.length;
   }

@@ -188,8 +188,11 @@ function lose(d: DirectionState, consumed: number): ParseResult<Http2Frame> {
 }
 
 /** Starts reading frames at a message start we cannot place: only if the bytes read as frames. */
-function resync(buf: Buffer, d: DirectionState, end: boolean): ParseResult<Http2Frame> {
-  if (!plausibleFrames(buf)) return lose(d, buf.length);
+function resync(buf: Buffer, d: DirectionState, end: boolean, from: ParseDirection): ParseResult<Http2Frame> {
+  // Not one whole frame header yet: wait for more of this message rather than give it up (a
+  // capture cut a few bytes into a frame header picked up one message later).
+  if (buf.length < FRAME_HEADER_BYTES && !end) return { kind: 'needMore' };
+  if (!plausibleFrames(buf, from)) return lose(d, buf.length);
   const before = d.mode;
   d.mode = 'frames';
   if (before !== 'start') d.table.reset();
@@ -390,7 +393,7 @@ function startRequest(buf: Buffer, d: DirectionState, state: Http2State, end: bo
     const up = parseUpgradeRequest(buf, d, state, end);
     if (up) return up;
   }
-  return resync(buf, d, end);
+  return resync(buf, d, end, 'request');
 }
 
 function startResponse(buf: Buffer, d: DirectionState, state: Http2State, end: boolean): ParseResult<Http2Frame> {
@@ -414,7 +417,7 @@ function startResponse(buf: Buffer, d: DirectionState, state: Http2State, end: b
   } else if (!end) {
     return { kind: 'needMore' };
   }
-  return resync(buf, d, end);
+  return resync(buf, d, end, 'response');
 }
 
 export function parseHttp2(bytes: Uint8Array, direction: ParseDirection, state: Http2State, end = false): ParseResult<Http2Frame> {
@@ -430,7 +433,7 @@ export function parseHttp2(bytes: Uint8Array, direction: ParseDirection, state: 
     case 'frames':
       return parseFrame(buf, d, end);
     case 'lost':
-      return resync(buf, d, end);
+      return resync(buf, d, end, direction);
     case 'start':
     case 'preface':
       return direction === 'request' ? startRequest(buf, d, state, end) : startResponse(buf, d, state, end);
@@ -457,7 +460,7 @@ export function http2Gap(direction: ParseDirection, missing: number, state: Http
 
 /** A scratch decode for detection: the message's frames hold a request (or response) header block. */
 function framesShowRole(buf: Buffer, direction: ParseDirection): boolean {
-  if (!plausibleFrames(buf)) return false;
+  if (!plausibleFrames(buf, direction)) return false;
   const table = new HpackTable(false);
   let pos = 0;
   while (pos + FRAME_HEADER_BYTES <= buf.length) {
@@ -494,7 +497,7 @@ export function detectHttp2(bytes: Uint8Array, direction: ParseDirection): 'yes'
     }
     if (buf.length >= FRAME_HEADER_BYTES) {
       const h = readFrameHeader(buf, 0);
-      if (h && h.type === SETTINGS && h.flags === 0 && plausibleFrames(buf)) return 'yes';
+      if (h && h.type === SETTINGS && h.flags === 0 && plausibleFrames(buf, 'response')) return 'yes';
     }
   }
   return framesShowRole(buf, direction) ? 'yes' : 'no';
