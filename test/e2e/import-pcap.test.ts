@@ -2,10 +2,11 @@
  * @module `weft import-pcap` from the command line: a real capture becomes NET spans in a running
  * server (with --token), or in a store directory; bad input fails clearly.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { captureFrom } from '../../src/agent/protocols/testing/write-pcap.js';
 import { openDuckDbStore } from '../../src/server/store/index.js';
 import { cliFromSource, REPO_ROOT, runToEnd } from './cli-process.js';
 import { getJson, startTestWeft } from './weft-harness.js';
@@ -14,6 +15,7 @@ import type { TestWeft } from './weft-harness.js';
 const TOKEN = 'pcap-token';
 const KEEPALIVE = join(REPO_ROOT, 'src/agent/protocols/http1/testdata/curl-keepalive.pcap');
 const PCAPNG = join(REPO_ROOT, 'src/agent/capture/pcap/testdata/curl-http-server-v4-v6.pcapng');
+const QUERY_ATTRIBUTES = join(REPO_ROOT, 'src/agent/protocols/mysql/testdata/zeek-mysql9-query-attributes.pcap');
 
 interface ApiSpan {
   source: string;
@@ -64,6 +66,31 @@ describe('weft import-pcap', () => {
         ['s', 4, '/', 'lo'],
         ['s', 6, '/missing?x=1', 'lo'],
       ]);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('MySQL 8 query attributes from a public capture joined mid-connection: clean SQL, decoded attributes, in the store', async () => {
+    // Zeek's MySQL 9.0.0 / Connector/Python capture (testdata/zeek-mysql9-query-attributes.md),
+    // cut before its first attribute-carrying COM_QUERY: no handshake says the capability is on.
+    const dir = mkdtempSync(join(tmpdir(), 'weft-pcap-'));
+    dirs.push(dir);
+    const cut = join(dir, 'mid-connection.pcap');
+    writeFileSync(cut, captureFrom(readFileSync(QUERY_ATTRIBUTES), (p) => p.length > 6 && p[3] === 0 && p[4] === 0x03 && p[5] === 4));
+    const r = await runToEnd(cliFromSource(['import-pcap', cut, '--data', join(dir, 'data')]));
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain('imported 1 NET spans');
+    const store = await openDuckDbStore({ path: join(dir, 'data', 'weft.duckdb') });
+    try {
+      const [span] = await store.findSpans({ source: 'net', limit: 10 });
+      expect([span?.protocol, span?.requestType, span?.requestResource, span?.responseStatus]).toEqual(['mysql', 'SELECT', 'SELECT version()', 'ok']);
+      expect(span?.attributes).toMatchObject({
+        'db.mysql.query_attribute.number1': '42',
+        'db.mysql.query_attribute.string1': 'a string',
+        'db.mysql.query_attribute.date1': '1987-10-18',
+        'db.mysql.query_attribute.datetime1': '1990-09-26 12:13:14',
+      });
     } finally {
       await store.close();
     }
