@@ -5,14 +5,14 @@
  * folder is found, not listed). A missing golden fails; `UPDATE_GOLDEN=1` writes (or rewrites)
  * the goldens, to be reviewed as a diff.
  */
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { goldenText } from './testing/golden-file.js';
 import { readPcapFlows } from './testing/pcap-flows.js';
 import { protocolFolders } from './testing/protocol-folders.js';
 import { replayFlows, spansToJson } from './testing/replay.js';
 
-const UPDATE = process.env['UPDATE_GOLDEN'] === '1';
 const { folders } = await protocolFolders();
 
 for (const { folder, parser, testdata: dir } of folders) {
@@ -36,10 +36,7 @@ for (const { folder, parser, testdata: dir } of folders) {
         for (const s of stats) expect(s.invalid).toBe(0);
         expect(spans.length).toBeGreaterThan(0);
         const json = spansToJson(spans);
-        const goldenPath = join(dir, `${c}.golden.json`);
-        if (UPDATE) writeFileSync(goldenPath, json);
-        if (!existsSync(goldenPath)) expect.fail(`${goldenPath} is missing: record it with UPDATE_GOLDEN=1 npx vitest run src/agent/protocols/golden.test.ts and review it`);
-        expect(json).toBe(readFileSync(goldenPath, 'utf8'));
+        expect(json).toBe(goldenText(join(dir, `${c}.golden.json`), json));
       });
     }
   });

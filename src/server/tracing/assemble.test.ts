@@ -26,7 +26,9 @@ function loadSpans(name: string): SpanRecord[] {
   const file = new URL(`${name}.spans.json`, dir);
   const scenario = SCENARIOS[name];
   if (!scenario) throw new Error(name);
-  if (update || !existsSync(file)) writeFileSync(file, toJson(scenario.build()));
+  if (update) writeFileSync(file, toJson(scenario.build()));
+  // A missing fixture fails like a missing golden: only UPDATE_GOLDEN=1 writes them.
+  if (!existsSync(file)) throw new Error(`${file.pathname} is missing: record it with UPDATE_GOLDEN=1 and review it`);
   return fromJson(readFileSync(file, 'utf8'));
 }
 
@@ -64,7 +66,8 @@ describe('assemble: golden trees', () => {
       const opts = { ...(sc.traceId ? { traceId: sc.traceId } : {}), ...(sc.seedSpanId ? { seedSpanId: sc.seedSpanId } : {}) };
       const got = shape(assemble(spans, opts));
       const file = new URL(`${name}.golden.json`, dir);
-      if (update || !existsSync(file)) writeFileSync(file, JSON.stringify(got, null, 2) + '\n');
+      if (update) writeFileSync(file, JSON.stringify(got, null, 2) + '\n');
+      if (!existsSync(file)) throw new Error(`${file.pathname} is missing: record it with UPDATE_GOLDEN=1 and review it`);
       expect(got).toEqual(JSON.parse(readFileSync(file, 'utf8')));
     });
   }
