@@ -18,6 +18,7 @@ import { runParserBench } from './parsers.js';
 import { runPcapRecallBench } from './pcap-recall.js';
 import { runQueryBoundsBench } from './query-bounds.js';
 import { runStoreBench } from './store.js';
+import { runSyscallCopyBench } from './syscall-copy.js';
 import { runTlsOverheadBench } from './tls-overhead.js';
 import { runUiBench } from './ui.js';
 
@@ -41,6 +42,7 @@ const SUITES: Record<string, Suite> = {
   'node-hook': (log) => runNodeHookBench(log),
   'network-path': (log) => runNetworkPathBench(log),
   'tls-overhead': (log) => runTlsOverheadBench(log),
+  'syscall-copy': (log) => runSyscallCopyBench(log),
   correctness: runCorrectnessBench,
 };
 

@@ -215,7 +215,7 @@ http { access_log off; keepalive_requests 10000000; keepalive_timeout 60s;
     const grpcRuns = { u: [] as number[], t: [] as number[] };
     for (let r = 0; r < rounds; r++) {
       const u = await load();
-      const t = (await whileTraced({ ports: [gport], payloadBytes: 2048 }, load)).value;
+      const t = (await whileTraced({ ports: [gport] }, load)).value;
       grpcRuns.u.push(u);
       grpcRuns.t.push(t);
       log(`gRPC: untraced ${u.toFixed(0)} calls/s, traced ${t.toFixed(0)} calls/s`);
