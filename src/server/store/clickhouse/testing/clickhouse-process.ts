@@ -66,6 +66,8 @@ export interface ClickHouseProcessOptions {
   cluster?: { name: string; shards: ClusterShard[] };
   /** Server-wide compression method for parts (`lz4`, the default, or `zstd`). */
   compression?: 'lz4' | 'zstd';
+  /** Record every query in system.query_log (benchmarks profile the trace walk's queries). */
+  queryLog?: boolean;
 }
 
 export interface ClickHouseProcess {
@@ -114,9 +116,9 @@ function configXml(dir: string, host: string, httpPort: number, tcpPort: number,
 `;
 }
 
-const USERS_XML = `<?xml version="1.0"?>
+const usersXml = (o: ClickHouseProcessOptions): string => `<?xml version="1.0"?>
 <yandex>
-  <profiles><default><max_memory_usage>2000000000</max_memory_usage></default></profiles>
+  <profiles><default><max_memory_usage>2000000000</max_memory_usage>${o.queryLog ? '<log_queries>1</log_queries>' : ''}</default></profiles>
   <users><default><password></password><networks><ip>127.0.0.0/8</ip><ip>::1</ip></networks><profile>default</profile><quota>default</quota></default></users>
   <quotas><default><interval><duration>3600</duration><queries>0</queries><errors>0</errors><result_rows>0</result_rows><read_rows>0</read_rows><execution_time>0</execution_time></interval></default></quotas>
 </yandex>
@@ -147,7 +149,7 @@ export async function startClickHouse(opts: ClickHouseProcessOptions = {}): Prom
   const httpPort = opts.httpPort ?? (await freePort([host]));
   const tcpPort = opts.tcpPort ?? (await freePort([host]));
   writeFileSync(join(dir, 'config.xml'), configXml(dir, host, httpPort, tcpPort, opts));
-  writeFileSync(join(dir, 'users.xml'), USERS_XML);
+  writeFileSync(join(dir, 'users.xml'), usersXml(opts));
   const url = `http://${host}:${httpPort}`;
   let child: ChildProcess | null = null;
 
