@@ -9,6 +9,7 @@
  * returned handle (`sink`, `metrics`).
  */
 import type { Socket } from 'node:net';
+import { availableParallelism } from 'node:os';
 import Fastify, { LogController } from 'fastify';
 import type { FastifyError, FastifyInstance, FastifyPluginAsync, FastifyServerOptions } from 'fastify';
 import type { Logger } from 'pino';
@@ -35,55 +36,17 @@ import { eventLoopDelayCollector } from './event-loop-delay.js';
 import { createLatencyWindow } from './latency-window.js';
 import { createMetricsRegistry, newReceiverCounters, receiverSamples } from './metrics.js';
 import type { MetricSample, MetricsRegistry, ReceiverCounters } from './metrics.js';
-import { SW_TRACE_ID_ATTR } from '../apm/skywalking/index.js';
-import { createApmTraceFetcher, type ApmTraceFetcher } from './apm-clients/index.js';
+import { createApmTraceFetcher } from './apm-clients/index.js';
 import { completionApi } from './query/completion-api.js';
 import { queryApi } from './query/index.js';
 import { queryFrameworkErrors } from './query/query-errors.js';
 import { createMemoryStore, openClickHouseStore, openDuckDbStore } from './store/index.js';
 import type { Store } from './store/index.js';
 import { assemble } from './tracing/assemble.js';
-import { collectTraceSpans, type CollectLimits } from './tracing/collect.js';
+import { TRACE_WALK_LIMITS, walkTrace } from './trace-walk.js';
 
-/** Bounds of the link-key walk behind every trace query (see tracing/collect.ts). */
-const TRACE_WALK_LIMITS: CollectLimits = { maxSpans: 20_000, maxPerKey: 64 };
-const TRACE_ID_RE = /^[0-9a-f]{32}$/;
 /** Calls to external APM Trace APIs: bounded in time, cached (a trace view is often reloaded). */
 const APM_FETCH_OPTIONS = { timeoutMs: 5_000, cacheTtlMs: 60_000, cacheMaxEntries: 1_000 };
-/** Trace ids of one assembled trace asked of the APMs, at most. */
-const MAX_APM_TRACE_IDS = 4;
-
-/**
- * A trace's spans: the trace id's own spans plus every SYS/NET span linked to them (tcp seq,
- * syscall id, X-Request-ID). Any other id is taken as a span id, so a request nobody
- * instrumented can be opened from any of its spans.
- */
-async function walkTrace(store: Store, id: string, apm: ApmTraceFetcher | null): Promise<{ spans: SpanRecord[]; warnings: string[]; truncated: boolean }> {
-  const seed = TRACE_ID_RE.test(id) ? { traceId: id } : { spanId: id };
-  const walked = await collectTraceSpans(store, seed, TRACE_WALK_LIMITS);
-  const spans = walked.spans;
-  // At the span limit the walk stopped with spans still to follow: every API must say the trace is cut.
-  const truncated = spans.length >= TRACE_WALK_LIMITS.maxSpans;
-  const warnings = [...walked.warnings];
-  if (apm) {
-    // Integration 1: the APP spans the configured APMs hold for this trace, merged in. A slow or
-    // failing APM only adds a warning (the fetcher never throws for it).
-    const traceIds = [...new Set([seed.traceId ?? '', ...spans.map((s) => s.traceId)].filter((t) => t !== ''))].slice(0, MAX_APM_TRACE_IDS);
-    const aliases = [...new Set(spans.map((s) => s.attributes[SW_TRACE_ID_ATTR]).filter((v): v is string => typeof v === 'string'))];
-    const have = new Set(spans.map((s) => `${s.traceId}/${s.spanId}`));
-    for (const traceId of traceIds) {
-      const got = await apm.fetchTrace(traceId, { aliases });
-      warnings.push(...got.warnings);
-      for (const s of got.spans) {
-        const key = `${s.traceId}/${s.spanId}`;
-        if (have.has(key)) continue;
-        have.add(key);
-        spans.push(s);
-      }
-    }
-  }
-  return { spans, warnings, truncated };
-}
 
 /** What the UI layer plugs into the query server: it learns the real ports (0 → chosen). */
 export type UiInstaller = (app: FastifyInstance, info: { ports: PortsConfig; tokenRequired: boolean }) => Promise<void>;
@@ -150,12 +113,28 @@ const WARN_LEVEL = 40;
 type HttpReceiverName = 'otlp_http' | 'zipkin' | 'skywalking_http';
 type GrpcReceiverName = 'otlp_grpc' | 'skywalking_grpc';
 
+/** DuckDB memory per worker thread, at least: each thread holds its own scan and hash buffers. */
+const STORE_BYTES_PER_THREAD = 64 * 1024 * 1024;
+
+/**
+ * DuckDB worker threads for a buffer-pool budget: one per STORE_BYTES_PER_THREAD, at most one per
+ * core (DuckDB's default is one per core whatever its memory limit, so a small limit on a large
+ * machine would be shared by dozens of threads).
+ */
+export function storeThreadsFor(memoryLimitBytes: number, cores = availableParallelism()): number {
+  return Math.max(1, Math.min(cores, Math.floor(memoryLimitBytes / STORE_BYTES_PER_THREAD)));
+}
+
 export async function openStore(spec: StoreSpec, logger: Logger, memoryLimitBytes?: number): Promise<Store> {
   switch (spec.kind) {
     case 'memory':
       return createMemoryStore();
     case 'duckdb':
-      return openDuckDbStore({ path: spec.path, logger: quietChild(logger, 'store.duckdb'), ...(memoryLimitBytes !== undefined ? { memoryLimitBytes } : {}) });
+      return openDuckDbStore({
+        path: spec.path,
+        logger: quietChild(logger, 'store.duckdb'),
+        ...(memoryLimitBytes !== undefined ? { memoryLimitBytes, threads: storeThreadsFor(memoryLimitBytes) } : {}),
+      });
     case 'clickhouse':
       return openClickHouseStore({
         url: spec.url,
@@ -449,7 +428,7 @@ export async function startServer(config: WeftConfig, options: StartServerOption
     await query.register(queryApi, {
       reader: store,
       assemble: (spans, traceId) => assemble(spans, { traceId }),
-      fetchTrace: (id) => walkTrace(store, id, apmFetcher),
+      fetchTrace: (id, budget) => walkTrace(store, id, apmFetcher, budget),
       queryTimeoutMs: config.queryTimeoutMs,
     });
     await query.register(completionApi, { reader: store, limits: TRACE_WALK_LIMITS });

@@ -39,6 +39,8 @@ export interface ApmFetcherOptions {
   /** How long a found trace is reused. */
   cacheTtlMs: number;
   cacheMaxEntries: number;
+  /** Spans all cached answers may hold together (default CACHE_MAX_SPANS); the LRU end goes first. */
+  cacheMaxSpans?: number;
   /** How long "not found" and failures are remembered; default min(cacheTtlMs, NEGATIVE_CACHE_TTL_MS). */
   negativeCacheTtlMs?: number;
   fetch?: typeof fetch;
@@ -66,6 +68,12 @@ export const MAX_RESPONSE_BYTES = 64 * 1024 * 1024;
 /** SkyWalking id forms tried per trace. */
 export const MAX_SKYWALKING_IDS = 4;
 const HTTP_NOT_FOUND = 404;
+
+/**
+ * Spans the answer cache holds at most (about 2 KiB each in memory: ~100 MiB). Counted in spans,
+ * not entries: one APM trace may have 20k spans, and a thousand of those would be gigabytes.
+ */
+const CACHE_MAX_SPANS = 50_000;
 
 type Outcome = { kind: 'found'; spans: SpanRecord[]; note: string } | { kind: 'not-found' } | { kind: 'failed'; reason: string };
 
@@ -146,7 +154,11 @@ export function createApmTraceFetcher(configs: readonly ApmEndpoint[], opts: Apm
   const doFetch = opts.fetch ?? fetch;
   const now = opts.now ?? Date.now;
   const negativeTtlMs = opts.negativeCacheTtlMs ?? Math.min(opts.cacheTtlMs, NEGATIVE_CACHE_TTL_MS);
-  const cache = createLruTtlCache<Outcome>(opts.cacheMaxEntries, now);
+  const cache = createLruTtlCache<Outcome>(opts.cacheMaxEntries, now, {
+    maxWeight: opts.cacheMaxSpans ?? CACHE_MAX_SPANS,
+    // A negative answer still costs its entry.
+    weigh: (o) => (o.kind === 'found' ? o.spans.length : 1),
+  });
   const inFlight = new Map<string, Promise<Outcome>>();
 
   async function http(url: string, init: RequestInit): Promise<HttpAnswer> {

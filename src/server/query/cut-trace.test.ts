@@ -22,8 +22,8 @@ beforeAll(async () => {
     reader: store,
     assemble: fakeAssemble,
     // Trace A stands for a trace the walk cut at its span limit; trace B is whole.
-    fetchTrace: async (id) => {
-      const got = await fetch(id);
+    fetchTrace: async (id, budget) => {
+      const got = await fetch(id, budget);
       const spans = Array.isArray(got) ? got : got.spans;
       return { spans, warnings: [], truncated: spans.some((s) => s.traceId === TRACE_A) };
     },

@@ -15,7 +15,7 @@ import type { AssembledTrace } from '../tracing/trace.js';
 import { badParam, installQueryErrorHandler, jaegerErrorEnvelope, traceNotFound } from './query-errors.js';
 import { addTagFilter, all, asRawQuery, one, parseDuration, parseLimit, parseSpanKind, parseTime } from './query-params.js';
 import type { RawQuery } from './query-params.js';
-import { requestBudget, searchTracesWithin } from './query-context.js';
+import { budgetSpent, loadWithin, requestBudget, searchCutWarning, searchTracesWithin } from './query-context.js';
 import type { QueryContext } from './query-context.js';
 import { toWireSpans } from './wire-trace.js';
 
@@ -222,8 +222,15 @@ export function jaegerApi(ctx: QueryContext): FastifyPluginAsync {
       let warning: string | null = null;
       if (ids.length > 0) {
         traces = [];
-        for (const id of ids.slice(0, JAEGER_MAX_LIMIT)) {
-          const t = await ctx.traces.load(id);
+        // One budget for all the ids asked: past it the rest are not loaded, and the answer says so.
+        const budget = requestBudget(ctx, reply);
+        const asked = ids.slice(0, JAEGER_MAX_LIMIT);
+        for (const id of asked) {
+          if (budgetSpent(budget)) {
+            warning = searchCutWarning(budget, traces.length, asked.length);
+            break;
+          }
+          const t = await loadWithin(ctx, id, budget);
           if (t !== null && t.nodes.length > 0) traces.push(t);
         }
       } else {
@@ -237,7 +244,7 @@ export function jaegerApi(ctx: QueryContext): FastifyPluginAsync {
     });
 
     app.get<{ Params: { traceId: string } }>('/api/traces/:traceId', async (req, reply) => {
-      const trace = await ctx.traces.load(req.params.traceId);
+      const trace = await ctx.traces.load(req.params.traceId, requestBudget(ctx, reply));
       if (trace === null || trace.nodes.length === 0) {
         const err = traceNotFound(req.params.traceId);
         return reply.code(404).send({ data: null, total: 0, limit: 0, offset: 0, errors: [{ code: 404, msg: err.message, traceID: req.params.traceId }] });

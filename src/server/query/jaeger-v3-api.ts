@@ -81,8 +81,8 @@ export function jaegerV3Api(ctx: QueryContext): FastifyPluginAsync {
   return async (app) => {
     installQueryErrorHandler(app, v3ErrorEnvelope);
 
-    app.get<{ Params: { traceId: string } }>('/api/v3/traces/:traceId', async (req) => {
-      const trace = await ctx.traces.load(req.params.traceId);
+    app.get<{ Params: { traceId: string } }>('/api/v3/traces/:traceId', async (req, reply) => {
+      const trace = await ctx.traces.load(req.params.traceId, requestBudget(ctx, reply));
       if (trace === null || trace.nodes.length === 0) throw traceNotFound(req.params.traceId);
       const result = tracesToOtlpJson([trace], { idEncoding: 'hex', enumEncoding: 'int' });
       // TracesData has no field for it: a cut trace says so next to `result`.

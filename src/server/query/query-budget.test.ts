@@ -46,10 +46,10 @@ beforeAll(async () => {
     reader: store,
     assemble: fakeAssemble,
     queryTimeoutMs: BUDGET_MS,
-    fetchTrace: async (id) => {
+    fetchTrace: async (id, budget) => {
       loads++;
       await new Promise((r) => setTimeout(r, LOAD_MS));
-      return fetch(id);
+      return fetch(id, budget);
     },
   });
   await app.listen({ host: '127.0.0.1', port: 0 });

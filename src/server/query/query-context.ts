@@ -4,7 +4,8 @@
 import type { FastifyReply } from 'fastify';
 import type { SpanReader, SpanQuery } from '../store/index.js';
 import type { AssembledTrace } from '../tracing/trace.js';
-import type { TraceLoader } from './trace-loader.js';
+import { isTracingError } from '../../model/index.js';
+import type { LoadedTrace, TraceLoader } from './trace-loader.js';
 
 export interface QueryContext {
   reader: SpanReader;
@@ -80,12 +81,25 @@ export async function searchTracesWithin(ctx: QueryContext, q: SpanQuery, budget
       stopped ??= budgetSpent(budget);
       if (stopped) return;
       const i = next++;
-      loaded[i] = await ctx.traces.load(ids[i] as string);
+      loaded[i] = await loadWithin(ctx, ids[i] as string, budget);
     }
   };
   await Promise.all(Array.from({ length: Math.min(SEARCH_CONCURRENCY, ids.length) }, worker));
   const traces = loaded.filter((t): t is AssembledTrace => t !== null && t.nodes.length > 0);
   return { traces, warning: stopped ? searchCutWarning(budget, traces.length, ids.length) : null };
+}
+
+/**
+ * One trace of a search, within the search's budget: a trace the budget left unread is skipped
+ * (the search's own warning says it stopped), not an error for the whole search.
+ */
+export async function loadWithin(ctx: QueryContext, id: string, budget: QueryBudget): Promise<LoadedTrace | null> {
+  try {
+    return await ctx.traces.load(id, budget);
+  } catch (err) {
+    if (isTracingError(err) && err.code === 'TRC_QUERY_TIMEOUT') return null;
+    throw err;
+  }
 }
 
 /** The assembled traces of the newest trace ids matching `q`, at most `q.limit` of them. */

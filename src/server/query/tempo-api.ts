@@ -186,14 +186,14 @@ export function tempoApi(ctx: QueryContext): FastifyPluginAsync {
     app.get('/tempo/ready', async (_req, reply) => reply.type('text/plain; charset=utf-8').send('ready'));
     app.get('/tempo/api/status/buildinfo', async () => BUILD_INFO);
 
-    const load = async (id: string): Promise<LoadedTrace> => {
-      const trace = await ctx.traces.load(id);
+    const load = async (id: string, reply: FastifyReply): Promise<LoadedTrace> => {
+      const trace = await ctx.traces.load(id, requestBudget(ctx, reply));
       if (trace === null || trace.nodes.length === 0) throw traceNotFound(id);
       return trace;
     };
 
     app.get<{ Params: { traceId: string } }>('/tempo/api/traces/:traceId', async (req, reply) => {
-      const trace = await load(req.params.traceId);
+      const trace = await load(req.params.traceId, reply);
       if (wantsProtobuf(req)) return sendProtobuf(reply, traceToProtobuf(trace));
       const batches = tracesToOtlpJson([trace], { idEncoding: 'base64', enumEncoding: 'name' }).resourceSpans;
       // The v1 shape has no status: a cut trace carries a warning next to its batches.
@@ -201,7 +201,7 @@ export function tempoApi(ctx: QueryContext): FastifyPluginAsync {
     });
 
     app.get<{ Params: { traceId: string } }>('/tempo/api/v2/traces/:traceId', async (req, reply) => {
-      const trace = await load(req.params.traceId);
+      const trace = await load(req.params.traceId, reply);
       if (wantsProtobuf(req)) {
         const type = traceByIdResponseType();
         const partial = trace.truncated === true ? { status: 1, message: trace.warnings[0] ?? '' } : { status: 0 };

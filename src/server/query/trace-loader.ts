@@ -6,10 +6,13 @@
  * show the same tree for the same id.
  */
 import { skywalkingTraceIdToHex } from '../../apm/skywalking/index.js';
-import { base64ToHexId, normalizeHexId } from '../../model/index.js';
+import { TracingError, base64ToHexId, normalizeHexId } from '../../model/index.js';
 import type { SpanRecord } from '../../model/index.js';
 import type { SpanReader } from '../store/index.js';
 import type { AssembledTrace } from '../tracing/trace.js';
+import { budgetedReader, traceBudgetWarning } from './budgeted-reader.js';
+import { UNBOUNDED_BUDGET } from './query-context.js';
+import type { QueryBudget } from './query-context.js';
 
 /** How many spans a span-id lookup may return before it gives up on that key. */
 const SPAN_LOOKUP_LIMIT = 16;
@@ -17,10 +20,14 @@ const SPAN_LOOKUP_LIMIT = 16;
 const MAX_ID_CHARS = 256;
 
 /**
- * Gathers a trace's spans. It may return warnings with them (an external APM that timed out),
- * which end up in the assembled trace's warnings.
+ * Gathers a trace's spans within `budget`. It may return warnings with them (an external APM that
+ * timed out), which end up in the assembled trace's warnings; `truncated` when it stopped at its
+ * span limit, `cut` when it stopped because the budget was spent (the spans read by then).
  */
-export type FetchTrace = (idOrSpanId: string) => Promise<SpanRecord[] | { spans: SpanRecord[]; warnings: string[]; truncated?: boolean }>;
+export type FetchTrace = (
+  idOrSpanId: string,
+  budget: QueryBudget,
+) => Promise<SpanRecord[] | { spans: SpanRecord[]; warnings: string[]; truncated?: boolean; cut?: 'client_gone' | 'timeout' | null }>;
 
 /**
  * An assembled trace as the APIs get it: `truncated` when the fetch stopped at its span limit, so
@@ -69,28 +76,45 @@ export function idCandidates(raw: string): string[] {
  * The default fetch: the trace with this id; when there is none and the id could be a span
  * id, the trace of that span (so a span id pasted from a log opens its trace).
  */
-export function defaultFetchTrace(reader: SpanReader): FetchTrace {
-  return async (idOrSpanId) => {
-    const spans = await reader.getTrace(idOrSpanId);
-    if (spans.length > 0) return spans;
-    const bySpan = await reader.findByLinkKeys([{ type: 'span', value: idOrSpanId }], { limit: SPAN_LOOKUP_LIMIT });
-    const traceId = bySpan.find((s) => s.traceId !== '')?.traceId;
-    if (traceId === undefined) return bySpan;
-    return reader.getTrace(traceId);
+export function defaultFetchTrace(store: SpanReader): FetchTrace {
+  return async (idOrSpanId, budget) => {
+    const { reader, cut } = budgetedReader(store, budget);
+    const found = async (): Promise<SpanRecord[]> => {
+      const spans = await reader.getTrace(idOrSpanId);
+      if (spans.length > 0) return spans;
+      const bySpan = await reader.findByLinkKeys([{ type: 'span', value: idOrSpanId }], { limit: SPAN_LOOKUP_LIMIT });
+      const traceId = bySpan.find((s) => s.traceId !== '')?.traceId;
+      if (traceId === undefined) return bySpan;
+      return reader.getTrace(traceId);
+    };
+    const spans = await found();
+    return { spans, warnings: [], cut: cut() };
   };
 }
 
 export interface TraceLoader {
-  /** The assembled trace for a user-typed id (trace id or span id), or null when no span has it. */
-  load(rawId: string): Promise<LoadedTrace | null>;
+  /**
+   * The assembled trace for a user-typed id (trace id or span id), or null when no span has it.
+   * Within `budget` (default: none): past it the trace holds what was read, flagged truncated
+   * with a warning, like a trace cut at the span limit.
+   */
+  load(rawId: string, budget?: QueryBudget): Promise<LoadedTrace | null>;
 }
 
 export function createTraceLoader(fetchTrace: FetchTrace, assemble: Assemble): TraceLoader {
   return {
-    async load(rawId) {
+    async load(rawId, budget = UNBOUNDED_BUDGET) {
       for (const id of idCandidates(rawId)) {
-        const got = await fetchTrace(id);
+        const got = await fetchTrace(id, budget);
         const spans = Array.isArray(got) ? got : got.spans;
+        if (spans.length === 0 && !Array.isArray(got) && got.cut === 'timeout') {
+          // Nothing read within the budget: "not found" would be a wrong answer.
+          throw new TracingError('TRC_QUERY_TIMEOUT', `trace ${rawId} could not be read within the query time budget (${budget.timeoutMs} ms, --query-timeout); retry, or raise --query-timeout`, {
+            httpStatus: 503,
+            retryable: true,
+            retryAfterMs: 1000,
+          });
+        }
         if (spans.length === 0) continue;
         // Asked by span id: the trace is named after the trace id the spans carry.
         const traceId = spans.some((s) => s.traceId === id) ? id : (spans.find((s) => s.traceId !== '')?.traceId ?? id);
@@ -100,6 +124,10 @@ export function createTraceLoader(fetchTrace: FetchTrace, assemble: Assemble): T
           if (got.truncated === true) {
             trace.truncated = true;
             trace.warnings.unshift(cutTraceWarning(spans.length));
+          }
+          if (got.cut) {
+            trace.truncated = true;
+            trace.warnings.unshift(traceBudgetWarning(budget, spans.length));
           }
         }
         return trace;

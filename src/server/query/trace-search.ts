@@ -15,7 +15,7 @@ import type { AssembledTrace } from '../tracing/trace.js';
 import { badParam } from './query-errors.js';
 import { one, parseDuration, parseLimit } from './query-params.js';
 import type { RawQuery } from './query-params.js';
-import { budgetSpent, searchCutWarning, UNBOUNDED_BUDGET } from './query-context.js';
+import { budgetSpent, loadWithin, searchCutWarning, UNBOUNDED_BUDGET } from './query-context.js';
 import type { QueryBudget, QueryContext } from './query-context.js';
 
 /** Traces answered when `limit` is absent, and at most. Each one is an assembly. */
@@ -160,7 +160,7 @@ export async function searchTraceSummaries(ctx: QueryContext, search: TraceSearc
       break;
     }
     loads++;
-    const t = await ctx.traces.load(m.traceId !== '' ? m.traceId : m.spanId);
+    const t = await loadWithin(ctx, m.traceId !== '' ? m.traceId : m.spanId, budget);
     if (t === null || t.nodes.length === 0) continue;
     seenTraces.add(t.traceId);
     for (const n of t.nodes) {

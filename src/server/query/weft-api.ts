@@ -76,7 +76,7 @@ export function weftApi(ctx: QueryContext): FastifyPluginAsync {
       const compactParam = one(asRawQuery(req.query), 'compact');
       if (compactParam && !['true', 'false', '1', '0'].includes(compactParam.value)) throw badParam('compact', compactParam.value, "expected 'true' or 'false'");
       const compact = compactParam?.value === 'true' || compactParam?.value === '1';
-      const trace = await ctx.traces.load(req.params.traceId);
+      const trace = await ctx.traces.load(req.params.traceId, requestBudget(ctx, reply));
       if (trace === null || trace.nodes.length === 0) throw traceNotFound(req.params.traceId);
       const api = toApiTrace(trace);
       const truncated = trace.truncated === true;
