@@ -64,4 +64,11 @@ describe('long spans', () => {
     const all = await store.findByLinkKeys([{ type: 'tcp_seq', value: '4242' }], { limit: 100 });
     expect(all).toHaveLength(SPANS.length);
   });
+
+  it('a long span written after a window read is in the next read of that window (markers remembered by reads are dropped)', async () => {
+    const nearby = { startUnixNano: T + S / 2n, endUnixNano: T + S };
+    expect((await store.findInTimeRange(nearby, { limit: 100 }))?.map((s) => s.spanId)).not.toContain('00000000000000f1');
+    await store.write([span('00000000000000f1', 20n * S, 21n * S)]);
+    expect((await store.findInTimeRange(nearby, { limit: 100 }))?.map((s) => s.spanId)).toContain('00000000000000f1');
+  });
 });

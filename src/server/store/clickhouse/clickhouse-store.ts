@@ -23,6 +23,8 @@ import { StoreUnavailableError } from '../store-errors.js';
 import { linkKeysOf } from '../store.js';
 import type { LinkKey, OperationInfo, SpanQuery, Store, TimeRange, TraceIdQuery, WriteResult } from '../store.js';
 import { linkKeyCondition, spanQueryConditions, usableLinkKeys } from './query-conditions.js';
+import { LONG_CLASSES, LongSpanMarkerCache } from './long-span-markers.js';
+import type { MarkerRegion } from './long-span-markers.js';
 import { RowBinaryWriter } from './row-binary.js';
 import { localTableRef, schemaStatements, tableRef } from './schema.js';
 import type { SchemaNames, TableName } from './schema.js';
@@ -60,10 +62,22 @@ const NANOS_PER_SECOND = 1_000_000_000n;
  * second of extra spans; 60 s read 60x that (measured: 1M spans, 40-span walk p50 325 ms).
  */
 export const LONG_SPAN_NANO = NANOS_PER_SECOND;
-/** Duration classes: the last one (2^24 s ≈ 194 days) takes anything longer, with no lower bound. */
-const LONG_CLASSES = 24;
 /** The `span_keys` fingerprint of duration class k (small numbers; a collision only costs a read). */
 const longClassKey = (k: number): number => k;
+/** Long-span markers are fetched for the window plus this much either side (see long-span-markers.ts). */
+const MARKER_PAD_NANO = 5n * NANOS_PER_SECOND;
+/** How long fetched markers answer window reads (long spans written through other servers show after it). */
+const MARKER_TTL_MS = 2_000;
+
+/** Per duration class, the first second whose spans can reach the window (the last class: any). */
+function markerRegion(window: TimeRange): MarkerRegion {
+  const fromBucket: number[] = [];
+  for (let k = 0; k < LONG_CLASSES; k++) {
+    const reach = LONG_SPAN_NANO * 2n ** BigInt(k + 1);
+    fromBucket.push(k === LONG_CLASSES - 1 ? 0 : bucketOf(window.startUnixNano - reach < 0n ? 0n : window.startUnixNano - reach));
+  }
+  return { fromBucket, toBucket: bucketOf(window.endUnixNano) };
+}
 
 /** The duration class of a span longer than LONG_SPAN_NANO. */
 function longClassOf(durationNano: bigint): number {
@@ -171,6 +185,8 @@ interface EncodedBatch {
   spans: Buffer;
   keys: Buffer;
   attributeKeys: string[];
+  /** Some span lasts longer than LONG_SPAN_NANO (its marker changes what window reads see). */
+  hasLong: boolean;
 }
 
 class ClickHouseStoreImpl implements Store {
@@ -178,6 +194,7 @@ class ClickHouseStoreImpl implements Store {
   private closed = false;
   private readonly attributeKeySet = new Set<string>();
   private readonly insertSettings: ClickHouseSettings;
+  private readonly markers = new LongSpanMarkerCache(MARKER_TTL_MS);
 
   constructor(
     private readonly client: ClickHouseClient,
@@ -237,6 +254,7 @@ class ClickHouseStoreImpl implements Store {
     const keys = new RowBinaryWriter();
     const seenKeys = new Set<string>();
     const attributeKeys = new Set<string>();
+    let hasLong = false;
     const addKey = (hash: number, bucket: number): void => {
       const id = `${hash}:${bucket}`;
       if (seenKeys.has(id)) return;
@@ -250,11 +268,14 @@ class ClickHouseStoreImpl implements Store {
       // Only id keys go to the side table; time-bound keys are found by time (see ID_KEY_TYPES).
       for (const k of linkKeysOf(s)) if (ID_KEY_TYPES.has(k.type)) addKey(linkKeyFingerprint(k), bucket);
       const duration = s.endTimeUnixNano - s.startTimeUnixNano;
-      if (duration > LONG_SPAN_NANO) addKey(longClassKey(longClassOf(duration)), bucket);
+      if (duration > LONG_SPAN_NANO) {
+        addKey(longClassKey(longClassOf(duration)), bucket);
+        hasLong = true;
+      }
       for (const k in s.attributes) if (!this.attributeKeySet.has(k)) attributeKeys.add(k);
       for (const k in s.resource) if (!this.attributeKeySet.has(k)) attributeKeys.add(k);
     }
-    return { spans: rows.finish(), keys: keys.finish(), attributeKeys: [...attributeKeys] };
+    return { spans: rows.finish(), keys: keys.finish(), attributeKeys: [...attributeKeys], hasLong };
   }
 
   async write(spans: readonly SpanRecord[]): Promise<WriteResult> {
@@ -269,7 +290,12 @@ class ClickHouseStoreImpl implements Store {
     try {
       // Spans and keys in parallel: the batch is acknowledged only when both are accepted, and a
       // retry after a partial failure is harmless (both tables fold duplicates).
-      await Promise.all([this.insertRowBinary('spans', batch.spans), this.insertRowBinary('span_keys', batch.keys)]);
+      try {
+        await Promise.all([this.insertRowBinary('spans', batch.spans), this.insertRowBinary('span_keys', batch.keys)]);
+      } finally {
+        // Even a failed insert may have landed in part; remembered markers may now lack it.
+        if (batch.hasLong) this.markers.invalidate();
+      }
       const fresh = batch.attributeKeys.filter((k) => !this.attributeKeySet.has(k)).slice(0, Math.max(0, MAX_ATTRIBUTE_KEYS - this.attributeKeySet.size));
       if (fresh.length > 0) {
         const w = new RowBinaryWriter();
@@ -287,33 +313,37 @@ class ClickHouseStoreImpl implements Store {
    * From `span_keys` in one query: the start seconds of spans having any of the id-key
    * fingerprints (no later than `maxBucket`), and, when `window` is given, those of long spans
    * that can overlap it (each duration class only as far back as its longest span reaches).
+   * Long-span markers come from the marker cache when it covers the window; otherwise the query
+   * asks for a region padded around the window and the cache keeps the answer.
    */
   private async keyBuckets(idHashes: number[], window?: TimeRange, maxBucket?: number): Promise<{ id: number[]; long: number[] }> {
     const wanted = new Set(idHashes);
     const ors: string[] = [];
     if (wanted.size > 0) ors.push(`(key_hash IN (${sqlList([...wanted])})${maxBucket === undefined ? '' : ` AND bucket <= ${maxBucket}`})`);
-    const classes = new Map<number, number>();
-    if (window !== undefined) {
-      const hiB = bucketOf(window.endUnixNano);
-      for (let k = 0; k < LONG_CLASSES; k++) {
-        const reach = LONG_SPAN_NANO * 2n ** BigInt(k + 1);
-        const loB = k === LONG_CLASSES - 1 ? 0 : bucketOf(window.startUnixNano - reach < 0n ? 0n : window.startUnixNano - reach);
-        classes.set(longClassKey(k), loB);
-        ors.push(`(key_hash = ${longClassKey(k)} AND bucket BETWEEN ${loB} AND ${hiB})`);
-      }
+    const want = window === undefined ? null : markerRegion(window);
+    let long = want === null ? [] : this.markers.lookup(want);
+    let fetch: MarkerRegion | null = null;
+    const generation = this.markers.begin();
+    if (window !== undefined && long === null) {
+      const lo = window.startUnixNano - MARKER_PAD_NANO;
+      fetch = markerRegion({ startUnixNano: lo < 0n ? 0n : lo, endUnixNano: window.endUnixNano + MARKER_PAD_NANO });
+      for (let k = 0; k < LONG_CLASSES; k++) ors.push(`(key_hash = ${longClassKey(k)} AND bucket BETWEEN ${fetch.fromBucket[k]} AND ${fetch.toBucket})`);
     }
-    if (ors.length === 0) return { id: [], long: [] };
+    if (ors.length === 0) return { id: [], long: long ?? [] };
     const rows = await this.select(`SELECT DISTINCT key_hash, bucket FROM ${this.t('span_keys')} WHERE ${ors.join(' OR ')}`, 'key lookup');
     const id: number[] = [];
-    const long: number[] = [];
+    const markers: Array<[number, number]> = [];
     for (const [h, b] of rows) {
       const hash = Number(h);
       const bucket = Number(b);
       if (wanted.has(hash) && (maxBucket === undefined || bucket <= maxBucket)) id.push(bucket);
-      const from = classes.get(hash);
-      if (from !== undefined && bucket >= from) long.push(bucket);
+      if (fetch !== null && hash < LONG_CLASSES && bucket >= (fetch.fromBucket[hash] as number) && bucket <= fetch.toBucket) markers.push([hash, bucket]);
     }
-    return { id, long };
+    if (fetch !== null && want !== null) {
+      this.markers.store(fetch, markers, generation);
+      long = LongSpanMarkerCache.select(markers, want);
+    }
+    return { id, long: long ?? [] };
   }
 
   /**
