@@ -1,31 +1,47 @@
 /**
- * @module UI benchmark (`npm run bench -- ui`): generated full-stack traces of 1k, 10k and 100k
- * spans opened in Debian's Chromium. For each: time to first draw (navigation start → the flame
- * graph's first canvas draw, including fetch, JSON parse, model and layout), then frame times
- * while scrolling (120 frames) and while zooming with Ctrl+wheel (120 frames): the interval
- * between animation frames (what a person sees; 16.7 ms is 60 fps) and the draw time itself.
+ * @module UI benchmark (`npm run bench -- ui`): full-stack traces of 1k, 10k and 100k spans
+ * opened in Debian's Chromium. Time to first draw (navigation start → the flame graph's first
+ * canvas draw, including the page, the trace's transfer, decode, model and layout), then frame
+ * times while scrolling (120 frames) and while zooming with Ctrl+wheel (120 frames): the
+ * interval between animation frames (16.7 ms is 60 fps) and the draw time itself.
  *
- * Reference, side by side in the same browser: a plain DOM timeline of the same trace (one row
- * of elements per span, the approach of list-based trace views), built by bench/ui-dom-reference.js:
- * its time to first paint and its frame times for the same scroll and zoom.
+ * Side by side, alternating run by run (this machine is shared and its load swings), medians of
+ * WEFT_BENCH_UI_REPEATS runs:
+ * - **columns**: what the UI does (`/api/v1/traces/{id}/columns`, gzip, preloaded by the shell);
+ * - **json** (reference): the same UI fetching the span-per-object answer (`?compact=true`, what
+ *   the previous build did), opened with `?via=json`;
+ * - **dom** (reference): a plain DOM timeline of the same trace (bench/ui-dom-reference.js, one
+ *   row of elements per span: the approach of list-based trace views), sizes up to
+ *   WEFT_BENCH_UI_DOM_MAX spans (its 100k-span first paint alone took a minute).
  *
- * The traces are served as `/api/v1/traces/{id}` JSON by a small Fastify server with the real UI
- * routes, not by a Weft store: the server's trace walk stops at 20,000 spans, and this measures
- * the browser side alone.
+ * Two servers. *in-process*: generated traces (`generatedTrace`) served pre-encoded by a small
+ * Fastify app with the real UI routes: the browser's side alone, up to 100k spans (the real
+ * server's trace walk stops at 20,000). *weft up*: a real `weft up` child process (test/ui/
+ * weft-up.ts) holding the same generated traces as the spans a server receives
+ * (`generatedSpanRecords`), posted as OTLP: the whole path, walk and assembly included, for
+ * WEFT_BENCH_UI_UP_SIZES (default 1000,10000); the columns answer's Server-Timing says how much
+ * of it the server took.
  *
- * Env: WEFT_BENCH_UI_SIZES (default 1000,10000,100000), WEFT_CHROMIUM (default /usr/bin/chromium).
+ * Env: WEFT_BENCH_UI_SIZES (default 1000,10000,100000), WEFT_BENCH_UI_UP_SIZES,
+ * WEFT_BENCH_UI_REPEATS (default 3), WEFT_BENCH_UI_DOM_MAX (default 10000),
+ * WEFT_CHROMIUM (default /usr/bin/chromium).
  */
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import Fastify from 'fastify';
 import type { Page } from 'playwright-core';
 import type { ApiSpan, ApiTrace } from '../src/server/query/index.js';
 import { compactItem } from '../src/server/query/json-stream.js';
+import { toTraceColumns } from '../src/server/query/trace-columns.js';
 import { apiSpan } from '../src/ui/app/trace/trace-fixture.js';
 import { installWebUi } from '../src/ui/ui-server.js';
 import { launchChromium } from '../test/ui/browser.js';
+import { startWeftUp } from '../test/ui/weft-up.js';
+import { emptySpan } from '../src/model/index.js';
+import type { SpanRecord } from '../src/model/index.js';
 
 const ROOT = new URL('../', import.meta.url).pathname;
 /** The span fields a compact answer keeps (the contract's; weft-api.ts has the same list). */
@@ -33,19 +49,41 @@ const CONTRACT_SPAN_FIELDS: ReadonlySet<string> = new Set(['id', 'parentId', 'so
 const FRAMES = 120;
 const VIEWPORT = { width: 1500, height: 900 };
 
-export interface UiBenchRow {
+type PathName = 'columns' | 'json' | 'dom';
+
+/** Time to first draw of one trace by one path: the median of the runs, and what it is made of. */
+export interface FirstDrawRow {
+  server: 'in-process' | 'weft up';
+  spans: number;
+  path: PathName;
+  firstDrawMs: number;
+  runsMs: number[];
+  /** Navigation start → the trace's last byte (page, request, server, transfer). */
+  responseEndMs: number;
+  /** Request sent → first byte of the answer (the server's time, mostly). */
+  ttfbMs: number;
+  /** Last byte → first draw: decode, model, layout, render, draw (the UI's own work). */
+  uiWorkMs: number;
+  /** Bytes on the wire (compressed) and decoded. */
+  transferKB: number;
+  bodyKB: number;
+  /** The columns answer's Server-Timing (load, encode, gzip), ms. */
+  serverTiming: string;
+  /** 1-minute load average when the row was measured (2 cores here). */
+  loadAvg: number;
+}
+
+export interface FrameRow {
   spans: number;
   renderer: 'weft-canvas' | 'dom-reference';
-  firstDrawMs: number;
-  /** Navigation start → the trace JSON fully received (page load, request, transfer). */
-  responseEndMs: number;
-  /** Trace JSON received → first draw: parse, model, layout, render, draw (the UI's own work). */
-  uiWorkMs: number;
-  jsonMB: number;
-  /** 1-minute load average when the row was measured (2 cores here). */
   loadAvg: number;
   scroll: FrameStats;
   zoom: FrameStats;
+}
+
+export interface UiBenchResult {
+  firstDraw: FirstDrawRow[];
+  frames: FrameRow[];
 }
 
 export interface FrameStats {
@@ -185,6 +223,37 @@ export function generatedTrace(size: number): ApiTrace {
   return { traceId, spans, services: [...new Set(spans.map((s) => s.service).filter((s) => s !== ''))].sort(), warnings: [] };
 }
 
+/**
+ * `generatedTrace` as the SpanRecords a Weft server would receive for it: every hop's SYS and
+ * NET spans carry the trace context of the call's client span (as traceparent in the captured
+ * request does), tcp seqs are shared along the hop, times are unix ns from `t0`. So a real
+ * `weft up` finds the whole trace by its id and assembles it by span ids and tcp seqs.
+ */
+export function generatedSpanRecords(size: number, t0: bigint): SpanRecord[] {
+  const t = generatedTrace(size);
+  const byId = new Map(t.spans.map((s) => [s.id, s]));
+  const first = t.spans.reduce((m, s) => (BigInt(s.startTimeUnixNano) < m ? BigInt(s.startTimeUnixNano) : m), BigInt((t.spans[0] as ApiSpan).startTimeUnixNano));
+  return t.spans.map((s, n) => {
+    let traceContext: Pick<SpanRecord, 'traceId' | 'spanId' | 'parentSpanId'> = { traceId: t.traceId, spanId: s.spanId, parentSpanId: s.parentSpanId };
+    if (s.source !== 'app') {
+      let up: ApiSpan | undefined = s;
+      while (up !== undefined && up.observationPoint !== 'c-app' && up.observationPoint !== 's-app') up = up.parentId === null ? undefined : byId.get(up.parentId);
+      if (up?.observationPoint === 'c-app') traceContext = { traceId: t.traceId, spanId: up.spanId, parentSpanId: up.parentSpanId };
+      // A leaf call under a served request (the DNS lookups): its own id, that request's span as parent.
+      else traceContext = { traceId: t.traceId, spanId: (0xd000000 + n).toString(16).padStart(16, '0'), parentSpanId: up?.spanId ?? '' };
+    }
+    const { id: _id, parentId: _p, linkReason: _l, confidence: _c, clockOffsetNano: _o, possibleParents: _pp, hop: _h, durationNano: _d, events: _e, startTimeUnixNano, endTimeUnixNano, ...fields } = s;
+    return {
+      ...emptySpan(s),
+      ...fields,
+      ...traceContext,
+      startTimeUnixNano: t0 + (BigInt(startTimeUnixNano) - first),
+      endTimeUnixNano: t0 + (BigInt(endTimeUnixNano) - first),
+      events: [],
+    };
+  });
+}
+
 interface InPage {
   frames: number[];
   work: number[];
@@ -227,32 +296,128 @@ async function drive(page: Page, kind: 'weft-scroll' | 'weft-zoom' | 'dom-scroll
 /** Past this, a renderer counts as not having drawn at all (its row says so). */
 const FIRST_DRAW_TIMEOUT_MS = 180_000;
 
-/** Time of `mark` and of the trace response's last byte, ms from navigation start. */
-async function firstDraw(page: Page, url: string, mark: string): Promise<{ drawMs: number; responseEndMs: number }> {
+interface OneDraw {
+  drawMs: number;
+  responseEndMs: number;
+  ttfbMs: number;
+  transferKB: number;
+  bodyKB: number;
+  serverTiming: string;
+}
+
+/** One navigation: the time of `mark` and the trace request's timings, ms from navigation start. */
+async function firstDraw(page: Page, url: string, mark: string): Promise<OneDraw> {
   await page.goto(url);
-  await page.waitForFunction((m) => performance.getEntriesByName(m).length > 0, mark, { timeout: FIRST_DRAW_TIMEOUT_MS, polling: 100 });
+  await page.waitForFunction((m) => performance.getEntriesByName(m).length > 0, mark, { timeout: FIRST_DRAW_TIMEOUT_MS, polling: 50 });
   return page.evaluate((m) => {
     const api = performance.getEntriesByType('resource').find((r) => r.name.includes('/api/v1/traces/')) as PerformanceResourceTiming | undefined;
-    return { drawMs: (performance.getEntriesByName(m)[0] as PerformanceEntry).startTime, responseEndMs: api?.responseEnd ?? 0 };
+    return {
+      drawMs: (performance.getEntriesByName(m)[0] as PerformanceEntry).startTime,
+      responseEndMs: api?.responseEnd ?? 0,
+      ttfbMs: api ? api.responseStart - api.requestStart : 0,
+      transferKB: api ? api.encodedBodySize / 1024 : 0,
+      bodyKB: api ? api.decodedBodySize / 1024 : 0,
+      serverTiming: (api?.serverTiming ?? []).map((t) => `${t.name} ${Math.round(t.duration)}`).join(', '),
+    };
   }, mark);
 }
 
-export async function runUiBench(log: (line: string) => void): Promise<UiBenchRow[]> {
-  const built = spawnSync(process.execPath, [join(ROOT, 'scripts', 'build-ui.mjs')], { encoding: 'utf8' });
-  if (built.status !== 0) throw new Error(`UI build failed: ${built.stderr}`);
-  const sizes = (process.env.WEFT_BENCH_UI_SIZES ?? '1000,10000,100000').split(',').map((s) => Number(s.trim()));
-  // What the server answers with ?compact=true (the UI and the reference both ask for it).
-  const traces = new Map<string, string>();
+const median = (xs: readonly number[]): number => percentile(xs, 50);
+
+/** Pages per path, alternating path by path `repeats` times, so a load swing hits every path alike. */
+async function measurePaths(
+  browser: Awaited<ReturnType<typeof launchChromium>>['browser'],
+  paths: readonly { path: PathName; url: string; mark: string }[],
+  repeats: number,
+): Promise<Map<PathName, OneDraw[]>> {
+  const out = new Map<PathName, OneDraw[]>(paths.map((p) => [p.path, []]));
+  for (let r = 0; r < repeats; r++) {
+    for (const p of paths) {
+      const page = await browser.newPage({ viewport: VIEWPORT });
+      try {
+        out.get(p.path)?.push(await firstDraw(page, p.url, p.mark));
+      } catch {
+        // No draw within the timeout: the row shows fewer runs.
+      }
+      await page.close();
+    }
+  }
+  return out;
+}
+
+function rowsOf(server: FirstDrawRow['server'], spans: number, runs: Map<PathName, OneDraw[]>, log: (line: string) => void): FirstDrawRow[] {
+  const rows: FirstDrawRow[] = [];
+  const load = round(loadavg()[0] ?? 0);
+  for (const [path, list] of runs) {
+    if (list.length === 0) {
+      log(`${server}, ${spans} spans, ${path}: no draw within ${FIRST_DRAW_TIMEOUT_MS / 1000} s`);
+      continue;
+    }
+    const draw = median(list.map((d) => d.drawMs));
+    const resp = median(list.map((d) => d.responseEndMs));
+    const row: FirstDrawRow = {
+      server,
+      spans,
+      path,
+      firstDrawMs: round(draw),
+      runsMs: list.map((d) => Math.round(d.drawMs)),
+      responseEndMs: round(resp),
+      ttfbMs: round(median(list.map((d) => d.ttfbMs))),
+      uiWorkMs: round(median(list.map((d) => d.drawMs - d.responseEndMs))),
+      transferKB: round(median(list.map((d) => d.transferKB))),
+      bodyKB: round(median(list.map((d) => d.bodyKB))),
+      serverTiming: list.map((d) => d.serverTiming).find((t) => t !== '') ?? '',
+      loadAvg: load,
+    };
+    rows.push(row);
+    log(
+      `${server}, ${spans} spans, ${path}: first draw ${row.firstDrawMs.toFixed(0)} ms (runs ${row.runsMs.join(' / ')}); response end ${row.responseEndMs.toFixed(0)} ms, first byte after ${row.ttfbMs.toFixed(0)} ms` +
+        `${row.serverTiming ? ` (server: ${row.serverTiming})` : ''}, UI work ${row.uiWorkMs.toFixed(0)} ms; ${row.transferKB.toFixed(0)} KB on the wire, ${row.bodyKB.toFixed(0)} KB decoded; load ${load}`,
+    );
+  }
+  const cols = rows.find((r) => r.path === 'columns');
+  for (const ref of rows.filter((r) => r.path !== 'columns')) {
+    if (cols) log(`${server}, ${spans} spans: first draw columns / ${ref.path} = ${(cols.firstDrawMs / ref.firstDrawMs).toFixed(3)}, UI work ${(cols.uiWorkMs / Math.max(ref.uiWorkMs, 0.001)).toFixed(3)}`);
+  }
+  return rows;
+}
+
+async function frameRow(page: Page, spans: number, renderer: FrameRow['renderer'], log: (line: string) => void): Promise<FrameRow> {
+  await page.waitForTimeout(300);
+  const scroll = await drive(page, renderer === 'weft-canvas' ? 'weft-scroll' : 'dom-scroll');
+  const zoom = await drive(page, renderer === 'weft-canvas' ? 'weft-zoom' : 'dom-zoom');
+  const row: FrameRow = { spans, renderer, loadAvg: round(loadavg()[0] ?? 0), scroll: stats(scroll.frames, scroll.work), zoom: stats(zoom.frames, zoom.work) };
+  log(
+    `${spans} spans, ${renderer}: scroll frames p50 ${row.scroll.frameP50Ms} / p95 ${row.scroll.frameP95Ms} ms (work p95 ${row.scroll.workP95Ms} ms); ` +
+      `zoom frames p50 ${row.zoom.frameP50Ms} / p95 ${row.zoom.frameP95Ms} ms (work p95 ${row.zoom.workP95Ms} ms); load ${row.loadAvg}`,
+  );
+  return row;
+}
+
+/** The browser side alone: generated traces served pre-encoded, as the real routes encode them. */
+async function inProcess(chromium: Awaited<ReturnType<typeof launchChromium>>, sizes: number[], repeats: number, domMax: number, log: (line: string) => void, result: UiBenchResult): Promise<void> {
+  const json = new Map<string, string>();
+  const columns = new Map<string, { plain: string; gzip: Buffer }>();
+  const ids = new Map<number, string>();
   for (const size of sizes) {
     const t = generatedTrace(size);
-    traces.set(t.traceId, JSON.stringify({ ...t, spans: t.spans.map((sp) => compactItem(sp as unknown as Record<string, unknown>, CONTRACT_SPAN_FIELDS)) }));
+    ids.set(size, t.traceId);
+    json.set(t.traceId, JSON.stringify({ ...t, spans: t.spans.map((sp) => compactItem(sp as unknown as Record<string, unknown>, CONTRACT_SPAN_FIELDS)) }));
+    const plain = JSON.stringify(toTraceColumns(t, false));
+    columns.set(t.traceId, { plain, gzip: gzipSync(plain, { level: 1 }) });
   }
   const app = Fastify({ logger: false, bodyLimit: 1024 });
   await installWebUi(app, { ports: {}, tokenRequired: false });
+  const notFound = { error: { code: 'TRC_QUERY_TRACE_NOT_FOUND', message: 'no such trace' } };
   app.get<{ Params: { id: string } }>('/api/v1/traces/:id', async (req, reply) => {
-    const body = traces.get(req.params.id);
-    if (body === undefined) return reply.code(404).send({ error: { code: 'TRC_QUERY_TRACE_NOT_FOUND', message: 'no such trace' } });
-    return reply.type('application/json').send(body);
+    const body = json.get(req.params.id);
+    return body === undefined ? reply.code(404).send(notFound) : reply.type('application/json').send(body);
+  });
+  app.get<{ Params: { id: string } }>('/api/v1/traces/:id/columns', async (req, reply) => {
+    const c = columns.get(req.params.id);
+    if (c === undefined) return reply.code(404).send(notFound);
+    void reply.type('application/json').header('vary', 'accept-encoding');
+    return /gzip/.test(String(req.headers['accept-encoding'] ?? '')) ? reply.header('content-encoding', 'gzip').send(c.gzip) : reply.send(c.plain);
   });
   const domScript = readFileSync(join(ROOT, 'bench', 'ui-dom-reference.js'), 'utf8');
   app.get('/bench/dom/:id', async (_req, reply) => reply.type('text/html').send('<!doctype html><meta charset="utf-8"><title>DOM reference</title><body><script src="/bench/dom-reference.js"></script></body>'));
@@ -260,51 +425,84 @@ export async function runUiBench(log: (line: string) => void): Promise<UiBenchRo
   await app.listen({ host: '127.0.0.1', port: 0 });
   const addr = app.server.address();
   const base = `http://127.0.0.1:${typeof addr === 'object' && addr !== null ? addr.port : 0}`;
-  const chromium = await launchChromium();
-  const rows: UiBenchRow[] = [];
   try {
-    // Warm-up: the browser's first navigation pays for process start-up; neither renderer should.
-    const warmId = generatedTrace(Math.min(...sizes)).traceId;
-    for (const [path, mark] of [[`/trace/${warmId}`, 'weft-first-draw'], [`/bench/dom/${warmId}`, 'dom-first-draw']] as const) {
-      const warm = await chromium.browser.newPage({ viewport: VIEWPORT });
-      await firstDraw(warm, `${base}${path}`, mark);
-      await warm.close();
-    }
+    // Warm-up: the browser's first navigation pays for process start-up; no path should.
+    const warmId = ids.get(Math.min(...sizes)) as string;
+    await measurePaths(chromium.browser, [{ path: 'columns', url: `${base}/trace/${warmId}`, mark: 'weft-first-draw' }, { path: 'json', url: `${base}/trace/${warmId}?via=json`, mark: 'weft-first-draw' }, { path: 'dom', url: `${base}/bench/dom/${warmId}`, mark: 'dom-first-draw' }], 1);
     for (const size of sizes) {
-      const id = generatedTrace(size).traceId;
+      const id = ids.get(size) as string;
+      const paths: { path: PathName; url: string; mark: string }[] = [
+        { path: 'columns', url: `${base}/trace/${id}`, mark: 'weft-first-draw' },
+        { path: 'json', url: `${base}/trace/${id}?via=json`, mark: 'weft-first-draw' },
+      ];
+      if (size <= domMax) paths.push({ path: 'dom', url: `${base}/bench/dom/${id}`, mark: 'dom-first-draw' });
+      result.firstDraw.push(...rowsOf('in-process', size, await measurePaths(chromium.browser, paths, repeats), log));
+      // Frames: scrolling and zooming the columns page (the json path draws the same way).
       const page = await chromium.browser.newPage({ viewport: VIEWPORT });
-      const jsonMB = round((traces.get(id)?.length ?? 0) / 1e6);
-      const wf = await firstDraw(page, `${base}/trace/${id}`, 'weft-first-draw');
-      const weftFirst = wf.drawMs;
-      await page.waitForTimeout(300);
-      const ws = await drive(page, 'weft-scroll');
-      const wz = await drive(page, 'weft-zoom');
-      const load = round(loadavg()[0] ?? 0);
-      rows.push({ spans: size, renderer: 'weft-canvas', firstDrawMs: round(weftFirst), responseEndMs: round(wf.responseEndMs), uiWorkMs: round(weftFirst - wf.responseEndMs), jsonMB, loadAvg: load, scroll: stats(ws.frames, ws.work), zoom: stats(wz.frames, wz.work) });
-      log(`${size} spans (${jsonMB} MB JSON, load ${load}), weft canvas: first draw ${weftFirst.toFixed(0)} ms (response in ${wf.responseEndMs.toFixed(0)} ms, then the UI's work ${(weftFirst - wf.responseEndMs).toFixed(0)} ms); scroll frames p50 ${percentile(ws.frames, 50).toFixed(1)} / p95 ${percentile(ws.frames, 95).toFixed(1)} ms (draw p95 ${percentile(ws.work, 95).toFixed(2)} ms); zoom frames p50 ${percentile(wz.frames, 50).toFixed(1)} / p95 ${percentile(wz.frames, 95).toFixed(1)} ms (draw p95 ${percentile(wz.work, 95).toFixed(2)} ms)`);
+      await firstDraw(page, `${base}/trace/${id}`, 'weft-first-draw');
+      result.frames.push(await frameRow(page, size, 'weft-canvas', log));
       await page.close();
-
-      const dom = await chromium.browser.newPage({ viewport: VIEWPORT });
-      let df: { drawMs: number; responseEndMs: number };
-      try {
-        df = await firstDraw(dom, `${base}/bench/dom/${id}`, 'dom-first-draw');
-      } catch {
-        log(`${size} spans, DOM reference: no paint within ${FIRST_DRAW_TIMEOUT_MS / 1000} s`);
+      if (size <= domMax) {
+        const dom = await chromium.browser.newPage({ viewport: VIEWPORT });
+        await firstDraw(dom, `${base}/bench/dom/${id}`, 'dom-first-draw');
+        result.frames.push(await frameRow(dom, size, 'dom-reference', log));
         await dom.close();
-        continue;
       }
-      const domFirst = df.drawMs;
-      await dom.waitForTimeout(300);
-      const ds = await drive(dom, 'dom-scroll');
-      const dz = await drive(dom, 'dom-zoom');
-      rows.push({ spans: size, renderer: 'dom-reference', firstDrawMs: round(domFirst), responseEndMs: round(df.responseEndMs), uiWorkMs: round(domFirst - df.responseEndMs), jsonMB, loadAvg: round(loadavg()[0] ?? 0), scroll: stats(ds.frames, ds.work), zoom: stats(dz.frames, dz.work) });
-      log(`${size} spans, DOM reference: first paint ${domFirst.toFixed(0)} ms (response in ${df.responseEndMs.toFixed(0)} ms, then ${(domFirst - df.responseEndMs).toFixed(0)} ms); scroll frames p50 ${percentile(ds.frames, 50).toFixed(1)} / p95 ${percentile(ds.frames, 95).toFixed(1)} ms; zoom frames p50 ${percentile(dz.frames, 50).toFixed(1)} / p95 ${percentile(dz.frames, 95).toFixed(1)} ms (update p95 ${percentile(dz.work, 95).toFixed(1)} ms)`);
-      log(`${size} spans: first draw ratio weft/DOM ${(weftFirst / domFirst).toFixed(3)}, UI work after the response ${((weftFirst - wf.responseEndMs) / Math.max(domFirst - df.responseEndMs, 0.001)).toFixed(3)}, zoom frame p95 ratio ${(percentile(wz.frames, 95) / Math.max(percentile(dz.frames, 95), 0.001)).toFixed(3)}`);
-      await dom.close();
     }
   } finally {
-    await chromium.close();
     await app.close();
   }
-  return rows;
+}
+
+/** The whole path: a real `weft up`, synthetic full-stack traces posted as OTLP, walk and assembly included. */
+async function weftUp(chromium: Awaited<ReturnType<typeof launchChromium>>, sizes: number[], repeats: number, log: (line: string) => void, result: UiBenchResult): Promise<void> {
+  if (sizes.length === 0) return;
+  const up = await startWeftUp();
+  try {
+    const t0 = BigInt(Date.now() - 60_000) * 1_000_000n;
+    const ids = new Map<number, string>();
+    for (const [k, size] of sizes.entries()) {
+      const spans = generatedSpanRecords(size, t0 + BigInt(k) * 10_000_000_000n);
+      ids.set(size, spans[0]?.traceId as string);
+      await up.ingest(spans);
+    }
+    for (const size of sizes) {
+      const id = ids.get(size) as string;
+      // Ingest is acknowledged before the store has every span: wait for all of them.
+      const deadline = Date.now() + 120_000;
+      for (;;) {
+        const res = await fetch(`${up.urls.query}/api/v1/traces/${id}/columns`, { headers: { 'accept-encoding': 'gzip' } });
+        const count = res.status === 200 ? ((await res.json()) as { count: number }).count : 0;
+        if (count >= size) break;
+        if (Date.now() > deadline) throw new Error(`weft up: trace ${id} has ${count} of ${size} spans after 120 s`);
+        await new Promise((r) => setTimeout(r, 1000));
+      }
+      const paths: { path: PathName; url: string; mark: string }[] = [
+        { path: 'columns', url: `${up.urls.query}/trace/${id}`, mark: 'weft-first-draw' },
+        { path: 'json', url: `${up.urls.query}/trace/${id}?via=json`, mark: 'weft-first-draw' },
+      ];
+      result.firstDraw.push(...rowsOf('weft up', size, await measurePaths(chromium.browser, paths, repeats), log));
+    }
+  } finally {
+    await up.close();
+  }
+}
+
+export async function runUiBench(log: (line: string) => void): Promise<UiBenchResult> {
+  const built = spawnSync(process.execPath, [join(ROOT, 'scripts', 'build-ui.mjs')], { encoding: 'utf8' });
+  if (built.status !== 0) throw new Error(`UI build failed: ${built.stderr}`);
+  const list = (v: string | undefined, dflt: string): number[] => (v ?? dflt).split(',').filter((x) => x.trim() !== '').map((x) => Number(x.trim()));
+  const sizes = list(process.env.WEFT_BENCH_UI_SIZES, '1000,10000,100000');
+  const upSizes = list(process.env.WEFT_BENCH_UI_UP_SIZES, '1000,10000');
+  const repeats = Number(process.env.WEFT_BENCH_UI_REPEATS ?? 3);
+  const domMax = Number(process.env.WEFT_BENCH_UI_DOM_MAX ?? 10_000);
+  const result: UiBenchResult = { firstDraw: [], frames: [] };
+  const chromium = await launchChromium();
+  try {
+    await inProcess(chromium, sizes, repeats, domMax, log, result);
+    await weftUp(chromium, upSizes, repeats, log, result);
+  } finally {
+    await chromium.close();
+  }
+  return result;
 }

@@ -10,13 +10,15 @@
  */
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SpanRecord } from '../../src/model/index.js';
 import { SOURCE_COLORS } from '../../src/ui/app/flamegraph/palette.js';
 import { DEMO_TRACE_IDS, demoSpans } from '../fixtures/recorded-spans.js';
+import { skywalkingTraceIdToHex } from '../../src/apm/skywalking/index.js';
+import { SHARED_APM_FIXTURES } from '../../src/apm/testing/shared-fixtures.js';
 import { launchChromium } from './browser.js';
 import { startWeftUp, waitForTrace } from './weft-up.js';
 import type { WeftUp } from './weft-up.js';
@@ -28,6 +30,9 @@ const HOSTILE_SCRIPT = '</script><script>alert(2)</script>';
 const HOSTILE_SERVICE = '"><svg onload=alert(3)>';
 const HOSTILE_TRACE = randomBytes(16).toString('hex');
 const VIEWPORT = { width: 1500, height: 900 };
+/** Real nginx-lua agent segments (shared fixtures, PROVENANCE.md) and the trace id its log prints. */
+const SW_SEGMENTS = readFileSync(join(SHARED_APM_FIXTURES, 'skywalking', 'v3-segments-nginx-lua-readme-debuglog.json'), 'utf8');
+const SW_TRACE_ID = '1585984546953.410917649.45972';
 
 let weft: WeftUp;
 let chromium: { browser: Browser; close: () => Promise<void> };
@@ -227,6 +232,73 @@ describe('web UI in Chromium', () => {
     await again.close();
   });
 
+  it('brushing the latency scatter narrows the search to the dots inside', async () => {
+    const { page, consoleErrors } = await newPage();
+    await page.goto(`${weft.urls.query}/?lookback=all`);
+    await page.locator(`tr.result[data-trace-id="${HOSTILE_TRACE}"]`).waitFor({ timeout: 15_000 });
+    expect(await page.locator('tr.result').count()).toBe(4);
+    const box = await page.locator('[data-testid=latency-scatter]').boundingBox();
+    if (box === null) throw new Error('no scatter');
+    // The three demo traces were recorded hours before the hostile one: the left half holds them.
+    await page.mouse.move(box.x + 30, box.y + 2);
+    await page.mouse.down();
+    await page.mouse.move(box.x + box.width * 0.5, box.y + box.height - 2, { steps: 5 });
+    await page.mouse.up();
+    await page.waitForFunction(() => /[?&]minDuration=/.test(location.search) && /[?&]start=\d+/.test(location.search));
+    await page.locator('[data-testid=results], [data-testid=no-results], [data-testid=search-error]').first().waitFor();
+    await page.screenshot({ path: join(ARTIFACTS, 'search-brushed.png') });
+    // The list is rebuilt by the new search: wait for its answer, not for the old rows to go.
+    await page.waitForFunction(() => document.querySelectorAll('tr.result').length === 3, null, { timeout: 15_000 });
+    expect(await page.locator(`tr.result[data-trace-id="${HOSTILE_TRACE}"]`).count()).toBe(0);
+    for (const id of DEMO_TRACE_IDS) expect(await page.locator(`tr.result[data-trace-id="${id}"]`).count()).toBe(1);
+    await expect(page.locator('select[name=lookback]').inputValue()).resolves.toBe('custom');
+    expect(consoleErrors).toEqual([]);
+    await page.close();
+  });
+
+  it('in-trace tools: find, collapse, zoom to a span, services with self time, warnings, copy buttons', async () => {
+    const { page, consoleErrors } = await newPage();
+    await page.context().grantPermissions(['clipboard-read', 'clipboard-write']);
+    await page.goto(`${weft.urls.query}/trace/${DEMO_TRACE_IDS[0]}`);
+    await page.locator('[data-testid=trace-title]').waitFor();
+    // The trace came as columns (the UI's format), not the span-per-object answer.
+    const fetched = await page.evaluate(() => performance.getEntriesByType('resource').map((r) => r.name).filter((n) => n.includes('/api/v1/traces/')));
+    expect(fetched).toEqual([expect.stringMatching(/\/api\/v1\/traces\/[0-9a-f]{32}\/columns$/)]);
+    // Services panel: one row per service with its self time.
+    const services = page.locator('.services tbody tr');
+    expect(await services.count()).toBeGreaterThanOrEqual(5);
+    expect(await page.locator('.services').textContent()).toMatch(/nginx[\s\S]*(µs|ms)/);
+    // Warnings tab lists what the assembly said.
+    await page.getByRole('tab', { name: /warnings/ }).click();
+    expect(await page.locator('ul.warnings li').count()).toBeGreaterThanOrEqual(1);
+    // Find within the trace: matches counted, Enter selects the first.
+    await page.fill('[data-testid=trace-find]', 'redis');
+    await expect(page.locator('[data-testid=find-count]').textContent()).resolves.toMatch(/^[1-9]\d* match/);
+    await page.press('[data-testid=trace-find]', 'Enter');
+    await page.locator('[data-testid=span-details]').waitFor();
+    expect(await page.locator('[data-testid=span-details]').textContent()).toMatch(/redis/i);
+    // Select the root: collapse hides its subtree, expand brings it back.
+    await page.fill('[data-testid=trace-find]', 'curl');
+    await page.press('[data-testid=trace-find]', 'Enter');
+    await page.getByRole('button', { name: /^collapse \(\d+\)$/ }).click();
+    await page.getByRole('button', { name: /^expand \(\d+\)$/ }).waitFor();
+    await page.screenshot({ path: join(ARTIFACTS, 'trace-collapsed.png') });
+    await page.getByRole('button', { name: /^expand \(\d+\)$/ }).click();
+    // Zoom to a span writes the window into the URL.
+    await page.fill('[data-testid=trace-find]', 'redis');
+    await page.press('[data-testid=trace-find]', 'Enter');
+    await page.getByRole('button', { name: 'zoom to span' }).click();
+    await page.waitForFunction(() => /[?&]from=/.test(location.search) && /[?&]to=/.test(location.search));
+    // Copy buttons put the ids on the clipboard.
+    await page.getByRole('button', { name: 'copy span id' }).click();
+    await page.getByRole('button', { name: 'copied' }).waitFor();
+    const spanId = await page.evaluate(() => navigator.clipboard.readText());
+    expect(await page.locator('[data-testid=correlation-keys]').textContent()).toContain(spanId);
+    await page.screenshot({ path: join(ARTIFACTS, 'trace-zoomed.png') });
+    expect(consoleErrors).toEqual([]);
+    await page.close();
+  });
+
   it('captured markup is shown as text and nothing executes', async () => {
     const { page, alerts, consoleErrors } = await newPage();
     await page.goto(`${weft.urls.query}/?lookback=all`);
@@ -252,6 +324,39 @@ describe('web UI in Chromium', () => {
     expect(await page.evaluate(() => document.querySelectorAll('script').length)).toBe(1);
     expect(await alerts()).toEqual([]);
     expect(consoleErrors).toEqual([]);
+    await page.close();
+  });
+});
+
+describe('web UI: ids pasted into the open box', () => {
+  it('a span id opens its trace with that span selected; a SkyWalking trace id opens its trace', async () => {
+    const sw = await fetch(`${weft.urls.skywalkingHttp}/v3/segments`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: SW_SEGMENTS });
+    expect(sw.status).toBe(200);
+    const { page, consoleErrors } = await newPage();
+    await page.goto(`${weft.urls.query}/`);
+    const sysSpan = demoSpans().find((s) => s.traceId === DEMO_TRACE_IDS[2] && s.source === 'sys' && s.spanId !== '' && s.observationPoint === 's-p') as SpanRecord;
+    await page.fill('[data-testid=open-id]', `  ${sysSpan.spanId} `);
+    await page.click('[data-testid=open-id-submit]');
+    await page.locator('[data-testid=span-details]').waitFor();
+    expect(await page.locator('[data-testid=correlation-keys]').textContent()).toContain(sysSpan.spanId);
+    expect(await page.locator('[data-testid=trace-title]').textContent()).toContain('GET /checkout');
+    // The nginx-lua agent's trace id as its debug log prints it.
+    const deadline = Date.now() + 15_000;
+    for (;;) {
+      await page.fill('[data-testid=open-id]', SW_TRACE_ID);
+      await page.click('[data-testid=open-id-submit]');
+      await page.locator('[data-testid=trace-title], [data-testid=trace-error]').first().waitFor();
+      if ((await page.locator('[data-testid=trace-title]').count()) > 0 || Date.now() > deadline) break;
+      await page.waitForTimeout(500); // the segments may not be stored yet
+    }
+    await page.locator('[data-testid=trace-title]').waitFor();
+    // The address bar then names the trace by the id Weft stores it under.
+    expect(new URL(page.url()).pathname).toBe(`/trace/${skywalkingTraceIdToHex(SW_TRACE_ID)}`);
+    await page.getByRole('tab', { name: 'services' }).click();
+    expect(await page.locator('.services tbody tr').count()).toBeGreaterThanOrEqual(1);
+    await page.screenshot({ path: join(ARTIFACTS, 'trace-skywalking-id.png') });
+    // Only the first lookback (segments not stored yet) may have logged a 404.
+    expect(consoleErrors.filter((e) => !/status of 404/.test(e))).toEqual([]);
     await page.close();
   });
 });

@@ -18,7 +18,7 @@ const POST_BATCH_SPANS = 2000;
 const STOP_GRACE_MS = 10_000;
 
 export interface WeftUp {
-  urls: { query: string; otlpHttp: string };
+  urls: { query: string; otlpHttp: string; skywalkingHttp: string };
   child: ChildProcess;
   log(): string;
   /** Posts spans to OTLP/HTTP (protobuf), in batches; throws on any non-200. */
@@ -37,7 +37,7 @@ export async function startWeftUp(options: { token?: string } = {}): Promise<Wef
     throw err;
   }
   const { child, ports, log } = started;
-  const urls = { query: `http://127.0.0.1:${ports.query}`, otlpHttp: `http://127.0.0.1:${ports.otlpHttp}` };
+  const urls = { query: `http://127.0.0.1:${ports.query}`, otlpHttp: `http://127.0.0.1:${ports.otlpHttp}`, skywalkingHttp: `http://127.0.0.1:${ports.skywalkingHttp}` };
   const auth: Record<string, string> = options.token !== undefined ? { authorization: `Bearer ${options.token}` } : {};
   return {
     urls,

@@ -190,8 +190,9 @@ function TraceView(props: { model: TraceModel; route: TraceRoute }): JSX.Element
       t0 = (s + e) / 2 - w / 2;
       t1 = t0 + w;
     }
-    windowRef.current = [t0, t1];
     setZoom((z) => ({ t0, t1, reveal: i, seq: z.seq + 1 }));
+    // The new window goes into the URL like a zoom by hand, so the link shows what is on screen.
+    onView(t0, t1);
   };
 
   const select = (i: number): void => {
@@ -209,10 +210,14 @@ function TraceView(props: { model: TraceModel; route: TraceRoute }): JSX.Element
     setCollapsed(next);
   };
   const step = (dir: 1 | -1): void => {
-    if (found === null || found.hits.length === 0) return;
-    const k = (hit + dir + found.hits.length) % found.hits.length;
+    // Enter right after typing: search the text as typed, not what the debounce last saw.
+    const current = query === debounced ? found : findInTrace(model, query);
+    if (current === null || current.hits.length === 0) return;
+    const from = query === debounced ? hit : -1;
+    const k = (from + dir + current.hits.length) % current.hits.length;
+    if (query !== debounced) setDebounced(query);
     setHit(k);
-    selectAndReveal(found.hits[k] as number);
+    selectAndReveal(current.hits[k] as number);
   };
   const resetZoom = (): void => {
     windowRef.current = [0, model.durationNs];
