@@ -115,6 +115,22 @@ describe('MySQL on recorded traffic', () => {
     expect(mysql.parseStats?.()).toMatchObject({ markedFrames: { compressed: 7 }, markedStreams: { compressed: 1 }, invalid: 0 });
   });
 
+  it('the compressed protocol joined mid-connection (no handshake seen): detected, read and marked', async () => {
+    // The capture starts after the greeting, the login and its OK: the first bytes are a
+    // compressed frame holding COM_QUERY, with nothing to say compression was negotiated.
+    let skip = 3;
+    const cut = captureFrom(capture('cli-compressed'), () => skip-- <= 0);
+    const spans: SpanRecord[] = [];
+    const result = await importCapture(cut, { observationPoint: 'c', hostId: 'h', onSpans: (s) => void spans.push(...s) });
+    expect(result.undetectedMessages).toBe(0);
+    expect(spans.map((s) => [s.requestResource, s.responseStatus, s.attributes['weft.mysql.compressed']])).toEqual([
+      ['SELECT * FROM items', 'ok', true],
+      ["SELECT REPEAT('x', 2000) AS big", 'ok', true],
+      ['UPDATE items SET name = name WHERE id = 1', 'ok', true],
+    ]);
+    expect(spans[0]?.attributes['db.response.returned_rows']).toBe(2);
+  });
+
   it('mid-connection on a non-standard port, starting with COM_PINGs: every exchange is found', async () => {
     // Drop everything before the first COM_PING: the capture starts mid-connection.
     const spans: SpanRecord[] = [];

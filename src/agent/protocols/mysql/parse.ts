@@ -464,9 +464,40 @@ function parseCompressed(b: Buffer, direction: ParseDirection, state: MysqlState
   return end ? { kind: 'ignored', consumed: b.length } : { kind: 'needMore' };
 }
 
+/** Inflating a frame only to recognise it: small frames (a command) are enough. */
+const MAX_DETECT_INFLATE = 64 * 1024;
+
+/**
+ * The command packet a compressed-protocol frame at the start of `b` carries (a capture joined
+ * after the handshake that turned compression on), or null: a 7-byte frame header whose
+ * sequence is 0, holding, as is or zlib-deflated, exactly one packet of sequence 0 with a known
+ * command byte. Plain packets do not read this way: their 4th byte would have to be 0 and the
+ * whole frame a well-formed packet again.
+ */
+function compressedCommand(b: Buffer): Buffer | null {
+  if (b.length < 7 + 5 || b[3] !== 0) return null;
+  const clen = b[0]! | (b[1]! << 8) | (b[2]! << 16);
+  const ulen = b[4]! | (b[5]! << 8) | (b[6]! << 16);
+  if (clen === 0 || 7 + clen > b.length || ulen > MAX_DETECT_INFLATE) return null;
+  // zlib's first byte (deflate, 32 KiB window) for a deflated payload.
+  if (ulen > 0 && b[7] !== 0x78) return null;
+  const inner = ulen > 0 ? inflateFrames(b, 7 + clen) : b.subarray(7, 7 + clen);
+  if (!inner) return null;
+  const pk = packetAt(inner, 0);
+  if (!pk || pk.seq !== 0 || pk.len === 0 || pk.end !== inner.length) return null;
+  return MYSQL_COMMANDS[inner[pk.start]!] === undefined ? null : inner;
+}
+
 export function parseMysql(bytes: Uint8Array, direction: ParseDirection, state: MysqlState, end?: boolean): ParseResult<MysqlFrame> {
   const b = asBuffer(bytes);
   if (state.compressed) return parseCompressed(b, direction, state, end);
+  if (direction === 'request' && state.serverCaps === null && state.queryAttributes === null && compressedCommand(b)) {
+    // Joined mid-connection (no greeting or handshake seen) on a compressed connection: read
+    // the frames from here on, both directions.
+    const r = parseCompressed(b, direction, state, end);
+    if (r.kind === 'frame' || r.kind === 'ignored') state.compressed = true;
+    return r;
+  }
   return direction === 'request' ? parseCommand(b, state, end) : parseResponse(b, state, end);
 }
 
@@ -486,6 +517,9 @@ export function detectMysql(bytes: Uint8Array, direction: ParseDirection): 'yes'
     }
     return pk.seq === 1 && (lead === 0x00 || lead === 0xff) ? 'maybe' : 'no';
   }
+  const inner = compressedCommand(asBuffer(bytes));
+  // A command inside a compressed frame counts as the command would.
+  if (inner) return detectMysql(inner, 'request') === 'yes' ? 'yes' : 'maybe';
   if (pk.seq !== 0 || lead === undefined || MYSQL_COMMANDS[lead] === undefined) return 'no';
   if (pk.end !== bytes.length && pk.end < bytes.length) return 'maybe';
   // A lone COM_PING or COM_QUIT is five exact bytes (01 00 00 00 0e): a connection caught
