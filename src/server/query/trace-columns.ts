@@ -7,7 +7,7 @@
  * as indexes into one string table (services, names, observation points and protocols repeat
  * thousands of times), numbers as plain arrays, start and end as nanoseconds after the trace's
  * first start (exact below 2^53 ns, 104 days), and nested values (attributes, events, possible
- * parents) as sparse (index, value) lists holding only the spans that have one. The parse is
+ * parents) as sparse (index, JSON text) lists holding only the spans that have one. The parse is
  * then a handful of number arrays, the UI reads columns directly, and builds a span object only
  * for the span a person opens. The columns are derived from the same `ApiSpan`s as the JSON
  * answer, generically by key, so a field added there arrives here without an edit.
@@ -28,8 +28,12 @@ export type TraceColumn =
   | { type: 'ns'; values: number[] }
   /** Decimal-string integers (durations, offsets) as numbers; only when all are exact. */
   | { type: 'decimal'; values: number[] }
-  /** Spans whose value is not `empty`, as [span index, value]; every other span has `empty`. */
-  | { type: 'sparse'; empty: unknown; values: [number, unknown][] };
+  /**
+   * Spans whose value is not `empty`, as [span index, the value as JSON text]; every other span
+   * has `empty`. Text, so the browser parses a nested value (attributes, possible parents) only
+   * for the span it opens: a 10k-span trace can carry 40k possible parents, 10 MB as objects.
+   */
+  | { type: 'sparse'; empty: unknown; values: [number, string][] };
 
 export interface TraceColumns {
   format: typeof TRACE_COLUMNS_FORMAT;
@@ -166,8 +170,8 @@ function columnOf(key: string, values: readonly unknown[], base: bigint, intern:
   if (numbers) return { type: 'number', values: values as (number | null)[] };
   // Only the column's own empty value is left out: a null among arrays is listed, so it comes back null.
   const empty = commonEmpty(values);
-  const sparse: [number, unknown][] = [];
-  for (let i = 0; i < values.length; i++) if (emptyKind(values[i]) !== empty) sparse.push([i, values[i]]);
+  const sparse: [number, string][] = [];
+  for (let i = 0; i < values.length; i++) if (emptyKind(values[i]) !== empty) sparse.push([i, JSON.stringify(values[i] ?? null)]);
   return { type: 'sparse', empty: EMPTY_VALUE[empty], values: sparse };
 }
 

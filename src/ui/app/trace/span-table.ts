@@ -56,7 +56,7 @@ function freshEmpty(v: unknown): unknown {
 }
 
 /** Reads column `col` for span `i` as the span-per-object answer would hold it. */
-function valueAt(col: TraceColumn, i: number, strings: readonly string[], base: bigint, sparse: Map<number, unknown> | undefined): unknown {
+function valueAt(col: TraceColumn, i: number, strings: readonly string[], base: bigint, sparse: Map<number, string> | undefined): unknown {
   switch (col.type) {
     case 'string': {
       const k = col.values[i] ?? -1;
@@ -69,8 +69,16 @@ function valueAt(col: TraceColumn, i: number, strings: readonly string[], base: 
       return (base + BigInt(col.values[i] ?? 0)).toString();
     case 'decimal':
       return String(col.values[i] ?? 0);
-    case 'sparse':
-      return sparse?.has(i) === true ? sparse.get(i) : freshEmpty(col.empty);
+    case 'sparse': {
+      // Nested values come as JSON text, parsed only for the span asked for.
+      const text = sparse?.get(i);
+      if (text === undefined) return freshEmpty(col.empty);
+      try {
+        return JSON.parse(text) as unknown;
+      } catch {
+        return freshEmpty(col.empty);
+      }
+    }
   }
   return null;
 }
@@ -80,8 +88,8 @@ export function tableFromColumns(c: TraceColumns): SpanTable {
   const { strings, columns } = c;
   const base = BigInt(c.baseUnixNano);
   const built = new Map<number, ApiSpan>();
-  let sparseIndex: Map<string, Map<number, unknown>> | null = null;
-  const sparseOf = (key: string, col: TraceColumn): Map<number, unknown> | undefined => {
+  let sparseIndex: Map<string, Map<number, string>> | null = null;
+  const sparseOf = (key: string, col: TraceColumn): Map<number, string> | undefined => {
     if (col.type !== 'sparse') return undefined;
     sparseIndex ??= new Map();
     let m = sparseIndex.get(key);
