@@ -172,7 +172,7 @@ export function generatedTrace(size: number): ApiTrace {
       reqTcpSeq: source === 'app' ? 0 : seq,
       respTcpSeq: source === 'app' ? 0 : seq + 1,
       hostId: `host-${service}`,
-      processId: 100 + (n % 50),
+      processId: 100 + services.indexOf(service), // one process per service, as deployed
       processName: service,
       interfaceName: source === 'net' ? 'eth0' : '',
     });
