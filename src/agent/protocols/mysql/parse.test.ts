@@ -131,6 +131,39 @@ describe('MySQL on recorded traffic', () => {
     expect(spans[0]?.attributes['db.response.returned_rows']).toBe(2);
   });
 
+  it('DeepFlow\'s public compressed captures (joined mid-connection, port 30130): an answer past the prefix cap stays its command\'s', async () => {
+    const importSpans = async (name: string): Promise<SpanRecord[]> => {
+      const spans: SpanRecord[] = [];
+      const r = await importCapture(capture(name), { observationPoint: 'c', hostId: 'h', onSpans: (s) => void spans.push(...s) });
+      expect(r.undetectedMessages).toBe(0);
+      return spans;
+    };
+    const one = await importSpans('deepflow-compressed-response');
+    expect(one.map((s) => [s.requestResource, s.responseStatus, s.attributes['db.response.returned_rows'], s.attributes['weft.mysql.compressed']])).toEqual([
+      ['SELECT * FROM `az_controller_connection`', 'ok', 5, true],
+    ]);
+    // 118 KB of zlib frames answer the first query; the agent keeps a 4 KiB prefix of a message.
+    // What inflates of the prefix is that answer (rows counted so far, marked truncated); it was
+    // skipped before, and the second query's answer went to the first (the second timed out).
+    const big = await importSpans('deepflow-partial-packet-compressed');
+    expect(big.map((s) => [s.requestResource.slice(0, 23), s.responseStatus, s.attributes['weft.payload_truncated'] ?? false])).toEqual([
+      ['SELECT * FROM `process`', 'ok', true],
+      ['SELECT * FROM `vip`', 'ok', false],
+    ]);
+    expect(big[0]?.attributes['db.response.returned_rows']).toBeGreaterThan(0);
+    expect(big[1]?.attributes['db.response.returned_rows']).toBe(0);
+  });
+
+  it('MariaDB\'s metadata cache: an execute answer without column definitions still counts its rows', () => {
+    // DBD::mysql against MariaDB: COM_STMT_EXECUTE answers carry a column count and a 0 byte
+    // (metadata not resent), then EOF, the row, EOF.
+    const executes = replay('dbd-prepared').filter((s) => s.attributes['weft.mysql.command'] === 'COM_STMT_EXECUTE' && s.requestType === 'SELECT');
+    expect(executes.map((s) => [s.attributes['db.response.returned_rows'], s.attributes['weft.payload_truncated'] ?? false])).toEqual([
+      [1, false],
+      [1, false],
+    ]);
+  });
+
   it('mid-connection on a non-standard port, starting with COM_PINGs: every exchange is found', async () => {
     // Drop everything before the first COM_PING: the capture starts mid-connection.
     const spans: SpanRecord[] = [];

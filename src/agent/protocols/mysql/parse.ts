@@ -13,7 +13,7 @@
  */
 import { asBuffer, latin1 } from '../byte-view.js';
 import type { ParseDirection, ParseResult } from '../protocol.js';
-import { compressedFrames, inflateFrames } from './compression.js';
+import { compressedFrames, inflateFrames, inflatePrefix } from './compression.js';
 import { readQueryAttributes } from './query-attributes.js';
 
 export interface MysqlCommandFrame {
@@ -315,6 +315,13 @@ function isTerminator(b: Buffer, pk: Packet): boolean {
   return b[pk.start] === 0xfe && pk.len < MAX_PAYLOAD && pk.len < 0xffff;
 }
 
+/** Skips an EOF packet at `pos` if there is one; offset after, or -1 (need more). */
+function skipEof(b: Buffer, pos: number): number {
+  const pk = packetAt(b, pos);
+  if (!pk || pk.end > b.length) return -1;
+  return b[pk.start] === 0xfe && pk.len === EOF_PAYLOAD ? pk.end : pos;
+}
+
 /** Skips `n` definition packets and an optional EOF after them; offset after, or -1 (need more). */
 function skipDefinitions(b: Buffer, pos: number, n: number): number {
   let p = pos;
@@ -323,12 +330,7 @@ function skipDefinitions(b: Buffer, pos: number, n: number): number {
     if (!pk || pk.end > b.length) return -1;
     p = pk.end;
   }
-  if (n > 0) {
-    const pk = packetAt(b, p);
-    if (!pk || pk.end > b.length) return -1;
-    if (b[pk.start] === 0xfe && pk.len === EOF_PAYLOAD) p = pk.end;
-  }
-  return p;
+  return n > 0 ? skipEof(b, p) : p;
 }
 
 function parseResponse(b: Buffer, state: MysqlState, end: boolean | undefined): ParseResult<MysqlFrame> {
@@ -420,7 +422,11 @@ function parseResponse(b: Buffer, state: MysqlState, end: boolean | undefined): 
   f.kind = 'resultset';
   const cc = lenenc(b, pk.start, Math.min(pk.end, b.length));
   if (!cc || cc[0] === 0) return { kind: 'invalid', reason: 'bad column count' };
-  let p = first ? skipDefinitions(b, pk.end, cc[0]) : -1;
+  // MariaDB's metadata cache (MARIADB_CLIENT_CACHE_METADATA) adds a byte after the count: 0
+  // means the column definitions are not sent again (the client kept them); their EOF still is.
+  const noMetadata = pk.len === cc[1] + 1 && b[pk.start + cc[1]] === 0;
+  let p = first ? skipDefinitions(b, pk.end, noMetadata ? 0 : cc[0]) : -1;
+  if (p >= 0 && noMetadata) p = skipEof(b, p);
   while (p >= 0) {
     const row = packetAt(b, p);
     if (!row || row.end > b.length) {
@@ -461,7 +467,17 @@ function parseCompressed(b: Buffer, direction: ParseDirection, state: MysqlState
     if (r.kind === 'ignored') return { kind: 'ignored', consumed: ends[k]! };
     return r;
   }
-  return end ? { kind: 'ignored', consumed: b.length } : { kind: 'needMore' };
+  if (!end) return { kind: 'needMore' };
+  // The message ended inside a frame (a large answer past the capture's prefix cap): read what
+  // inflates of it, so the answer is still this command's (partial), not skipped for the next.
+  const plain = inflatePrefix(b);
+  if (plain === null) return { kind: 'invalid', reason: 'compressed frame does not inflate' };
+  const r = plain.length > 0 ? parse(plain, state, true) : null;
+  if (r?.kind === 'frame') {
+    r.frame.compressed = true;
+    return { kind: 'frame', frame: r.frame, consumed: b.length };
+  }
+  return r?.kind === 'invalid' ? r : { kind: 'ignored', consumed: b.length };
 }
 
 /** Inflating a frame only to recognise it: small frames (a command) are enough. */
@@ -488,15 +504,30 @@ function compressedCommand(b: Buffer): Buffer | null {
   return MYSQL_COMMANDS[inner[pk.start]!] === undefined ? null : inner;
 }
 
+/**
+ * Whether `b` may be the start of a compressed frame that has not fully arrived (so whether it
+ * is one cannot be told yet): a credible header of sequence 0 whose payload is cut, and either
+ * stored as is or starting like zlib.
+ */
+function unfinishedCompressedFrame(b: Buffer): boolean {
+  if (b.length < 7 || b[3] !== 0) return false;
+  const clen = b[0]! | (b[1]! << 8) | (b[2]! << 16);
+  const ulen = b[4]! | (b[5]! << 8) | (b[6]! << 16);
+  return clen > 0 && 7 + clen > b.length && (ulen === 0 || b.length === 7 || b[7] === 0x78);
+}
+
 export function parseMysql(bytes: Uint8Array, direction: ParseDirection, state: MysqlState, end?: boolean): ParseResult<MysqlFrame> {
   const b = asBuffer(bytes);
   if (state.compressed) return parseCompressed(b, direction, state, end);
-  if (direction === 'request' && state.serverCaps === null && state.queryAttributes === null && compressedCommand(b)) {
-    // Joined mid-connection (no greeting or handshake seen) on a compressed connection: read
-    // the frames from here on, both directions.
-    const r = parseCompressed(b, direction, state, end);
-    if (r.kind === 'frame' || r.kind === 'ignored') state.compressed = true;
-    return r;
+  if (direction === 'request' && state.serverCaps === null && state.queryAttributes === null) {
+    if (compressedCommand(b)) {
+      // Joined mid-connection (no greeting or handshake seen) on a compressed connection: read
+      // the frames from here on, both directions.
+      const r = parseCompressed(b, direction, state, end);
+      if (r.kind === 'frame' || r.kind === 'ignored') state.compressed = true;
+      return r;
+    }
+    if (!end && unfinishedCompressedFrame(b)) return { kind: 'needMore' };
   }
   return direction === 'request' ? parseCommand(b, state, end) : parseResponse(b, state, end);
 }

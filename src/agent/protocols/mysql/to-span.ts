@@ -55,6 +55,8 @@ export function mysqlToSpan(rec: MysqlRecord, conn: ConnInfo): SpanRecord {
   }
   if (resp) {
     if (resp.statementId !== null) span.requestId = resp.statementId;
+    // Rows past the captured prefix were not seen: returned_rows is a lower bound.
+    if (resp.partial) span.attributes['weft.payload_truncated'] = true;
     if (resp.kind === 'error') {
       span.responseStatus = 'server_error';
       span.responseCode = resp.errorCode;
