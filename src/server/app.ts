@@ -428,7 +428,7 @@ export async function startServer(config: WeftConfig, options: StartServerOption
     await query.register(queryApi, {
       reader: store,
       assemble: (spans, traceId) => assemble(spans, { traceId }),
-      fetchTrace: (id, budget) => walkTrace(store, id, apmFetcher, budget),
+      fetchTrace: (id, budget, prefetched) => walkTrace(store, id, apmFetcher, budget, prefetched),
       queryTimeoutMs: config.queryTimeoutMs,
     });
     await query.register(completionApi, { reader: store, limits: TRACE_WALK_LIMITS });

@@ -27,10 +27,11 @@ export async function walkTrace(
   id: string,
   apm: ApmTraceFetcher | null,
   budget: QueryBudget,
+  prefetched?: Map<string, SpanRecord[]>,
 ): Promise<{ spans: SpanRecord[]; warnings: string[]; truncated: boolean; cut: 'client_gone' | 'timeout' | null }> {
   const seed = TRACE_ID_RE.test(id) ? { traceId: id } : { spanId: id };
   // Past the budget every further lookup answers nothing, so the walk ends with what it holds.
-  const bounded = budgetedReader(store, budget);
+  const bounded = budgetedReader(store, budget, prefetched);
   const walked = await collectTraceSpans(bounded.reader, seed, TRACE_WALK_LIMITS);
   const spans = walked.spans;
   // At the span limit the walk stopped with spans still to follow: every API must say the trace is cut.

@@ -4,6 +4,7 @@
  * (tracing/collect.ts) then ends at its next round with the spans it already holds, so loading
  * one trace is bounded by --query-timeout like a search is, without the walk knowing budgets.
  */
+import type { SpanRecord } from '../../model/index.js';
 import type { SpanReader } from '../store/index.js';
 import { budgetSpent } from './query-context.js';
 import type { QueryBudget } from './query-context.js';
@@ -14,7 +15,11 @@ export interface BudgetedReader {
   cut(): 'client_gone' | 'timeout' | null;
 }
 
-export function budgetedReader(inner: SpanReader, budget: QueryBudget): BudgetedReader {
+/**
+ * `prefetched`: spans of trace ids a search already read together (prefetch.ts); `getTrace` of
+ * such an id answers from it, once (the walk owns and may change what it is given).
+ */
+export function budgetedReader(inner: SpanReader, budget: QueryBudget, prefetched?: Map<string, SpanRecord[]>): BudgetedReader {
   let cut: 'client_gone' | 'timeout' | null = null;
   const spent = (): boolean => {
     cut ??= budgetSpent(budget);
@@ -22,7 +27,14 @@ export function budgetedReader(inner: SpanReader, budget: QueryBudget): Budgeted
   };
   // The walk's reads are guarded; the rest pass through, each called on the store itself.
   const reader: SpanReader = {
-    getTrace: async (traceId) => (spent() ? [] : inner.getTrace(traceId)),
+    getTrace: async (traceId) => {
+      const ready = prefetched?.get(traceId);
+      if (ready) {
+        prefetched?.delete(traceId);
+        return ready;
+      }
+      return spent() ? [] : inner.getTrace(traceId);
+    },
     findByLinkKeys: async (keys, options) => (spent() ? [] : inner.findByLinkKeys(keys, options)),
     findInTimeRange: async (range, options) => (spent() ? [] : inner.findInTimeRange(range, options)),
     findSpans: (q) => inner.findSpans(q),

@@ -5,6 +5,8 @@ import type { FastifyReply } from 'fastify';
 import type { SpanReader, SpanQuery } from '../store/index.js';
 import type { AssembledTrace } from '../tracing/trace.js';
 import { isTracingError } from '../../model/index.js';
+import type { SpanRecord } from '../../model/index.js';
+import { prefetchTraces } from './prefetch.js';
 import type { LoadedTrace, TraceLoader } from './trace-loader.js';
 
 export interface QueryContext {
@@ -73,6 +75,7 @@ const SEARCH_CONCURRENCY = 4;
  */
 export async function searchTracesWithin(ctx: QueryContext, q: SpanQuery, budget: QueryBudget): Promise<SearchResult> {
   const ids = await ctx.reader.findTraceIds(q);
+  const prefetched = await prefetchTraces(ctx.reader, ids, () => budgetSpent(budget) !== null);
   const loaded: (AssembledTrace | null)[] = new Array<AssembledTrace | null>(ids.length).fill(null);
   let next = 0;
   let stopped: 'client_gone' | 'timeout' | null = null;
@@ -81,7 +84,7 @@ export async function searchTracesWithin(ctx: QueryContext, q: SpanQuery, budget
       stopped ??= budgetSpent(budget);
       if (stopped) return;
       const i = next++;
-      loaded[i] = await loadWithin(ctx, ids[i] as string, budget);
+      loaded[i] = await loadWithin(ctx, ids[i] as string, budget, prefetched);
     }
   };
   await Promise.all(Array.from({ length: Math.min(SEARCH_CONCURRENCY, ids.length) }, worker));
@@ -93,9 +96,9 @@ export async function searchTracesWithin(ctx: QueryContext, q: SpanQuery, budget
  * One trace of a search, within the search's budget: a trace the budget left unread is skipped
  * (the search's own warning says it stopped), not an error for the whole search.
  */
-export async function loadWithin(ctx: QueryContext, id: string, budget: QueryBudget): Promise<LoadedTrace | null> {
+export async function loadWithin(ctx: QueryContext, id: string, budget: QueryBudget, prefetched?: Map<string, SpanRecord[]>): Promise<LoadedTrace | null> {
   try {
-    return await ctx.traces.load(id, budget);
+    return await ctx.traces.load(id, budget, prefetched);
   } catch (err) {
     if (isTracingError(err) && err.code === 'TRC_QUERY_TIMEOUT') return null;
     throw err;

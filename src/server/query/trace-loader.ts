@@ -27,6 +27,7 @@ const MAX_ID_CHARS = 256;
 export type FetchTrace = (
   idOrSpanId: string,
   budget: QueryBudget,
+  prefetched?: Map<string, SpanRecord[]>,
 ) => Promise<SpanRecord[] | { spans: SpanRecord[]; warnings: string[]; truncated?: boolean; cut?: 'client_gone' | 'timeout' | null }>;
 
 /**
@@ -77,8 +78,8 @@ export function idCandidates(raw: string): string[] {
  * id, the trace of that span (so a span id pasted from a log opens its trace).
  */
 export function defaultFetchTrace(store: SpanReader): FetchTrace {
-  return async (idOrSpanId, budget) => {
-    const { reader, cut } = budgetedReader(store, budget);
+  return async (idOrSpanId, budget, prefetched) => {
+    const { reader, cut } = budgetedReader(store, budget, prefetched);
     const found = async (): Promise<SpanRecord[]> => {
       const spans = await reader.getTrace(idOrSpanId);
       if (spans.length > 0) return spans;
@@ -98,14 +99,14 @@ export interface TraceLoader {
    * Within `budget` (default: none): past it the trace holds what was read, flagged truncated
    * with a warning, like a trace cut at the span limit.
    */
-  load(rawId: string, budget?: QueryBudget): Promise<LoadedTrace | null>;
+  load(rawId: string, budget?: QueryBudget, prefetched?: Map<string, SpanRecord[]>): Promise<LoadedTrace | null>;
 }
 
 export function createTraceLoader(fetchTrace: FetchTrace, assemble: Assemble): TraceLoader {
   return {
-    async load(rawId, budget = UNBOUNDED_BUDGET) {
+    async load(rawId, budget = UNBOUNDED_BUDGET, prefetched) {
       for (const id of idCandidates(rawId)) {
-        const got = await fetchTrace(id, budget);
+        const got = await fetchTrace(id, budget, prefetched);
         const spans = Array.isArray(got) ? got : got.spans;
         if (spans.length === 0 && !Array.isArray(got) && got.cut === 'timeout') {
           // Nothing read within the budget: "not found" would be a wrong answer.

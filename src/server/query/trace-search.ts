@@ -17,6 +17,7 @@ import { one, parseDuration, parseLimit } from './query-params.js';
 import type { RawQuery } from './query-params.js';
 import { budgetSpent, loadWithin, searchCutWarning, UNBOUNDED_BUDGET } from './query-context.js';
 import type { QueryBudget, QueryContext } from './query-context.js';
+import { prefetchTraces } from './prefetch.js';
 
 /** Traces answered when `limit` is absent, and at most. Each one is an assembly. */
 export const DEFAULT_TRACE_LIMIT = 20;
@@ -148,6 +149,7 @@ export async function searchTraceSummaries(ctx: QueryContext, search: TraceSearc
   let truncated = matches.length >= Math.min(search.spans.limit, MAX_QUERY_LIMIT);
   let loads = 0;
   let warning: string | null = null;
+  const prefetched = await prefetchTraces(ctx.reader, matches.map((m) => m.traceId).slice(0, search.limit * OVERFETCH), () => budgetSpent(budget) !== null);
   for (const m of matches) {
     if (covered.has(spanKey(m)) || (m.traceId !== '' && seenTraces.has(m.traceId))) continue;
     if (budgetSpent(budget)) {
@@ -160,7 +162,7 @@ export async function searchTraceSummaries(ctx: QueryContext, search: TraceSearc
       break;
     }
     loads++;
-    const t = await loadWithin(ctx, m.traceId !== '' ? m.traceId : m.spanId, budget);
+    const t = await loadWithin(ctx, m.traceId !== '' ? m.traceId : m.spanId, budget, prefetched);
     if (t === null || t.nodes.length === 0) continue;
     seenTraces.add(t.traceId);
     for (const n of t.nodes) {
