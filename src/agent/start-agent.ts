@@ -16,6 +16,8 @@ import { l7ProtocolOf } from './sessions/protocol-adapter.js';
 import { combineSessionTables, createNetSessions } from './capture/net-sessions.js';
 import { parseInterfacePatterns } from './capture/links/interface-patterns.js';
 import { createLinkWatcher } from './capture/links/link-watcher.js';
+import { createNodeNamespaces, type NodeNamespaces } from './capture/links/node-namespaces.js';
+import { createSysNamespaceFilter, type SysNamespaceFilter } from './capture/sys-namespace-filter.js';
 import { createSessionTable, DEFAULT_SESSION_OPTIONS } from './sessions/session-table.js';
 import { startMetricsReporter } from './shipping/metrics-reporter.js';
 import { createSinkQueue } from './shipping/sink-queue.js';
@@ -52,6 +54,12 @@ export interface AgentStartOptions {
   netns?: string[];
   /** Capture system calls (SYS spans); false for an agent that only captures frames (default true). */
   syscalls?: boolean;
+  /**
+   * Whose system calls: 'all' (default) every process the kernel runs; 'node' only processes in
+   * the node's network namespaces (the ones in `netns`, or the agent's own, and the pods behind
+   * their container veths), for nodes that share a kernel with others (capture/sys-namespace-filter.ts).
+   */
+  sysNamespaces?: 'all' | 'node';
   /** How often the namespaces are read for new or gone interfaces (default 1000 ms). */
   linkScanIntervalMs?: number;
   logger: AgentLogger;
@@ -96,11 +104,15 @@ async function startAgentRuntimeLinks(o: AgentStartOptions, source: EbpfSource):
   }
 }
 
-/** The source as the agent loop sees it, each batch shown to the runtime links first. */
-function observedBy(source: EbpfSource, links: RuntimeLinksControl): AsyncIterable<EbpfEvent[]> {
+/**
+ * The source as the agent loop sees it: other nodes' processes left out (when asked), then each
+ * batch shown to the runtime links, so they never hook a process of another node.
+ */
+function observedBy(source: EbpfSource, links: RuntimeLinksControl, filter: SysNamespaceFilter | null): AsyncIterable<EbpfEvent[]> {
   return {
     async *[Symbol.asyncIterator]() {
-      for await (const batch of source) {
+      for await (const all of source) {
+        const batch = filter ? filter.keep(all) : all;
         links.observe(batch);
         yield batch;
       }
@@ -174,13 +186,17 @@ export async function startAgent(o: AgentStartOptions): Promise<RunningAgent> {
     matcher.patterns.length > 0
       ? createLinkWatcher({ matcher, netns: o.netns ?? [], capture: source, logger: o.logger, ...(o.linkScanIntervalMs ? { intervalMs: o.linkScanIntervalMs } : {}) })
       : null;
+  const nodeNamespaces: NodeNamespaces | null =
+    o.sysNamespaces === 'node' && o.syscalls !== false ? createNodeNamespaces({ netns: o.netns ?? [], logger: o.logger, ...(o.linkScanIntervalMs ? { intervalMs: o.linkScanIntervalMs } : {}) }) : null;
   try {
-    await links?.rescan();
+    await Promise.all([links?.rescan(), nodeNamespaces?.refresh()]);
   } catch (err) {
     links?.close();
+    nodeNamespaces?.close();
     source.close();
     throw err;
   }
+  const sysFilter = nodeNamespaces ? createSysNamespaceFilter(nodeNamespaces) : null;
   const netSessions = links
     ? createNetSessions({
         table: createSessionTable({ ...DEFAULT_SESSION_OPTIONS, hostId, protocols: netProtocols, source: 'net', origin: 'packet', newSpanId }),
@@ -201,7 +217,7 @@ export async function startAgent(o: AgentStartOptions): Promise<RunningAgent> {
   const runtimeControl = await startAgentRuntimeLinks(o, source);
   runtimeLinks = runtimeControl;
   const loop = startAgentLoop({
-    source: observedBy(source, runtimeControl),
+    source: observedBy(source, runtimeControl, sysFilter),
     sessions,
     emit,
     sweepIntervalMs: SWEEP_INTERVAL_MS,
@@ -215,6 +231,7 @@ export async function startAgent(o: AgentStartOptions): Promise<RunningAgent> {
     runtimeLinks: runtimeControl,
     async close() {
       links?.close();
+      nodeNamespaces?.close();
       source.close();
       await loop.stop();
       await runtimeControl.close();
@@ -252,6 +269,11 @@ export async function startAgent(o: AgentStartOptions): Promise<RunningAgent> {
         samples.push({ name: 'weft_agent_decapsulated_frames_total', help: 'Frames read from inside a VXLAN, Geneve or GRE tunnel', type: 'counter', value: net.decapsulatedFrames });
         samples.push({ name: 'weft_agent_captured_interfaces', help: 'Interfaces the agent captures frames on now', type: 'gauge', value: links?.captured().length ?? 0 });
         samples.push({ name: 'weft_agent_frame_gap_bytes_total', help: 'TCP payload bytes missing between captured frames', type: 'counter', value: net.gapBytes });
+      }
+      if (sysFilter) {
+        const f = sysFilter.stats();
+        samples.push({ name: 'weft_agent_sys_events_outside_node_total', help: 'System-call events of processes outside the node\'s network namespaces (--sys-namespaces node), left out', type: 'counter', value: f.droppedEvents });
+        samples.push({ name: 'weft_agent_node_namespaces', help: 'Network namespaces counted as the node\'s (--sys-namespaces node)', type: 'gauge', value: nodeNamespaces?.inodes().size ?? 0 });
       }
       samples.push(...parseSamples([...sysProtocols, ...netProtocols]));
       for (const [key, value] of Object.entries(n)) {

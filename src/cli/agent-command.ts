@@ -12,6 +12,7 @@ export function agentCommand(ctx: CommandContext): Command {
     .option('--interfaces <nics>', 'comma-separated interfaces or patterns to capture frames on for NET spans, e.g. veth*,br*,eth0,vxlan*; interfaces that appear later are picked up (default: none)')
     .option('--netns <names>', 'comma-separated network namespaces (names in /run/netns, or paths like /proc/PID/ns/net) whose interfaces to capture on, instead of this one')
     .option('--no-syscalls', 'capture frames only, no system calls (another agent traces this kernel\'s processes)')
+    .option('--sys-namespaces <all|node>', 'whose system calls: all processes (default), or only those in the node\'s network namespaces (--netns or this one, and the pods behind their container veths), when nodes share a kernel')
     .option('--token <secret>', 'Bearer token the server requires (env WEFT_TOKEN); a flag is visible to every local user, prefer WEFT_TOKEN or --token-file')
     .option('--token-file <path>', 'read the token from this file (env WEFT_TOKEN_FILE)')
     .option('--log-level <level>', 'log level (default: info)')
@@ -23,13 +24,16 @@ Examples:
   $ sudo weft agent --server http://weft.internal:4318 --interfaces eth0,eth1
   $ sudo weft agent --server http://10.0.0.5:4318 --token-file /etc/weft/token
   $ sudo weft agent --interfaces 'veth*,br*,vxlan*,eth0' --netns node1 --no-syscalls
+  $ sudo weft agent --interfaces 'veth*,br*,vxlan*,eth0' --netns node1 --sys-namespaces node
 
 Observation points are inferred per interface (container veth c/s, bridge, tunnel and uplink
 c-nd/s-nd, a translating hop c-gw/s-gw): see docs/network-path.md.`,
     )
-    .action(async (flags: { server?: string; interfaces?: string; netns?: string; syscalls?: boolean; token?: string; tokenFile?: string; logLevel?: string; nodeHook?: boolean }) => {
+    .action(async (flags: { server?: string; interfaces?: string; netns?: string; syscalls?: boolean; sysNamespaces?: string; token?: string; tokenFile?: string; logLevel?: string; nodeHook?: boolean }) => {
       const client = loadAgentClientConfig(flags, ctx.env);
       if (!client.ok) throw usageError('TRC_CONFIG_INVALID', `invalid configuration:\n  ${client.problems.join('\n  ')}`);
+      const sysNamespaces = flags.sysNamespaces ?? 'all';
+      if (sysNamespaces !== 'all' && sysNamespaces !== 'node') throw usageError('TRC_CONFIG_INVALID', `invalid configuration:\n  --sys-namespaces must be all|node (actual: '${sysNamespaces}')`);
       // Loaded on use: the agent pulls in the native addon.
       const { agentUnavailableReason, startLocalAgent } = await import('./local-agent.js');
       const reason = agentUnavailableReason();
@@ -41,6 +45,7 @@ c-nd/s-nd, a translating hop c-gw/s-gw): see docs/network-path.md.`,
         interfaces: client.config.interfaces,
         netns: (flags.netns ?? '').split(',').map((n) => n.trim()).filter((n) => n !== ''),
         syscalls: flags.syscalls !== false,
+        sysNamespaces,
         nodeHook: client.config.nodeHook,
         logger: logger.child({ component: 'agent' }),
         ...(client.config.token ? { token: client.config.token } : {}),

@@ -84,8 +84,14 @@ export interface RuntimeLinksOptions {
 
 /** Where the agent's report socket lives; one file per agent process, so agents never contend. */
 export const RUNTIME_LINKS_DIR = '/run/weft';
-/** A hook's hello must arrive within this long after its token was handed over. */
+/**
+ * A hook's hello must arrive within this long after its attach ended. The token is made before
+ * the attach (the expression carries it), and the attach itself may take its whole budget on a
+ * loaded host (the inspector opening, the evaluation and the close: up to three budgets; 13 s was
+ * seen at load 19 on 2 cores), so the token's life is that budget plus this.
+ */
 const TOKEN_TTL_MS = 10_000;
+const DEFAULT_ATTACH_TIMEOUT_MS = 5_000;
 
 /** Socket files of agents that died without closing (their pid is gone). */
 function removeDeadAgentSockets(dir: string): void {
@@ -159,7 +165,7 @@ export async function startRuntimeLinks(opts: RuntimeLinksOptions): Promise<Runt
   const attemptAttach = async (pid: number, automatic: boolean): Promise<AttachRecord> => {
     const verdict = judgeTarget(pid, automatic);
     if (!verdict.hook) return { pid, outcome: { kind: 'not-a-target', reason: verdict.reason } };
-    const token = server.issueToken(pid, TOKEN_TTL_MS);
+    const token = server.issueToken(pid, TOKEN_TTL_MS + 3 * (opts.attachTimeoutMs ?? DEFAULT_ATTACH_TIMEOUT_MS));
     const outcome = await evaluateInNodeProcess(pid, hookExpression(server.socketPath, token), opts.attachTimeoutMs === undefined ? {} : { timeoutMs: opts.attachTimeoutMs });
     const ctx = { component: 'agent.runtime-links', pid };
     if (outcome.kind === 'evaluated' && outcome.value !== 'installed') {

@@ -202,12 +202,27 @@ describe('thread evidence: which inbound request an outbound call serves', () =>
     expect(clientSpans(t.sweep(200n)).map((s) => s.requestResource)).toEqual(['/held']);
   });
 
-  it('a pending runtime report is waited for at most RUNTIME_WAIT after the span ended', () => {
+  it('a pending runtime report is waited for at most RUNTIME_WAIT after the span ended, decided at the second sweep past it', () => {
     const t = table({ runtimePending: () => true });
     const first = t.push([connect(101), ev(101, 'egress', 12, HTTP_REQ('/late'), 7), ev(101, 'ingress', 13, HTTP_RESP, 7), close(101, 20)]);
     expect(clientSpans(first)).toEqual([]);
     expect(clientSpans(t.sweep(13n + 499_000_000n))).toEqual([]);
-    expect(clientSpans(t.sweep(13n + 501_000_000n)).map((s) => s.requestResource)).toEqual(['/late']);
+    // Past the deadline: the first sweep only marks it (reports that arrived while the agent's
+    // loop stalled are read before the next sweep).
+    expect(clientSpans(t.sweep(13n + 501_000_000n))).toEqual([]);
+    expect(clientSpans(t.sweep(13n + 551_000_000n)).map((s) => s.requestResource)).toEqual(['/late']);
+  });
+
+  it('a runtime report is waited for RUNTIME_WAIT after the agent finished the span when the agent runs behind', () => {
+    let pending = true;
+    const t = table({ runtimePending: () => pending });
+    // The agent reads these events 2 s after they happened (a loaded host).
+    t.sweep(2_000_000_000n);
+    t.push([connect(101), ev(101, 'egress', 12, HTTP_REQ('/behind'), 7), ev(101, 'ingress', 13, HTTP_RESP, 7), close(101, 20)]);
+    expect(clientSpans(t.sweep(2_050_000_000n))).toEqual([]);
+    expect(clientSpans(t.sweep(2_100_000_000n))).toEqual([]);
+    pending = false;
+    expect(clientSpans(t.sweep(2_150_000_000n)).map((s) => s.requestResource)).toEqual(['/behind']);
   });
 
   it('a runtime report naming a connection that is not open is not trusted', () => {

@@ -182,7 +182,9 @@ export async function startPathServices(path: NetworkPath): Promise<PathServices
   try {
     const redis = start(path.ns.podB, 'redis-server', ['--port', String(P.redis), '--bind', A.podB, '--save', '', '--appendonly', 'no', '--dir', dir, '--protected-mode', 'no']);
     await waitListening(path, path.ns.podA, A.podB, P.redis, redis, 'redis');
-    const app = start(path.ns.podA, process.execPath, [APP], { ...process.env, HOST: A.podA, PORT: String(P.app), REDIS_HOST: A.podB, REDIS_PORT: String(P.redis) });
+    // WEFT_NODE_HOOK=1: the service asks to be hooked by the agent of its node, whatever the
+    // environment it was started from says (a test runner opts its own children out).
+    const app = start(path.ns.podA, process.execPath, [APP], { ...process.env, HOST: A.podA, PORT: String(P.app), REDIS_HOST: A.podB, REDIS_PORT: String(P.redis), WEFT_NODE_HOOK: '1' });
     await waitListening(path, path.ns.podB, A.podA, P.app, app, 'the Node service');
     const nginxDir = join(dir, 'nginx');
     mkdirSync(nginxDir);

@@ -31,6 +31,8 @@ export interface LinkInfo {
   master: string;
   /** The interface's own addresses (no prefix). */
   addresses: string[];
+  /** A veth's peer namespace as this namespace numbers it (`link_netnsid`); absent when the peer is here. */
+  peerNetnsId?: number;
 }
 
 export interface Route {
@@ -91,6 +93,7 @@ export function parseLinks(json: unknown): LinkInfo[] {
       master: typeof raw.master === 'string' ? raw.master : '',
       addresses,
       role: roleOf(kind, loopback, typeof raw.link_netnsid === 'number', addresses.length > 0),
+      ...(typeof raw.link_netnsid === 'number' ? { peerNetnsId: raw.link_netnsid } : {}),
     });
   }
   return out;

@@ -8,7 +8,9 @@
  * among the target's own sockets after the signal. An inspector the process had before we came is
  * left open; one we opened is closed, and its disappearance is checked.
  */
+import { get } from 'node:http';
 import WebSocket from 'ws';
+import { startNetnsRelay, type NetnsRelay } from './netns-relay.js';
 import {
   argvOf,
   catchesSigusr1,
@@ -34,6 +36,8 @@ export interface AttachOptions {
   timeoutMs?: number;
   /** Poll interval while waiting for the port to open or close (default 5 ms). */
   pollMs?: number;
+  /** Where the relay into another network namespace puts its unix socket (default /run/weft). */
+  relayDir?: string;
 }
 
 /** As OBI: the inspector thread of a loaded host can take seconds to bind after SIGUSR1. */
@@ -44,6 +48,8 @@ const MAX_MESSAGE_BYTES = 1 << 20;
 const CLOSE_EXPRESSION = 'process._debugEnd()';
 /** Where SIGUSR1 opens the inspector unless the process was started with --inspect-port. */
 const DEFAULT_INSPECTOR_PORT = 9229;
+/** The runtime links' directory (runtime-links.ts), where relay sockets go too. */
+const DEFAULT_RELAY_DIR = '/run/weft';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -54,9 +60,47 @@ function connectHost(l: ListeningPort): string {
   return l.ip.includes(':') ? `[${l.ip}]` : l.ip;
 }
 
-async function debuggerUrl(host: string, port: number, timeoutMs: number): Promise<string> {
-  const res = await fetch(`http://${host}:${port}/json/list`, { signal: AbortSignal.timeout(timeoutMs) });
-  const targets = (await res.json()) as unknown;
+/**
+ * How to reach one inspector: host:port in our namespace, or through a relay into the target's
+ * (netns-relay.ts). The Host header stays the inspector's own address either way: the inspector
+ * refuses hosts that are not an IP address or localhost (DNS rebinding).
+ */
+interface InspectorRoute {
+  host: string;
+  port: number;
+  relay: NetnsRelay | null;
+}
+
+async function routeTo(pid: number, listener: ListeningPort, timeoutMs: number, relayDir: string): Promise<InspectorRoute> {
+  const host = connectHost(listener);
+  // 127.0.0.1 in another namespace is not our 127.0.0.1.
+  const relay = sameNetNamespace(pid) ? null : await startNetnsRelay(pid, host, listener.port, relayDir, timeoutMs);
+  return { host, port: listener.port, relay };
+}
+
+function getJson(route: InspectorRoute, path: string, timeoutMs: number): Promise<unknown> {
+  const where = route.relay ? { socketPath: route.relay.socketPath } : { host: route.host.replace(/^\[(.*)\]$/, '$1'), port: route.port };
+  return new Promise((resolve, reject) => {
+    const req = get({ ...where, path, headers: { host: `${route.host}:${route.port}` }, timeout: timeoutMs }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (d: string) => (body += d));
+      res.on('end', () => {
+        try {
+          resolve(JSON.parse(body));
+        } catch {
+          reject(new Error(`the inspector answered ${path} with no JSON (status ${res.statusCode})`));
+        }
+      });
+      res.on('error', reject);
+    });
+    req.on('timeout', () => req.destroy(new Error(`no answer from the inspector to ${path} within ${timeoutMs} ms`)));
+    req.on('error', reject);
+  });
+}
+
+async function debuggerUrl(route: InspectorRoute, timeoutMs: number): Promise<string> {
+  const targets = await getJson(route, '/json/list', timeoutMs);
   if (!Array.isArray(targets) || targets.length === 0) throw new Error('the inspector lists no target');
   const url = (targets[0] as { webSocketDebuggerUrl?: unknown }).webSocketDebuggerUrl;
   if (typeof url !== 'string' || !url.startsWith('ws://')) throw new Error('the inspector gave no WebSocket URL');
@@ -77,8 +121,10 @@ interface InspectorSession {
   close(): void;
 }
 
-async function openSession(url: string, timeoutMs: number): Promise<InspectorSession> {
-  const ws = new WebSocket(url, { handshakeTimeout: timeoutMs, perMessageDeflate: false, maxPayload: MAX_MESSAGE_BYTES });
+async function openSession(route: InspectorRoute, url: string, timeoutMs: number): Promise<InspectorSession> {
+  // Through a relay: the same path on its unix socket (ws's `ws+unix://SOCKET:PATH` form).
+  const target = route.relay ? `ws+unix://${route.relay.socketPath}:${new URL(url).pathname}` : url;
+  const ws = new WebSocket(target, { handshakeTimeout: timeoutMs, perMessageDeflate: false, maxPayload: MAX_MESSAGE_BYTES, headers: { host: `${route.host}:${route.port}` } });
   await new Promise<void>((resolve, reject) => {
     ws.once('open', () => resolve());
     ws.once('error', reject);
@@ -151,21 +197,19 @@ export async function evaluateInNodeProcess(pid: number, expression: string, opt
   const exe = executableOf(pid);
   if (exe === null) return { kind: 'skipped', reason: 'process gone or not readable' };
   if (!isNodeExecutable(exe)) return { kind: 'skipped', reason: `not Node.js (${exe})` };
-  // 127.0.0.1 in another namespace is not our 127.0.0.1.
-  if (!sameNetNamespace(pid)) return { kind: 'skipped', reason: 'another network namespace' };
-
+  const relayDir = opts.relayDir ?? DEFAULT_RELAY_DIR;
   const flag = inspectorFlagOf(argvOf(pid), environOf(pid, 'NODE_OPTIONS'));
   if (flag) {
     if (flag.port === null) return { kind: 'skipped', reason: 'started with an inspector on a random port' };
     const listener = listeningPortsOf(pid).find((l) => l.port === flag.port);
     if (!listener) return { kind: 'skipped', reason: `started with --inspect, but it does not listen on ${flag.port}` };
-    return evaluateThrough(listener, expression, 'reused', timeoutMs, pid, null, pollMs);
+    return evaluateThrough(listener, expression, 'reused', timeoutMs, pid, null, pollMs, relayDir);
   }
 
   const listeners = listeningPortsOf(pid);
   // Opened earlier by someone's SIGUSR1: the process owns the default inspector port. Not ours to close.
   const preOpened = listeners.find((l) => l.port === DEFAULT_INSPECTOR_PORT && (l.ip === '127.0.0.1' || l.ip === '0.0.0.0'));
-  if (preOpened) return evaluateThrough(preOpened, expression, 'reused', timeoutMs, pid, null, pollMs);
+  if (preOpened) return evaluateThrough(preOpened, expression, 'reused', timeoutMs, pid, null, pollMs, relayDir);
   if (!catchesSigusr1(pid)) return { kind: 'skipped', reason: 'SIGUSR1 is not handled (it would terminate the process)' };
   const before = new Set(listeners.map((l) => l.inode));
   const signalledAt = performance.now();
@@ -177,10 +221,10 @@ export async function evaluateInNodeProcess(pid: number, expression: string, opt
   const opened = await waitFor(() => listeningPortsOf(pid).find((l) => !before.has(l.inode)) ?? null, timeoutMs, pollMs);
   if (!opened) {
     // On a loaded host the inspector may still come up after we gave up: it is ours to close.
-    closeLateInspector(pid, before, timeoutMs);
+    closeLateInspector(pid, before, timeoutMs, relayDir);
     return { kind: 'failed', reason: 'no inspector port opened after SIGUSR1 (the port, 9229 by default, may be taken, or the process handles SIGUSR1 itself)' };
   }
-  return evaluateThrough(opened, expression, 'opened', timeoutMs, pid, signalledAt, pollMs);
+  return evaluateThrough(opened, expression, 'opened', timeoutMs, pid, signalledAt, pollMs, relayDir);
 }
 
 /** How long after a timed-out SIGUSR1 we keep watching for the inspector it may still open. */
@@ -191,7 +235,7 @@ const LATE_INSPECTOR_POLL_MS = 100;
 const lateWatches = new Map<number, symbol>();
 
 /** Watches (in the background) for an inspector our SIGUSR1 opened late, and closes it. */
-function closeLateInspector(pid: number, before: ReadonlySet<string>, timeoutMs: number): void {
+function closeLateInspector(pid: number, before: ReadonlySet<string>, timeoutMs: number, relayDir: string): void {
   const watch = Symbol('late-inspector');
   lateWatches.set(pid, watch);
   const current = (): boolean => lateWatches.get(pid) === watch;
@@ -200,13 +244,16 @@ function closeLateInspector(pid: number, before: ReadonlySet<string>, timeoutMs:
     if (current()) lateWatches.delete(pid);
     if (!late) return;
     let session: InspectorSession | null = null;
+    let route: InspectorRoute | null = null;
     try {
-      session = await openSession(await debuggerUrl(connectHost(late), late.port, timeoutMs), timeoutMs);
+      route = await routeTo(pid, late, timeoutMs, relayDir);
+      session = await openSession(route, await debuggerUrl(route, timeoutMs), timeoutMs);
       await session.sendAndAwaitClose(CLOSE_EXPRESSION, timeoutMs);
     } catch {
       // Nothing more we can do; the port check below is the record.
     } finally {
       session?.close();
+      route?.relay?.close();
     }
   })();
 }
@@ -219,13 +266,37 @@ async function evaluateThrough(
   pid: number,
   signalledAt: number | null,
   pollMs: number,
+  relayDir: string,
 ): Promise<AttachOutcome> {
-  const host = connectHost(listener);
+  let route: InspectorRoute | null = null;
+  try {
+    route = await routeTo(pid, listener, timeoutMs, relayDir);
+  } catch (err) {
+    // No way in (not root, no nsenter): an inspector we opened stays open, and says so.
+    return { kind: 'failed', reason: (err as Error).message, ...(inspector === 'opened' ? { inspectorLeftOpen: true } : {}) };
+  }
+  try {
+    return await evaluateOnRoute(route, listener, expression, inspector, timeoutMs, pid, signalledAt, pollMs);
+  } finally {
+    route.relay?.close();
+  }
+}
+
+async function evaluateOnRoute(
+  route: InspectorRoute,
+  listener: ListeningPort,
+  expression: string,
+  inspector: 'opened' | 'reused',
+  timeoutMs: number,
+  pid: number,
+  signalledAt: number | null,
+  pollMs: number,
+): Promise<AttachOutcome> {
   let session: InspectorSession | null = null;
   let value: unknown;
   let failure: string | null = null;
   try {
-    session = await openSession(await debuggerUrl(host, listener.port, timeoutMs), timeoutMs);
+    session = await openSession(route, await debuggerUrl(route, timeoutMs), timeoutMs);
     value = await session.evaluate(expression, timeoutMs, inspector === 'opened' ? CLOSE_EXPRESSION : undefined);
   } catch (err) {
     failure = (err as Error).message;
@@ -239,7 +310,7 @@ async function evaluateThrough(
   let closedPort = false;
   try {
     if (session === null) {
-      session = await openSession(await debuggerUrl(host, listener.port, timeoutMs), timeoutMs);
+      session = await openSession(route, await debuggerUrl(route, timeoutMs), timeoutMs);
       await session.sendAndAwaitClose(CLOSE_EXPRESSION, timeoutMs);
     }
   } catch {
