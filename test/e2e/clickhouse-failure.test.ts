@@ -75,14 +75,17 @@ describe('ClickHouse down during ingest', () => {
     const senders = Array.from({ length: 4 }, async () => {
       while (sending) await sendOne(seq++, log);
     });
+    // Enough acknowledged spans around each event that a loss would show; on a CI machine running
+    // several suites at once ingest into ClickHouse managed ~60 spans/s (2,000 took over 30 s).
+    const STEP = 500;
     const waitAcked = async (n: number): Promise<void> => {
-      const deadline = Date.now() + 30_000;
+      const deadline = Date.now() + 60_000;
       while (log.acked.size < n && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
     };
 
-    await waitAcked(2_000);
+    await waitAcked(STEP);
     const beforeStop = log.acked.size;
-    expect(beforeStop).toBeGreaterThanOrEqual(2_000);
+    expect(beforeStop).toBeGreaterThanOrEqual(STEP);
     await ch.stop('SIGKILL'); // a crash while batches are in flight; returns once the server is gone
     const refusedBefore = log.statuses.get(503) ?? 0;
     const ackedAtExit = log.acked.size;
@@ -97,7 +100,8 @@ describe('ClickHouse down during ingest', () => {
     expect(grpcCode).toBe(grpc.status.UNAVAILABLE);
 
     await ch.start();
-    await waitAcked(ackedWhileDown + 2_000);
+    await waitAcked(ackedWhileDown + STEP);
+    expect(log.acked.size, 'writes resume once ClickHouse is back, without a Weft restart').toBeGreaterThanOrEqual(ackedWhileDown + STEP);
 
     // Slow: the server stops answering (SIGSTOP) for longer than the ingest acknowledgement wait;
     // senders are refused (503/429 with Retry-After) instead of hanging, and it recovers on SIGCONT.
@@ -112,10 +116,10 @@ describe('ClickHouse down during ingest', () => {
     }
     expect((log.statuses.get(503) ?? 0) + (log.statuses.get(429) ?? 0)).toBeGreaterThan(refusedBeforePause);
     const ackedAfterPause = log.acked.size;
-    await waitAcked(ackedAfterPause + 2_000);
+    await waitAcked(ackedAfterPause + STEP);
     sending = false;
     await Promise.all(senders);
-    expect(log.acked.size).toBeGreaterThanOrEqual(ackedAfterPause + 2_000);
+    expect(log.acked.size).toBeGreaterThanOrEqual(ackedAfterPause + STEP);
     expect([...log.retryAfter].every((v) => /^[1-9][0-9]*$/.test(v))).toBe(true);
 
     // Every acknowledged span is stored: read them back through a fresh store on the same database.
@@ -135,7 +139,7 @@ describe('ClickHouse down during ingest', () => {
     } finally {
       await check.close();
     }
-  }, 120_000);
+  }, 300_000);
 });
 
 /** Sends one OTLP gRPC Export with one span and returns the gRPC status code. */
