@@ -3,9 +3,9 @@
  * for each protocol, how many of the exchanges (requests a server answers, logins included) the
  * reference dissector finds in a capture does Weft find as spans of that protocol.
  *
- * Both sides read the same file. tshark is told the server port of each flow (`-d`, the lower
- * port of the flow: every capture here uses a non-standard server port and an ephemeral client
- * port), and its requests are counted per client port; Weft's spans are counted per client port
+ * Both sides read the same file. tshark is told the server port of each flow (`-d`, where the
+ * flow's first packet went: the client's SYN, or its request in a capture joined mid-connection),
+ * and its requests are counted per client port; Weft's spans are counted per client port
  * the same way, and a flow's found exchanges are at most the reference's (recall, not precision:
  * spans Weft finds beyond the reference, such as MySQL LOGIN spans tshark has no request for,
  * are reported separately as `extra`).
@@ -83,18 +83,36 @@ function captures(): { file: string; protocol: string }[] {
   return out;
 }
 
-/** Server ports (the lower port of each TCP/UDP flow) and the client port of each flow. */
-function serverPorts(file: Buffer): { tcp: Set<number>; udp: Set<number> } {
-  const tcp = new Set<number>();
-  const udp = new Set<number>();
-  for (const p of readCapturedPackets(file, () => undefined)) {
-    const d = decodePacket(p.linkType, p.data);
-    if (d) (d.transport === 'tcp' ? tcp : udp).add(Math.min(d.srcPort, d.dstPort));
-  }
-  return { tcp, udp };
+/** A flow's ports, either way round. */
+const flowKey = (a: number, b: number): string => (a < b ? `${a}-${b}` : `${b}-${a}`);
+
+interface FlowPorts {
+  /** Server ports, per transport, for tshark's `-d`. */
+  tcp: Set<number>;
+  udp: Set<number>;
+  /** Flow (flowKey) → its server port. */
+  server: Map<string, number>;
 }
 
-function tsharkCounts(path: string, ref: Reference, ports: { tcp: Set<number>; udp: Set<number> }): Map<number, number> {
+/**
+ * Each flow's server port: where its first packet went (the client's SYN, or, in a capture
+ * joined mid-connection, the client's request). Not "the lower port": a client's ephemeral
+ * port can be lower than a server's (DeepFlow's captures: 20871 → 30130).
+ */
+function serverPorts(file: Buffer): FlowPorts {
+  const ports: FlowPorts = { tcp: new Set(), udp: new Set(), server: new Map() };
+  for (const p of readCapturedPackets(file, () => undefined)) {
+    const d = decodePacket(p.linkType, p.data);
+    if (!d) continue;
+    const key = flowKey(d.srcPort, d.dstPort);
+    if (ports.server.has(key)) continue;
+    ports.server.set(key, d.dstPort);
+    (d.transport === 'tcp' ? ports.tcp : ports.udp).add(d.dstPort);
+  }
+  return ports;
+}
+
+function tsharkCounts(path: string, ref: Reference, ports: FlowPorts): Map<number, number> {
   const decodeAs = [...[...ports.tcp].flatMap((p) => ['-d', `tcp.port==${p},${ref.dissector}`]), ...(ref.dissector === 'dns' ? [...ports.udp].flatMap((p) => ['-d', `udp.port==${p},dns`]) : [])];
   const out = execFileSync('tshark', ['-r', path, '-n', ...decodeAs, '-Y', ref.filter, '-T', 'fields', '-E', 'occurrence=a', '-E', 'aggregator=,', '-e', 'tcp.srcport', '-e', 'tcp.dstport', '-e', 'udp.srcport', '-e', 'udp.dstport', ...ref.fields.flatMap((f) => ['-e', f])], {
     encoding: 'utf8',
@@ -107,8 +125,8 @@ function tsharkCounts(path: string, ref: Reference, ports: { tcp: Set<number>; u
     const [ts, td, us, ud, ...values] = line.split('\t');
     const src = Number(ts || us);
     const dst = Number(td || ud);
-    // Requests go from the client (the higher, ephemeral port) to the server.
-    if (!(src > dst)) continue;
+    // Requests go from the client to the flow's server port.
+    if (ports.server.get(flowKey(src, dst)) !== dst) continue;
     const n = ref.count(values);
     if (n > 0) byClient.set(src, (byClient.get(src) ?? 0) + n);
   }
