@@ -21,7 +21,8 @@ import { OTLPTraceExporter as ProtoExporter } from '@opentelemetry/exporter-trac
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace-base';
 
-const BATCH = 512;
+/** Spans per export: BatchSpanProcessor's default 512; WEFT_LOAD_BATCH for larger bodies. */
+const BATCH = Number(process.env['WEFT_LOAD_BATCH'] ?? 512);
 /** Exports in flight at most (BatchSpanProcessor runs one; several processes' worth here). */
 const MAX_IN_FLIGHT = 8;
 /** The SDK's default export timeout. */

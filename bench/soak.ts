@@ -65,23 +65,50 @@ function rssMiB(pid: number | undefined): number {
   }
 }
 
+/** A server that has not said "listening" by then is killed and started again (counted). */
+const START_TIMEOUT_MS = 90_000;
+let startRetries = 0;
+const startFailures: string[] = [];
+
 async function startWeftServer(): Promise<void> {
+  for (;;) {
+    try {
+      await startWeftServerOnce();
+      return;
+    } catch (err) {
+      startRetries++;
+      if (startFailures.length < 5) startFailures.push(err instanceof Error ? err.message.slice(0, 600) : String(err));
+      log(`server start failed (${startRetries}): ${err instanceof Error ? err.message.slice(-300) : String(err)}`);
+      if (startRetries > 10) throw err;
+    }
+  }
+}
+
+async function startWeftServerOnce(): Promise<void> {
   const args = [...WEFT_ARGS, 'server', '--data', join(dir, 'data'), '--max-memory', `${MAX_MEMORY_MIB}m`, '--log-level', 'info',
     '--otlp-grpc-port', String(ports.otlpGrpc), '--otlp-http-port', String(ports.otlpHttp), '--zipkin-port', String(ports.zipkin),
     '--sw-grpc-port', String(ports.skywalkingGrpc), '--sw-http-port', String(ports.skywalkingHttp), '--query-port', String(ports.query)];
   const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
   await new Promise<void>((resolve, reject) => {
     let err = '';
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`weft server not listening after ${START_TIMEOUT_MS} ms: ${err.slice(-2000)}`));
+    }, START_TIMEOUT_MS);
     const onData = (d: Buffer): void => {
       err += d.toString();
       if (err.includes('weft listening')) {
+        clearTimeout(timer);
         child.stderr?.off('data', onData);
         child.stderr?.resume();
         resolve();
       }
     };
     child.stderr?.on('data', onData);
-    child.once('exit', (code) => reject(new Error(`weft server exited (${code}) before listening: ${err.slice(-2000)}`)));
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`weft server exited (${code}) before listening: ${err.slice(-2000)}`));
+    });
   });
   server = child;
 }
@@ -337,6 +364,8 @@ async function main(): Promise<void> {
       spansLost: lost,
       peakRssMiB: Math.round(Math.max(peakRssMiB, calibrationPeak)),
       serverKills,
+      serverStartRetries: startRetries,
+      serverStartFailures: startFailures,
       agentKills,
       leftovers,
       leftoverDetail,

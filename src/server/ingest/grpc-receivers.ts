@@ -73,6 +73,9 @@ function unauthenticated(): Partial<grpc.StatusObject> {
   return { code: grpc.status.UNAUTHENTICATED, details: 'missing or wrong token (Authorization: Bearer <token>; SkyWalking agents: Authentication: <token>)' };
 }
 
+/** Longest a gRPC listen may take before the start fails (TRC_SERVER_LISTEN). */
+const BIND_TIMEOUT_MS = 15_000;
+
 async function startServer(o: GrpcReceiverOptions, install: (server: grpc.Server) => void): Promise<GrpcReceiverHandle> {
   const server = new grpc.Server({
     'grpc.max_receive_message_length': o.maxBodyBytes,
@@ -80,7 +83,17 @@ async function startServer(o: GrpcReceiverOptions, install: (server: grpc.Server
   install(server);
   const host = o.host.includes(':') && !o.host.startsWith('[') ? `[${o.host}]` : o.host;
   const port = await new Promise<number>((resolve, reject) => {
-    server.bindAsync(`${host}:${o.port}`, grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p)));
+    // Seen in the soak: after a kill -9 and restart on a loaded host, bindAsync never called back
+    // and the server hung half-started. A bind that does not finish in time fails the start.
+    const timer = setTimeout(() => {
+      server.forceShutdown();
+      reject(new Error(`binding ${host}:${o.port} did not finish within ${BIND_TIMEOUT_MS} ms`));
+    }, BIND_TIMEOUT_MS);
+    server.bindAsync(`${host}:${o.port}`, grpc.ServerCredentials.createInsecure(), (err, p) => {
+      clearTimeout(timer);
+      if (err) reject(err);
+      else resolve(p);
+    });
   });
   let closed: Promise<void> | undefined;
   return {
