@@ -7,7 +7,8 @@
  *
  * Side by side, alternating run by run (this machine is shared and its load swings), medians of
  * WEFT_BENCH_UI_REPEATS runs:
- * - **columns**: what the UI does (`/api/v1/traces/{id}/columns`, gzip, preloaded by the shell);
+ * - **columns**: what the UI does (`/api/v1/traces/{id}/columns`, preloaded by the shell; plain
+ *   over loopback, gzip for remote browsers);
  * - **json** (reference): the same UI fetching the span-per-object answer (`?compact=true`, what
  *   the previous build did), opened with `?via=json`;
  * - **dom** (reference): a plain DOM timeline of the same trace (bench/ui-dom-reference.js, one
@@ -64,6 +65,10 @@ export interface FirstDrawRow {
   ttfbMs: number;
   /** Last byte → first draw: decode, model, layout, render, draw (the UI's own work). */
   uiWorkMs: number;
+  /** CPU time of the page's main thread up to the first draw (near what an idle core would take). */
+  mainCpuMs: number;
+  /** CPU time of the page's whole renderer process up to the first draw. */
+  rendererCpuMs: number;
   /** Bytes on the wire (compressed) and decoded. */
   transferKB: number;
   bodyKB: number;
@@ -298,6 +303,10 @@ const FIRST_DRAW_TIMEOUT_MS = 180_000;
 
 interface OneDraw {
   drawMs: number;
+  /** CPU time of the page's renderer main thread from navigation to first draw (CDP ThreadTime). */
+  mainCpuMs: number;
+  /** CPU time of the whole renderer process (main thread, compositor, raster: CDP ProcessTime). */
+  rendererCpuMs: number;
   responseEndMs: number;
   ttfbMs: number;
   transferKB: number;
@@ -307,9 +316,18 @@ interface OneDraw {
 
 /** One navigation: the time of `mark` and the trace request's timings, ms from navigation start. */
 async function firstDraw(page: Page, url: string, mark: string): Promise<OneDraw> {
+  // The renderer's main-thread CPU time: what the page itself cost, which a busy machine delays
+  // but does not inflate the way it inflates wall time (the main thread's ThreadTime; the
+  // navigation gets a fresh renderer, whose counter starts near zero).
+  const cdp = await page.context().newCDPSession(page);
   await page.goto(url);
   await page.waitForFunction((m) => performance.getEntriesByName(m).length > 0, mark, { timeout: FIRST_DRAW_TIMEOUT_MS, polling: 50 });
-  return page.evaluate((m) => {
+  await cdp.send('Performance.enable');
+  const metrics = (await cdp.send('Performance.getMetrics')).metrics;
+  const threadS = metrics.find((x) => x.name === 'ThreadTime')?.value ?? 0;
+  const processS = metrics.find((x) => x.name === 'ProcessTime')?.value ?? 0;
+  await cdp.detach();
+  const timing = await page.evaluate((m) => {
     const api = performance.getEntriesByType('resource').find((r) => r.name.includes('/api/v1/traces/')) as PerformanceResourceTiming | undefined;
     return {
       drawMs: (performance.getEntriesByName(m)[0] as PerformanceEntry).startTime,
@@ -320,6 +338,7 @@ async function firstDraw(page: Page, url: string, mark: string): Promise<OneDraw
       serverTiming: (api?.serverTiming ?? []).map((t) => `${t.name} ${Math.round(t.duration)}`).join(', '),
     };
   }, mark);
+  return { ...timing, mainCpuMs: threadS * 1000, rendererCpuMs: processS * 1000 };
 }
 
 const median = (xs: readonly number[]): number => percentile(xs, 50);
@@ -364,6 +383,8 @@ function rowsOf(server: FirstDrawRow['server'], spans: number, runs: Map<PathNam
       responseEndMs: round(resp),
       ttfbMs: round(median(list.map((d) => d.ttfbMs))),
       uiWorkMs: round(median(list.map((d) => d.drawMs - d.responseEndMs))),
+      mainCpuMs: round(median(list.map((d) => d.mainCpuMs))),
+      rendererCpuMs: round(median(list.map((d) => d.rendererCpuMs))),
       transferKB: round(median(list.map((d) => d.transferKB))),
       bodyKB: round(median(list.map((d) => d.bodyKB))),
       serverTiming: list.map((d) => d.serverTiming).find((t) => t !== '') ?? '',
@@ -372,12 +393,12 @@ function rowsOf(server: FirstDrawRow['server'], spans: number, runs: Map<PathNam
     rows.push(row);
     log(
       `${server}, ${spans} spans, ${path}: first draw ${row.firstDrawMs.toFixed(0)} ms (runs ${row.runsMs.join(' / ')}); response end ${row.responseEndMs.toFixed(0)} ms, first byte after ${row.ttfbMs.toFixed(0)} ms` +
-        `${row.serverTiming ? ` (server: ${row.serverTiming})` : ''}, UI work ${row.uiWorkMs.toFixed(0)} ms; ${row.transferKB.toFixed(0)} KB on the wire, ${row.bodyKB.toFixed(0)} KB decoded; load ${load}`,
+        `${row.serverTiming ? ` (server: ${row.serverTiming})` : ''}, UI work ${row.uiWorkMs.toFixed(0)} ms, main-thread CPU ${row.mainCpuMs.toFixed(0)} ms (renderer ${row.rendererCpuMs.toFixed(0)} ms); ${row.transferKB.toFixed(0)} KB on the wire, ${row.bodyKB.toFixed(0)} KB decoded; load ${load}`,
     );
   }
   const cols = rows.find((r) => r.path === 'columns');
   for (const ref of rows.filter((r) => r.path !== 'columns')) {
-    if (cols) log(`${server}, ${spans} spans: first draw columns / ${ref.path} = ${(cols.firstDrawMs / ref.firstDrawMs).toFixed(3)}, UI work ${(cols.uiWorkMs / Math.max(ref.uiWorkMs, 0.001)).toFixed(3)}`);
+    if (cols) log(`${server}, ${spans} spans: first draw columns / ${ref.path} = ${(cols.firstDrawMs / ref.firstDrawMs).toFixed(3)}, UI work ${(cols.uiWorkMs / Math.max(ref.uiWorkMs, 0.001)).toFixed(3)}, main-thread CPU ${(cols.mainCpuMs / Math.max(ref.mainCpuMs, 0.001)).toFixed(3)}`);
   }
   return rows;
 }
@@ -397,14 +418,15 @@ async function frameRow(page: Page, spans: number, renderer: FrameRow['renderer'
 /** The browser side alone: generated traces served pre-encoded, as the real routes encode them. */
 async function inProcess(chromium: Awaited<ReturnType<typeof launchChromium>>, sizes: number[], repeats: number, domMax: number, log: (line: string) => void, result: UiBenchResult): Promise<void> {
   const json = new Map<string, string>();
-  const columns = new Map<string, { plain: string; gzip: Buffer }>();
+  const columns = new Map<string, { plain: string }>();
   const ids = new Map<number, string>();
   for (const size of sizes) {
     const t = generatedTrace(size);
     ids.set(size, t.traceId);
     json.set(t.traceId, JSON.stringify({ ...t, spans: t.spans.map((sp) => compactItem(sp as unknown as Record<string, unknown>, CONTRACT_SPAN_FIELDS)) }));
     const plain = JSON.stringify(toTraceColumns(t, false));
-    columns.set(t.traceId, { plain, gzip: gzipSync(plain, { level: 1 }) });
+    columns.set(t.traceId, { plain });
+    log(`${size} spans: columns ${(plain.length / 1e6).toFixed(2)} MB (${(gzipSync(plain, { level: 1 }).length / 1e6).toFixed(2)} MB gzipped, what a remote browser gets), span-per-object compact JSON ${((json.get(t.traceId) ?? '').length / 1e6).toFixed(2)} MB`);
   }
   const app = Fastify({ logger: false, bodyLimit: 1024 });
   await installWebUi(app, { ports: {}, tokenRequired: false });
@@ -416,8 +438,9 @@ async function inProcess(chromium: Awaited<ReturnType<typeof launchChromium>>, s
   app.get<{ Params: { id: string } }>('/api/v1/traces/:id/columns', async (req, reply) => {
     const c = columns.get(req.params.id);
     if (c === undefined) return reply.code(404).send(notFound);
+    // As the real route does for a client on loopback: plain (gzip would only cost CPU here).
     void reply.type('application/json').header('vary', 'accept-encoding');
-    return /gzip/.test(String(req.headers['accept-encoding'] ?? '')) ? reply.header('content-encoding', 'gzip').send(c.gzip) : reply.send(c.plain);
+    return reply.send(c.plain);
   });
   const domScript = readFileSync(join(ROOT, 'bench', 'ui-dom-reference.js'), 'utf8');
   app.get('/bench/dom/:id', async (_req, reply) => reply.type('text/html').send('<!doctype html><meta charset="utf-8"><title>DOM reference</title><body><script src="/bench/dom-reference.js"></script></body>'));

@@ -12,6 +12,7 @@ import type { FastifyInstance } from 'fastify';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ApiSpan, ApiTrace } from '../../src/server/query/index.js';
+import { emptySpan } from '../../src/model/index.js';
 import { queryApi } from '../../src/server/query/index.js';
 import { toTraceColumns } from '../../src/server/query/trace-columns.js';
 import type { TraceColumns } from '../../src/server/query/trace-columns.js';
@@ -81,6 +82,41 @@ describe('trace columns', () => {
     expect(plain.body.length).toBeLessThan(full.body.length / 2);
     expect(plain.headers.vary).toContain('accept-encoding');
     expect(plain.headers['server-timing']).toMatch(/^load;dur=\d+(\.\d)?, encode;dur=\d+(\.\d)?$/);
+  });
+
+  it('a large answer is gzipped for a remote client that accepts it, never for one on loopback', async () => {
+    const big = Fastify();
+    const store = createMemoryStore();
+    const id = 'c2000000000000000000000000000c2a';
+    const t0 = 1_790_000_000_000_000_000n;
+    await store.write(
+      Array.from({ length: 3000 }, (_, i) => ({
+        ...emptySpan({ source: 'app', origin: 'otlp', observationPoint: 'c-app' }),
+        traceId: id,
+        spanId: (0x100000 + i).toString(16).padStart(16, '0'),
+        parentSpanId: i === 0 ? '' : (0x100000).toString(16).padStart(16, '0'),
+        name: `op ${i % 7}`,
+        service: `svc-${i % 5}`,
+        startTimeUnixNano: t0 + BigInt(i) * 1000n,
+        endTimeUnixNano: t0 + BigInt(i) * 1000n + 500n,
+      })),
+    );
+    await big.register(queryApi, { reader: store, assemble: (spans, traceId) => assemble(spans, { traceId }) });
+    try {
+      const remote = await big.inject({ method: 'GET', url: `/api/v1/traces/${id}/columns`, headers: { 'accept-encoding': 'gzip' }, remoteAddress: '10.1.2.3' });
+      expect(remote.headers['content-encoding']).toBe('gzip');
+      expect(remote.headers['server-timing']).toMatch(/gzip;dur=/);
+      const cols = JSON.parse(gunzipSync(remote.rawPayload).toString('utf8')) as TraceColumns;
+      expect(cols.count).toBe(3000);
+      expect(remote.rawPayload.length).toBeLessThan(JSON.stringify(cols).length / 4);
+      const local = await big.inject({ method: 'GET', url: `/api/v1/traces/${id}/columns`, headers: { 'accept-encoding': 'gzip' }, remoteAddress: '127.0.0.1' });
+      expect(local.headers['content-encoding']).toBeUndefined();
+      expect(local.json<TraceColumns>()).toEqual(cols);
+      const refused = await big.inject({ method: 'GET', url: `/api/v1/traces/${id}/columns`, headers: { 'accept-encoding': 'gzip;q=0, identity' }, remoteAddress: '10.1.2.3' });
+      expect(refused.headers['content-encoding']).toBeUndefined();
+    } finally {
+      await big.close();
+    }
   });
 
   it('unknown ids answer 404 in the query API envelope; span ids and SkyWalking ids work as on /api/v1/traces', async () => {
