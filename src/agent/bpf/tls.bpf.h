@@ -15,7 +15,7 @@
  * of their own, so the sessions parse them apart from the ciphertext of the same socket. */
 
 struct ssl_call {
-	__u64 ssl;
+	__u64 ssl; /* key of the SSL object (tls_enter) */
 	__u64 buf;
 	__u64 len_ptr; /* _ex: where the byte count is written */
 	__u64 sock;
@@ -37,9 +37,11 @@ struct {
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 65536);
-	__type(key, __u64);   /* SSL * */
-	__type(value, __u64); /* struct sock * */
+	__type(key, __u64);   /* SSL object key (ssl_call.ssl) */
+	__type(value, __u64); /* struct sock *, | MEMORY_BIO_BIT when learnt from a memory BIO's reads */
 } ssl_socks SEC(".maps");
+/* struct sock is aligned, so its lowest address bit is free to say how the pair was learnt. */
+#define MEMORY_BIO_BIT 1ULL
 
 /* SSL objects whose plaintext is HTTP/2 (h2 by ALPN): copied up to h2_payload_cap. Keyed by
  * the SSL object, not the socket: the socket's ciphertext (read by node before SSL_read) stays
@@ -163,7 +165,9 @@ static __always_inline int tls_enter(void *ssl, __u64 buf, __u64 len_ptr, __u8 d
 		return 0;
 	__u32 tid = (__u32)pid_tgid;
 	struct ssl_call c = {};
-	c.ssl = (__u64)ssl;
+	/* The SSL object's key in ssl_socks and ssl_http2: its address with the pid above the
+	 * user address bits, so objects of two processes at the same address stay apart. */
+	c.ssl = (__u64)ssl ^ ((pid_tgid >> 32) << 47);
 	c.buf = buf;
 	c.len_ptr = len_ptr;
 	c.dir = dir;
@@ -229,20 +233,31 @@ static __always_inline int tls_exit(long ret)
 
 	__u64 skp = c.has_sock ? c.sock : 0;
 	__u32 seq = c.tcp_seq, seq_valid = c.seq_valid;
+	int memory_bio = 0;
 	if (!skp) {
 		__u64 *known = bpf_map_lookup_elem(&ssl_socks, &c.ssl);
-		if (known)
-			skp = *known;
+		if (known) {
+			skp = *known & ~MEMORY_BIO_BIT;
+			memory_bio = (*known & MEMORY_BIO_BIT) != 0;
+		}
 		seq_valid = 0;
 	}
 	if (c.dir == WEFT_DIR_INGRESS) {
-		if (!skp) {
-			struct last_read *lr = bpf_map_lookup_elem(&thread_last_read, &tid);
-			if (!lr)
-				return 0;
+		/* Memory BIO: the thread's last socket read gives the socket and the seq where its
+		 * first record starts, and is remembered for the SSL object. One socket read often
+		 * carries several records, each taken by an SSL_read of its own: the first takes the
+		 * read, the others the SSL object's socket alone (their records' offsets in the read
+		 * are not known, so no seq). A socket BIO's SSL object keeps the socket its own
+		 * syscalls named (the thread's last read may be another socket's). */
+		struct last_read *lr = NULL;
+		if (!c.has_sock && (!skp || memory_bio))
+			lr = bpf_map_lookup_elem(&thread_last_read, &tid);
+		if (lr) {
 			skp = lr->sock;
 			seq = lr->tcp_seq;
 			seq_valid = lr->seq_valid;
+			__u64 v = skp | MEMORY_BIO_BIT;
+			bpf_map_update_elem(&ssl_socks, &c.ssl, &v, BPF_ANY);
 			bpf_map_delete_elem(&thread_last_read, &tid);
 		}
 	} else if (!c.has_sock) {

@@ -2,7 +2,8 @@
  * @module TLS plaintext from the eBPF agent's SSL_read/SSL_write uprobes, with real programs:
  * curl → nginx over HTTPS (both on the system libssl.so.3), Python's ssl → nginx, and Node's
  * https client → a Node https server (node carries its own OpenSSL); HTTP/2 over TLS (h2 by
- * ALPN) with curl → nginx and Node's http2 client → its secure server, 16 streams at once; and
+ * ALPN) with curl → nginx, Node's http2 client → its secure server (16 streams at once) and
+ * @grpc/grpc-js over TLS (20 calls at once on one connection); and
  * processes that load libssl after the agent started (at exec, or by dlopen seconds later).
  * The certificate is made here with openssl. Each request carries a traceparent inside the encrypted stream: the
  * plaintext SYS spans must show method, path and status, say tls, carry that trace id, and the
@@ -20,7 +21,7 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startAgent, type RunningAgent } from '../../../src/agent/index.js';
 import { startTestWeft, type TestWeft } from '../../e2e/weft-harness.js';
-import { spawnNode, spawnProgram, traceIdOf, traceparentFor, type Spawned } from '../http2/programs.js';
+import { GRPC_CLIENT, GRPC_SERVER, spawnNode, spawnProgram, traceIdOf, traceparentFor, type Spawned } from '../http2/programs.js';
 import { ebpfUnavailable } from '../traced-topology.js';
 
 const unavailable = ebpfUnavailable('TLS eBPF test');
@@ -121,7 +122,8 @@ describe.skipIf(unavailable !== null)('TLS plaintext through the eBPF agent (upr
   let agent: RunningAgent;
   const dir = mkdtempSync(join(tmpdir(), 'weft-tls-'));
   const procs: Spawned[] = [];
-  const ports = { nginx: 0, node: 0, nginxH2: 0, nodeH2: 0 };
+  const ports = { nginx: 0, node: 0, nginxH2: 0, nodeH2: 0, grpc: 0 };
+  const pem = { key: '', cert: '' };
   const RUN = Math.floor(Math.random() * 0xffffff) + 1;
 
   beforeAll(async () => {
@@ -147,6 +149,11 @@ http { access_log off; client_body_temp_path ${dir}; proxy_temp_path ${dir}; fas
     const h2Server = spawnNode(H2_SECURE_SERVER, [key, cert]);
     procs.push(h2Server);
     ports.nodeH2 = Number(await h2Server.firstLine);
+    pem.key = key;
+    pem.cert = cert;
+    const grpcServer = spawnNode(GRPC_SERVER.replace('grpc.ServerCredentials.createInsecure()', `grpc.ServerCredentials.createSsl(null, [{ private_key: require('fs').readFileSync(${JSON.stringify(key)}), cert_chain: require('fs').readFileSync(${JSON.stringify(cert)}) }], false)`));
+    procs.push(grpcServer);
+    ports.grpc = Number(await grpcServer.firstLine);
     weft = await startTestWeft();
     agent = await startAgent({ sink: weft.server.sink, interfaces: [], nodeHook: false, logger: pino({ level: 'silent' }), ebpf: { ports: Object.values(ports) } });
     // nginx has had time to start by now; make sure it answers.
@@ -171,70 +178,59 @@ http { access_log off; client_body_temp_path ${dir}; proxy_temp_path ${dir}; fas
     }
   }, 60_000);
 
-  it('python (ssl module, libssl.so.3) → nginx over HTTPS', async () => {
-    const tp = traceparentFor(RUN, 10);
-    await run('python3', [
-      '-c',
-      `import ssl, urllib.request as u
+  /** Python lines that GET /a.txt from nginx over TLS with `tp` as the traceparent. */
+  const pyGet = (tp: string): string => `import ssl, urllib.request as u
 ctx = ssl.create_default_context(); ctx.check_hostname = False; ctx.verify_mode = ssl.CERT_NONE
-u.urlopen(u.Request('https://127.0.0.1:${ports.nginx}/a.txt', headers={'traceparent': '${tp}'}), context=ctx).read()`,
-    ]);
+u.urlopen(u.Request('https://127.0.0.1:${ports.nginx}/a.txt', headers={'traceparent': '${tp}'}), context=ctx).read()`;
+
+  /** Runs a Python script, then expects its GET's linked plaintext pair with nginx. */
+  async function expectPythonPair(script: string, tp: string, env?: NodeJS.ProcessEnv): Promise<void> {
+    await run('python3', ['-c', script], env ? { env } : {});
     const spans = await waitPair(weft, traceIdOf(tp));
     const client = spans.find((s) => s.observationPoint === 'c-p');
     expectTlsPair(spans, { client: client?.processName.startsWith('python') ? client.processName : 'python3', server: 'nginx', path: '/a.txt', status: 200 });
+  }
+
+  /** A copy of the system libssl in a directory of its own: a file no uprobe is on yet. */
+  function libsslCopy(name: string): string {
+    const lib = join(dir, name);
+    execFileSync('mkdir', ['-p', lib]);
+    execFileSync('cp', ['/usr/lib/x86_64-linux-gnu/libssl.so.3', join(lib, 'libssl.so.3')]);
+    return lib;
+  }
+
+  it('python (ssl module, libssl.so.3) → nginx over HTTPS', async () => {
+    const tp = traceparentFor(RUN, 10);
+    await expectPythonPair(pyGet(tp), tp);
   }, 60_000);
 
   it('a process started later with its own copy of libssl (another file) is hooked at exec', async () => {
-    const lib = join(dir, 'lib');
-    execFileSync('mkdir', ['-p', lib]);
-    execFileSync('cp', ['/usr/lib/x86_64-linux-gnu/libssl.so.3', join(lib, 'libssl.so.3')]);
+    const lib = libsslCopy('lib');
     const tp = traceparentFor(RUN, 30);
-    // The copy is a file no uprobe is on yet, loaded by dlopen on `import ssl` right at start; the
-    // request waits past the agent's looks at the new process's maps (up to 1 s after exec).
-    await run(
-      'python3',
-      [
-        '-c',
-        `import time, ssl, urllib.request as u
+    // The copy is loaded by dlopen on `import ssl` right at start; the request waits past the
+    // agent's looks at the new process's maps (up to 1 s after exec).
+    const script = `import time, ssl
 assert any('${lib}' in l for l in open('/proc/self/maps')), 'the copy of libssl was not loaded'
 time.sleep(1.5)
-ctx = ssl.create_default_context(); ctx.check_hostname = False; ctx.verify_mode = ssl.CERT_NONE
-u.urlopen(u.Request('https://127.0.0.1:${ports.nginx}/a.txt', headers={'traceparent': '${tp}'}), context=ctx).read()`,
-      ],
-      { env: { ...process.env, LD_LIBRARY_PATH: lib } },
-    );
-    const spans = await waitPair(weft, traceIdOf(tp));
-    const client = spans.find((s) => s.observationPoint === 'c-p');
-    expectTlsPair(spans, { client: client?.processName ?? 'python3', server: 'nginx', path: '/a.txt', status: 200 });
+${pyGet(tp)}`;
+    await expectPythonPair(script, tp, { ...process.env, LD_LIBRARY_PATH: lib });
   }, 60_000);
 
   it('a running process that loads libssl late (dlopen 5 s after start, its own copy: a file not hooked yet) is hooked when it maps it', async () => {
-    const lib = join(dir, 'late-lib');
-    execFileSync('mkdir', ['-p', lib]);
-    execFileSync('cp', ['/usr/lib/x86_64-linux-gnu/libssl.so.3', join(lib, 'libssl.so.3')]);
+    const lib = libsslCopy('late-lib');
     const tp = traceparentFor(RUN, 40);
     // Nothing TLS is loaded at exec: the agent's looks at a new process (up to 1 s after exec)
     // find no libssl. `import ssl` at 5 s dlopens _ssl and with it the copy; the kernel reports
     // that mapping and the agent hooks the new file. The request follows 0.3 s later.
-    await run(
-      'python3',
-      [
-        '-c',
-        `import time
+    const script = `import time
 maps = lambda: open('/proc/self/maps').read()
 assert 'libssl' not in maps(), 'libssl was loaded at start'
 time.sleep(5)
-import ssl, urllib.request as u
+import ssl
 assert '${lib}' in maps(), 'the copy of libssl was not loaded'
 time.sleep(0.3)
-ctx = ssl.create_default_context(); ctx.check_hostname = False; ctx.verify_mode = ssl.CERT_NONE
-u.urlopen(u.Request('https://127.0.0.1:${ports.nginx}/a.txt', headers={'traceparent': '${tp}'}), context=ctx).read()`,
-      ],
-      { env: { ...process.env, LD_LIBRARY_PATH: lib } },
-    );
-    const spans = await waitPair(weft, traceIdOf(tp));
-    const client = spans.find((s) => s.observationPoint === 'c-p');
-    expectTlsPair(spans, { client: client?.processName ?? 'python3', server: 'nginx', path: '/a.txt', status: 200 });
+${pyGet(tp)}`;
+    await expectPythonPair(script, tp, { ...process.env, LD_LIBRARY_PATH: lib });
   }, 60_000);
 
   it('curl --http2 → nginx over TLS (h2 by ALPN): plaintext HTTP/2 spans with method, path, status and the traceparent', async () => {
@@ -263,6 +259,36 @@ u.urlopen(u.Request('https://127.0.0.1:${ports.nginx}/a.txt', headers={'tracepar
       ids.add(c.requestId);
     }
     expect(ids.size).toBe(16);
+  }, 60_000);
+
+  it('@grpc/grpc-js over TLS: 12 unary and 8 server-streaming calls at once on one connection, each its own linked pair with service, method and grpc-status', async () => {
+    const runG = RUN + 70;
+    const code = GRPC_CLIENT.replace('grpc.credentials.createInsecure()', `grpc.credentials.createSsl(require('fs').readFileSync(${JSON.stringify(pem.cert)}))`);
+    expect(code).toContain('createSsl');
+    const client = spawnNode(code, [ports.grpc, runG, 12, 8, 1]);
+    expect(await client.firstLine).toBe('done');
+    const ids = new Set<number | null>();
+    for (const i of [...Array.from({ length: 12 }, (_, k) => k), ...Array.from({ length: 8 }, (_, k) => 100 + k)]) {
+      const spans = await waitPair(weft, traceIdOf(traceparentFor(runG, i)));
+      const what = JSON.stringify(spans);
+      expect(spans.map((s) => s.observationPoint).sort(), what).toEqual(['c-p', 's-p']);
+      const c = spans.find((s) => s.observationPoint === 'c-p')!;
+      const s = spans.find((x) => x.observationPoint === 's-p')!;
+      expect(s.parentId, what).toBe(c.id);
+      for (const span of [c, s]) {
+        expect(span, what).toMatchObject({
+          protocol: 'grpc',
+          requestType: 'POST',
+          requestResource: i < 100 ? '/weft.e2e.Greeter/Say' : '/weft.e2e.Greeter/Count',
+          responseCode: i < 100 && i % 5 === 4 ? 5 : 0,
+          requestId: c.requestId,
+          processName: 'node',
+        });
+        expect(span.attributes['tls'], what).toBe(true);
+      }
+      ids.add(c.requestId);
+    }
+    expect(ids.size).toBe(20);
   }, 60_000);
 
   it("Node's https client → a Node https server (node's own OpenSSL, memory BIOs)", async () => {
