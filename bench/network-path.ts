@@ -3,8 +3,10 @@
  * (node1's DNAT, bridges, VXLAN over a veth wire; src/demo/network/network-path.ts), untraced vs
  * traced by one frames-only agent per node capturing on one kind of interface at a time: the
  * bridges, the VXLAN devices, the uplinks (VXLAN decapsulated in the agent), or every hop.
- * Phases alternate in one run. Reports throughput kept (traced / untraced) and the agents' CPU per
- * captured frame (this process runs both agents: its CPU time over the frames they decoded).
+ * Phases alternate in one run. Reports throughput kept (traced / untraced), the agents' CPU per
+ * frame they decoded and per request served (this process runs both agents: its CPU time over
+ * the frames they decoded, or over wrk's requests), and frames decoded per request (bare ACKs
+ * are dropped in the tc program, so they are not decoded, nor counted).
  *
  * Run alone: `npm run bench -- network-path` (root; wrk, nginx, redis from Debian).
  */
@@ -52,15 +54,26 @@ export async function runNetworkPathBench(log: (line: string) => void, o: Networ
     path.destroy();
     throw err;
   });
+  let lastRequests = 0;
   const wrk = async (): Promise<number> => {
     const { stdout } = await run('ip', ['netns', 'exec', path.ns.podA, 'wrk', '-t1', `-c${conns}`, `-d${phase}s`, `${services.url}/static`]);
     const m = /Requests\/sec:\s+([\d.]+)/.exec(stdout);
-    if (!m) throw new Error(`wrk said: ${stdout}`);
+    const n = /(\d+) requests in/.exec(stdout);
+    if (!m || !n) throw new Error(`wrk said: ${stdout}`);
+    lastRequests = Number(n[1]);
     return Number(m[1]);
   };
   const sink = { submit: async (): Promise<void> => undefined };
   const untraced: number[] = [];
-  const traced = new Map<string, { rps: number[]; pairRatios: number[]; cpuNanosPerFrame: number[]; framesPerSecond: number[] }>(CAPTURES.map((c) => [c.name, { rps: [], pairRatios: [], cpuNanosPerFrame: [], framesPerSecond: [] }]));
+  interface Slot {
+    rps: number[];
+    pairRatios: number[];
+    cpuNanosPerFrame: number[];
+    cpuNanosPerRequest: number[];
+    framesPerRequest: number[];
+    framesPerSecond: number[];
+  }
+  const traced = new Map<string, Slot>(CAPTURES.map((c) => [c.name, { rps: [], pairRatios: [], cpuNanosPerFrame: [], cpuNanosPerRequest: [], framesPerRequest: [], framesPerSecond: [] }]));
   try {
     await wrk(); // warm-up: connections, caches, conntrack
     for (let r = 0; r < rounds; r++) {
@@ -78,12 +91,15 @@ export async function runNetworkPathBench(log: (line: string) => void, o: Networ
         const cpu = process.cpuUsage(cpu0);
         const f = frames() - f0;
         for (const ag of agents) await ag.close();
-        const slot = traced.get(c.name) as { rps: number[]; pairRatios: number[]; cpuNanosPerFrame: number[]; framesPerSecond: number[] };
+        const slot = traced.get(c.name) as Slot;
+        const cpuNanos = (cpu.user + cpu.system) * 1000;
         slot.rps.push(t);
         slot.pairRatios.push(t / u);
-        slot.cpuNanosPerFrame.push(f > 0 ? ((cpu.user + cpu.system) * 1000) / f : 0);
+        slot.cpuNanosPerFrame.push(f > 0 ? cpuNanos / f : 0);
+        slot.cpuNanosPerRequest.push(lastRequests > 0 ? cpuNanos / lastRequests : 0);
+        slot.framesPerRequest.push(lastRequests > 0 ? f / lastRequests : 0);
         slot.framesPerSecond.push(f / phase);
-        log(`round ${r + 1}: untraced ${u.toFixed(0)} rps, ${c.name} traced ${t.toFixed(0)} rps (${(t / u).toFixed(3)}), ${(f / phase).toFixed(0)} frames/s, ${(slot.cpuNanosPerFrame.at(-1) ?? 0).toFixed(0)} ns agent CPU/frame`);
+        log(`round ${r + 1}: untraced ${u.toFixed(0)} rps, ${c.name} traced ${t.toFixed(0)} rps (${(t / u).toFixed(3)}), ${(f / phase).toFixed(0)} frames/s, ${(f / Math.max(1, lastRequests)).toFixed(2)} frames/request, ${(slot.cpuNanosPerFrame.at(-1) ?? 0).toFixed(0)} ns agent CPU/frame, ${(slot.cpuNanosPerRequest.at(-1) ?? 0).toFixed(0)} ns/request`);
       }
     }
   } finally {
@@ -95,8 +111,16 @@ export async function runNetworkPathBench(log: (line: string) => void, o: Networ
   for (const [name, s] of traced) {
     // Each traced phase against the untraced phase just before it: the machine's load drifts
     // between rounds more than between two neighbouring phases.
-    result[name] = { tracedRps: median(s.rps), kept: median(s.pairRatios), pairRatios: s.pairRatios, framesPerSecond: median(s.framesPerSecond), agentCpuNanosPerFrame: median(s.cpuNanosPerFrame) };
-    log(`${name}: kept ${median(s.pairRatios).toFixed(3)} of untraced throughput (median of pairs), ${median(s.cpuNanosPerFrame).toFixed(0)} ns agent CPU per frame`);
+    result[name] = {
+      tracedRps: median(s.rps),
+      kept: median(s.pairRatios),
+      pairRatios: s.pairRatios,
+      framesPerSecond: median(s.framesPerSecond),
+      framesPerRequest: median(s.framesPerRequest),
+      agentCpuNanosPerFrame: median(s.cpuNanosPerFrame),
+      agentCpuNanosPerRequest: median(s.cpuNanosPerRequest),
+    };
+    log(`${name}: kept ${median(s.pairRatios).toFixed(3)} of untraced throughput (median of pairs), ${median(s.framesPerRequest).toFixed(2)} frames/request, ${median(s.cpuNanosPerFrame).toFixed(0)} ns agent CPU per frame, ${median(s.cpuNanosPerRequest).toFixed(0)} ns per request`);
   }
   return result;
 }
