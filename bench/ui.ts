@@ -320,9 +320,10 @@ async function firstDraw(page: Page, url: string, mark: string): Promise<OneDraw
   // but does not inflate the way it inflates wall time (the main thread's ThreadTime; the
   // navigation gets a fresh renderer, whose counter starts near zero).
   const cdp = await page.context().newCDPSession(page);
+  // ThreadTime counts from Performance.enable: enabled before the navigation.
+  await cdp.send('Performance.enable');
   await page.goto(url);
   await page.waitForFunction((m) => performance.getEntriesByName(m).length > 0, mark, { timeout: FIRST_DRAW_TIMEOUT_MS, polling: 50 });
-  await cdp.send('Performance.enable');
   const metrics = (await cdp.send('Performance.getMetrics')).metrics;
   const threadS = metrics.find((x) => x.name === 'ThreadTime')?.value ?? 0;
   const processS = metrics.find((x) => x.name === 'ProcessTime')?.value ?? 0;
