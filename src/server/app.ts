@@ -31,7 +31,7 @@ import { installRetryAfter } from './ingest/retry-hints.js';
 import { createMemoryBudget, installBodyBudget } from './ingest/memory-budget.js';
 import type { MemoryBudget } from './ingest/memory-budget.js';
 import type { IngestPipeline } from './ingest/pipeline.js';
-import { turnStats } from './cpu-turns.js';
+import { decodeBacklogMs, turnStats } from './cpu-turns.js';
 import { eventLoopDelayCollector } from './event-loop-delay.js';
 import { createLatencyWindow } from './latency-window.js';
 import { createMetricsRegistry, newReceiverCounters, receiverSamples } from './metrics.js';
@@ -99,6 +99,23 @@ function clientErrorInApiShape(err: NodeJS.ErrnoException, socket: Socket): void
     error: { code: tooLarge ? 'TRC_QUERY_HEADERS_TOO_LARGE' : 'TRC_QUERY_BAD_REQUEST', message: tooLarge ? 'request line and headers exceed 16 KiB' : 'malformed HTTP request' },
   });
   socket.end(`HTTP/1.1 ${status} ${tooLarge ? 'Request Header Fields Too Large' : 'Bad Request'}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+}
+
+/**
+ * Bodies waiting this long to be decoded mean the server takes in more than it can decode: new
+ * ones are refused (429 + Retry-After) until the backlog shrinks, so acks stay well inside the
+ * clients' export timeout.
+ */
+const MAX_DECODE_BACKLOG_MS = 1_000;
+
+function decodeBacklogRefusal(): TracingError | null {
+  const waited = decodeBacklogMs();
+  if (waited <= MAX_DECODE_BACKLOG_MS) return null;
+  return new TracingError('TRC_INGEST_OVERLOADED', `ingest overloaded: bodies wait ${Math.round(waited)} ms to be decoded; retry in 1 s`, {
+    httpStatus: 429,
+    retryable: true,
+    retryAfterMs: 1_000,
+  });
 }
 
 /** Share of --max-memory that request bodies in flight may hold; the rest is the runtime, the store and queued spans. */
@@ -307,6 +324,12 @@ export async function startServer(config: WeftConfig, options: StartServerOption
     });
     closers.push(() => pipeline.close());
     const sink = tappedSink(pipeline, options.onDurable, logger);
+    // What receivers submit to: the pipeline's refusals plus the decode backlog's (receivers
+    // decode; the in-process agent, which gets `sink`, does not).
+    const receiverSink: IngestSink = {
+      submit: (spans) => sink.submit(spans),
+      refusalNow: () => sink.refusalNow?.() ?? decodeBacklogRefusal(),
+    };
 
     const metrics = createMetricsRegistry();
     const loopDelay = eventLoopDelayCollector();
@@ -342,7 +365,7 @@ export async function startServer(config: WeftConfig, options: StartServerOption
       const counters = newReceiverCounters();
       metrics.add(() => receiverSamples(name, counters));
       const app = newFastify(logger, `ingest.${name}`, config.maxBodyBytes, shutdown, config.requestTimeoutMs);
-      installBodyBudget(app, budget, () => pipeline.refusalNow());
+      installBodyBudget(app, budget, () => receiverSink.refusalNow?.() ?? null);
       installBearerAuth(app, { token: config.token, skywalking: name === 'skywalking_http' });
       const accepted = createLatencyWindow();
       const refused = createLatencyWindow();
@@ -353,7 +376,7 @@ export async function startServer(config: WeftConfig, options: StartServerOption
         (reply.statusCode < 300 ? accepted : refused).record(reply.elapsedTime);
       });
       await app.register(plugin, {
-        sink: countingSink(sink, counters),
+        sink: countingSink(receiverSink, counters),
         maxBodyBytes: config.maxBodyBytes,
         budget,
         ...(name === 'otlp_http' ? { agentMetrics: remoteAgents } : {}),
@@ -375,7 +398,7 @@ export async function startServer(config: WeftConfig, options: StartServerOption
       let handle: GrpcReceiverHandle;
       try {
         handle = await start({
-          sink: countingSink(sink, counters),
+          sink: countingSink(receiverSink, counters),
           maxBodyBytes: config.maxBodyBytes,
           budget,
           host: config.host,

@@ -17,6 +17,8 @@ export type TurnPriority = 'store' | 'decode';
 
 interface Item {
   run: () => void;
+  /** performance.now() when queued. */
+  queuedAt: number;
 }
 
 const queues: Record<TurnPriority, Item[]> = { store: [], decode: [] };
@@ -44,6 +46,7 @@ function schedule(): void {
 export function inTurn<T>(priority: TurnPriority, fn: () => T): Promise<T> {
   return new Promise<T>((resolve, reject) => {
     queues[priority].push({
+      queuedAt: performance.now(),
       run: () => {
         try {
           resolve(fn());
@@ -54,6 +57,16 @@ export function inTurn<T>(priority: TurnPriority, fn: () => T): Promise<T> {
     });
     schedule();
   });
+}
+
+/**
+ * How long the oldest waiting decode has waited, ms (0 when none waits). Ingest refuses new bodies
+ * while it is long: a body decoded only after that wait would be acknowledged late, and the
+ * client may have given up on it already (the OTel SDKs wait 10 s).
+ */
+export function decodeBacklogMs(): number {
+  const oldest = queues.decode[0];
+  return oldest ? performance.now() - oldest.queuedAt : 0;
 }
 
 /** Items waiting and run so far, for /metrics. */
