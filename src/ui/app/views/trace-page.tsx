@@ -243,7 +243,7 @@ function TraceView(props: { model: TraceModel; route: TraceRoute }): JSX.Element
               <strong>{formatDuration(model.durationNs)}</strong>
             </span>
             <span>{model.count} spans</span>
-            <span>{model.services.length} services</span>
+            <span>{model.services.length === 1 ? '1 service' : `${model.services.length} services`}</span>
             <span>{formatWallClock(model.startUnixNano)}</span>
             <span class="mono">{model.traceId}</span>
             <CopyButton value={model.traceId} label="trace id" />
