@@ -84,12 +84,14 @@ export async function runNetworkPathBench(log: (line: string) => void, o: Networ
         for (const node of [path.ns.node1, path.ns.node2]) {
           agents.push(await startAgent({ sink, interfaces: c.interfaces, netns: [node], hostId: node, syscalls: false, nodeHook: false, logger: pino({ level: 'silent' }), ebpf: { ports: Object.values(PATH_PORTS) } }));
         }
-        const frames = (): number => agents.reduce((n, ag) => n + Number(ag.metrics().find((m) => m.name === 'weft_agent_frames_total')?.value ?? 0), 0);
+        const metric = (name: string): number => agents.reduce((n, ag) => n + Number(ag.metrics().find((m) => m.name === name)?.value ?? 0), 0);
+        const frames = (): number => metric('weft_agent_frames_total');
         const f0 = frames();
         const cpu0 = process.cpuUsage();
         const t = await wrk();
         const cpu = process.cpuUsage(cpu0);
         const f = frames() - f0;
+        const bareAcks = metric('weft_agent_bare_ack_frames_total');
         for (const ag of agents) await ag.close();
         const slot = traced.get(c.name) as Slot;
         const cpuNanos = (cpu.user + cpu.system) * 1000;
@@ -99,7 +101,7 @@ export async function runNetworkPathBench(log: (line: string) => void, o: Networ
         slot.cpuNanosPerRequest.push(lastRequests > 0 ? cpuNanos / lastRequests : 0);
         slot.framesPerRequest.push(lastRequests > 0 ? f / lastRequests : 0);
         slot.framesPerSecond.push(f / phase);
-        log(`round ${r + 1}: untraced ${u.toFixed(0)} rps, ${c.name} traced ${t.toFixed(0)} rps (${(t / u).toFixed(3)}), ${(f / phase).toFixed(0)} frames/s, ${(f / Math.max(1, lastRequests)).toFixed(2)} frames/request, ${(slot.cpuNanosPerFrame.at(-1) ?? 0).toFixed(0)} ns agent CPU/frame, ${(slot.cpuNanosPerRequest.at(-1) ?? 0).toFixed(0)} ns/request`);
+        log(`round ${r + 1}: untraced ${u.toFixed(0)} rps, ${c.name} traced ${t.toFixed(0)} rps (${(t / u).toFixed(3)}), ${(f / phase).toFixed(0)} frames/s, ${(f / Math.max(1, lastRequests)).toFixed(2)} frames/request, ${(slot.cpuNanosPerFrame.at(-1) ?? 0).toFixed(0)} ns agent CPU/frame, ${(slot.cpuNanosPerRequest.at(-1) ?? 0).toFixed(0)} ns/request, ${bareAcks} bare ACKs reached user space`);
       }
     }
   } finally {

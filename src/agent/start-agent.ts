@@ -266,6 +266,7 @@ export async function startAgent(o: AgentStartOptions): Promise<RunningAgent> {
         const net = netSessions.netStats();
         samples.push({ name: 'weft_agent_frames_total', help: 'Frames captured on the agent\'s interfaces', type: 'counter', value: net.frames });
         samples.push({ name: 'weft_agent_skipped_frames_total', help: 'Frames that were not TCP/UDP over IP, or outside the port filter', type: 'counter', value: net.skippedFrames });
+        samples.push({ name: 'weft_agent_bare_ack_frames_total', help: 'Bare ACKs that reached user space (the tc program drops them)', type: 'counter', value: net.bareAckFrames });
         samples.push({ name: 'weft_agent_decapsulated_frames_total', help: 'Frames read from inside a VXLAN, Geneve or GRE tunnel', type: 'counter', value: net.decapsulatedFrames });
         samples.push({ name: 'weft_agent_captured_interfaces', help: 'Interfaces the agent captures frames on now', type: 'gauge', value: links?.captured().length ?? 0 });
         samples.push({ name: 'weft_agent_frame_gap_bytes_total', help: 'TCP payload bytes missing between captured frames', type: 'counter', value: net.gapBytes });
