@@ -11,7 +11,7 @@ import type { SpanRecord } from '../../model/index.js';
 import type { SpanReader } from '../store/index.js';
 
 /** Trace ids per lookup: one SQL IN list, small enough for the index to prune blocks. */
-const PREFETCH_GROUP = 200;
+export const PREFETCH_GROUP = 200;
 /**
  * Spans a group may return per trace on average. A group over it holds a large trace: its
  * answer may be cut anywhere, so the group's traces are read one by one as before.

@@ -6,7 +6,7 @@ import type { SpanReader, SpanQuery } from '../store/index.js';
 import type { AssembledTrace } from '../tracing/trace.js';
 import { isTracingError } from '../../model/index.js';
 import type { SpanRecord } from '../../model/index.js';
-import { prefetchTraces } from './prefetch.js';
+import { PREFETCH_GROUP, prefetchTraces } from './prefetch.js';
 import type { LoadedTrace, TraceLoader } from './trace-loader.js';
 
 export interface QueryContext {
@@ -75,19 +75,24 @@ const SEARCH_CONCURRENCY = 4;
  */
 export async function searchTracesWithin(ctx: QueryContext, q: SpanQuery, budget: QueryBudget): Promise<SearchResult> {
   const ids = await ctx.reader.findTraceIds(q);
-  const prefetched = await prefetchTraces(ctx.reader, ids, () => budgetSpent(budget) !== null);
   const loaded: (AssembledTrace | null)[] = new Array<AssembledTrace | null>(ids.length).fill(null);
-  let next = 0;
   let stopped: 'client_gone' | 'timeout' | null = null;
-  const worker = async (): Promise<void> => {
-    while (next < ids.length) {
-      stopped ??= budgetSpent(budget);
-      if (stopped) return;
-      const i = next++;
-      loaded[i] = await loadWithin(ctx, ids[i] as string, budget, prefetched);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(SEARCH_CONCURRENCY, ids.length) }, worker));
+  // Group by group (prefetch.ts): each group's traces are read together, then assembled, so a
+  // search stopped by its budget still answers the groups it finished.
+  for (let from = 0; from < ids.length && !stopped; from += PREFETCH_GROUP) {
+    const to = Math.min(ids.length, from + PREFETCH_GROUP);
+    const prefetched = await prefetchTraces(ctx.reader, ids.slice(from, to), () => budgetSpent(budget) !== null);
+    let next = from;
+    const worker = async (): Promise<void> => {
+      while (next < to) {
+        stopped ??= budgetSpent(budget);
+        if (stopped) return;
+        const i = next++;
+        loaded[i] = await loadWithin(ctx, ids[i] as string, budget, prefetched);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(SEARCH_CONCURRENCY, to - from) }, worker));
+  }
   const traces = loaded.filter((t): t is AssembledTrace => t !== null && t.nodes.length > 0);
   return { traces, warning: stopped ? searchCutWarning(budget, traces.length, ids.length) : null };
 }
