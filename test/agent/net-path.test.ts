@@ -87,11 +87,11 @@ describe.skipIf(unavailable !== null)('the full network path: bridge, DNAT, VXLA
     // The Node service's hook must be in before the burst: the agent attaches once it sees the
     // service's socket I/O (the readiness probe's connection).
     const app = services.pids['app'] ?? 0;
-    const hookDeadline = Date.now() + 60_000;
+    const hookDeadline = Date.now() + 90_000;
     while (!agents[0]?.runtimeLinks.hooked(app) && Date.now() < hookDeadline) await new Promise((r) => setTimeout(r, 100));
     hooked = agents[0]?.runtimeLinks.hooked(app) === true;
     const stage = (what: string): void => console.log(`net-path: ${what} after ${((Date.now() - began) / 1000).toFixed(1)} s`);
-    stage(`the Node service hooked: ${hooked}`);
+    stage(`the Node service hooked: ${hooked} (${hookRecord})`);
     hookRecord = JSON.stringify(await agents[0]?.runtimeLinks.attached(app));
     const curl = (ids: string[]): string[] =>
       ids.flatMap((id, i) => [...(i > 0 ? ['--next'] : []), '-s', '-o', '/dev/null', '-w', '%{http_code}\\n', '-H', `traceparent: 00-${id}-${id.slice(0, 16)}-01`, `${services.url}/r-${id}`]);
@@ -106,7 +106,7 @@ describe.skipIf(unavailable !== null)('the full network path: bridge, DNAT, VXLA
     stage('concurrent requests answered');
     concurrent = await settledTraces(weft, parIds, 'redis-server');
     stage('concurrent traces settled');
-  }, 240_000);
+  }, 360_000);
 
   afterAll(async () => {
     await services?.stop();

@@ -48,6 +48,8 @@ const MAX_MESSAGE_BYTES = 1 << 20;
 const CLOSE_EXPRESSION = 'process._debugEnd()';
 /** Where SIGUSR1 opens the inspector unless the process was started with --inspect-port. */
 const DEFAULT_INSPECTOR_PORT = 9229;
+/** Least time a relay into another network namespace is given to start. */
+const RELAY_START_MS = 15_000;
 /** The runtime links' directory (runtime-links.ts), where relay sockets go too. */
 const DEFAULT_RELAY_DIR = '/run/weft';
 
@@ -74,7 +76,9 @@ interface InspectorRoute {
 async function routeTo(pid: number, listener: ListeningPort, timeoutMs: number, relayDir: string): Promise<InspectorRoute> {
   const host = connectHost(listener);
   // 127.0.0.1 in another namespace is not our 127.0.0.1.
-  const relay = sameNetNamespace(pid) ? null : await startNetnsRelay(pid, host, listener.port, relayDir, timeoutMs);
+  // Starting the relay starts a node process: seconds on a loaded host, and an attach whose relay
+  // never came up cannot close the inspector it opened, so its budget is wider than one step's.
+  const relay = sameNetNamespace(pid) ? null : await startNetnsRelay(pid, host, listener.port, relayDir, Math.max(3 * timeoutMs, RELAY_START_MS));
   return { host, port: listener.port, relay };
 }
 
