@@ -213,7 +213,6 @@ export function createSessionTable(options: SessionOptions): SessionTable {
         w.overdue = true;
         break;
       }
-      if (process.env['NETPATH_DEBUG']) console.error(`DBG release pending=${stillPending} now-end=${now === null ? 'null' : Number(now - w.span.endTimeUnixNano) / 1e6} deadline-end=${Number(w.deadline - w.span.endTimeUnixNano) / 1e6}`);
       queue.items[queue.head++] = undefined as unknown as AwaitingSpan;
       awaitingCount--;
       released++;
