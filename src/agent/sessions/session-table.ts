@@ -146,7 +146,7 @@ interface AwaitingSpan {
   span: SpanRecord;
   deadline: bigint;
   /** A sweep already found the deadline past; the next one decides (see releaseProcess). */
-  overdue?: boolean;
+  overdue: boolean;
 }
 
 /** A FIFO read from `head`, compacted now and then, so releasing is not O(n) per span. */
@@ -252,7 +252,7 @@ export function createSessionTable(options: SessionOptions): SessionTable {
         let q = awaitingRuntime.get(pid);
         if (!q) awaitingRuntime.set(pid, (q = { items: [], head: 0 }));
         const from = span.endTimeUnixNano > sweptUntil ? span.endTimeUnixNano : sweptUntil;
-        q.items.push({ conn, span, deadline: from + RUNTIME_WAIT_NANO });
+        q.items.push({ conn, span, deadline: from + RUNTIME_WAIT_NANO, overdue: false });
         awaitingCount++;
         continue;
       }
