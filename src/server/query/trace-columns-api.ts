@@ -16,7 +16,7 @@ import { promisify } from 'node:util';
 import { constants, gzip } from 'node:zlib';
 import type { FastifyPluginAsync } from 'fastify';
 import { installQueryErrorHandler, traceNotFound } from './query-errors.js';
-import type { QueryContext } from './query-context.js';
+import { requestBudget, type QueryContext } from './query-context.js';
 import { toApiTrace } from './span-json.js';
 import { toTraceColumns } from './trace-columns.js';
 
@@ -46,7 +46,8 @@ export function traceColumnsApi(ctx: QueryContext): FastifyPluginAsync {
     installQueryErrorHandler(app, (e) => ({ error: { code: e.code, message: e.message } }));
     app.get<{ Params: { traceId: string } }>('/api/v1/traces/:traceId/columns', async (req, reply) => {
       const t0 = performance.now();
-      const trace = await ctx.traces.load(req.params.traceId);
+      // The same time budget as every trace read: stops at --query-timeout or when the client goes.
+      const trace = await ctx.traces.load(req.params.traceId, requestBudget(ctx, reply));
       if (trace === null || trace.nodes.length === 0) throw traceNotFound(req.params.traceId);
       const t1 = performance.now();
       const body = JSON.stringify(toTraceColumns(toApiTrace(trace), trace.truncated === true));
