@@ -23,6 +23,7 @@ import { startAgent, type RunningAgent } from '../../../src/agent/index.js';
 import { startTestWeft, type TestWeft } from '../../e2e/weft-harness.js';
 import { GRPC_CLIENT, GRPC_SERVER, spawnNode, spawnProgram, traceIdOf, traceparentFor, type Spawned } from '../http2/programs.js';
 import { ebpfUnavailable } from '../traced-topology.js';
+import { stopChild } from '../../../src/demo/services/process-control.js';
 
 const unavailable = ebpfUnavailable('TLS eBPF test');
 const run = promisify(execFile);
@@ -161,7 +162,8 @@ http { access_log off; client_body_temp_path ${dir}; proxy_temp_path ${dir}; fas
   }, 60_000);
 
   afterAll(async () => {
-    for (const p of procs) p.child.kill('SIGKILL');
+    // SIGTERM first: nginx's master ends its workers then; a SIGKILLed master leaves them running.
+    for (const p of procs) await stopChild(p.child).catch(() => undefined);
     await agent?.close();
     await weft?.close();
     rmSync(dir, { recursive: true, force: true });
