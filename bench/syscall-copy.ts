@@ -10,10 +10,10 @@
  * the copy included. The writer has CPU 0, this process (draining the ring) CPU 1.
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { createServer } from 'node:net';
 import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { createEbpfSource } from '../src/agent/ebpf/ebpf-source.js';
+import { freePort } from '../src/demo/services/process-control.js';
 import { ebpfAvailability } from '../src/agent/ebpf/native.js';
 
 const REPO = fileURLToPath(new URL('..', import.meta.url));
@@ -36,17 +36,6 @@ t = time.perf_counter_ns()
 for _ in range(n): trip()
 print((time.perf_counter_ns() - t) / n)
 `;
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      s.close(() => resolve(typeof a === 'object' && a ? a.port : 0));
-    });
-  });
-}
 
 function pingpong(port: number, size: number, n: number, h2: boolean): Promise<number> {
   return new Promise((resolve, reject) => {

@@ -11,7 +11,7 @@
  * Needs root and BTF, like the other eBPF end-to-end tests (fails instead of skipping in CI).
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { connect, createServer } from 'node:net';
+import { connect } from 'node:net';
 import { promisify } from 'node:util';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -19,7 +19,7 @@ import { ebpfAvailability } from '../../src/agent/ebpf/native.js';
 import { startAgent, type RunningAgent } from '../../src/agent/index.js';
 import { startTestWeft, type TestWeft } from '../e2e/weft-harness.js';
 import { startMariaDb } from '../../src/demo/services/real-services.js';
-import type { RunningService } from '../../src/demo/services/process-control.js';
+import { freePort, type RunningService } from '../../src/demo/services/process-control.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -29,14 +29,6 @@ const unavailable = availability.ok ? null : availability.reason;
 if (unavailable && process.env.CI === 'true') throw new Error(`eBPF end-to-end test cannot run in CI: ${unavailable}`);
 
 const run = promisify(execFile);
-
-async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const addr = srv.address();
-  await new Promise((r) => srv.close(r));
-  return typeof addr === 'object' && addr ? addr.port : 0;
-}
 
 function sample(text: string, name: string, labels: Record<string, string>): number | null {
   const want = Object.entries(labels).map(([k, v]) => `${k}="${v}"`);

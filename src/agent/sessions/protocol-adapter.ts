@@ -32,6 +32,14 @@ const NO_BYTES = new Uint8Array(0);
 /** Meta of an empty push: only carried bytes are parsed, and they keep their own meta. */
 const NO_META: FrameMeta = { startUnixNano: 0n, endUnixNano: 0n, tcpSeq: 0, syscallTraceId: 0, tid: 0 };
 
+/** Per-reason counts: adds what `now` counted since `seen` to `totals`, and remembers it. */
+function addReasons<K extends string>(totals: Record<K, number>, seen: Record<K, number>, now: Record<K, number>): void {
+  for (const k of Object.keys(now) as K[]) {
+    totals[k] += now[k] - seen[k];
+    seen[k] = now[k];
+  }
+}
+
 /** Adds what `now` counted since `seen` to `totals`, and remembers `now` in `seen`. */
 function addDelta(totals: StreamStats, seen: StreamStats, now: StreamStats): void {
   totals.frames += now.frames - seen.frames;
@@ -44,18 +52,12 @@ function addDelta(totals: StreamStats, seen: StreamStats, now: StreamStats): voi
   if (now.droppedBytes !== seen.droppedBytes) {
     totals.droppedBytes += now.droppedBytes - seen.droppedBytes;
     seen.droppedBytes = now.droppedBytes;
-    for (const k of Object.keys(now.droppedBytesBy) as (keyof StreamStats['droppedBytesBy'])[]) {
-      totals.droppedBytesBy[k] += now.droppedBytesBy[k] - seen.droppedBytesBy[k];
-      seen.droppedBytesBy[k] = now.droppedBytesBy[k];
-    }
+    addReasons(totals.droppedBytesBy, seen.droppedBytesBy, now.droppedBytesBy);
   }
   if (now.stitchErrors !== seen.stitchErrors) {
     totals.stitchErrors += now.stitchErrors - seen.stitchErrors;
     seen.stitchErrors = now.stitchErrors;
-    for (const k of Object.keys(now.stitchErrorsBy) as (keyof StreamStats['stitchErrorsBy'])[]) {
-      totals.stitchErrorsBy[k] += now.stitchErrorsBy[k] - seen.stitchErrorsBy[k];
-      seen.stitchErrorsBy[k] = now.stitchErrorsBy[k];
-    }
+    addReasons(totals.stitchErrorsBy, seen.stitchErrorsBy, now.stitchErrorsBy);
   }
   if (now.marked !== seen.marked) {
     seen.marked = now.marked;
