@@ -31,6 +31,12 @@
 #define WEFT_FLAG_SEQ_VALID 8
 /* Plaintext of a TLS connection, from the SSL_read/SSL_write uprobes. */
 #define WEFT_FLAG_TLS 16
+/* An HTTP/2 connection's bytes read frame by frame (weft.bpf.c, h2 walk): the payload holds the
+ * bytes kept, then a gap table of the bytes left out, then the table's entry count:
+ *   [kept bytes: D][n x {__u32 at; __u32 len}][__u32 n]   (little-endian, payload_len = D + 8n + 4)
+ * Gap i is len bytes of the syscall left out right before kept byte `at` (ascending, at <= D).
+ * Bytes of the syscall past the kept bytes and the gaps were not captured at all. */
+#define WEFT_FLAG_H2_WALK 32
 
 /* Which syscall produced a data record. */
 #define WEFT_SYS_READ 1
@@ -53,6 +59,8 @@
 #define WEFT_MAX_DATA_PAYLOAD 16384
 #define WEFT_DEFAULT_HTTP2_PAYLOAD 16384
 #define WEFT_DEFAULT_PAYLOAD 1024
+/* Most gaps one walked record lists (one per DATA payload left out). */
+#define WEFT_H2_MAX_GAPS 128
 #define WEFT_COMM_LEN 16
 
 /* Every record is this header followed by payload_len bytes of payload (data records only).

@@ -43,14 +43,18 @@ struct {
 /* struct sock is aligned, so its lowest address bit is free to say how the pair was learnt. */
 #define MEMORY_BIO_BIT 1ULL
 
-/* SSL objects whose plaintext is HTTP/2 (h2 by ALPN): copied up to h2_payload_cap. Keyed by
- * the SSL object, not the socket: the socket's ciphertext (read by node before SSL_read) stays
- * at the short prefix. */
+/* SSL objects whose plaintext is HTTP/2 (h2 by ALPN): walked frame by frame (or copied up to
+ * h2_payload_cap), where each direction stands in its frames. Keyed by the SSL object, not the
+ * socket: the socket's ciphertext (read by node before SSL_read) stays at the short prefix. */
+struct ssl_h2 {
+	struct h2_walk walk[2]; /* by direction - 1 */
+};
+
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 16384);
 	__type(key, __u64);  /* SSL * */
-	__type(value, __u8);
+	__type(value, struct ssl_h2);
 } ssl_http2 SEC(".maps");
 
 /* Threads that made an SSL call: only their syscalls are looked at for memory-BIO pairing. */
@@ -218,17 +222,17 @@ static __always_inline int tls_exit(long ret)
 	ev->exit_ns = bpf_ktime_get_ns();
 	ev->bytes = n;
 	bpf_get_current_comm(ev->comm, sizeof(ev->comm));
-	int h2 = bpf_map_lookup_elem(&ssl_http2, &c.ssl) != NULL;
+	struct ssl_h2 *h2 = bpf_map_lookup_elem(&ssl_http2, &c.ssl);
 	copy_from_buffer(&s->cs, c.buf, n, h2 ? h2_payload_cap : payload_cap);
-	__u32 len = copy_run(s);
 	/* SSL_read/SSL_write hand over whole plaintext messages less often than syscalls do, so any
 	 * call may start HTTP/2 (the preface, or frames of a connection older than the agent). */
-	if (!h2 && h2_payload_cap > payload_cap && http2_start(s->payload, len)) {
-		__u8 one = 1;
-		bpf_map_update_elem(&ssl_http2, &c.ssl, &one, BPF_ANY);
-		s->cs.cap = h2_payload_cap;
-		len = copy_run(s);
-	}
+	__u8 marked = h2 != NULL;
+	/* Not HTTP/2 yet: the walk state starts here and is kept only if the call shows a frame. */
+	struct ssl_h2 fresh = {};
+	struct ssl_h2 *st = h2 ? h2 : &fresh;
+	__u32 len = copy_or_walk(s, &st->walk[(c.dir - 1) & 1], 1, &marked);
+	if (marked && !h2)
+		bpf_map_update_elem(&ssl_http2, &c.ssl, &fresh, BPF_ANY);
 	ev->payload_len = len;
 
 	__u64 skp = c.has_sock ? c.sock : 0;

@@ -112,11 +112,27 @@ static __always_inline struct task_state *task_state_get(int create)
 	return bpf_task_storage_get(&tasks, task, 0, create ? BPF_LOCAL_STORAGE_GET_F_CREATE : 0);
 }
 
+/* Where one direction of an HTTP/2 connection stands in its frames, between two syscalls (or
+ * SSL calls): a frame may end in a later write than the one its header was in, and a header
+ * itself may be split. */
+#define H2_OFF 0  /* frame boundaries unknown: plain prefix copy */
+#define H2_HDR 1  /* reading a frame header: `have` of its 9 bytes seen, held in hdr */
+#define H2_COPY 2 /* `need` more bytes of a frame that is kept whole (HEADERS, SETTINGS...) */
+#define H2_SKIP 3 /* `need` more bytes of a DATA (or unknown type) payload, left out */
+struct h2_walk {
+	__u32 need;
+	__u8 phase;
+	__u8 have;
+	__u8 hdr[10];
+};
+
 struct sock_state {
 	__u64 id;
 	__u64 msg_trace_id; /* trace id of the message now in flight on this socket */
 	__u8 last_dir;      /* direction of the previous data syscall, 0 = none yet */
 	__u8 http2;         /* the socket carries HTTP/2: copied up to h2_payload_cap */
+	__u8 pad[6];
+	struct h2_walk walk[2]; /* by direction - 1 */
 };
 
 struct {
@@ -142,10 +158,27 @@ struct copy_state {
 /* Room for header + payload, too big for the 512-byte BPF stack. The copy's state lives here
  * too, not on the stack: the verifier follows stack values through every bpf_loop step and did
  * not converge, while a map value is read back as an unknown and the step is verified once. */
+struct h2_gap {
+	__u32 at;
+	__u32 len;
+};
+
+/* A walk through one call's frames (see walk_step). */
+struct walk_state {
+	struct h2_walk w;
+	__u8 hdr[32]; /* the frame header being read (room for masked offsets) */
+	__u32 ngaps;
+	__u32 stop;
+	struct h2_gap gaps[WEFT_H2_MAX_GAPS + 1]; /* + the entry count, written after the last */
+};
+
 struct scratch {
 	struct weft_event ev;
-	__u8 payload[WEFT_MAX_DATA_PAYLOAD + 2048]; /* + one copy chunk: off + chunk stays inside */
+	/* + one copy chunk: off + chunk stays inside; a walk's gap table (<= 8 * 128 + 4) fits too. */
+	__u8 payload[WEFT_MAX_DATA_PAYLOAD + 2048];
 	struct copy_state cs;
+	struct copy_state cs0; /* the copy's start, for a walk that starts over */
+	struct walk_state ws;
 };
 
 struct {
@@ -309,6 +342,7 @@ static __always_inline void peer_from_sockaddr(struct weft_event *ev, __u64 uadd
 #define COPY_CHUNK 2048
 /* iovecs looked at in one call (UIO_MAXIOV is 1024; past this the prefix stops). */
 #define IOV_MAX_VISIT 256
+#define IOV_MAX_WALK 1024
 #define COPY_STEPS (WEFT_MAX_DATA_PAYLOAD / COPY_CHUNK + IOV_MAX_VISIT + 1)
 #define COMPAT_STEPS 6
 
@@ -326,7 +360,8 @@ static __always_inline void copy_from_iov(struct copy_state *c, __u64 iov_ptr, _
 {
 	__builtin_memset(c, 0, sizeof(*c));
 	c->iov_ptr = iov_ptr;
-	c->iovcnt = iovcnt < IOV_MAX_VISIT ? iovcnt : IOV_MAX_VISIT;
+	/* A walk (below) must see every iovec to stay in step; a plain copy stops at IOV_MAX_VISIT. */
+	c->iovcnt = iovcnt < IOV_MAX_WALK ? iovcnt : IOV_MAX_WALK;
 	c->left = total;
 	c->cap = cap;
 }
@@ -354,7 +389,7 @@ static __always_inline int copy_step(struct scratch *s)
 	if (c->left == 0 || c->off >= c->cap)
 		return 1;
 	if (c->seg_left == 0) {
-		if (!c->iov_ptr || c->iov_next >= c->iovcnt)
+		if (!c->iov_ptr || c->iov_next >= c->iovcnt || c->iov_next >= IOV_MAX_VISIT)
 			return 1;
 		__u32 slot = c->iov_next & 3;
 		if (slot == 0 && iov_fill(c))
@@ -443,6 +478,253 @@ static __always_inline int http2_start(const __u8 *p, __u32 len)
 		return flen == 4 && flags == 0;
 	}
 	return 0;
+}
+
+/* ---- HTTP/2 frame walk ----
+ * One write on an HTTP/2 connection often moves far more than the cap: a large body's DATA
+ * frames beside other streams' small HEADERS (nghttpd writes a 200 KB body and two other answers
+ * in writes of 28-49 KB), and a frame past the cap would lose its stream. So an HTTP/2
+ * connection's bytes are read frame by frame, through the whole call: every frame header is
+ * kept, every frame but DATA (and unknown types) is kept whole (HEADERS, CONTINUATION,
+ * PUSH_PROMISE, RST_STREAM, SETTINGS, GOAWAY, PING, PRIORITY, WINDOW_UPDATE: what pairing and
+ * HPACK need, all small), and DATA payloads are left out, each listed as a gap (where, how long;
+ * events.h) so user space knows every kept byte's exact position and can never read a left-out
+ * byte as a frame. Where a frame (or its header) continues in the next call is kept per
+ * direction (h2_walk). The walk stops — and the direction falls back to the plain prefix until a
+ * message start shows a frame again — on a reserved bit, a kept frame larger than the room left,
+ * a full gap table, an unreadable iovec or the step budget; what it read until then is exact.
+ * Direct-load object only: the walk needs bpf_loop (the CO-RE object copies a prefix). */
+#ifndef WEFT_CORE_READS
+#define H2_WALK 1
+/* One step reads a header, copies up to a chunk, skips within an iovec or takes the next iovec. */
+#define WALK_STEPS (2 * IOV_MAX_WALK + 4096)
+#define H2_PREFACE_LEN 24
+
+static __always_inline void advance(struct copy_state *c, __u64 n)
+{
+	c->src += n;
+	c->seg_left -= n;
+	c->left -= n;
+}
+
+static __always_inline int walk_stop(struct walk_state *k)
+{
+	k->stop = 1;
+	return 1;
+}
+
+/* The left-out bytes [off - 0, +n) of the kept stream, merged into the last gap when adjacent. */
+static __always_inline int walk_gap(struct walk_state *k, __u32 at, __u64 n)
+{
+	__u32 last = k->ngaps - 1;
+	if (k->ngaps > 0 && last < WEFT_H2_MAX_GAPS && k->gaps[last].at == at) {
+		k->gaps[last].len += n;
+		return 0;
+	}
+	__u32 i = k->ngaps;
+	if (i >= WEFT_H2_MAX_GAPS)
+		return 1;
+	k->gaps[i].at = at;
+	k->gaps[i].len = n;
+	k->ngaps = i + 1;
+	return 0;
+}
+
+/* What follows a complete header: which part comes next. 1 = stop. */
+static __always_inline int walk_header_done(struct copy_state *c, struct walk_state *k)
+{
+	__u32 flen = ((__u32)k->hdr[0] << 16) | ((__u32)k->hdr[1] << 8) | k->hdr[2];
+	__u8 type = k->hdr[3];
+	k->w.have = 0;
+	if (k->hdr[5] & 0x80)
+		return 1; /* reserved bit: not a frame header, we are out of step */
+	k->w.need = flen;
+	if (type == 0 || type > 9) {
+		k->w.phase = flen ? H2_SKIP : H2_HDR;
+		return 0;
+	}
+	/* Kept whole: its part in this call must fit in the room left. */
+	__u64 here = flen < c->left ? flen : c->left;
+	if (here > c->cap - c->off)
+		return 1;
+	k->w.phase = flen ? H2_COPY : H2_HDR;
+	return 0;
+}
+
+static __always_inline int walk_step(struct scratch *s)
+{
+	struct copy_state *c = &s->cs;
+	struct walk_state *k = &s->ws;
+	if (c->left == 0)
+		return 1;
+	if (c->seg_left == 0) {
+		if (!c->iov_ptr || c->iov_next >= c->iovcnt)
+			return walk_stop(k);
+		__u32 slot = c->iov_next & 3;
+		if (slot == 0 && iov_fill(c))
+			return walk_stop(k);
+		struct iovec *v = slot == 0 ? &c->iov[0] : slot == 1 ? &c->iov[1] : slot == 2 ? &c->iov[2] : &c->iov[3];
+		c->src = (__u64)v->iov_base;
+		c->seg_left = v->iov_len;
+		c->iov_next++;
+		return 0;
+	}
+	__u64 avail = c->seg_left < c->left ? c->seg_left : c->left;
+	__u32 off = c->off;
+	if (off > c->cap || c->cap > WEFT_MAX_DATA_PAYLOAD)
+		return walk_stop(k);
+	__u32 room = c->cap - off;
+	__u64 n;
+	switch (k->w.phase) {
+	case H2_HDR: {
+		__u32 have = k->w.have;
+		if (have > 8)
+			return walk_stop(k);
+		n = 9 - have;
+		if (n > avail)
+			n = avail;
+		if (n > room || n == 0)
+			return walk_stop(k);
+		__u32 m = (((__u32)n - 1) & 15) + 1;
+		barrier_var(have);
+		have &= 15;
+		if (bpf_probe_read_user(k->hdr + have, m, (void *)c->src))
+			return walk_stop(k);
+		/* The header's bytes are kept too, where they came (a split header in two records). */
+#pragma unroll
+		for (int i = 0; i < 9; i++)
+			if (i < m)
+				s->payload[(off + i) & (WEFT_MAX_DATA_PAYLOAD - 1)] = k->hdr[(have + i) & 31];
+		advance(c, m);
+		c->off = off + m;
+		k->w.have = have + m;
+		if (have + m < 9)
+			return 0;
+		return walk_header_done(c, k) ? walk_stop(k) : 0;
+	}
+	case H2_COPY: {
+		n = k->w.need;
+		if (n > avail)
+			n = avail;
+		if (n > room)
+			n = room;
+		if (n > COPY_CHUNK)
+			n = COPY_CHUNK;
+		__u64 o = off;
+		if (o >= WEFT_MAX_DATA_PAYLOAD || n == 0)
+			return walk_stop(k);
+		barrier_var(o);
+		o &= WEFT_MAX_DATA_PAYLOAD - 1;
+		__u32 m = (((__u32)n - 1) & (COPY_CHUNK - 1)) + 1;
+		if (bpf_probe_read_user(s->payload + o, m, (void *)c->src))
+			return walk_stop(k);
+		advance(c, m);
+		c->off = off + m;
+		k->w.need -= m;
+		if (k->w.need == 0)
+			k->w.phase = H2_HDR;
+		return 0;
+	}
+	case H2_SKIP: {
+		n = k->w.need;
+		if (n > avail)
+			n = avail;
+		if (walk_gap(k, off, n))
+			return walk_stop(k);
+		advance(c, n);
+		k->w.need -= n;
+		if (k->w.need == 0)
+			k->w.phase = H2_HDR;
+		return 0;
+	}
+	}
+	return walk_stop(k);
+}
+
+static long walk_step_cb(__u32 i, void *ctx)
+{
+	__u32 zero = 0;
+	struct scratch *s = bpf_map_lookup_elem(&scratch_map, &zero);
+	if (!s)
+		return 1;
+	return walk_step(s);
+}
+
+/* A direction found at a frame boundary (a message starting with the preface or a frame header). */
+static __always_inline void walk_begin(struct h2_walk *w, const __u8 *p)
+{
+	__builtin_memset(w, 0, sizeof(*w));
+	if (p[0] == 'P') {
+		/* The preface is kept whole; frames follow it. */
+		w->phase = H2_COPY;
+		w->need = H2_PREFACE_LEN;
+	} else {
+		w->phase = H2_HDR;
+	}
+}
+
+/* Walks the call whose copy is set up in s->cs from where `w` stands; appends the gap table and
+ * returns the payload length. `w` is left where the call ended, or H2_OFF if the walk stopped. */
+static __always_inline __u32 walk_run(struct scratch *s, struct h2_walk *w)
+{
+	struct walk_state *k = &s->ws;
+	k->w = *w;
+	__builtin_memcpy(k->hdr, w->hdr, sizeof(w->hdr));
+	k->ngaps = 0;
+	k->stop = 0;
+	bpf_loop(WALK_STEPS, walk_step_cb, NULL, 0);
+	if (k->stop || s->cs.left) {
+		w->phase = H2_OFF;
+	} else {
+		*w = k->w;
+		__builtin_memcpy(w->hdr, k->hdr, sizeof(w->hdr));
+	}
+	__u32 d = s->cs.off;
+	__u32 n = k->ngaps;
+	if (d > WEFT_MAX_DATA_PAYLOAD || n > WEFT_H2_MAX_GAPS)
+		return 0;
+	/* The entry count follows the last entry, so table and count leave in one copy. */
+	k->gaps[n].at = n;
+	barrier_var(d);
+	d &= 2 * WEFT_MAX_DATA_PAYLOAD - 1;
+	__u32 tbl = n * sizeof(struct h2_gap) + 4;
+	if (d > WEFT_MAX_DATA_PAYLOAD || tbl > WEFT_H2_MAX_GAPS * sizeof(struct h2_gap) + 4)
+		return 0;
+	if (bpf_probe_read_kernel(s->payload + d, tbl, k->gaps))
+		return 0;
+	s->ev.flags |= WEFT_FLAG_H2_WALK;
+	return d + tbl;
+}
+#else
+#define H2_WALK 0
+static __always_inline void walk_begin(struct h2_walk *w, const __u8 *p) {}
+static __always_inline __u32 walk_run(struct scratch *s, struct h2_walk *w) { return 0; }
+#endif
+
+/* Copies the call set up in s->cs: walked frame by frame when its direction of an HTTP/2
+ * connection is in step (`w`), else a plain prefix up to the cap; a plain copy that shows the
+ * preface or a frame header where it may start (`may_start`) marks the connection HTTP/2
+ * (`*marked`) and is walked from its start. Returns the payload length. */
+static __always_inline __u32 copy_or_walk(struct scratch *s, struct h2_walk *w, int may_start, __u8 *marked)
+{
+	if (H2_WALK && w && *marked && w->phase != H2_OFF)
+		return walk_run(s, w);
+	/* A marked connection looks for a frame start again only to walk (the cap is already up). */
+	may_start = may_start && h2_payload_cap > payload_cap && (H2_WALK || !*marked);
+	if (H2_WALK && may_start)
+		s->cs0 = s->cs;
+	__u32 len = copy_run(s);
+	if (!may_start || !http2_start(s->payload, len))
+		return len;
+	*marked = 1;
+	if (H2_WALK && w) {
+		walk_begin(w, s->payload);
+		s->cs = s->cs0;
+		s->cs.cap = h2_payload_cap;
+		return walk_run(s, w);
+	}
+	s->cs.cap = h2_payload_cap;
+	return copy_run(s);
 }
 
 /* A record without payload: connection and process lifecycle. */
@@ -627,12 +909,8 @@ static __always_inline int on_exit(long ret)
 	default:
 		copy_from_buffer(cs, 0, 0, 0);
 	}
-	__u32 len = copy_run(s);
-	if (start && !st->http2 && h2_payload_cap > cap && http2_start(s->payload, len)) {
-		st->http2 = 1;
-		cs->cap = h2_payload_cap;
-		len = copy_run(s);
-	}
+	/* A connection starts being walked (or copied up to the larger cap) at a message start. */
+	__u32 len = copy_or_walk(s, &st->walk[(c.direction - 1) & 1], start, &st->http2);
 	peer_from_sockaddr(ev, uaddr);
 	ev->payload_len = len;
 

@@ -40,6 +40,20 @@ export interface DataEvent {
   interfaceName: string;
   /** Plaintext of a TLS connection (SSL_read/SSL_write uprobes), not the socket's own bytes. */
   tls?: boolean;
+  /**
+   * The chunk was read with parts left out (eBPF's HTTP/2 frame walk: DATA payloads): every kept
+   * byte, and where the left-out runs were. `payload` is then the kept bytes before the first gap
+   * (a plain prefix for readers that do not look here).
+   */
+  kept?: KeptBytes;
+}
+
+/** A chunk's bytes with runs left out, each run's place and length known exactly. */
+export interface KeptBytes {
+  /** The kept bytes, in order. */
+  data: Uint8Array;
+  /** Left-out runs: `len` bytes of the chunk that came right before kept byte `at` (ascending `at`, each len > 0). */
+  gaps: readonly { at: number; len: number }[];
 }
 
 /** A socket was closed (or a flow ended): its session can be flushed and forgotten. */

@@ -2,7 +2,7 @@
  * @module Decoding the addon's poll buffer ([u32 length][struct weft_event + payload], 8-aligned)
  * into typed events. Layout constants come only from events.gen.ts (generated from events.h).
  */
-import type { CloseEvent, DataEvent, FrameEvent } from '../capture/capture-event.js';
+import type { CloseEvent, DataEvent, FrameEvent, KeptBytes } from '../capture/capture-event.js';
 import { formatIpv4, formatIpv6, isV4Mapped } from '../capture/ip-format.js';
 import {
   EVENT_HEADER_SIZE,
@@ -14,6 +14,8 @@ import {
   WEFT_FLAG_SEQ_VALID,
   WEFT_FLAG_TLS,
   WEFT_FLAG_UDP,
+  WEFT_FLAG_H2_WALK,
+  WEFT_H2_MAX_GAPS,
   WEFT_KIND_ACCEPT,
   WEFT_KIND_CLOSE,
   WEFT_KIND_CONNECT,
@@ -123,6 +125,31 @@ function readTuple(buf: Buffer, at: number, flags: number, into: Tuple): void {
 }
 
 /**
+ * A walked record's payload (events.h, WEFT_FLAG_H2_WALK): [kept bytes][n x {u32 at, u32 len}][u32 n].
+ * A table that does not add up (out of order, past the kept bytes or the syscall's byte count)
+ * gives null: the record then counts as one with nothing captured, never as misplaced bytes.
+ */
+export function decodeKept(payload: Buffer, totalBytes: number): KeptBytes | null {
+  if (payload.length < 4) return null;
+  const n = payload.readUInt32LE(payload.length - 4);
+  const tableAt = payload.length - 4 - 8 * n;
+  if (n > WEFT_H2_MAX_GAPS || tableAt < 0) return null;
+  const gaps: { at: number; len: number }[] = [];
+  let prev = -1;
+  let covered = tableAt;
+  for (let i = 0; i < n; i++) {
+    const at = payload.readUInt32LE(tableAt + 8 * i);
+    const len = payload.readUInt32LE(tableAt + 8 * i + 4);
+    if (at > tableAt || at <= prev || len === 0) return null;
+    prev = at;
+    covered += len;
+    gaps.push({ at, len });
+  }
+  if (covered > totalBytes) return null;
+  return { data: payload.subarray(0, tableAt), gaps };
+}
+
+/**
  * Decode `length` bytes of a poll buffer. The used bytes are copied once and payloads are views
  * into that copy (the poll buffer is reused by the next poll). Records of an unknown kind are
  * skipped, so an older TS side tolerates a newer addon. A process that mapped OpenSSL's libssl
@@ -174,6 +201,11 @@ export function decodeEvents(pollBuffer: Buffer, length: number, clock: KtimeClo
         syscall: SYSCALL_NAMES[buf[at + O.syscall] ?? 0] || 'read',
       };
       if (tls) ev.tls = true;
+      if ((flags & WEFT_FLAG_H2_WALK) !== 0) {
+        const kept = decodeKept(ev.payload as Buffer, ev.totalBytes);
+        ev.payload = kept ? kept.data.subarray(0, kept.gaps.length > 0 ? kept.gaps[0]!.at : kept.data.length) : ev.payload.subarray(0, 0);
+        if (kept && kept.gaps.length > 0) ev.kept = kept;
+      }
       readTuple(buf, at, flags, ev);
       out.push(ev);
     } else if (kind === WEFT_KIND_CLOSE) {

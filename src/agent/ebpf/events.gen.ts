@@ -18,6 +18,7 @@ export const WEFT_FLAG_IPV6 = 2;
 export const WEFT_FLAG_UDP = 4;
 export const WEFT_FLAG_SEQ_VALID = 8;
 export const WEFT_FLAG_TLS = 16;
+export const WEFT_FLAG_H2_WALK = 32;
 export const WEFT_SYS_READ = 1;
 export const WEFT_SYS_READV = 2;
 export const WEFT_SYS_RECVFROM = 3;
@@ -33,6 +34,7 @@ export const WEFT_MAX_PAYLOAD = 4096;
 export const WEFT_MAX_DATA_PAYLOAD = 16384;
 export const WEFT_DEFAULT_HTTP2_PAYLOAD = 16384;
 export const WEFT_DEFAULT_PAYLOAD = 1024;
+export const WEFT_H2_MAX_GAPS = 128;
 export const WEFT_COMM_LEN = 16;
 
 export const EVENT_HEADER_SIZE = 112;

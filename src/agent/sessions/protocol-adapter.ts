@@ -22,8 +22,10 @@ function metaOf(m: Message): FrameMeta {
   return meta;
 }
 
-function metaOfEvent(ev: DataEvent): FrameMeta {
-  return { startUnixNano: ev.startUnixNano, endUnixNano: ev.endUnixNano, tcpSeq: ev.tcpSeq, syscallTraceId: ev.syscallTraceId, tid: ev.tid };
+/** The event's meta for its bytes from `offset` on (the seq moves with them; 0 stays unknown). */
+function metaOfEvent(ev: DataEvent, offset = 0): FrameMeta {
+  const tcpSeq = ev.tcpSeq === 0 || offset === 0 ? ev.tcpSeq : (ev.tcpSeq + offset) >>> 0;
+  return { startUnixNano: ev.startUnixNano, endUnixNano: ev.endUnixNano, tcpSeq, syscallTraceId: ev.syscallTraceId, tid: ev.tid };
 }
 
 /** Bytes of an unfinished frame a connection carries between messages, per direction. */
@@ -107,8 +109,26 @@ export function l7ProtocolOf(parser: AnyProtocolParser): L7Protocol {
         // A chunk cut short (payload prefix cap) ends what can be parsed of it: the carry must
         // not be joined to bytes after the gap; the parser learns how many bytes it missed.
         l7.onChunk = (role, ev) => {
-          const missing = ev.totalBytes - ev.payload.length;
-          return toSpans(stream.push(role, ev.payload, metaOfEvent(ev), missing > 0, missing > 0 ? missing : 0));
+          const kept = ev.kept;
+          if (!kept) {
+            const missing = ev.totalBytes - ev.payload.length;
+            return toSpans(stream.push(role, ev.payload, metaOfEvent(ev), missing > 0, missing > 0 ? missing : 0));
+          }
+          // Runs left out inside the chunk (DATA payloads, eBPF's HTTP/2 walk): each kept run is
+          // pushed at its own byte position, then its gap is reported, so the parser passes over
+          // the gap if it falls inside a payload it is skipping, and otherwise knows it is lost.
+          const records: unknown[] = [];
+          let from = 0;
+          let offset = 0;
+          for (const gap of kept.gaps) {
+            records.push(...stream.push(role, kept.data.subarray(from, gap.at), metaOfEvent(ev, offset), true, gap.len));
+            offset += gap.at - from + gap.len;
+            from = gap.at;
+          }
+          const rest = kept.data.subarray(from);
+          const missing = ev.totalBytes - offset - rest.length;
+          records.push(...stream.push(role, rest, metaOfEvent(ev, offset), missing > 0, missing > 0 ? missing : 0));
+          return toSpans(records);
         };
       }
       return l7;

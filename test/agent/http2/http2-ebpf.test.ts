@@ -234,12 +234,12 @@ describe.skipIf(unavailable !== null)('HTTP/2 and gRPC through the eBPF agent', 
       expectPair(pair, path);
       for (const span of pair) {
         expect(span, JSON.stringify(span)).toMatchObject({ protocol: 'http2', requestType: 'GET' });
-        // nghttpd writes the three answers and the 200 KB body in writes of 28-49 KB, and the
-        // kernel copies 16 KiB of each: a server frame past that (the 404's HEADERS, the last
-        // DATA frame's END_STREAM) is not seen, and its span ends without a response (never
-        // with a wrong one). The client reads 8 KiB at a time: all of it is seen.
-        if (span.observationPoint === 's-p') expect([status, null], JSON.stringify(span)).toContain(span.responseCode);
-        else expect(span.responseCode, JSON.stringify(span)).toBe(status);
+        // nghttpd writes the three answers and the 200 KB body in writes of 28-49 KB, far past
+        // the 16 KiB a record holds: the kernel walks each write's frames, keeps every header
+        // and leaves the DATA payloads out (as gaps), so every answer's HEADERS and its last
+        // DATA frame's END_STREAM are seen on the server side too.
+        expect(span.responseCode, JSON.stringify(span)).toBe(status);
+        expect(span.responseStatus, JSON.stringify(span)).not.toBe('timeout');
       }
     }
     expect(spans.find((s) => s.observationPoint === 'c-p')?.processName).toBe('nghttp');
