@@ -28,7 +28,7 @@ import { importCapture } from '../../../src/agent/capture/pcap/import-capture.js
 import type { SpanRecord } from '../../../src/model/index.js';
 import { startTestWeft, type TestWeft } from '../../e2e/weft-harness.js';
 import { ebpfUnavailable } from '../traced-topology.js';
-import { GRPC_CLIENT, GRPC_SERVER, H2_CLIENT, H2_SERVER, spawnNode, spawnProgram, traceIdOf, traceparentFor, type Spawned } from './programs.js';
+import { GRPC_CLIENT, GRPC_SERVER, H2_CLIENT, H2_SERVER, h2PathFor, spawnNode, spawnProgram, traceIdOf, traceparentFor, type Spawned } from './programs.js';
 
 const unavailable = ebpfUnavailable('HTTP/2 eBPF test');
 
@@ -184,6 +184,51 @@ describe.skipIf(unavailable !== null)('HTTP/2 and gRPC through the eBPF agent', 
       console.log(`Node http2 over eBPF, ${how}: ${complete}/24 streams with the status on both sides`);
     }, 120_000);
   }
+
+  // A body past the 64 KiB flow-control window leaves in many writes, each far past the 16 KiB a
+  // record holds, with the small calls' frames between its DATA frames: the kernel's frame walk
+  // must keep every header of every write on both sides, and the big bodies must push nothing
+  // into another call.
+  it('@grpc/grpc-js: 16 small unary calls and 4 with 80 KiB requests and 100 KiB answers, all at once on one connection: each a linked pair', async () => {
+    const run = RUN + 40;
+    const client = spawnNode(GRPC_CLIENT, [ports.grpc, run, 16, 4, 3]);
+    expect(await client.firstLine).toBe('done');
+    const ids = new Set<number | null>();
+    for (const i of [...Array.from({ length: 16 }, (_, k) => k), 500, 501, 502, 503]) {
+      const spans = await waitTrace(weft, traceIdOf(traceparentFor(run, i)), (s) => pairSeen(s) && s.some((x) => x.parentId));
+      const pair = expectPair(spans, `call ${i}`);
+      const fail = i < 100 && i % 5 === 4;
+      const method = i < 100 ? 'Say' : 'Big';
+      for (const span of [pair.client, pair.server]) {
+        expect(span, JSON.stringify(span)).toMatchObject({
+          protocol: 'grpc',
+          requestResource: `/weft.e2e.Greeter/${method}`,
+          responseCode: fail ? 5 : 0,
+          responseStatus: fail ? 'client_error' : 'ok',
+          attributes: expect.objectContaining({ 'rpc.service': 'weft.e2e.Greeter', 'rpc.method': method }),
+        });
+      }
+      ids.add(pair.client.requestId);
+    }
+    expect(ids.size).toBe(20);
+  }, 120_000);
+
+  it('Node http2: 24 streams all at once, 6 of them answered with 100 KiB bodies: each a linked pair with its path and status', async () => {
+    const run = RUN + 41;
+    const client = spawnNode(H2_CLIENT, [ports.h2, run, 24, 1, 1]);
+    expect(await client.firstLine).toBe('done');
+    const ids = new Set<number | null>();
+    for (let i = 0; i < 24; i++) {
+      const spans = await waitTrace(weft, traceIdOf(traceparentFor(run, i)), (s) => pairSeen(s) && s.some((x) => x.parentId));
+      const pair = expectPair(spans, `request ${i}`);
+      for (const span of [pair.client, pair.server]) {
+        expect(span, JSON.stringify(span)).toMatchObject({ protocol: 'http2', requestType: 'GET', requestResource: h2PathFor(i, true), responseCode: i % 4 === 3 ? 404 : 200 });
+        expect(span.responseStatus, JSON.stringify(span)).not.toBe('timeout');
+      }
+      ids.add(pair.client.requestId);
+    }
+    expect(ids.size).toBe(24);
+  }, 120_000);
 
   it('gRPC calls seen by the agent and by a packet capture: each call chains c-p → NET → s-p by its HEADERS frames\' seq', async () => {
     const run = RUN + 30;

@@ -18,14 +18,19 @@ const GRPC_SERVICE = `
 const grpc = require('@grpc/grpc-js');
 const id = (b) => b;
 const m = (path, responseStream) => ({ path, requestStream: false, responseStream, requestSerialize: id, requestDeserialize: id, responseSerialize: id, responseDeserialize: id });
-const service = { Say: m('/weft.e2e.Greeter/Say', false), Count: m('/weft.e2e.Greeter/Count', true) };
+const service = { Say: m('/weft.e2e.Greeter/Say', false), Count: m('/weft.e2e.Greeter/Count', true), Big: m('/weft.e2e.Greeter/Big', false) };
 `;
+
+/** Bytes of a Big call's request and answer (both past the 64 KiB initial flow-control window). */
+export const BIG_REQUEST_BYTES = 80 * 1024;
+export const BIG_ANSWER_BYTES = 100 * 1024;
 
 export const GRPC_SERVER = `${GRPC_SERVICE}
 const server = new grpc.Server();
 server.addService(service, {
   Say: (call, cb) => call.request.toString().startsWith('fail') ? cb({ code: grpc.status.NOT_FOUND, details: 'nothing here' }) : cb(null, Buffer.from('hi ' + call.request)),
   Count: (call) => { for (let i = 0; i < Number(call.request.toString()); i++) call.write(Buffer.from('item ' + i)); call.end(); },
+  Big: (call, cb) => cb(null, Buffer.alloc(${BIG_ANSWER_BYTES}, 'b')),
 });
 server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (e, port) => { if (e) throw e; console.log(port); });
 `;
@@ -33,7 +38,8 @@ server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (e, por
 /**
  * argv: port run unary streaming concurrent. Unary call i fails (NOT_FOUND) when i % 5 === 4.
  * concurrent=1: all calls at once; 0: one after another (still one connection); 2: two waves
- * (unary i, then unary 200+i and streaming 300+i), printing "wave1" between them.
+ * (unary i, then unary 200+i and streaming 300+i), printing "wave1" between them; 3: unary i and
+ * `streaming` Big calls 500+j (80 KiB up, 100 KiB down), all at once.
  */
 export const GRPC_CLIENT = `${GRPC_SERVICE}
 const [port, run, unary, streaming, concurrent] = process.argv.slice(1).map(Number);
@@ -43,9 +49,12 @@ const client = new Client('127.0.0.1:' + port, grpc.credentials.createInsecure()
 const md = (i) => { const x = new grpc.Metadata(); x.set('traceparent', tp(run, i)); return x; };
 const say = (i) => new Promise((r) => client.Say(Buffer.from(i % 5 === 4 ? 'fail' : 'n' + i), md(i), () => r()));
 const count = (i) => new Promise((r) => { const c = client.Count(Buffer.from('3'), md(i)); c.on('data', () => {}); c.on('end', r); c.on('error', r); });
+const big = (i) => new Promise((r, j) => client.Big(Buffer.alloc(${BIG_REQUEST_BYTES}, 'a'), md(i), (e, b) => (e ? j(e) : b.length >= ${BIG_ANSWER_BYTES} ? r() : j(new Error('short answer')))));
 (async () => {
   await say(1000);
-  if (concurrent === 2) {
+  if (concurrent === 3) {
+    await Promise.all([...Array.from({ length: unary }, (_, i) => say(i)), ...Array.from({ length: streaming }, (_, i) => big(500 + i))]);
+  } else if (concurrent === 2) {
     // Two waves 1.5 s apart on one connection: a capture started in between joins mid-connection.
     await Promise.all(Array.from({ length: unary }, (_, i) => say(i)));
     console.log('wave1');
@@ -65,18 +74,29 @@ const count = (i) => new Promise((r) => { const c = client.Count(Buffer.from('3'
 export const H2_SERVER = `
 const http2 = require('http2');
 const s = http2.createServer();
-s.on('stream', (stream, h) => { const p = h[':path']; stream.respond({ ':status': p.startsWith('/missing') ? 404 : 200 }); stream.end('ok ' + p); });
+s.on('stream', (stream, h) => {
+  const p = h[':path'];
+  stream.respond({ ':status': p.startsWith('/missing') ? 404 : 200 });
+  if (p.startsWith('/big/')) stream.end(Buffer.alloc(${BIG_ANSWER_BYTES}, 'b'));
+  else stream.end('ok ' + p);
+});
 s.listen(0, '127.0.0.1', () => console.log(s.address().port));
 `;
 
-/** argv: port run n concurrent. Request i goes to /missing/i when i % 4 === 3. */
+/** The path H2_CLIENT requests for request i: /missing/i when i % 4 === 3; /big/i (a 100 KiB answer) when i % 4 === 1 and big=1. */
+export function h2PathFor(i: number, big: boolean): string {
+  return (i % 4 === 3 ? '/missing/' : big && i % 4 === 1 ? '/big/' : '/items/') + i;
+}
+
+/** argv: port run n concurrent [big]. Request i goes to h2PathFor(i, big === 1). */
 export const H2_CLIENT = `
 const http2 = require('http2');
-const [port, run, n, concurrent] = process.argv.slice(1).map(Number);
+const [port, run, n, concurrent, big] = process.argv.slice(1).map(Number);
 const tp = ${traceparentFor.toString().replace('function traceparentFor', 'function')};
+const path = ${h2PathFor.toString().replace('function h2PathFor', 'function')};
 const session = http2.connect('http://127.0.0.1:' + port);
 const one = (i) => new Promise((resolve, reject) => {
-  const req = session.request({ ':path': (i % 4 === 3 ? '/missing/' : '/items/') + i, traceparent: tp(run, i) });
+  const req = session.request({ ':path': path(i, big === 1), traceparent: tp(run, i) });
   req.on('data', () => {}); req.on('end', resolve); req.on('error', reject);
 });
 (async () => {
