@@ -96,6 +96,9 @@ if (stale(addon, [...nativeSources, ...skeletons, path.join(bpfDir, 'events.h')]
   if (!existsSync(path.join(nativeDir, 'build', 'Makefile')) || force) run(process.execPath, [gyp, 'configure', ...common], { cwd: nativeDir, env });
   run(process.execPath, [gyp, 'build', '-j', '2', ...common], { cwd: nativeDir, env });
   mkdirSync(path.dirname(addon), { recursive: true });
-  copyFileSync(path.join(nativeDir, 'build', 'Release', 'weft_native.node'), addon);
+  // Copied beside it and renamed over it: a running agent has the old file mapped, and a copy
+  // in place would rewrite its pages under it (SIGBUS in every process using the addon).
+  copyFileSync(path.join(nativeDir, 'build', 'Release', 'weft_native.node'), addon + '.tmp');
+  renameSync(addon + '.tmp', addon);
 }
 console.log(`weft: eBPF agent built (${path.relative(root, addon)})`);
