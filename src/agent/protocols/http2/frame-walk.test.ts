@@ -1,0 +1,170 @@
+/**
+ * @module The parser side of the kernel's HTTP/2 frame walk: records with DATA payloads left out
+ * (as gaps) must give the same spans as the whole bytes, for any split of real captures into
+ * calls, and a walk the parser cannot place (joined late) must never give a wrong value. The
+ * gap table's decoding refuses tables that do not add up.
+ */
+import { readFileSync } from 'node:fs';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import type { SpanRecord } from '../../../model/index.js';
+import type { DataEvent, KeptBytes } from '../../capture/capture-event.js';
+import { decodeKept } from '../../ebpf/decode-events.js';
+import { l7ProtocolOf } from '../../sessions/protocol-adapter.js';
+import { readPcapFlows, type Flow } from '../testing/pcap-flows.js';
+import { connOf } from '../testing/replay.js';
+import { walkBegin, walkCall, type WalkPosition } from '../testing/h2-walk-model.js';
+import { http2Parser } from './index.js';
+
+const flowsOf = (name: string): Flow[] => readPcapFlows(readFileSync(new URL(`./testdata/${name}.pcap`, import.meta.url)));
+const CAPTURES = ['nghttp-concurrent', 'grpc-js-calls'].map((name) => ({ name, flows: flowsOf(name) }));
+
+function event(fromClient: boolean, bytes: Uint8Array, tcpSeq: number, meta: { startUnixNano: bigint; endUnixNano: bigint }, kept: KeptBytes | null): DataEvent {
+  const ev: DataEvent = {
+    kind: 'data',
+    socketId: 1n,
+    pid: 1,
+    tid: 1,
+    comm: 'test',
+    // Seen from the client's side: requests leave, responses come in.
+    direction: fromClient ? 'egress' : 'ingress',
+    startUnixNano: meta.startUnixNano,
+    endUnixNano: meta.endUnixNano,
+    totalBytes: bytes.length,
+    payload: kept ? kept.data.subarray(0, kept.gaps[0]?.at ?? kept.data.length) : bytes,
+    transport: 'tcp',
+    ipVersion: 4,
+    localIp: '127.0.0.1',
+    localPort: 1,
+    remoteIp: '127.0.0.1',
+    remotePort: 2,
+    tcpSeq,
+    syscallTraceId: 0,
+    messageStart: true,
+    interfaceName: '',
+  };
+  if (kept && kept.gaps.length > 0) ev.kept = kept;
+  return ev;
+}
+
+/** Field values a span must agree on (times and ids left out). */
+const view = (s: SpanRecord): string => JSON.stringify([s.requestId, s.requestType, s.requestResource, s.responseCode, s.responseStatus, s.traceId, s.reqTcpSeq, s.respTcpSeq]);
+
+/**
+ * Feeds each flow through the sessions' HTTP/2 port, one event per call: messages cut into calls
+ * at `cuts` (fractions), walked from message `from` on (earlier messages are not seen at all).
+ * `walk` false: every call whole, the reference.
+ */
+function run(flows: readonly Flow[], walk: boolean, cuts: number[] = [], from = 0): { spans: SpanRecord[]; keptBytes: number; totalBytes: number } {
+  const spans: SpanRecord[] = [];
+  let keptBytes = 0;
+  let totalBytes = 0;
+  for (const flow of flows) {
+    const l7 = l7ProtocolOf(http2Parser).open(connOf(flow));
+    const pos: Record<'request' | 'response', WalkPosition | null> = { request: null, response: null };
+    for (const m of flow.messages.slice(from)) {
+      const role = m.fromClient ? 'request' : 'response';
+      const bytes = m.bytes;
+      const points = [...new Set(cuts.map((c) => Math.floor(c * bytes.length)))].filter((p) => p > 0 && p < bytes.length).sort((a, b) => a - b);
+      // The kernel starts walking a direction at a message start (it checks for a frame there).
+      if (walk && !pos[role] && bytes.length > 0) pos[role] = walkBegin(bytes);
+      let start = 0;
+      for (const p of [...points, bytes.length]) {
+        const call = bytes.subarray(start, p);
+        const kept = walk ? walkCall(call, pos[role]!) : null;
+        if (walk) expect(kept, 'the walk never stops on these captures').not.toBeNull();
+        keptBytes += kept ? kept.data.length : call.length;
+        totalBytes += call.length;
+        spans.push(...l7.onChunk!(role, event(m.fromClient, call, (m.meta.tcpSeq + start) >>> 0, m.meta, kept)));
+        start = p;
+      }
+    }
+    spans.push(...l7.endStreams(), ...l7.drain());
+  }
+  return { spans, keptBytes, totalBytes };
+}
+
+describe('HTTP/2 records walked frame by frame (DATA payloads left out as gaps)', () => {
+  for (const { name, flows } of CAPTURES) {
+    it(`${name}: the same spans as the whole bytes, for any split into calls`, () => {
+      const whole = run(flows, false).spans.map(view).sort();
+      expect(whole.length).toBeGreaterThan(3);
+      const once = run(flows, true);
+      expect(once.spans.map(view).sort()).toEqual(whole);
+      fc.assert(
+        fc.property(fc.array(fc.double({ min: 0, max: 1, noNaN: true }), { maxLength: 12 }), (cuts) => {
+          expect(run(flows, true, cuts).spans.map(view).sort()).toEqual(whole);
+        }),
+        { numRuns: 60 },
+      );
+    });
+  }
+
+  it('nghttp-concurrent: the big body is left out, its frame headers are not', () => {
+    const { keptBytes, totalBytes } = run(CAPTURES[0]!.flows, true);
+    expect(totalBytes).toBeGreaterThan(100_000);
+    expect(keptBytes).toBeLessThan(totalBytes / 20);
+  });
+
+  it('a walk begun where the parser joins late (any message, any split) never gives a wrong value', () => {
+    for (const { flows } of CAPTURES) {
+      const truth = new Map(run(flows, false).spans.map((s) => [s.requestId, s]));
+      const messages = flows[0]!.messages.length;
+      fc.assert(
+        fc.property(fc.integer({ min: 1, max: messages - 1 }), fc.array(fc.double({ min: 0, max: 1, noNaN: true }), { maxLength: 6 }), (from, cuts) => {
+          for (const s of run(flows, true, cuts, from).spans) {
+            const t = truth.get(s.requestId);
+            expect(t, `stream ${s.requestId}`).toBeDefined();
+            if (s.requestResource) expect(s.requestResource).toBe(t!.requestResource);
+            if (s.traceId) expect(s.traceId).toBe(t!.traceId);
+            if (s.responseCode !== null && s.responseStatus !== 'timeout') expect(s.responseCode).toBe(t!.responseCode);
+            if (s.reqTcpSeq) expect(s.reqTcpSeq).toBe(t!.reqTcpSeq);
+            if (s.respTcpSeq) expect(s.respTcpSeq).toBe(t!.respTcpSeq);
+          }
+        }),
+        { numRuns: 40 },
+      );
+    }
+  });
+});
+
+describe('decodeKept (the walked record payload: kept bytes, gap table, entry count)', () => {
+  const table = (data: number[], gaps: [number, number][], count = gaps.length): Buffer => {
+    const b = Buffer.alloc(data.length + 8 * gaps.length + 4);
+    Buffer.from(data).copy(b);
+    gaps.forEach(([at, len], i) => {
+      b.writeUInt32LE(at, data.length + 8 * i);
+      b.writeUInt32LE(len, data.length + 8 * i + 4);
+    });
+    b.writeUInt32LE(count, b.length - 4);
+    return b;
+  };
+
+  it('reads kept bytes and gaps', () => {
+    const k = decodeKept(table([1, 2, 3], [[0, 5], [2, 100]]), 108);
+    expect(k && [...k.data]).toEqual([1, 2, 3]);
+    expect(k?.gaps).toEqual([{ at: 0, len: 5 }, { at: 2, len: 100 }]);
+    expect(decodeKept(table([7], []), 1)?.gaps).toEqual([]);
+  });
+
+  it('refuses tables that do not add up', () => {
+    expect(decodeKept(Buffer.alloc(3), 3)).toBeNull();
+    expect(decodeKept(table([1, 2], [[1, 4]], 9), 6)).toBeNull(); // count past the payload
+    expect(decodeKept(table([1, 2], [[3, 4]]), 6)).toBeNull(); // gap past the kept bytes
+    expect(decodeKept(table([1, 2], [[1, 4], [1, 4]]), 10)).toBeNull(); // not ascending
+    expect(decodeKept(table([1, 2], [[1, 0]]), 2)).toBeNull(); // empty gap
+    expect(decodeKept(table([1, 2], [[1, 4]]), 5)).toBeNull(); // more than the call moved
+    expect(decodeKept(table([], [], 200), 0)).toBeNull(); // more entries than a record holds
+  });
+
+  it('never throws, and what it accepts stays inside the payload and the byte count', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 200 }), fc.nat(1000), (bytes, total) => {
+        const k = decodeKept(Buffer.from(bytes), total);
+        if (!k) return;
+        expect(k.data.length + 8 * k.gaps.length + 4).toBe(bytes.length);
+        expect(k.data.length + k.gaps.reduce((a, g) => a + g.len, 0)).toBeLessThanOrEqual(total);
+      }),
+    );
+  });
+});
