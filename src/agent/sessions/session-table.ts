@@ -144,6 +144,8 @@ export function datagramFingerprint(ev: DataEvent): number {
 interface AwaitingSpan {
   conn: Connection;
   span: SpanRecord;
+  /** What its thread held when it was written (snapshotOf). */
+  snap: OutboundSnapshot | undefined;
   deadline: bigint;
   /** A sweep already found the deadline past; the next one decides (see releaseProcess). */
   overdue: boolean;
@@ -170,14 +172,9 @@ export function createSessionTable(options: SessionOptions): SessionTable {
    * otherwise 0, with the candidates named. Response-side ids are per-thread "last message read"
    * ids that name the wrong request on an event loop, so they are not shipped.
    */
-  function stampEvidence(conn: Connection, span: SpanRecord): void {
+  function stampEvidence(conn: Connection, span: SpanRecord, snap: OutboundSnapshot | undefined): void {
     span.syscallTraceIdResp = 0;
     if (span.observationPoint !== 'c-p') return;
-    let at = -1;
-    for (let k = 0; k < conn.snapshots.length && (conn.snapshots[k] as OutboundSnapshot).startUnixNano <= span.startTimeUnixNano; k++) at = k;
-    const snap = at >= 0 ? conn.snapshots[at] : undefined;
-    // Spans finish in request order on a connection: older snapshots will not be asked for again.
-    if (at > 0) conn.snapshots.splice(0, at);
     const ev = conn.ev;
     const runtime = snap && options.runtimeInbound ? options.runtimeInbound(ev.pid, ev, span.reqTcpSeq, span.startTimeUnixNano) : undefined;
     const d = decideEvidence(snap, runtime);
@@ -185,6 +182,22 @@ export function createSessionTable(options: SessionOptions): SessionTable {
     span.attributes[LINK_EVIDENCE_ATTR] = d.evidence;
     if (d.openInbound > 0) span.attributes[OPEN_INBOUND_ATTR] = d.openInbound;
     if (d.candidates.length > 0) span.attributes[LINK_CANDIDATES_ATTR] = d.candidates.join(',');
+  }
+
+  /**
+   * What the thread held when the client span's request was written: the newest snapshot taken
+   * at or before its start. Taken as the span finishes, not when it is decided: a span waiting
+   * for its runtime report would otherwise find its snapshot pushed out by the writes of the
+   * requests that came meanwhile (a burst after it: 64 writes on one pipelined connection).
+   */
+  function snapshotOf(conn: Connection, span: SpanRecord): OutboundSnapshot | undefined {
+    if (span.observationPoint !== 'c-p') return undefined;
+    let at = -1;
+    for (let k = 0; k < conn.snapshots.length && (conn.snapshots[k] as OutboundSnapshot).startUnixNano <= span.startTimeUnixNano; k++) at = k;
+    const snap = at >= 0 ? conn.snapshots[at] : undefined;
+    // Spans finish in request order on a connection: older snapshots will not be asked for again.
+    if (at > 0) conn.snapshots.splice(0, at);
+    return snap;
   }
 
   /**
@@ -216,7 +229,7 @@ export function createSessionTable(options: SessionOptions): SessionTable {
       queue.items[queue.head++] = undefined as unknown as AwaitingSpan;
       awaitingCount--;
       released++;
-      stampEvidence(w.conn, w.span);
+      stampEvidence(w.conn, w.span, w.snap);
       out.push(w.span);
     }
     if (queue.head === queue.items.length) awaitingRuntime.delete(pid);
@@ -252,11 +265,11 @@ export function createSessionTable(options: SessionOptions): SessionTable {
         let q = awaitingRuntime.get(pid);
         if (!q) awaitingRuntime.set(pid, (q = { items: [], head: 0 }));
         const from = span.endTimeUnixNano > sweptUntil ? span.endTimeUnixNano : sweptUntil;
-        q.items.push({ conn, span, deadline: from + RUNTIME_WAIT_NANO, overdue: false });
+        q.items.push({ conn, span, snap: snapshotOf(conn, span), deadline: from + RUNTIME_WAIT_NANO, overdue: false });
         awaitingCount++;
         continue;
       }
-      if (evidence) stampEvidence(conn, span);
+      if (evidence) stampEvidence(conn, span, snapshotOf(conn, span));
       out.push(span);
     }
   }

@@ -225,6 +225,27 @@ describe('thread evidence: which inbound request an outbound call serves', () =>
     expect(clientSpans(t.sweep(2_150_000_000n)).map((s) => s.requestResource)).toEqual(['/behind']);
   });
 
+  it('a span waiting for its runtime report keeps what its thread held while a burst writes more than a connection keeps', () => {
+    // The network-path test's last sequential request: its Redis call waits for the Node.js
+    // report while the next burst writes 64+ commands on the same connection. The report then
+    // names the request; the call must still find the snapshot of its own write.
+    let pending = true;
+    const t = table({
+      runtimePending: () => pending,
+      runtimeInbound: (pid, outbound, tcpSeq) => (outbound.localPort === 50101 && tcpSeq === 120 ? { localIp: '127.0.0.1', localPort: 8080, remoteIp: '127.0.0.1', remotePort: 40001 } : undefined),
+    });
+    const events: SessionInputEvent[] = [accept(1), connect(101), ev(1, 'ingress', 10, HTTP_REQ('/seq'), 7, 50), ev(101, 'egress', 12, HTTP_REQ('/seq-call'), 7), ev(101, 'ingress', 13, HTTP_RESP, 7), ev(1, 'egress', 14, HTTP_RESP, 7)];
+    // The burst: requests on other connections, each making its call on connection 101.
+    for (let i = 0; i < 80; i++) {
+      const at = 100 + i * 10;
+      events.push(accept(200 + i), { ...ev(200 + i, 'ingress', at, HTTP_REQ(`/burst${i}`), 7, 1000 + i), localPort: 8080 }, ev(101, 'egress', at + 1, HTTP_REQ(`/burst${i}-call`), 7), ev(101, 'ingress', at + 2, HTTP_RESP, 7));
+    }
+    expect(clientSpans(t.push(events))).toEqual([]);
+    pending = false;
+    const seq = clientSpans(t.sweep(2_000n)).find((s) => s.requestResource === '/seq-call');
+    expect(seq).toMatchObject({ syscallTraceIdReq: 50, attributes: { 'weft.link.evidence': 'runtime' } });
+  });
+
   it('a runtime report naming a connection that is not open is not trusted', () => {
     const d = decideEvidence({ startUnixNano: 1n, pid: 1, ordinal: 2, candidates: [], multiplexed: false }, { localIp: '', localPort: 1, remoteIp: 'x', remotePort: 2 });
     expect(d.evidence).toBe('none');
