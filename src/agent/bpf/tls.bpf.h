@@ -47,8 +47,23 @@ struct {
  * h2_payload_cap), where each direction stands in its frames. Keyed by the SSL object, not the
  * socket: the socket's ciphertext (read by node before SSL_read) stays at the short prefix. */
 struct ssl_h2 {
+	__u64 sock; /* struct sock * the walk state was learnt on (0: not known) */
 	struct h2_walk walk[2]; /* by direction - 1 */
 };
+
+static const char H2_PREFACE_START[8] = "PRI * HT";
+
+/* Whether an SSL call's plaintext starts with the client preface (one 8-byte read). */
+static __always_inline int tls_preface_at(__u64 buf, __u64 n)
+{
+	char p[8];
+	if (n < sizeof(p) || bpf_probe_read_user(p, sizeof(p), (void *)buf))
+		return 0;
+	for (int i = 0; i < sizeof(p); i++)
+		if (p[i] != H2_PREFACE_START[i])
+			return 0;
+	return 1;
+}
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
@@ -222,19 +237,7 @@ static __always_inline int tls_exit(long ret)
 	ev->exit_ns = bpf_ktime_get_ns();
 	ev->bytes = n;
 	bpf_get_current_comm(ev->comm, sizeof(ev->comm));
-	struct ssl_h2 *h2 = bpf_map_lookup_elem(&ssl_http2, &c.ssl);
-	copy_from_buffer(&s->cs, c.buf, n, h2 ? h2_payload_cap : payload_cap);
-	/* SSL_read/SSL_write hand over whole plaintext messages less often than syscalls do, so any
-	 * call may start HTTP/2 (the preface, or frames of a connection older than the agent). */
-	__u8 marked = h2 != NULL;
-	/* Not HTTP/2 yet: the walk state starts here and is kept only if the call shows a frame. */
-	struct ssl_h2 fresh = {};
-	struct ssl_h2 *st = h2 ? h2 : &fresh;
-	__u32 len = copy_or_walk(s, &st->walk[(c.dir - 1) & 1], 1, &marked);
-	if (marked && !h2)
-		bpf_map_update_elem(&ssl_http2, &c.ssl, &fresh, BPF_ANY);
-	ev->payload_len = len;
-
+	/* The socket first: the walk state below belongs to one connection. */
 	__u64 skp = c.has_sock ? c.sock : 0;
 	__u32 seq = c.tcp_seq, seq_valid = c.seq_valid;
 	int memory_bio = 0;
@@ -264,7 +267,28 @@ static __always_inline int tls_exit(long ret)
 			bpf_map_update_elem(&ssl_socks, &c.ssl, &v, BPF_ANY);
 			bpf_map_delete_elem(&thread_last_read, &tid);
 		}
-	} else if (!c.has_sock) {
+	}
+
+	struct ssl_h2 *h2 = bpf_map_lookup_elem(&ssl_http2, &c.ssl);
+	/* A freed SSL object's address is soon another connection's (nginx): a walk state learnt on
+	 * another socket, or a call that starts with the preface, starts the walk over. */
+	if (h2 && ((skp && h2->sock != skp) || tls_preface_at(c.buf, n))) {
+		__builtin_memset(h2->walk, 0, sizeof(h2->walk));
+		h2->sock = skp;
+	}
+	copy_from_buffer(&s->cs, c.buf, n, h2 ? h2_payload_cap : payload_cap);
+	/* SSL_read/SSL_write hand over whole plaintext messages less often than syscalls do, so any
+	 * call may start HTTP/2 (the preface, or frames of a connection older than the agent). */
+	__u8 marked = h2 != NULL;
+	/* Not HTTP/2 yet: the walk state starts here and is kept only if the call shows a frame. */
+	struct ssl_h2 fresh = {.sock = skp};
+	struct ssl_h2 *st = h2 ? h2 : &fresh;
+	__u32 len = copy_or_walk(s, &st->walk[(c.dir - 1) & 1], 1, &marked);
+	if (marked && !h2)
+		bpf_map_update_elem(&ssl_http2, &c.ssl, &fresh, BPF_ANY);
+	ev->payload_len = len;
+
+	if (c.dir == WEFT_DIR_EGRESS && !c.has_sock) {
 		/* Memory BIO: the ciphertext leaves with this thread's next socket write. */
 		bpf_map_update_elem(&tls_pending, &tid, s, BPF_ANY);
 		return 0;
