@@ -27,13 +27,13 @@ export function budgetedReader(inner: SpanReader, budget: QueryBudget, prefetche
   };
   // The walk's reads are guarded; the rest pass through, each called on the store itself.
   const reader: SpanReader = {
-    getTrace: async (traceId) => {
+    getTrace: async (traceId, options) => {
       const ready = prefetched?.get(traceId);
       if (ready) {
         prefetched?.delete(traceId);
         return ready;
       }
-      return spent() ? [] : inner.getTrace(traceId);
+      return spent() ? [] : inner.getTrace(traceId, options);
     },
     findByLinkKeys: async (keys, options) => (spent() ? [] : inner.findByLinkKeys(keys, options)),
     findInTimeRange: async (range, options) => (spent() ? [] : inner.findInTimeRange(range, options)),

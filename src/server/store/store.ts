@@ -105,19 +105,31 @@ export interface SpanWriter {
   write(spans: readonly SpanRecord[]): Promise<WriteResult>;
 }
 
+/** Options of `SpanReader.findByLinkKeys`. */
+export interface LinkKeyLookup {
+  limit: number;
+  timeRange?: TimeRange;
+  excludeTraceIds?: readonly string[];
+}
+
 export interface SpanReader {
   /**
    * All spans of one trace id, in no particular order, each once. Unknown id → []. The
-   * returned spans are the caller's to mutate (a deep copy of what is stored).
+   * returned spans are the caller's to mutate (a deep copy of what is stored). With `limit`, at
+   * most that many (which ones is the store's choice): the trace walk stops at its span limit,
+   * and reading a 100k-span trace whole to keep 20k of it took seconds.
    */
-  getTrace(traceId: string): Promise<SpanRecord[]>;
+  getTrace(traceId: string, options?: { limit?: number }): Promise<SpanRecord[]>;
 
   /**
    * Spans having any of the given link keys, each once, capped at `limit` spans (the cap
    * exists so a hot key cannot load a mega-trace; callers detect hitting it by length).
-   * When `timeRange` is given, only spans overlapping it. Empty `keys` → [].
+   * When `timeRange` is given, only spans overlapping it. Spans whose trace id is in
+   * `excludeTraceIds` are left out (and not counted against the limit): the trace walk holds
+   * those traces whole already, and fetching a 10k-span trace's own spans again by their tcp
+   * seqs was most of its time. Empty `keys` → [].
    */
-  findByLinkKeys(keys: readonly LinkKey[], options: { limit: number; timeRange?: TimeRange }): Promise<SpanRecord[]>;
+  findByLinkKeys(keys: readonly LinkKey[], options: LinkKeyLookup): Promise<SpanRecord[]>;
 
   /**
    * Every span overlapping `timeRange`, each once, in no particular order; null when there may

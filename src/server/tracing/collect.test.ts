@@ -87,6 +87,45 @@ describe('collectTraceSpans: the window cache', () => {
   });
 });
 
+describe('collectTraceSpans: held traces left out of index lookups', () => {
+  it('finds the same spans, tree and warnings as the window cache (every span in memory), hot keys included', async () => {
+    const t0 = 1_700_000_000_000_000_000n;
+    const store = createMemoryStore();
+    await store.write(sysSpans(0, 5_000, t0, 100_000n));
+    const traces: SpanRecord[][] = [];
+    for (let k = 0; k < 3; k++) traces.push(syntheticTrace(k, 60, t0 + BigInt(k) * 100_000_000n));
+    for (const t of traces) await store.write(t);
+    for (const [name, sc] of Object.entries(SCENARIOS)) await store.write(sc.build().map((s) => ({ ...s, hostId: `${s.hostId}-${name}` })));
+    const seeds: CollectSeed[] = [...traces.map((t) => ({ traceId: t[0]?.traceId ?? '' })), { spanId: traces[1]?.[11]?.spanId ?? '' }];
+    for (const sc of Object.values(SCENARIOS)) if (sc.traceId) seeds.push({ traceId: sc.traceId });
+    for (const seed of seeds) {
+      // maxPerKey 2: keys shared by a few spans of the trace become hot, counted with the held ones.
+      for (const maxPerKey of [64, 2]) {
+        // The window cache answers each key with every span around the trace, held ones included.
+        const plain = await walk(store, seed, { windowSpans: 1_000_000, maxPerKey });
+        const lean = await walk(store, seed, { windowSpans: 0, maxPerKey });
+        const what = `${JSON.stringify(seed)}, maxPerKey ${maxPerKey}`;
+        expect(lean.keys.length, what).toBeGreaterThan(0);
+        expect(lean.keys, what).toEqual(plain.keys);
+        expect(lean.tree, what).toEqual(plain.tree);
+        expect(lean.warnings, what).toEqual(plain.warnings);
+      }
+    }
+    // And the lookups of a trace read whole return none of its spans again.
+    const returned: SpanRecord[] = [];
+    const spy = Object.create(store) as SpanReader;
+    spy.findByLinkKeys = async (keys, options) => {
+      const got = await store.findByLinkKeys(keys, options);
+      returned.push(...got);
+      return got;
+    };
+    const traceId = traces[0]?.[0]?.traceId ?? '';
+    await collectTraceSpans(spy, { traceId }, { maxSpans: 10_000, maxPerKey: 64, windowSpans: 0 });
+    expect(returned.filter((s) => s.traceId === traceId)).toEqual([]);
+    await store.close();
+  });
+});
+
 describe('collectTraceSpans: ambiguous calls', () => {
   it('reads the requests an ambiguous call names, so the trace shows them as possible parents, and walks on from none of them', async () => {
     const store = createMemoryStore();

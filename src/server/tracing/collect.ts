@@ -59,10 +59,17 @@ class WindowCache {
     this.off = maxSpans <= 0;
   }
 
-  async cover(lo: bigint, hi: bigint): Promise<boolean> {
+  /** `inside`: distinct spans known to overlap [lo, hi] (more than `maxSpans` cannot fit: no read). */
+  async cover(lo: bigint, hi: bigint, inside: number): Promise<boolean> {
     if (this.off) return false;
     const empty = this.hi < this.lo;
     if (!empty && this.lo <= lo && hi <= this.hi) return true;
+    if (inside > this.maxSpans) {
+      // The read would answer "too dense" after scanning the window (0.4 s for a 10k-span trace).
+      this.off = true;
+      this.byKey.clear();
+      return false;
+    }
     const parts: Array<[bigint, bigint]> = empty ? [[lo, hi]] : [];
     if (!empty && lo < this.lo) parts.push([lo, this.lo]);
     if (!empty && hi > this.hi) parts.push([this.hi, hi]);
@@ -128,6 +135,11 @@ export async function collectTraceSpans(reader: SpanReader, seed: CollectSeed, l
   const seenTraces = new Set<string>();
   const window = new WindowCache(reader, limits.windowSpans ?? DEFAULT_WINDOW_SPANS);
   let capped = false;
+  // Trace ids whose spans are all held (read whole by getTrace, none left out at the span
+  // limit), and the held spans by time-bound key: an index lookup leaves those traces out and
+  // their matches come from here, so the answer per key is the store's (see module doc).
+  const wholeTraces = new Set<string>();
+  const heldByTimedKey = new Map<string, SpanRecord[]>();
 
   const add = (spans: readonly SpanRecord[]): SpanRecord[] => {
     const fresh: SpanRecord[] = [];
@@ -141,14 +153,24 @@ export async function collectTraceSpans(reader: SpanReader, seed: CollectSeed, l
       if (held.has(k)) continue;
       held.set(k, s);
       fresh.push(s);
+      for (const key of linkKeysOf(s)) {
+        if (!TIMED_TYPES.has(key.type)) continue;
+        const id = hotKeyId(key.type, key.value);
+        const l = heldByTimedKey.get(id);
+        if (l) l.push(s);
+        else heldByTimedKey.set(id, [s]);
+      }
     }
     return fresh;
   };
 
   let frontier: SpanRecord[] = [];
+  // One span past the limit, so a trace bigger than it is read no further and reported cut.
+  const traceLimit = { limit: limits.maxSpans + 1 };
   if (seed.traceId) {
     seenTraces.add(seed.traceId);
-    frontier = add(await reader.getTrace(seed.traceId));
+    frontier = add(await reader.getTrace(seed.traceId, traceLimit));
+    if (!capped) wholeTraces.add(seed.traceId);
   }
   if (seed.spanId) {
     const bySpan = await reader.findByLinkKeys([{ type: 'span', value: seed.spanId }], { limit: limits.maxPerKey + 1 });
@@ -160,7 +182,7 @@ export async function collectTraceSpans(reader: SpanReader, seed: CollectSeed, l
     // an instrumented service); later ones would glue two traces together.
     const newTraces = [...new Set(frontier.map((s) => s.traceId).filter((t) => t && !seenTraces.has(t)))].sort();
     const follow = seenTraces.size === 0;
-    const traceSpansRead = follow ? Promise.all(newTraces.map((t) => reader.getTrace(t))) : Promise.resolve([]);
+    const traceSpansRead = follow ? Promise.all(newTraces.map((t) => reader.getTrace(t, traceLimit))) : Promise.resolve([]);
     if (follow) for (const t of newTraces) seenTraces.add(t);
     const byKey = new Map<string, { key: LinkKey; holders: SpanRecord[] }>();
     const hold = (k: LinkKey, s: SpanRecord): void => {
@@ -209,15 +231,35 @@ export async function collectTraceSpans(reader: SpanReader, seed: CollectSeed, l
     // From the window cache when it covers the keys' windows (no row limit: every match is in
     // memory already, and hot keys are capped per key below); else one index call.
     let timedFromIndex = false;
+    let timedStoreRows = 0;
     const readTimed = async (): Promise<SpanRecord[]> => {
       if (timedKeys.length === 0) return [];
-      if (await window.cover(tlo, thi)) {
+      const holders = new Set<SpanRecord>();
+      for (const [, e] of timedKeys) for (const h of e.holders) holders.add(h);
+      if (await window.cover(tlo, thi, holders.size)) {
         const out = new Map<string, SpanRecord>();
         for (const [id] of timedKeys) for (const s of window.find(id)) out.set(canonicalKey(s), s);
         return [...out.values()];
       }
       timedFromIndex = true;
-      return reader.findByLinkKeys(timedKeys.map(([, e]) => e.key), { limit: perCallLimit(timedKeys.length), timeRange: { startUnixNano: tlo, endUnixNano: thi } });
+      // Traces held whole are left out of the lookup; their spans with these keys are added from
+      // memory (a 10k-span trace otherwise fetched its own spans again, one per tcp seq).
+      const whole = [...wholeTraces];
+      const fromStore = (
+        await reader.findByLinkKeys(
+          timedKeys.map(([, e]) => e.key),
+          { limit: perCallLimit(timedKeys.length), timeRange: { startUnixNano: tlo, endUnixNano: thi }, excludeTraceIds: whole },
+        )
+      ).filter((s) => !wholeTraces.has(s.traceId));
+      timedStoreRows = fromStore.length;
+      const out = new Map<string, SpanRecord>();
+      for (const [id] of timedKeys) {
+        for (const s of heldByTimedKey.get(id) ?? []) {
+          if (wholeTraces.has(s.traceId) && s.endTimeUnixNano >= tlo && s.startTimeUnixNano <= thi) out.set(canonicalKey(s), s);
+        }
+      }
+      for (const s of fromStore) out.set(canonicalKey(s), s);
+      return [...out.values()];
     };
     const [idFound, timedFound, traceSpans] = await Promise.all([
       idKeys.length > 0 ? reader.findByLinkKeys(idKeys.map(([, e]) => e.key), { limit: perCallLimit(idKeys.length) }) : Promise.resolve([]),
@@ -225,7 +267,7 @@ export async function collectTraceSpans(reader: SpanReader, seed: CollectSeed, l
       traceSpansRead,
     ]);
     const hitLimit = (found: number, keys: number): boolean => keys > 0 && found >= perCallLimit(keys);
-    if (hitLimit(idFound.length, idKeys.length) || (timedFromIndex && hitLimit(timedFound.length, timedKeys.length))) {
+    if (hitLimit(idFound.length, idKeys.length) || (timedFromIndex && hitLimit(timedStoreRows, timedKeys.length))) {
       warnings.push('an index lookup hit its row limit; the trace may be incomplete');
     }
     const hits = new Map<string, SpanRecord[]>();
@@ -239,7 +281,10 @@ export async function collectTraceSpans(reader: SpanReader, seed: CollectSeed, l
       }
     }
     const next: SpanRecord[] = [];
-    for (const spans of traceSpans) next.push(...add(spans));
+    for (const [k, spans] of traceSpans.entries()) {
+      next.push(...add(spans));
+      if (!capped) wholeTraces.add(newTraces[k] as string);
+    }
     for (const [id, { key, holders }] of entries) {
       let found = hits.get(id) ?? [];
       if (key.type !== 'span' && key.type !== 'parent') {

@@ -21,7 +21,7 @@ import { KINDS } from '../duckdb/span-rows.js';
 import { effectiveLimit, matchesSpanQuery, spanIdentity } from '../span-query-match.js';
 import { StoreUnavailableError } from '../store-errors.js';
 import { linkKeysOf } from '../store.js';
-import type { LinkKey, OperationInfo, SpanQuery, Store, TimeRange, TraceIdQuery, WriteResult } from '../store.js';
+import type { LinkKey, LinkKeyLookup, OperationInfo, SpanQuery, Store, TimeRange, TraceIdQuery, WriteResult } from '../store.js';
 import { linkKeyCondition, spanQueryConditions, usableLinkKeys } from './query-conditions.js';
 import { LONG_CLASSES, LongSpanMarkerCache } from './long-span-markers.js';
 import type { MarkerRegion } from './long-span-markers.js';
@@ -365,15 +365,16 @@ class ClickHouseStoreImpl implements Store {
     return dedupe(rows.map(rowToSpan), limit);
   }
 
-  async getTrace(traceId: string): Promise<SpanRecord[]> {
+  async getTrace(traceId: string, options: { limit?: number } = {}): Promise<SpanRecord[]> {
     this.ensureOpen();
     if (traceId === '') return [];
     const { id } = await this.keyBuckets([linkKeyFingerprint({ type: 'trace', value: traceId })]);
     if (id.length === 0) return [];
-    return this.readSpans(`${bucketRanges(id)} AND trace_id = ${sqlLiteral(traceId)}`, undefined, 'trace read');
+    const limit = options.limit === undefined ? undefined : Math.max(0, Math.floor(options.limit));
+    return this.readSpans(`${bucketRanges(id)} AND trace_id = ${sqlLiteral(traceId)}`, limit, 'trace read');
   }
 
-  async findByLinkKeys(keys: readonly LinkKey[], options: { limit: number; timeRange?: TimeRange }): Promise<SpanRecord[]> {
+  async findByLinkKeys(keys: readonly LinkKey[], options: LinkKeyLookup): Promise<SpanRecord[]> {
     this.ensureOpen();
     const limit = Math.max(0, Math.floor(options.limit));
     const usable = usableLinkKeys(keys);
@@ -393,7 +394,9 @@ class ClickHouseStoreImpl implements Store {
       branches.push(tr === undefined ? cond : `(${ClickHouseStoreImpl.windowCondition(tr.startUnixNano, tr.endUnixNano, buckets.long)} AND ${cond})`);
     }
     if (branches.length === 0) return [];
-    return this.readSpans(branches.join(' OR '), limit, 'key read');
+    const excluded = (options.excludeTraceIds ?? []).filter((t) => t !== '');
+    const where = excluded.length === 0 ? branches.join(' OR ') : `(${branches.join(' OR ')}) AND trace_id NOT IN (${excluded.map(sqlLiteral).join(', ')})`;
+    return this.readSpans(where, limit, 'key read');
   }
 
   async findInTimeRange(timeRange: TimeRange, options: { limit: number }): Promise<SpanRecord[] | null> {

@@ -131,6 +131,19 @@ export function runStoreConformance(opts: StoreConformanceOptions): void {
         expect(again.every((s) => !s.warnings.includes('mutated') && s.events.every((e) => !('x' in e.attributes)))).toBe(true);
       });
 
+      test('getTrace with a limit returns at most that many of the trace, each once', async () => {
+        const all = await store.getTrace(TA);
+        expect(all.length).toBeGreaterThan(1);
+        const ids = new Set(all.map((s) => `${s.spanId}/${s.observationPoint}`));
+        for (const limit of [0, 1, all.length - 1, all.length, all.length + 5]) {
+          const got = await store.getTrace(TA, { limit });
+          expect(got).toHaveLength(Math.min(limit, all.length));
+          const keys = got.map((s) => `${s.spanId}/${s.observationPoint}`);
+          expect(new Set(keys).size).toBe(keys.length);
+          for (const k of keys) expect(ids.has(k)).toBe(true);
+        }
+      });
+
       test('getTrace of an unknown or empty id is []', async () => {
         expect(await store.getTrace('ffffffffffffffffffffffffffffffff')).toStrictEqual([]);
         expect(await store.getTrace('')).toStrictEqual([]);
@@ -176,6 +189,22 @@ export function runStoreConformance(opts: StoreConformanceOptions): void {
           { limit: 100 },
         );
         expect(sortedIds(got)).toStrictEqual(['b1', 'b2', 'b3', 'b4', 'n1', 's1', 's2', 's3']);
+      });
+
+      test('findByLinkKeys leaves out the spans of excluded trace ids, and only those', async () => {
+        const keys: LinkKey[] = [
+          { type: 'trace', value: TB },
+          { type: 'syscall', value: '42' },
+          { type: 'tcp_seq', value: '4294967295' },
+          { type: 'tcp_seq', value: '123456789' },
+          { type: 'span', value: '2000000000000002' },
+        ];
+        const all = await store.findByLinkKeys(keys, { limit: 100 });
+        for (const excluded of [[TB], [TA, TB], [TC], ['ffffffffffffffffffffffffffffffff']]) {
+          const got = await store.findByLinkKeys(keys, { limit: 100, excludeTraceIds: excluded });
+          expect(sortedIds(got), excluded.join()).toStrictEqual(sortedIds(all.filter((s) => !excluded.includes(s.traceId))));
+        }
+        expect(sortedIds(await store.findByLinkKeys(keys, { limit: 100, excludeTraceIds: [TB] }))).not.toContain('b1');
       });
 
       test('findByLinkKeys caps the result at limit', async () => {

@@ -7,7 +7,7 @@
 import { TracingError } from '../../../model/index.js';
 import type { SpanRecord } from '../../../model/index.js';
 import { linkKeysOf } from '../store.js';
-import type { LinkKey, OperationInfo, SpanQuery, Store, TimeRange, TraceIdQuery, WriteResult } from '../store.js';
+import type { LinkKey, LinkKeyLookup, OperationInfo, SpanQuery, Store, TimeRange, TraceIdQuery, WriteResult } from '../store.js';
 import { copySpan, effectiveLimit, matchesSpanQuery, newestFirst, overlapsRange, spanIdentity } from '../span-query-match.js';
 
 function linkIndexKey(k: LinkKey): string {
@@ -56,17 +56,19 @@ class MemoryStore implements Store {
     return { accepted: spans.length };
   }
 
-  async getTrace(traceId: string): Promise<SpanRecord[]> {
+  async getTrace(traceId: string, options: { limit?: number } = {}): Promise<SpanRecord[]> {
     this.ensureOpen();
     if (traceId === '') return [];
     const ids = this.links.get(linkIndexKey({ type: 'trace', value: traceId }));
     if (!ids) return [];
-    return [...ids].map((id) => copySpan(this.spans.get(id) as SpanRecord));
+    const limit = options.limit === undefined ? Infinity : Math.max(0, Math.floor(options.limit));
+    return [...ids].slice(0, limit).map((id) => copySpan(this.spans.get(id) as SpanRecord));
   }
 
-  async findByLinkKeys(keys: readonly LinkKey[], options: { limit: number; timeRange?: TimeRange }): Promise<SpanRecord[]> {
+  async findByLinkKeys(keys: readonly LinkKey[], options: LinkKeyLookup): Promise<SpanRecord[]> {
     this.ensureOpen();
     const limit = Math.max(0, Math.floor(options.limit));
+    const excluded = new Set(options.excludeTraceIds ?? []);
     const seen = new Set<string>();
     const out: SpanRecord[] = [];
     for (const k of keys) {
@@ -78,6 +80,7 @@ class MemoryStore implements Store {
         seen.add(id);
         const span = this.spans.get(id) as SpanRecord;
         if (options.timeRange && !overlapsRange(span, options.timeRange)) continue;
+        if (span.traceId !== '' && excluded.has(span.traceId)) continue;
         out.push(copySpan(span));
       }
     }
