@@ -338,13 +338,15 @@ static __always_inline void peer_from_sockaddr(struct weft_event *ev, __u64 uadd
  * (readv/writev/msghdr); iovecs are read four at a time (one helper call each ~100 ns, and Node
  * writes every HTTP/2 frame part as an iovec of its own). The steps run in a bpf_loop (Linux
  * 5.17+, inlined by the verifier) in the direct-load object, and COMPAT_STEPS unrolled ones in the
- * CO-RE object, which may run on kernels without bpf_loop. */
+ * CO-RE object, which may run on kernels without bpf_loop: 8 steps reach the 16 KiB cap when the
+ * source is one buffer or few iovecs (an empty or short iovec uses a step). */
 #define COPY_CHUNK 2048
-/* iovecs looked at in one call (UIO_MAXIOV is 1024; past this the prefix stops). */
+/* iovecs looked at in one call (UIO_MAXIOV is 1024; past this the prefix stops); an HTTP/2 walk
+ * must see all of them to stay in step. */
 #define IOV_MAX_VISIT 256
 #define IOV_MAX_WALK 1024
 #define COPY_STEPS (WEFT_MAX_DATA_PAYLOAD / COPY_CHUNK + IOV_MAX_VISIT + 1)
-#define COMPAT_STEPS 6
+#define COMPAT_STEPS 8
 
 
 static __always_inline void copy_from_buffer(struct copy_state *c, __u64 buf, __u64 len, __u32 cap)
