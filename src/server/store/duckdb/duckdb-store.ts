@@ -33,6 +33,7 @@ import {
   rowsToChunks,
 } from './span-rows.js';
 import type { SpanRow } from './span-rows.js';
+import { inListCondition } from './sql-in-list.js';
 
 export interface DuckDbStoreOptions {
   /** The database file; its directory is created when missing. */
@@ -207,8 +208,9 @@ function queryConditions(sql: Sql, q: SpanQuery): string[] {
 /** The exact SQL condition for "has any of these link keys"; null when no key can match. */
 function linkKeyCondition(sql: Sql, keys: readonly LinkKey[]): string | null {
   const by = { trace: [] as string[], span: [] as string[], parent: [] as string[], xrid: [] as string[] };
-  const tcp: bigint[] = [];
-  const sys: bigint[] = [];
+  // Canonical decimal strings, checked in range below.
+  const tcp: string[] = [];
+  const sys: string[] = [];
   for (const k of keys) {
     if (k.value === '') continue;
     switch (k.type) {
@@ -225,29 +227,21 @@ function linkKeyCondition(sql: Sql, keys: readonly LinkKey[]): string | null {
         by.xrid.push(k.value);
         break;
       case 'tcp_seq':
-        if (CANONICAL_UINT.test(k.value) && k.value !== '0' && BigInt(k.value) <= U32_MAX) tcp.push(BigInt(k.value));
+        if (CANONICAL_UINT.test(k.value) && k.value !== '0' && BigInt(k.value) <= U32_MAX) tcp.push(k.value);
         break;
       case 'syscall':
-        if (CANONICAL_UINT.test(k.value) && k.value !== '0' && BigInt(k.value) <= U64_MAX) sys.push(BigInt(k.value));
+        if (CANONICAL_UINT.test(k.value) && k.value !== '0' && BigInt(k.value) <= U64_MAX) sys.push(k.value);
         break;
     }
   }
   const ors: string[] = [];
-  if (by.trace.length) ors.push(`trace_id IN (${sql.list(by.trace)})`);
-  if (by.span.length) ors.push(`span_id IN (${sql.list(by.span)})`);
-  if (by.parent.length) ors.push(`parent_span_id IN (${sql.list(by.parent)})`);
-  if (by.xrid.length) {
-    const l = sql.list(by.xrid);
-    ors.push(`x_request_id_req IN (${l})`, `x_request_id_resp IN (${l})`);
-  }
-  if (tcp.length) {
-    const l = tcp.map((v) => `${sql.p(v)}::UINTEGER`).join(', ');
-    ors.push(`req_tcp_seq IN (${l})`, `resp_tcp_seq IN (${l})`);
-  }
-  if (sys.length) {
-    const l = sys.map((v) => `${sql.p(v)}::UBIGINT`).join(', ');
-    ors.push(`syscall_trace_id_req IN (${l})`, `syscall_trace_id_resp IN (${l})`);
-  }
+  const p = (v: DuckDBValue): string => sql.p(v);
+  if (by.trace.length) ors.push(inListCondition(p, ['trace_id'], by.trace, 'VARCHAR'));
+  if (by.span.length) ors.push(inListCondition(p, ['span_id'], by.span, 'VARCHAR'));
+  if (by.parent.length) ors.push(inListCondition(p, ['parent_span_id'], by.parent, 'VARCHAR'));
+  if (by.xrid.length) ors.push(inListCondition(p, ['x_request_id_req', 'x_request_id_resp'], by.xrid, 'VARCHAR'));
+  if (tcp.length) ors.push(inListCondition(p, ['req_tcp_seq', 'resp_tcp_seq'], tcp, 'UINTEGER'));
+  if (sys.length) ors.push(inListCondition(p, ['syscall_trace_id_req', 'syscall_trace_id_resp'], sys, 'UBIGINT'));
   return ors.length === 0 ? null : `(${ors.join(' OR ')})`;
 }
 
