@@ -136,7 +136,9 @@ export async function runOverloadBench(log: (line: string) => void): Promise<unk
   try {
     // WEFT_BENCH_OVERLOAD_PROF=DIR: the server writes a CPU profile there (it is stopped with SIGINT).
     const prof = process.env['WEFT_BENCH_OVERLOAD_PROF'];
-    server = spawn(process.execPath, [...(prof ? ['--cpu-prof', '--cpu-prof-dir', prof] : []), ...args], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
+    // WEFT_BENCH_OVERLOAD_NODE_ARGS: more Node options for the server (e.g. `--trace-gc`, a diagnostic `--import`).
+    const nodeArgs = (process.env['WEFT_BENCH_OVERLOAD_NODE_ARGS'] ?? '').split(' ').filter((a) => a !== '');
+    server = spawn(process.execPath, [...nodeArgs, ...(prof ? ['--cpu-prof', '--cpu-prof-dir', prof] : []), ...args], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
     const child = server;
     await new Promise<void>((resolve, reject) => {
       let err = '';
@@ -200,7 +202,7 @@ export async function runOverloadBench(log: (line: string) => void): Promise<unk
     log(JSON.stringify(result));
     return result;
   } finally {
-    if (process.env['WEFT_BENCH_OVERLOAD_PROF'] && server && server.exitCode === null) {
+    if ((process.env['WEFT_BENCH_OVERLOAD_PROF'] || process.env['WEFT_BENCH_OVERLOAD_NODE_ARGS']) && server && server.exitCode === null) {
       const s = server;
       s.kill('SIGINT');
       await new Promise((r) => s.once('exit', r));

@@ -31,7 +31,7 @@ import { installRetryAfter } from './ingest/retry-hints.js';
 import { createMemoryBudget, installBodyBudget } from './ingest/memory-budget.js';
 import type { MemoryBudget } from './ingest/memory-budget.js';
 import type { IngestPipeline } from './ingest/pipeline.js';
-import { decodeBacklogMs, turnStats } from './cpu-turns.js';
+import { decodeBacklogMs, takeLongestTurnMs, turnStats } from './cpu-turns.js';
 import { eventLoopDelayCollector } from './event-loop-delay.js';
 import { createLatencyWindow } from './latency-window.js';
 import { createMetricsRegistry, newReceiverCounters, receiverSamples } from './metrics.js';
@@ -336,8 +336,10 @@ export async function startServer(config: WeftConfig, options: StartServerOption
     closers.push(async () => loopDelay.stop());
     metrics.add(loopDelay.collect);
     metrics.add(() => [
-      { name: 'weft_cpu_queue_waiting', help: 'CPU-heavy items (ingest decodes, store write slices) waiting for their event-loop turn.', type: 'gauge', value: turnStats().waiting },
-      { name: 'weft_cpu_queue_items_total', help: 'CPU-heavy items run, one per event-loop turn.', type: 'counter', value: turnStats().ran },
+      { name: 'weft_cpu_queue_waiting', help: 'CPU-heavy jobs (ingest decodes, store write steps) waiting for an event-loop turn.', type: 'gauge', value: turnStats().waiting },
+      { name: 'weft_cpu_queue_turns_total', help: 'Event-loop turns the CPU queue ran (each at most about 4 ms of steps).', type: 'counter', value: turnStats().turns },
+      { name: 'weft_cpu_queue_steps_total', help: 'Steps of CPU-heavy jobs run (a few spans or rows each).', type: 'counter', value: turnStats().steps },
+      { name: 'weft_cpu_queue_longest_turn_seconds', help: 'Longest CPU-queue turn since the previous scrape (GC pauses and descheduling included).', type: 'gauge', value: takeLongestTurnMs() / 1000 },
     ]);
     const shutdown: ClosingFlag = { closing: false };
     const budget: MemoryBudget = createMemoryBudget({ limitBytes: Math.floor(config.maxMemoryBytes * BODY_BUDGET_SHARE), maxRssBytes: config.maxMemoryBytes });

@@ -11,7 +11,8 @@ import type { SpanOrigin } from '../../model/index.js';
 import { ConvertCollector } from '../convert-result.js';
 import type { ConvertResult } from '../convert-result.js';
 import { asArray, asObject, readEnum, readString, readUnixNano } from '../wire-values.js';
-import { decodeOtlpRequestFast } from './otlp-fast-decode.js';
+import { decodeOtlpRequestSteps } from './otlp-fast-decode.js';
+import { runSteps } from '../steps.js';
 import { anyValueToStringArray, keyValuesToRecord, readOtlpId } from './otlp-values.js';
 import { exportRequestType } from './otlp-proto.js';
 import { finishOtlpSpan, splitServiceName } from './otlp-span-parts.js';
@@ -77,12 +78,20 @@ function convertSpan(raw: Record<string, unknown>, ctx: OtlpSpanContext, c: Conv
   );
 }
 
+/** Spans converted per step of a stepped conversion (see decodeOtlpRequestSteps). */
+const SPANS_PER_STEP = 32;
+
 /**
  * Converts an ExportTraceServiceRequest, as protobufjs decoded it or as parsed OTLP/JSON
  * (hex or base64 ids, int or named enums, int64 as strings or numbers, camelCase or
  * snake_case field names). Throws TRC_INGEST_MALFORMED when the shape is not a request.
  */
 export function convertOtlpRequest(request: unknown, options: OtlpDecodeOptions = {}): ConvertResult {
+  return runSteps(convertOtlpRequestSteps(request, options));
+}
+
+/** convertOtlpRequest in steps of SPANS_PER_STEP spans, so a caller can interleave other work. */
+export function* convertOtlpRequestSteps(request: unknown, options: OtlpDecodeOptions = {}): Generator<void, ConvertResult, undefined> {
   if (typeof request !== 'object' || request === null || Array.isArray(request)) {
     throw malformed('OTLP request must be an object with resourceSpans');
   }
@@ -91,6 +100,7 @@ export function convertOtlpRequest(request: unknown, options: OtlpDecodeOptions 
   const rss = field(req, 'resourceSpans', 'resource_spans');
   if (rss !== undefined && !Array.isArray(rss)) throw malformed('resourceSpans must be an array');
   const c = new ConvertCollector();
+  let sinceYield = 0;
   for (const rs of asArray(rss)) {
     const rso = asObject(rs);
     const { service, resource: resAttrs } = splitServiceName(keyValuesToRecord(asObject(rso.resource).attributes));
@@ -100,11 +110,12 @@ export function convertOtlpRequest(request: unknown, options: OtlpDecodeOptions 
       const scope = asObject(sso.scope ?? field(sso, 'instrumentationLibrary', 'instrumentation_library'));
       const ctx: OtlpSpanContext = { service, resource: resAttrs, scopeName: readString(scope.name), scopeVersion: readString(scope.version), origin };
       for (const sp of asArray(sso.spans)) {
-        if (typeof sp !== 'object' || sp === null) {
-          c.reject('span is not an object');
-          continue;
+        if (typeof sp !== 'object' || sp === null) c.reject('span is not an object');
+        else convertSpan(sp as Record<string, unknown>, ctx, c);
+        if (++sinceYield >= SPANS_PER_STEP) {
+          sinceYield = 0;
+          yield;
         }
-        convertSpan(sp as Record<string, unknown>, ctx, c);
       }
     }
   }
@@ -117,8 +128,13 @@ export function convertOtlpRequest(request: unknown, options: OtlpDecodeOptions 
  * otlp-fast-decode.ts); equal to decodeOtlpProtobufReference on every valid request.
  */
 export function decodeOtlpProtobuf(bytes: Uint8Array, options: OtlpDecodeOptions = {}): ConvertResult {
+  return runSteps(decodeOtlpProtobufSteps(bytes, options));
+}
+
+/** decodeOtlpProtobuf in steps of a few dozen spans (the server runs them in its CPU queue's turns). */
+export function* decodeOtlpProtobufSteps(bytes: Uint8Array, options: OtlpDecodeOptions = {}): Generator<void, ConvertResult, undefined> {
   try {
-    return decodeOtlpRequestFast(bytes, options.origin ?? 'otlp');
+    return yield* decodeOtlpRequestSteps(bytes, options.origin ?? 'otlp');
   } catch (err) {
     if (err instanceof TracingError) throw err;
     throw malformed(`invalid OTLP protobuf: ${err instanceof Error ? err.message : String(err)}`, err);
@@ -141,12 +157,20 @@ export function decodeOtlpProtobufReference(bytes: Uint8Array, options: OtlpDeco
 
 /** Decodes an OTLP/JSON request body. Throws TRC_INGEST_MALFORMED on bad JSON or shape. */
 export function decodeOtlpJson(body: string | Uint8Array, options: OtlpDecodeOptions = {}): ConvertResult {
+  return runSteps(decodeOtlpJsonSteps(body, options));
+}
+
+/**
+ * decodeOtlpJson in steps: the parse is one step (JSON.parse cannot pause: a 16 MiB body is one
+ * ~100 ms step), the conversion a few dozen spans a step.
+ */
+export function* decodeOtlpJsonSteps(body: string | Uint8Array, options: OtlpDecodeOptions = {}): Generator<void, ConvertResult, undefined> {
   let parsed: unknown;
   try {
     parsed = JSON.parse(typeof body === 'string' ? body : Buffer.from(body).toString('utf8'));
   } catch (err) {
     throw malformed(`invalid JSON: ${err instanceof Error ? err.message : String(err)}`, err);
   }
-  return convertOtlpRequest(parsed, options);
+  yield;
+  return yield* convertOtlpRequestSteps(parsed, options);
 }
-

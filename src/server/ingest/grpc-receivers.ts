@@ -8,7 +8,7 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import type { ConvertResult } from '../../apm/convert-result.js';
-import { decodeOtlpProtobuf, exportResponseType, OTLP_EXPORT_METHOD_PATH } from '../../apm/otlp/index.js';
+import { decodeOtlpProtobufSteps, exportResponseType, OTLP_EXPORT_METHOD_PATH } from '../../apm/otlp/index.js';
 import {
   convertSkyWalkingSegments,
   decodeSkyWalkingCollectionProto,
@@ -18,7 +18,7 @@ import {
 import { isTracingError } from '../../model/index.js';
 import type { SpanRecord } from '../../model/index.js';
 import { tokenInHeaders } from '../auth.js';
-import { inTurn } from '../cpu-turns.js';
+import { inTurn, inTurns } from '../cpu-turns.js';
 import { grpcStatusOf, sinkFailure } from './receiver-errors.js';
 import { retryAfterMsOf, retryMetadata } from './retry-hints.js';
 import { BODY_MEMORY_FACTOR, memoryRefusal } from './memory-budget.js';
@@ -155,9 +155,10 @@ export async function startOtlpGrpcReceiver(o: GrpcReceiverOptions): Promise<Grp
       if (early) return callback(errorOf(early));
       const held = reserveMessage(o, call.request.length);
       if (!held.ok) return callback(errorOf(memoryRefusal(`a ${call.request.length}-byte message`)));
-      // Decoding waits its turn (cpu-turns.ts) so a burst of calls does not hold the loop.
+      // Decoding runs in steps in the CPU queue's turns (cpu-turns.ts), so neither a burst of
+      // calls nor one large message holds the loop.
       let result: ConvertResult = { spans: [], rejected: 0, errors: [] };
-      inTurn('decode', () => decodeOtlpProtobuf(call.request))
+      inTurns('decode', decodeOtlpProtobufSteps(call.request))
         .then((r) => {
           result = r;
           return submit(o, r.spans);

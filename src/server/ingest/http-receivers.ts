@@ -7,11 +7,11 @@
  */
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { ConvertResult } from '../../apm/convert-result.js';
-import { decodeOtlpJson, decodeOtlpProtobuf, exportResponseType } from '../../apm/otlp/index.js';
+import { decodeOtlpJsonSteps, decodeOtlpProtobufSteps, exportResponseType } from '../../apm/otlp/index.js';
 import { decodeSkyWalkingJson } from '../../apm/skywalking/index.js';
 import { decodeZipkinJson } from '../../apm/zipkin/index.js';
 import { AGENT_METRICS_PATH, TracingError } from '../../model/index.js';
-import { inTurn } from '../cpu-turns.js';
+import { inTurn, inTurns } from '../cpu-turns.js';
 import { installBodyParsers, installErrorHandler, sinkFailure } from './receiver-errors.js';
 import type { ReceiverOptions } from './receiver-options.js';
 
@@ -52,10 +52,10 @@ export const otlpHttpReceiver: FastifyPluginAsync<ReceiverOptions> = async (app,
   installErrorHandler(app, [PROTOBUF_TYPE, JSON_TYPE]);
   app.post('/v1/traces', { bodyLimit: opts.maxBodyBytes }, async (req: FastifyRequest, reply: FastifyReply) => {
     const proto = isProtobuf(req);
-    // Decoding is the request's CPU-heavy part: it waits its turn (cpu-turns.ts), so many bodies
-    // arriving together do not hold the loop in one stretch.
+    // Decoding is the request's CPU-heavy part: it runs in steps of a few dozen spans in the CPU
+    // queue's turns (cpu-turns.ts), so neither many bodies nor one large one hold the loop.
     const raw = bodyOf(req);
-    const result = await inTurn('decode', () => (proto ? decodeOtlpProtobuf(raw) : decodeOtlpJson(raw)));
+    const result = await inTurns('decode', proto ? decodeOtlpProtobufSteps(raw) : decodeOtlpJsonSteps(raw));
     await store(opts, result);
     const partial = result.rejected > 0 ? { rejectedSpans: result.rejected, errorMessage: errorSummary(result) } : undefined;
     if (proto) {

@@ -12,7 +12,8 @@ import { DuckDBInstance, blobValue } from '@duckdb/node-api';
 import type { DuckDBAppender, DuckDBBlobValue, DuckDBConnection, DuckDBValue } from '@duckdb/node-api';
 import type { Logger } from 'pino';
 import { TracingError, emptySpan } from '../../../model/index.js';
-import { inTurn } from '../../cpu-turns.js';
+import { inTurns } from '../../cpu-turns.js';
+import { writeChunkColumn } from './chunk-columns.js';
 import type { SpanRecord } from '../../../model/index.js';
 import type { LinkKey, LinkKeyLookup, OperationInfo, SpanQuery, Store, TimeRange, TraceIdQuery, WriteResult } from '../store.js';
 import { TAGGABLE_FIELDS, effectiveLimit, matchesSpanQuery } from '../span-query-match.js';
@@ -263,30 +264,31 @@ interface PreparedWrite {
 }
 
 /**
- * Rows converted, appended or indexed per turn of the server's CPU queue (cpu-turns.ts). A write
- * of up to --max-batch-spans rows would otherwise hold the event loop for its whole conversion
- * and appender flush (hundreds of ms at 50k spans), and every other request, /healthz included,
- * would wait behind it. About 10 ms of work on the 2-core VM.
+ * Rows converted, appended or indexed per step of the server's CPU queue (cpu-turns.ts), which
+ * runs steps until its turn budget (~4 ms) is used. A write of up to --max-batch-spans rows would
+ * otherwise hold the event loop for its whole conversion and appender flush (hundreds of ms at
+ * 50k spans), and every other request, /healthz included, would wait behind it. A step of 128
+ * rows is about 1 ms on the 2-core VM (conversion or flush; 1024 rows were ~10 ms idle and 50-90
+ * ms on a busy host).
  */
-const ROWS_PER_TURN = 1024;
+const ROWS_PER_STEP = 128;
 
-async function prepareWrite(spans: readonly SpanRecord[]): Promise<PreparedWrite> {
+function* prepareSteps(spans: readonly SpanRecord[]): Generator<void, PreparedWrite, undefined> {
   const rows = new Array<SpanRow>(spans.length);
   const attributeKeys = new Set<string>();
   const chunks: ReturnType<typeof rowsToChunks> = [];
-  for (let off = 0; off < spans.length; off += ROWS_PER_TURN) {
-    await inTurn('store', () => {
-      const slice: SpanRow[] = [];
-      for (let i = off; i < Math.min(spans.length, off + ROWS_PER_TURN); i++) {
-        const span = spans[i] as SpanRecord;
-        const row: SpanRow = { ord: 0n, sid: identityHash(span), span };
-        rows[i] = row;
-        slice.push(row);
-        for (const k in span.attributes) attributeKeys.add(k);
-        for (const k in span.resource) attributeKeys.add(k);
-      }
-      chunks.push(...rowsToChunks(slice));
-    });
+  for (let off = 0; off < spans.length; off += ROWS_PER_STEP) {
+    const slice: SpanRow[] = [];
+    for (let i = off; i < Math.min(spans.length, off + ROWS_PER_STEP); i++) {
+      const span = spans[i] as SpanRecord;
+      const row: SpanRow = { ord: 0n, sid: identityHash(span), span };
+      rows[i] = row;
+      slice.push(row);
+      for (const k in span.attributes) attributeKeys.add(k);
+      for (const k in span.resource) attributeKeys.add(k);
+    }
+    chunks.push(...rowsToChunks(slice));
+    yield;
   }
   return { rows, chunks, attributeKeys };
 }
@@ -413,7 +415,7 @@ class DuckDbStoreImpl implements Store {
     if (this.closed) return Promise.reject(closedError());
     if (spans.length === 0) return Promise.resolve({ accepted: 0 });
     // Conversion happens before taking the write turn, so it overlaps the previous COMMIT.
-    const prepared = prepareWrite(spans).catch((cause: unknown) => {
+    const prepared = inTurns('store', prepareSteps(spans)).catch((cause: unknown) => {
       throw writeError(spans.length, cause);
     });
     prepared.catch(() => undefined); // awaited below; not an unhandled rejection meanwhile
@@ -433,20 +435,26 @@ class DuckDbStoreImpl implements Store {
     try {
       let ord = first;
       for (const chunk of chunks) {
-        const ords = new Array<bigint>(chunk.rowCount);
-        for (let i = 0; i < ords.length; i++) ords[i] = BigInt(ord++);
-        chunk.setColumnValues(0, ords);
+        const rowCount = chunk.rowCount;
+        const ords = new Array<number>(rowCount);
+        for (let i = 0; i < rowCount; i++) ords[i] = ord++;
+        writeChunkColumn(chunk, 0, 'u64', ords, rowCount);
       }
       await this.writer.run('BEGIN TRANSACTION');
-      // One chunk per turn, flushed as it goes: the appender's flush is synchronous and costs
+      // One chunk per step, flushed as it goes: the appender's flush is synchronous and costs
       // about as much as the conversion, so a large batch flushed once would block the loop.
       // Everything stays in the one transaction, so the commit below is still all or nothing.
-      for (const chunk of chunks) {
-        await inTurn('store', () => {
-          this.appender.appendDataChunk(chunk);
-          this.appender.flushSync();
-        });
-      }
+      const appender = this.appender;
+      await inTurns(
+        'store',
+        (function* () {
+          for (const chunk of chunks) {
+            appender.appendDataChunk(chunk);
+            appender.flushSync();
+            yield;
+          }
+        })(),
+      );
       if (newKeys.length > 0) {
         const sql = new Sql();
         await this.writer.run(`INSERT INTO attribute_keys VALUES ${newKeys.map((k) => `(${sql.p(k)})`).join(', ')}`, sql.params);
@@ -460,11 +468,16 @@ class DuckDbStoreImpl implements Store {
     this.nextOrd = first + rows.length;
     for (const k of newKeys) this.attributeKeySet.add(k);
     const sealed: SealedBlock[] = [];
-    for (let off = 0; off < rows.length; off += ROWS_PER_TURN) {
-      await inTurn('store', () => {
-        for (let i = off; i < Math.min(rows.length, off + ROWS_PER_TURN); i++) sealed.push(...this.index.add(first + i, (rows[i] as SpanRow).span));
-      });
-    }
+    const index = this.index;
+    await inTurns(
+      'store',
+      (function* () {
+        for (let off = 0; off < rows.length; off += ROWS_PER_STEP) {
+          for (let i = off; i < Math.min(rows.length, off + ROWS_PER_STEP); i++) sealed.push(...index.add(first + i, (rows[i] as SpanRow).span));
+          yield;
+        }
+      })(),
+    );
     for (const b of sealed) await this.persistBlock(b);
     return { accepted: rows.length };
   }

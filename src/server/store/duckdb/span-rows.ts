@@ -17,6 +17,8 @@ import {
   VARCHAR,
 } from '@duckdb/node-api';
 import type { DuckDBType, DuckDBValue } from '@duckdb/node-api';
+import { writeChunkColumn } from './chunk-columns.js';
+import type { ChunkCell, ChunkColumnKind } from './chunk-columns.js';
 import { OBSERVATION_POINTS, RESPONSE_STATUSES, SPAN_KINDS } from '../../../model/index.js';
 import type {
   AttributeValue,
@@ -171,6 +173,9 @@ export const COLUMN_OF_FIELD: Readonly<Record<Exclude<keyof SpanRecord, never>, 
 
 export const SELECT_COLUMNS = SPAN_COLUMNS.map((c) => c.name).join(', ');
 
+/** Each column's layout in a data chunk (64-bit signed kinds share one). */
+const CHUNK_KINDS: readonly ChunkColumnKind[] = SPAN_COLUMNS.map((c) => (c.kind === 'i64null' || c.kind === 'time' ? 'i64' : c.kind));
+
 /** DuckDB's vector size: a data chunk holds at most this many rows. */
 export const CHUNK_ROWS = 2048;
 
@@ -213,8 +218,8 @@ export function rowsToChunks(rows: readonly SpanRow[]): DuckDBDataChunk[] {
     const warn = (i: number, field: string, v: unknown): void => {
       (part[i] as SpanRow).span.warnings.push(`store: ${field} ${String(v)} is out of range; stored as absent`);
     };
-    const u = (field: keyof SpanRecord, max: number): DuckDBValue[] => {
-      const out = new Array<DuckDBValue>(n);
+    const u = (field: keyof SpanRecord, max: number): ChunkCell[] => {
+      const out = new Array<ChunkCell>(n);
       for (let i = 0; i < n; i++) {
         const v = (part[i] as SpanRow).span[field] as number;
         if (Number.isInteger(v) && v >= 0 && v <= max) out[i] = v;
@@ -225,24 +230,24 @@ export function rowsToChunks(rows: readonly SpanRow[]): DuckDBDataChunk[] {
       }
       return out;
     };
-    const u64 = (field: keyof SpanRecord): DuckDBValue[] => {
-      const out = new Array<DuckDBValue>(n);
+    const u64 = (field: keyof SpanRecord): ChunkCell[] => {
+      const out = new Array<ChunkCell>(n);
       for (let i = 0; i < n; i++) {
         const v = (part[i] as SpanRow).span[field] as number;
-        if (Number.isSafeInteger(v) && v >= 0) out[i] = BigInt(v);
+        if (Number.isSafeInteger(v) && v >= 0) out[i] = v;
         else {
-          out[i] = 0n;
+          out[i] = 0;
           warn(i, field, v);
         }
       }
       return out;
     };
-    const i64null = (field: keyof SpanRecord): DuckDBValue[] => {
-      const out = new Array<DuckDBValue>(n);
+    const i64null = (field: keyof SpanRecord): ChunkCell[] => {
+      const out = new Array<ChunkCell>(n);
       for (let i = 0; i < n; i++) {
         const v = (part[i] as SpanRow).span[field] as number | null;
         if (v === null) out[i] = null;
-        else if (Number.isSafeInteger(v)) out[i] = BigInt(v);
+        else if (Number.isSafeInteger(v)) out[i] = v;
         else {
           out[i] = null;
           warn(i, field, v);
@@ -250,8 +255,8 @@ export function rowsToChunks(rows: readonly SpanRow[]): DuckDBDataChunk[] {
       }
       return out;
     };
-    const time = (field: 'startTimeUnixNano' | 'endTimeUnixNano'): DuckDBValue[] => {
-      const out = new Array<DuckDBValue>(n);
+    const time = (field: 'startTimeUnixNano' | 'endTimeUnixNano'): ChunkCell[] => {
+      const out = new Array<ChunkCell>(n);
       for (let i = 0; i < n; i++) {
         const v = (part[i] as SpanRow).span[field];
         if (typeof v === 'bigint' && v >= INT64_MIN && v <= INT64_MAX) out[i] = v;
@@ -262,10 +267,10 @@ export function rowsToChunks(rows: readonly SpanRow[]): DuckDBDataChunk[] {
       }
       return out;
     };
-    const str = (f: (s: SpanRecord) => string | null): DuckDBValue[] => part.map((r) => f(r.span));
-    const enumCol = <T>(table: readonly T[], f: (s: SpanRecord) => T): DuckDBValue[] => part.map((r) => codeOf(table, f(r.span)));
+    const str = (f: (s: SpanRecord) => string | null): ChunkCell[] => part.map((r) => f(r.span));
+    const enumCol = <T>(table: readonly T[], f: (s: SpanRecord) => T): ChunkCell[] => part.map((r) => codeOf(table, f(r.span)));
 
-    const columns: DuckDBValue[][] = [
+    const columns: ChunkCell[][] = [
       part.map((r) => r.ord),
       part.map((r) => r.sid),
       str((s) => nonEmpty(s.traceId)),
@@ -314,7 +319,7 @@ export function rowsToChunks(rows: readonly SpanRow[]): DuckDBDataChunk[] {
     ];
     // Last, after every conversion above had the chance to add a warning.
     columns.push(str((s) => (s.warnings.length === 0 ? null : JSON.stringify(s.warnings))));
-    chunk.setColumns(columns);
+    for (let c = 0; c < columns.length; c++) writeChunkColumn(chunk, c, CHUNK_KINDS[c] as ChunkColumnKind, columns[c] as ChunkCell[], n);
     chunks.push(chunk);
   }
   return chunks;
