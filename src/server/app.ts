@@ -455,6 +455,8 @@ export async function startServer(config: WeftConfig, options: StartServerOption
       assemble: (spans, traceId) => assemble(spans, { traceId }),
       fetchTrace: (id, budget, prefetched) => walkTrace(store, id, apmFetcher, budget, prefetched),
       queryTimeoutMs: config.queryTimeoutMs,
+      // The web UI asks for a trace again within moments; a big one costs most of a second.
+      traceCache: true,
     });
     await query.register(completionApi, { reader: store, limits: TRACE_WALK_LIMITS });
     if (options.ui) await options.ui(query, { ports, tokenRequired: config.token !== null });

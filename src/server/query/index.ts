@@ -18,6 +18,7 @@ import { jaegerV3Api } from './jaeger-v3-api.js';
 import type { QueryContext } from './query-context.js';
 import { tempoApi } from './tempo-api.js';
 import { traceColumnsApi } from './trace-columns-api.js';
+import { TraceCache, type TraceCacheOptions } from './trace-cache.js';
 import { createTraceLoader, defaultFetchTrace, type FetchTrace } from './trace-loader.js';
 import { weftApi } from './weft-api.js';
 
@@ -34,6 +35,11 @@ export interface QueryApiOptions {
   nowMs?: () => number;
   /** Time budget of one query, ms (default 10 s); past it a search answers what it has, with a warning. */
   queryTimeoutMs?: number;
+  /**
+   * Keep assembled traces for a moment (trace-cache.ts): the server turns it on; off by default,
+   * so a test that writes spans and reads again sees them at once.
+   */
+  traceCache?: boolean | TraceCacheOptions;
 }
 
 const DEFAULT_QUERY_TIMEOUT_MS = 10_000;
@@ -43,7 +49,7 @@ export const queryApi: FastifyPluginAsync<QueryApiOptions> = async (app, options
   const nowMs = options.nowMs ?? Date.now;
   const ctx: QueryContext = {
     reader: options.reader,
-    traces: createTraceLoader(fetchTrace, options.assemble),
+    traces: createTraceLoader(fetchTrace, options.assemble, options.traceCache ? { cache: new TraceCache(options.traceCache === true ? {} : options.traceCache) } : {}),
     nowUnixNano: () => BigInt(Math.floor(nowMs())) * 1_000_000n,
     queryTimeoutMs: options.queryTimeoutMs ?? DEFAULT_QUERY_TIMEOUT_MS,
   };

@@ -11,6 +11,7 @@ import type { SpanRecord } from '../../model/index.js';
 import type { SpanReader } from '../store/index.js';
 import type { AssembledTrace } from '../tracing/trace.js';
 import { budgetedReader, traceBudgetWarning } from './budgeted-reader.js';
+import type { TraceCache } from './trace-cache.js';
 import { UNBOUNDED_BUDGET } from './query-context.js';
 import type { QueryBudget } from './query-context.js';
 
@@ -102,38 +103,47 @@ export interface TraceLoader {
   load(rawId: string, budget?: QueryBudget, prefetched?: Map<string, SpanRecord[]>): Promise<LoadedTrace | null>;
 }
 
-export function createTraceLoader(fetchTrace: FetchTrace, assemble: Assemble): TraceLoader {
+/**
+ * `cache`: assembled traces kept for a moment (trace-cache.ts), so asking again for the same id
+ * (the web UI does, within a second) does not walk and assemble it again.
+ */
+export function createTraceLoader(fetchTrace: FetchTrace, assemble: Assemble, options: { cache?: TraceCache } = {}): TraceLoader {
+  const loadOnce = async (rawId: string, budget: QueryBudget, prefetched?: Map<string, SpanRecord[]>): Promise<{ trace: LoadedTrace | null; keep: boolean }> => {
+    for (const id of idCandidates(rawId)) {
+      const got = await fetchTrace(id, budget, prefetched);
+      const spans = Array.isArray(got) ? got : got.spans;
+      if (spans.length === 0 && !Array.isArray(got) && got.cut === 'timeout') {
+        // Nothing read within the budget: "not found" would be a wrong answer.
+        throw new TracingError('TRC_QUERY_TIMEOUT', `trace ${rawId} could not be read within the query time budget (${budget.timeoutMs} ms, --query-timeout); retry, or raise --query-timeout`, {
+          httpStatus: 503,
+          retryable: true,
+          retryAfterMs: 1000,
+        });
+      }
+      if (spans.length === 0) continue;
+      // Asked by span id: the trace is named after the trace id the spans carry.
+      const traceId = spans.some((s) => s.traceId === id) ? id : (spans.find((s) => s.traceId !== '')?.traceId ?? id);
+      const trace: LoadedTrace = assemble(spans, traceId);
+      if (!Array.isArray(got)) {
+        trace.warnings.unshift(...got.warnings);
+        if (got.truncated === true) {
+          trace.truncated = true;
+          trace.warnings.unshift(cutTraceWarning(spans.length));
+        }
+        if (got.cut) {
+          trace.truncated = true;
+          trace.warnings.unshift(traceBudgetWarning(budget, spans.length));
+        }
+      }
+      return { trace, keep: Array.isArray(got) || !got.cut };
+    }
+    return { trace: null, keep: false };
+  };
+  const cache = options.cache;
   return {
     async load(rawId, budget = UNBOUNDED_BUDGET, prefetched) {
-      for (const id of idCandidates(rawId)) {
-        const got = await fetchTrace(id, budget, prefetched);
-        const spans = Array.isArray(got) ? got : got.spans;
-        if (spans.length === 0 && !Array.isArray(got) && got.cut === 'timeout') {
-          // Nothing read within the budget: "not found" would be a wrong answer.
-          throw new TracingError('TRC_QUERY_TIMEOUT', `trace ${rawId} could not be read within the query time budget (${budget.timeoutMs} ms, --query-timeout); retry, or raise --query-timeout`, {
-            httpStatus: 503,
-            retryable: true,
-            retryAfterMs: 1000,
-          });
-        }
-        if (spans.length === 0) continue;
-        // Asked by span id: the trace is named after the trace id the spans carry.
-        const traceId = spans.some((s) => s.traceId === id) ? id : (spans.find((s) => s.traceId !== '')?.traceId ?? id);
-        const trace: LoadedTrace = assemble(spans, traceId);
-        if (!Array.isArray(got)) {
-          trace.warnings.unshift(...got.warnings);
-          if (got.truncated === true) {
-            trace.truncated = true;
-            trace.warnings.unshift(cutTraceWarning(spans.length));
-          }
-          if (got.cut) {
-            trace.truncated = true;
-            trace.warnings.unshift(traceBudgetWarning(budget, spans.length));
-          }
-        }
-        return trace;
-      }
-      return null;
+      if (cache === undefined) return (await loadOnce(rawId, budget, prefetched)).trace;
+      return cache.get(rawId, () => loadOnce(rawId, budget, prefetched));
     },
   };
 }
