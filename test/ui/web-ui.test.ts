@@ -15,7 +15,8 @@ import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SpanRecord } from '../../src/model/index.js';
-import { SOURCE_COLORS } from '../../src/ui/app/flamegraph/palette.js';
+import { CLOCK_COLOR, SOURCE_COLORS } from '../../src/ui/app/flamegraph/palette.js';
+import { clockSkew } from '../../src/server/tracing/testdata/scenarios.js';
 import { DEMO_TRACE_IDS, demoSpans } from '../fixtures/recorded-spans.js';
 import { skywalkingTraceIdToHex } from '../../src/apm/skywalking/index.js';
 import { SHARED_APM_FIXTURES } from '../../src/apm/testing/shared-fixtures.js';
@@ -323,6 +324,52 @@ describe('web UI in Chromium', () => {
     expect(await page.locator('img[src=x], svg[onload], iframe').count()).toBe(0);
     expect(await page.evaluate(() => document.querySelectorAll('script').length)).toBe(1);
     expect(await alerts()).toEqual([]);
+    expect(consoleErrors).toEqual([]);
+    await page.close();
+  });
+});
+
+/** Canvas pixels in `hex` (the clock-correction marks are the only thing drawn in theirs). */
+async function pixelsOf(page: Page, hex: string): Promise<number> {
+  return page.evaluate((want: number) => {
+    const canvas = document.querySelector<HTMLCanvasElement>('[data-testid=flame-canvas]');
+    const ctx = canvas?.getContext('2d');
+    if (!canvas || !ctx) return 0;
+    const data = ctx.getImageData(0, 0, canvas.width, canvas.height).data;
+    let n = 0;
+    for (let i = 0; i < data.length; i += 4) if (data[i + 3] === 255 && (((data[i] ?? 0) << 16) | ((data[i + 1] ?? 0) << 8) | (data[i + 2] ?? 0)) === want) n++;
+    return n;
+  }, parseInt(hex.slice(1), 16));
+}
+
+describe('web UI: clock corrections', () => {
+  it('spans assembly moved to fit inside their parent say so, on the bar and in the details; the others do not', async () => {
+    // The golden clock-skew scenario (host 2 runs 30 ms behind host 1: the server seems to answer
+    // before the client asked), on hosts of its own, ids as hex, moved to a minute ago.
+    const skew = clockSkew();
+    const first = skew.reduce((m, x) => (x.startTimeUnixNano < m ? x.startTimeUnixNano : m), (skew[0] as SpanRecord).startTimeUnixNano);
+    const shift = BigInt(Date.now() - 60_000) * 1_000_000n - first;
+    const hex = (id: string): string => id.replace(/^k/, 'c');
+    await weft.ingest(
+      skew.map((x) => ({ ...x, spanId: hex(x.spanId), hostId: `clock-${x.hostId}`, startTimeUnixNano: x.startTimeUnixNano + shift, endTimeUnixNano: x.endTimeUnixNano + shift })),
+    );
+    const client = hex('k000000000000001');
+    const server = hex('k000000000000002');
+    await waitForTrace(weft.urls.query, client, 3);
+    const { page, consoleErrors } = await newPage();
+    await page.goto(`${weft.urls.query}/trace/${client}?span=${server}`);
+    await page.locator('[data-testid=span-details]').waitFor();
+    await expect(page.locator('[data-testid=details-name]').textContent()).resolves.toBe('server s-p');
+    const note = (await page.locator('[data-testid=clock-note]').textContent()) ?? '';
+    expect(note).toMatch(/^Clock corrected: shown \+?29(\.0+)? ?ms (later )?from where host clock-h2 recorded it, so it fits inside its parent\.$/);
+    await page.waitForTimeout(300);
+    // The two moved bars carry the mark; the client's bar does not, and its details say nothing.
+    expect(await pixelsOf(page, CLOCK_COLOR)).toBeGreaterThan(8);
+    await page.screenshot({ path: join(ARTIFACTS, 'trace-clock-corrected.png') });
+    await page.goto(`${weft.urls.query}/trace/${client}?span=${client}`);
+    await page.locator('[data-testid=span-details]').waitFor();
+    await expect(page.locator('[data-testid=details-name]').textContent()).resolves.toBe('client c-p');
+    await expect(page.locator('[data-testid=clock-note]').count()).resolves.toBe(0);
     expect(consoleErrors).toEqual([]);
     await page.close();
   });
