@@ -16,14 +16,15 @@ import { CONFIDENCE, type AssemblyContext, type LinkRule } from './context.js';
 export const processTime: LinkRule = {
   name: '10-process-time',
   apply(ctx: AssemblyContext): void {
-    const sps = ctx.serverProcesses();
     const spByHost = ctx.spByHost();
     for (let i = 0; i < ctx.n; i++) {
       const a = ctx.S(i);
       if (a.source !== 'app' || a.observationPoint !== 's-app' || ctx.parent[i] !== null) continue;
       // hostScore > 0 needs the host (or, without one, the pid): an s-app naming its host looks there only.
       const host = appHost(a);
-      const pool = host && !appProcessId(a) ? (spByHost.get(host) ?? []) : sps;
+      // Only an s-p on its host or with its pid can score: those, not every s-p of the trace
+      // (a 10k-span trace with 1,600 unplaced s-app spent a quadratic scan here).
+      const pool = host && !appProcessId(a) ? (spByHost.get(host) ?? []) : ctx.spMatchingApp(a);
       const cands = pool.filter((sp) => !ctx.traceConflict(i, sp) && ctx.covers(sp, i, ctx.tol.networkDelayNano) && ctx.hostScore(a, ctx.S(sp)) > 0);
       const top = Math.max(-1, ...cands.map((c) => ctx.hostScore(a, ctx.S(c))));
       const best = cands.filter((c) => ctx.hostScore(a, ctx.S(c)) === top);

@@ -155,6 +155,29 @@ export class AssemblyContext {
     });
   }
 
+  /** s-p by process id. */
+  spByPid(): Map<number, number[]> {
+    return this.index('spByPid', () => {
+      const m = new Map<number, number[]>();
+      for (const sp of this.serverProcesses()) if (this.S(sp).processId) push(m, this.S(sp).processId, sp);
+      return m;
+    });
+  }
+
+  /**
+   * The s-p an APP span can score on (`hostScore` > 0): on its host, or with its pid; in
+   * canonical order, as filtering every s-p would give them (without a scan of every s-p per span).
+   */
+  spMatchingApp(app: SpanRecord): number[] {
+    const h = appHost(app);
+    const pid = appProcessId(app);
+    const byHost = h ? (this.spByHost().get(h) ?? []) : [];
+    const byPid = pid ? (this.spByPid().get(pid) ?? []) : [];
+    if (byPid.length === 0) return byHost;
+    if (byHost.length === 0) return byPid;
+    return [...new Set([...byHost, ...byPid])].sort((a, b) => a - b);
+  }
+
   /** s-p by `host|syscallTraceIdReq`. */
   spBySyscallReq(): Map<string, number[]> {
     return this.index('spBySysReq', () => {
