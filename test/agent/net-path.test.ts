@@ -117,23 +117,17 @@ describe.skipIf(unavailable !== null)('the full network path: bridge, DNAT, VXLA
 
   it('chains every hop of every message in path order between its c-p and s-p, with the points inferred', () => {
     const hops = expectedHops(path.ns.node1, path.ns.node2);
-    const withoutRedis: string[] = [];
     for (const [id, spans] of sequential) {
       const chains = hopChains(spans, `/r-${id}`);
       for (const [name, expected] of Object.entries(hops)) {
         const got = chains[name as keyof typeof hops];
-        if (name === 'redis' && got.length === 0) {
-          withoutRedis.push(`trace ${id}\n${describeTrace(spans)}`);
-          continue;
-        }
-        expect(got.length, `trace ${id}: ${name} messages\n${describeTrace(spans)}`).toBeGreaterThan(0);
+        // Both Redis calls (SET, GET), linked through the Node service's runtime report: the last
+        // sequential request's calls wait for it while the burst's calls are written on the same
+        // connection (once lost: the session table kept too few snapshots for a waiting span).
+        expect(got.length, `trace ${id}: ${name} messages\n${describeTrace(spans)}`).toBe(name === 'redis' ? 2 : 1);
         for (const chain of got) expect(chain.map((s) => `${s.observationPoint} ${s.interfaceName}`), `trace ${id}: ${name}\n${describeTrace(spans)}`).toEqual(expected);
       }
     }
-    // Known gap (issue 12, open): now and then the Node service's Redis calls of one request come
-    // out unlinked (missing, never in another trace), cause not found yet. Every other request's
-    // Redis hop must be whole.
-    expect(withoutRedis.length, withoutRedis.join('\n\n')).toBeLessThanOrEqual(1);
   });
 
   it('hooks the Node service in pod A (another network namespace) through its own node\'s agent only', () => {
@@ -149,9 +143,11 @@ describe.skipIf(unavailable !== null)('the full network path: bridge, DNAT, VXLA
       // One span per process, point and message: a doubled syscall would show twice.
       const keys = sys.map((s) => `${s.processName} ${s.observationPoint} ${s.requestType} ${s.requestResource}`);
       expect(new Set(keys).size, `trace ${id}: ${keys.join(', ')}`).toBe(keys.length);
-      // At most the two Redis calls (fewer when some came out unlinked: the known gap above, and
-      // the completeness counts of the other tests); never a doubled one.
-      expect(sys.filter((s) => s.processName === 'node' && s.observationPoint === 'c-p').length, `trace ${id}`).toBeLessThanOrEqual(2);
+      // The two Redis calls, never a doubled one (under 32 in flight a call whose runtime report
+      // came too late is left out: counted by the completeness test below).
+      const calls = sys.filter((s) => s.processName === 'node' && s.observationPoint === 'c-p').length;
+      if (sequential.has(id)) expect(calls, `trace ${id}`).toBe(2);
+      else expect(calls, `trace ${id}`).toBeLessThanOrEqual(2);
     }
   });
 

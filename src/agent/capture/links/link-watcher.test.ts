@@ -54,6 +54,32 @@ describe.skipIf(!root)('link watcher', () => {
     w.close();
   });
 
+  it('picks up an interface when the namespace changes, without polling it (its `ip monitor` says when)', async () => {
+    const ns = `${NS}-m`;
+    execFileSync('ip', ['netns', 'add', ns]);
+    try {
+      const attached: string[] = [];
+      const w = createLinkWatcher({ matcher: parseInterfacePatterns(['veth*']), netns: [ns], capture: { captureLink: (l) => (attached.push(l.name), 1), releaseInterface: () => undefined }, logger: silent, intervalMs: 60_000 });
+      const until = async (cond: () => boolean, ms: number): Promise<boolean> => {
+        const deadline = Date.now() + ms;
+        while (!cond() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+        return cond();
+      };
+      // Nothing rescans on the 60 s interval within this test: only the monitor can bring it.
+      await new Promise((r) => setTimeout(r, 300));
+      execFileSync('ip', ['-n', ns, 'link', 'add', 'veth-m', 'type', 'veth', 'peer', 'name', 'peer-m']);
+      expect(await until(() => attached.length > 0, 10_000)).toBe(true);
+      expect(attached).toEqual([`${ns}/veth-m`]);
+      const monitors = (): string => execFileSync('ps', ['--ppid', String(process.pid), '-o', 'args='], { encoding: 'utf8' });
+      expect(monitors()).toContain('ip monitor');
+      w.close();
+      // The monitor process went with close().
+      expect(await until(() => !monitors().includes('ip monitor'), 5000)).toBe(true);
+    } finally {
+      execFileSync('ip', ['netns', 'del', ns]);
+    }
+  });
+
   it('lets go of everything in a namespace that was deleted', async () => {
     const gone = `${NS}-x`;
     execFileSync('ip', ['netns', 'add', gone]);

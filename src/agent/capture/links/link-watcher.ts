@@ -1,6 +1,7 @@
 /**
- * @module Which interfaces the agent captures on, kept current: every `intervalMs` it reads each
- * network namespace it watches (its own, or ones it was told to enter) with `ip -json`, attaches
+ * @module Which interfaces the agent captures on, kept current: whenever one changes (its
+ * `ip monitor` reports it; namespace-monitor.ts) it reads each network namespace it watches
+ * (its own, or ones it was told to enter) with `ip -json`, attaches
  * to interfaces that match the `--interfaces` patterns and appeared (container veths come and
  * go), and lets go of those that went away. Each namespace keeps what observation-point
  * inference needs: its node view (links, addresses, routes), the translations it applies and
@@ -10,6 +11,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import type { InterfaceMatcher } from './interface-patterns.js';
 import { createNatTracker, type NatTracker } from './nat-tracker.js';
+import { rescanOnChange } from './namespace-monitor.js';
 import { buildNodeView, type LinkInfo, type NodeView } from './node-view.js';
 
 const run = promisify(execFile);
@@ -48,7 +50,7 @@ export interface LinkWatcherOptions {
   netns: readonly string[];
   capture: LinkCapture;
   logger: LinkWatcherLogger;
-  /** How often the namespaces are read again (default 1000 ms). */
+  /** How often a namespace is read again when its change monitor cannot run (default 1000 ms). */
   intervalMs?: number;
 }
 
@@ -161,14 +163,14 @@ export function createLinkWatcher(o: LinkWatcherOptions): LinkWatcher {
   const rescan = async (): Promise<void> => {
     await Promise.all(states.map(scan));
   };
-  let running: Promise<void> | null = null;
-  const timer = setInterval(() => {
-    if (running || closed) return;
-    running = rescan().finally(() => {
-      running = null;
-    });
-  }, o.intervalMs ?? 1000);
-  timer.unref();
+  // Read again when a namespace changes (its `ip monitor` says so), not every second.
+  const rescans = rescanOnChange({
+    paths: states.map((s) => s.path ?? ''),
+    read: async (indexes) => {
+      await Promise.all(indexes.map((i) => scan(states[i]!)));
+    },
+    intervalMs: o.intervalMs ?? 1000,
+  });
 
   return {
     byIfindex: (ifindex) => byIndex.get(ifindex),
@@ -176,7 +178,7 @@ export function createLinkWatcher(o: LinkWatcherOptions): LinkWatcher {
     captured: () => [...byIndex.values()],
     close() {
       closed = true;
-      clearInterval(timer);
+      rescans.close();
       // The eBPF source's close detaches every filter; nothing is released one by one here.
     },
   };

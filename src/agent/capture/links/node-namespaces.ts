@@ -21,9 +21,12 @@
 import { execFile } from 'node:child_process';
 import { statSync } from 'node:fs';
 import { promisify } from 'node:util';
+import { namespacePath, rescanOnChange } from './namespace-monitor.js';
 import { parseLinks, type LinkInfo } from './node-view.js';
 
 const run = promisify(execFile);
+/** How long a new pod's addresses are looked for every interval (then at the next change or safety read). */
+const ADDRESS_WAIT_MS = 30_000;
 
 export interface NodeNamespaces {
   /** True when the namespace with this inode is the node's. */
@@ -32,7 +35,7 @@ export interface NodeNamespaces {
   inodes(): ReadonlySet<number>;
   /** The inode of the node's namespace that has this (non-loopback) address, if one has. */
   namespaceOfAddress(ip: string): number | undefined;
-  /** Reads the namespaces again (also done every `intervalMs`). */
+  /** Reads the namespaces again (also done when one changes; see namespace-monitor.ts). */
   refresh(): Promise<void>;
   close(): void;
 }
@@ -45,7 +48,7 @@ export interface NodeNamespacesOptions {
   /** Namespaces the agent watches: names under /run/netns or paths; [] = the agent's own. */
   netns: readonly string[];
   logger: NodeNamespacesLogger;
-  /** How often pods are looked for again (default 1000 ms: a new pod's veth appears, as the link watcher's scan). */
+  /** How often the namespaces are read when their change monitor cannot run, and while a new pod has no address yet (default 1000 ms). */
   intervalMs?: number;
 }
 
@@ -117,6 +120,8 @@ export function createNodeNamespaces(o: NodeNamespacesOptions): NodeNamespaces {
   let addresses = new Map<string, number>();
   /** A pod's addresses, read once when it is first seen (by inode). */
   const podAddresses = new Map<number, string[]>();
+  /** Pods seen without an address yet, by inode: when first seen. */
+  const podsWithoutAddresses = new Map<number, number>();
   const warned = new Set<string>();
   let closed = false;
 
@@ -126,7 +131,11 @@ export function createNodeNamespaces(o: NodeNamespacesOptions): NodeNamespaces {
     if (pod.enterPath === '') return [];
     try {
       const got = ownAddresses(parseLinks(await inside(['nsenter', `--net=${pod.enterPath}`], 'ip', ['-json', 'addr', 'show'])));
-      podAddresses.set(pod.inode, got);
+      // A pod's address is set inside it, often after its veth appeared: asked again until it has one.
+      if (got.length > 0) {
+        podAddresses.set(pod.inode, got);
+        podsWithoutAddresses.delete(pod.inode);
+      } else if (!podsWithoutAddresses.has(pod.inode)) podsWithoutAddresses.set(pod.inode, Date.now());
       return got;
     } catch {
       // The process lsns named is gone: tried again at the next refresh.
@@ -170,15 +179,21 @@ export function createNodeNamespaces(o: NodeNamespacesOptions): NodeNamespaces {
     current = new Set(all.map((n) => n.inode));
     addresses = new Map(all.flatMap((n) => n.addresses.map((a) => [a, n.inode] as const)));
     for (const ino of podAddresses.keys()) if (!current.has(ino)) podAddresses.delete(ino);
+    for (const ino of podsWithoutAddresses.keys()) if (!current.has(ino)) podsWithoutAddresses.delete(ino);
   };
-  let running: Promise<void> | null = null;
-  const timer = setInterval(() => {
-    if (running || closed) return;
-    running = refresh().finally(() => {
-      running = null;
-    });
-  }, o.intervalMs ?? 1000);
-  timer.unref();
+  // Read again when a watched namespace changes (a pod's veth comes or goes), not every second;
+  // every interval while a new pod's addresses are not known yet (set inside the pod, which is
+  // not watched).
+  const rescans = rescanOnChange({
+    paths: specs.map(namespacePath),
+    read: refresh,
+    intervalMs: o.intervalMs ?? 1000,
+    pending: () => {
+      const now = Date.now();
+      for (const since of podsWithoutAddresses.values()) if (now - since < ADDRESS_WAIT_MS) return true;
+      return false;
+    },
+  });
 
   return {
     has: (inode) => current.has(inode),
@@ -187,7 +202,7 @@ export function createNodeNamespaces(o: NodeNamespacesOptions): NodeNamespaces {
     refresh,
     close() {
       closed = true;
-      clearInterval(timer);
+      rescans.close();
     },
   };
 }
