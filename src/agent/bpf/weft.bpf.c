@@ -84,7 +84,7 @@ struct active_call {
 	__u8 syscall;
 	__u8 direction;
 	__u8 seq_valid;
-	__u8 pad;
+	__u8 peek; /* MSG_PEEK: the bytes will be read again */
 };
 
 /* Per-thread state in task-local storage: cheaper than a hash keyed by tid (no bucket lock,
@@ -754,8 +754,10 @@ static __always_inline void emit_small(__u8 kind, __u64 pid_tgid, struct sock *s
 
 /* ---- enter ---- */
 
-static __always_inline int on_enter(__u8 syscall, __u8 dir, __u32 fd, __u64 buf, __u32 iovcnt,
-				    __u64 addr)
+#define MSG_PEEK 2
+
+static __always_inline int on_enter_flags(__u8 syscall, __u8 dir, __u32 fd, __u64 buf, __u32 iovcnt,
+					  __u64 addr, __u64 msg_flags)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
 	if (!pid_traced(pid_tgid >> 32))
@@ -773,6 +775,7 @@ static __always_inline int on_enter(__u8 syscall, __u8 dir, __u32 fd, __u64 buf,
 	call.iovcnt = iovcnt;
 	call.syscall = syscall;
 	call.direction = dir;
+	call.peek = (msg_flags & MSG_PEEK) != 0;
 	call.enter_ns = bpf_ktime_get_ns();
 	if (KREAD(sk, sk_protocol) == IPPROTO_TCP) {
 		/* Read at ENTER, before the kernel moves the data: write_seq is then the sequence
@@ -793,6 +796,11 @@ static __always_inline int on_enter(__u8 syscall, __u8 dir, __u32 fd, __u64 buf,
 	return 0;
 }
 
+static __always_inline int on_enter(__u8 syscall, __u8 dir, __u32 fd, __u64 buf, __u32 iovcnt, __u64 addr)
+{
+	return on_enter_flags(syscall, dir, fd, buf, iovcnt, addr, 0);
+}
+
 #define ENTER_SIMPLE(name, sc, dir)                                                        \
 	SEC("tracepoint/syscalls/sys_enter_" #name)                                        \
 	int enter_##name(struct trace_event_raw_sys_enter *ctx)                            \
@@ -802,7 +810,12 @@ static __always_inline int on_enter(__u8 syscall, __u8 dir, __u32 fd, __u64 buf,
 
 ENTER_SIMPLE(read, WEFT_SYS_READ, WEFT_DIR_INGRESS)
 ENTER_SIMPLE(write, WEFT_SYS_WRITE, WEFT_DIR_EGRESS)
-ENTER_SIMPLE(recvmsg, WEFT_SYS_RECVMSG, WEFT_DIR_INGRESS)
+SEC("tracepoint/syscalls/sys_enter_recvmsg")
+int enter_recvmsg(struct trace_event_raw_sys_enter *ctx)
+{
+	return on_enter_flags(WEFT_SYS_RECVMSG, WEFT_DIR_INGRESS, ctx->args[0], ctx->args[1], 0, 0, ctx->args[2]);
+}
+
 ENTER_SIMPLE(sendmsg, WEFT_SYS_SENDMSG, WEFT_DIR_EGRESS)
 ENTER_SIMPLE(recvmmsg, WEFT_SYS_RECVMMSG, WEFT_DIR_INGRESS)
 ENTER_SIMPLE(sendmmsg, WEFT_SYS_SENDMMSG, WEFT_DIR_EGRESS)
@@ -822,8 +835,8 @@ int enter_writev(struct trace_event_raw_sys_enter *ctx)
 SEC("tracepoint/syscalls/sys_enter_recvfrom")
 int enter_recvfrom(struct trace_event_raw_sys_enter *ctx)
 {
-	return on_enter(WEFT_SYS_RECVFROM, WEFT_DIR_INGRESS, ctx->args[0], ctx->args[1], 0,
-			ctx->args[4]);
+	return on_enter_flags(WEFT_SYS_RECVFROM, WEFT_DIR_INGRESS, ctx->args[0], ctx->args[1], 0,
+			      ctx->args[4], ctx->args[3]);
 }
 
 SEC("tracepoint/syscalls/sys_enter_sendto")
@@ -843,7 +856,9 @@ static __always_inline int on_exit(long ret)
 		return 0;
 	struct active_call c = ts->call;
 	ts->call_valid = 0;
-	if (ret <= 0)
+	/* A peek's bytes come again in the next read: recording them would count them twice (and
+	 * move an HTTP/2 walk past bytes it then sees again). */
+	if (ret <= 0 || c.peek)
 		return 0;
 
 	__u32 zero = 0;
