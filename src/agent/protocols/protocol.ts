@@ -97,8 +97,9 @@ export interface ProtocolParser<Frame, State, Rec> {
   parse(buf: Uint8Array, direction: ParseDirection, state: State, end?: boolean): ParseResult<Frame>;
   /**
    * Optional: `missing` bytes of `direction` were not captured right after the bytes pushed so
-   * far (a payload prefix cap). Parsers that frame by length (HTTP/2) can stay in step when the
-   * missing bytes fall inside a payload they pass over; the others just see the next message.
+   * far (a payload prefix cap, or a run the kernel's HTTP/2 walk left out: a DATA payload).
+   * Parsers that frame by length (HTTP/2) can stay in step when the missing bytes fall inside a
+   * payload they pass over; the others just see the next message.
    */
   gap?(direction: ParseDirection, missing: number, state: State): void;
   /**
