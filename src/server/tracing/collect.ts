@@ -150,6 +150,16 @@ export async function collectTraceSpans(reader: SpanReader, seed: CollectSeed, l
     }
     return k;
   };
+  // Likewise a span's link keys with their ids (`hotKeyId`), read up to three times per span.
+  const keysCache = new Map<SpanRecord, { key: LinkKey; id: string }[]>();
+  const keysOf = (s: SpanRecord): { key: LinkKey; id: string }[] => {
+    let ks = keysCache.get(s);
+    if (ks === undefined) {
+      ks = linkKeysOf(s).map((key) => ({ key, id: hotKeyId(key.type, key.value) }));
+      keysCache.set(s, ks);
+    }
+    return ks;
+  };
   const heldByTimedKey = new Map<string, SpanRecord[]>();
 
   const add = (spans: readonly SpanRecord[]): SpanRecord[] => {
@@ -164,9 +174,8 @@ export async function collectTraceSpans(reader: SpanReader, seed: CollectSeed, l
       if (held.has(k)) continue;
       held.set(k, s);
       fresh.push(s);
-      for (const key of linkKeysOf(s)) {
+      for (const { key, id } of keysOf(s)) {
         if (!TIMED_TYPES.has(key.type)) continue;
-        const id = hotKeyId(key.type, key.value);
         const l = heldByTimedKey.get(id);
         if (l) l.push(s);
         else heldByTimedKey.set(id, [s]);
@@ -196,7 +205,7 @@ export async function collectTraceSpans(reader: SpanReader, seed: CollectSeed, l
     const traceSpansRead = follow ? Promise.all(newTraces.map((t) => reader.getTrace(t, traceLimit))) : Promise.resolve([]);
     if (follow) for (const t of newTraces) seenTraces.add(t);
     const byKey = new Map<string, { key: LinkKey; holders: SpanRecord[] }>();
-    const hold = (k: LinkKey, s: SpanRecord): void => {
+    const hold = (k: LinkKey, s: SpanRecord, known?: string): void => {
       if (isIdKey(k)) {
         // Span-id links stay inside one trace id; one read whole holds them all (see module doc).
         if (s.traceId !== '' && seenTraces.has(s.traceId)) return;
@@ -204,14 +213,14 @@ export async function collectTraceSpans(reader: SpanReader, seed: CollectSeed, l
         // no other span carries it, as its parent or otherwise.
         if (s.source !== 'app' && k.value === s.spanId) return;
       }
-      const id = hotKeyId(k.type, k.value);
+      const id = known ?? hotKeyId(k.type, k.value);
       if (seenKeys.has(id)) return;
       const e = byKey.get(id);
       if (e) e.holders.push(s);
       else byKey.set(id, { key: k, holders: [s] });
     };
     for (const s of frontier) {
-      for (const k of linkKeysOf(s)) if (WALKED_TYPES.has(k.type)) hold(k, s);
+      for (const { key, id } of keysOf(s)) if (WALKED_TYPES.has(key.type)) hold(key, s, id);
       // A span's children carry its id as their parent; its siblings share its parent.
       if (s.spanId) hold({ type: 'parent', value: s.spanId }, s);
       if (s.parentSpanId) hold({ type: 'span', value: s.parentSpanId }, s);
@@ -283,8 +292,7 @@ export async function collectTraceSpans(reader: SpanReader, seed: CollectSeed, l
     }
     const hits = new Map<string, SpanRecord[]>();
     for (const s of [...idFound, ...timedFound]) {
-      for (const k of linkKeysOf(s)) {
-        const id = hotKeyId(k.type, k.value);
+      for (const { id } of keysOf(s)) {
         if (!byKey.has(id)) continue;
         const l = hits.get(id);
         if (l) l.push(s);
