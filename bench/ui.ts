@@ -17,15 +17,19 @@
  *
  * Two servers. *in-process*: generated traces (`generatedTrace`) served pre-encoded by a small
  * Fastify app with the real UI routes: the browser's side alone, up to 100k spans (the real
- * server's trace walk stops at 20,000). *weft up*: a real `weft up` child process (test/ui/
- * weft-up.ts) holding the same generated traces as the spans a server receives
- * (`generatedSpanRecords`), posted as OTLP: the whole path, walk and assembly included, for
- * WEFT_BENCH_UI_UP_SIZES (default 1000,10000); the columns answer's Server-Timing says how much
- * of it the server took.
+ * server's trace walk stops at 20,000). *weft up* (the FULL PATH lines): a real `weft up` child
+ * process (test/ui/weft-up.ts) holding the same generated traces as the spans a server receives
+ * (`generatedSpanRecords`), posted as OTLP and stored, then opened by URL: navigation → first
+ * draw with the walk and assembly included, for WEFT_BENCH_UI_UP_SIZES (default
+ * 1000,10000,100000; the 100k-span trace opens cut at the walk's 20k), each run on its own copy
+ * of the trace, cold and then reopened (the server keeps assembled traces for a moment); the
+ * columns answer's Server-Timing says how much of it the server took. WEFT_BENCH_UI_REF: a
+ * checkout of the previous commit (`git worktree add /tmp/weft-old HEAD`) whose `weft up` runs
+ * beside this one, runs alternating.
  *
- * Env: WEFT_BENCH_UI_SIZES (default 1000,10000,100000), WEFT_BENCH_UI_UP_SIZES,
- * WEFT_BENCH_UI_REPEATS (default 3), WEFT_BENCH_UI_DOM_MAX (default 10000),
- * WEFT_CHROMIUM (default /usr/bin/chromium).
+ * Env: WEFT_BENCH_UI_SIZES (default 1000,10000,100000; empty: no in-process part),
+ * WEFT_BENCH_UI_UP_SIZES, WEFT_BENCH_UI_REPEATS (default 3), WEFT_BENCH_UI_DOM_MAX (default
+ * 10000), WEFT_BENCH_UI_REF, WEFT_CHROMIUM (default /usr/bin/chromium).
  */
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -40,7 +44,7 @@ import { toTraceColumns } from '../src/server/query/trace-columns.js';
 import { apiSpan } from '../src/ui/app/trace/trace-fixture.js';
 import { installWebUi } from '../src/ui/ui-server.js';
 import { launchChromium } from '../test/ui/browser.js';
-import { startWeftUp } from '../test/ui/weft-up.js';
+import { startWeftUp, type WeftUp } from '../test/ui/weft-up.js';
 import { emptySpan } from '../src/model/index.js';
 import type { SpanRecord } from '../src/model/index.js';
 
@@ -50,11 +54,11 @@ const CONTRACT_SPAN_FIELDS: ReadonlySet<string> = new Set(['id', 'parentId', 'so
 const FRAMES = 120;
 const VIEWPORT = { width: 1500, height: 900 };
 
-type PathName = 'columns' | 'json' | 'dom';
+type PathName = 'columns' | 'json' | 'dom' | 'columns, reopened';
 
 /** Time to first draw of one trace by one path: the median of the runs, and what it is made of. */
 export interface FirstDrawRow {
-  server: 'in-process' | 'weft up';
+  server: 'in-process' | 'weft up' | 'weft up, previous commit';
   spans: number;
   path: PathName;
   firstDrawMs: number;
@@ -240,6 +244,14 @@ export function generatedSpanRecords(size: number, t0: bigint): SpanRecord[] {
   const first = t.spans.reduce((m, s) => (BigInt(s.startTimeUnixNano) < m ? BigInt(s.startTimeUnixNano) : m), BigInt((t.spans[0] as ApiSpan).startTimeUnixNano));
   return t.spans.map((s, n) => {
     let traceContext: Pick<SpanRecord, 'traceId' | 'spanId' | 'parentSpanId'> = { traceId: t.traceId, spanId: s.spanId, parentSpanId: s.parentSpanId };
+    if (s.observationPoint === 's-app' && s.parentId !== null) {
+      // The server's span names the caller's client span as its parent (the traceparent it
+      // received), as the hop's SYS and NET spans carry it. Naming the s-p's generated id left
+      // every served request unlinked with its process's concurrent requests as possible parents.
+      let up: ApiSpan | undefined = byId.get(s.parentId);
+      while (up !== undefined && up.observationPoint !== 'c-app') up = up.parentId === null ? undefined : byId.get(up.parentId);
+      if (up !== undefined) traceContext = { ...traceContext, parentSpanId: up.spanId };
+    }
     if (s.source !== 'app') {
       let up: ApiSpan | undefined = s;
       while (up !== undefined && up.observationPoint !== 'c-app' && up.observationPoint !== 's-app') up = up.parentId === null ? undefined : byId.get(up.parentId);
@@ -398,7 +410,7 @@ function rowsOf(server: FirstDrawRow['server'], spans: number, runs: Map<PathNam
     );
   }
   const cols = rows.find((r) => r.path === 'columns');
-  for (const ref of rows.filter((r) => r.path !== 'columns')) {
+  for (const ref of rows.filter((r) => r.path === 'json' || r.path === 'dom')) {
     if (cols) log(`${server}, ${spans} spans: first draw columns / ${ref.path} = ${(cols.firstDrawMs / ref.firstDrawMs).toFixed(3)}, UI work ${(cols.uiWorkMs / Math.max(ref.uiWorkMs, 0.001)).toFixed(3)}, main-thread CPU ${(cols.mainCpuMs / Math.max(ref.mainCpuMs, 0.001)).toFixed(3)}`);
   }
   return rows;
@@ -478,37 +490,94 @@ async function inProcess(chromium: Awaited<ReturnType<typeof launchChromium>>, s
   }
 }
 
-/** The whole path: a real `weft up`, synthetic full-stack traces posted as OTLP, walk and assembly included. */
+/** `spans` as another trace: a fresh trace id, times moved by `shiftNano` (so no tcp seq meets its twin's). */
+function asCopy(spans: readonly SpanRecord[], traceId: string, shiftNano: bigint): SpanRecord[] {
+  return spans.map((s) => ({ ...s, traceId: s.traceId === '' ? '' : traceId, startTimeUnixNano: s.startTimeUnixNano + shiftNano, endTimeUnixNano: s.endTimeUnixNano + shiftNano }));
+}
+
+/** Waits until the server's store holds `spans` spans (ingest is acknowledged before they are durable). */
+async function waitForStore(up: WeftUp, spans: number, log: (line: string) => void): Promise<void> {
+  const deadline = Date.now() + 600_000;
+  for (;;) {
+    const text = await (await fetch(`${up.urls.query}/metrics`)).text();
+    const stored = Number(/^weft_store_spans\{[^}]*\} (\d+)/m.exec(text)?.[1] ?? 0);
+    if (stored >= spans) return;
+    if (Date.now() > deadline) throw new Error(`weft up: ${stored} of ${spans} spans stored after 600 s`);
+    log(`waiting for the store: ${stored} of ${spans} spans`);
+    await new Promise((r) => setTimeout(r, 5000));
+  }
+}
+
+/**
+ * The whole path: real `weft up` child processes, synthetic full-stack traces posted as OTLP and
+ * stored, then navigation → first draw in Chromium, walk and assembly included. Each run opens
+ * its own copy of the trace (the server keeps assembled traces for a moment: a copy opened
+ * before would be answered from memory), first cold (the first open: the number that counts),
+ * then once more (reopened: what the cache gives). With WEFT_BENCH_UI_REF (a checkout of the
+ * previous commit, e.g. a `git worktree`), its server runs beside this one, same spans, runs
+ * alternating.
+ */
 async function weftUp(chromium: Awaited<ReturnType<typeof launchChromium>>, sizes: number[], repeats: number, log: (line: string) => void, result: UiBenchResult): Promise<void> {
   if (sizes.length === 0) return;
-  const up = await startWeftUp();
+  const ref = process.env.WEFT_BENCH_UI_REF;
+  const servers: { server: FirstDrawRow['server']; up: WeftUp }[] = [];
   try {
-    const t0 = BigInt(Date.now() - 60_000) * 1_000_000n;
-    const ids = new Map<number, string>();
-    for (const [k, size] of sizes.entries()) {
-      const spans = generatedSpanRecords(size, t0 + BigInt(k) * 10_000_000_000n);
-      ids.set(size, spans[0]?.traceId as string);
-      await up.ingest(spans);
-    }
+    servers.push({ server: 'weft up', up: await startWeftUp() });
+    if (ref !== undefined && ref !== '') servers.push({ server: 'weft up, previous commit', up: await startWeftUp({ root: ref }) });
+    const t0 = BigInt(Date.now() - 600_000) * 1_000_000n;
+    const ids = new Map<number, string[]>();
+    let total = 0;
+    let k = 0;
     for (const size of sizes) {
-      const id = ids.get(size) as string;
-      // Ingest is acknowledged before the store has every span: wait for all of them.
-      const deadline = Date.now() + 120_000;
-      for (;;) {
-        const res = await fetch(`${up.urls.query}/api/v1/traces/${id}/columns`, { headers: { 'accept-encoding': 'gzip' } });
-        const count = res.status === 200 ? ((await res.json()) as { count: number }).count : 0;
-        if (count >= size) break;
-        if (Date.now() > deadline) throw new Error(`weft up: trace ${id} has ${count} of ${size} spans after 120 s`);
-        await new Promise((r) => setTimeout(r, 1000));
+      const base = generatedSpanRecords(size, t0);
+      const list: string[] = [];
+      for (let r = 0; r < repeats; r++) {
+        const traceId = (0xb000000 + size * 16 + r).toString(16).padStart(32, '0');
+        // 10 s apart: a trace lasts 2 s, and the walk's time windows are ms wide.
+        const copy = asCopy(base, traceId, BigInt(k++) * 10_000_000_000n);
+        for (const { up } of servers) await up.ingest(copy);
+        total += copy.length;
+        list.push(traceId);
       }
-      const paths: { path: PathName; url: string; mark: string }[] = [
-        { path: 'columns', url: `${up.urls.query}/trace/${id}`, mark: 'weft-first-draw' },
-        { path: 'json', url: `${up.urls.query}/trace/${id}?via=json`, mark: 'weft-first-draw' },
-      ];
-      result.firstDraw.push(...rowsOf('weft up', size, await measurePaths(chromium.browser, paths, repeats), log));
+      ids.set(size, list);
+      log(`weft up: ${size}-span trace posted ${repeats} times (${servers.length} server(s))`);
+    }
+    for (const { up } of servers) await waitForStore(up, total, log);
+    for (const size of sizes) {
+      const runs = new Map<string, { cold: OneDraw[]; warm: OneDraw[] }>(servers.map((x) => [x.server, { cold: [], warm: [] }]));
+      for (const [r, id] of (ids.get(size) ?? []).entries()) {
+        // Alternating server by server, so a load swing hits both alike.
+        for (const { server, up } of r % 2 === 0 ? servers : [...servers].reverse()) {
+          const at = runs.get(server) as { cold: OneDraw[]; warm: OneDraw[] };
+          for (const kind of ['cold', 'warm'] as const) {
+            const page = await chromium.browser.newPage({ viewport: VIEWPORT });
+            try {
+              at[kind].push(await firstDraw(page, `${up.urls.query}/trace/${id}`, 'weft-first-draw'));
+            } catch {
+              // No draw within the timeout: the row shows fewer runs.
+            }
+            await page.close();
+          }
+        }
+      }
+      const rows: FirstDrawRow[] = [];
+      for (const { server } of servers) {
+        const at = runs.get(server) as { cold: OneDraw[]; warm: OneDraw[] };
+        rows.push(...rowsOf(server, size, new Map<PathName, OneDraw[]>([['columns', at.cold], ['columns, reopened', at.warm]]), log));
+      }
+      result.firstDraw.push(...rows);
+      const now = rows.find((x) => x.server === 'weft up' && x.path === 'columns');
+      const before = rows.find((x) => x.server === 'weft up, previous commit' && x.path === 'columns');
+      if (now) {
+        log(
+          `FULL PATH ${size} spans (navigation → first draw, trace stored, through weft up): ${now.firstDrawMs.toFixed(0)} ms, server ${now.ttfbMs.toFixed(0)} ms to first byte (${now.serverTiming})` +
+            (before ? `; previous commit ${before.firstDrawMs.toFixed(0)} ms, server ${before.ttfbMs.toFixed(0)} ms (${before.serverTiming}); ratio ${(now.firstDrawMs / before.firstDrawMs).toFixed(3)}` : '') +
+            `; load ${now.loadAvg}`,
+        );
+      }
     }
   } finally {
-    await up.close();
+    for (const { up } of servers) await up.close();
   }
 }
 
@@ -517,13 +586,13 @@ export async function runUiBench(log: (line: string) => void): Promise<UiBenchRe
   if (built.status !== 0) throw new Error(`UI build failed: ${built.stderr}`);
   const list = (v: string | undefined, dflt: string): number[] => (v ?? dflt).split(',').filter((x) => x.trim() !== '').map((x) => Number(x.trim()));
   const sizes = list(process.env.WEFT_BENCH_UI_SIZES, '1000,10000,100000');
-  const upSizes = list(process.env.WEFT_BENCH_UI_UP_SIZES, '1000,10000');
+  const upSizes = list(process.env.WEFT_BENCH_UI_UP_SIZES, '1000,10000,100000');
   const repeats = Number(process.env.WEFT_BENCH_UI_REPEATS ?? 3);
   const domMax = Number(process.env.WEFT_BENCH_UI_DOM_MAX ?? 10_000);
   const result: UiBenchResult = { firstDraw: [], frames: [] };
   const chromium = await launchChromium();
   try {
-    await inProcess(chromium, sizes, repeats, domMax, log, result);
+    if (sizes.length > 0) await inProcess(chromium, sizes, repeats, domMax, log, result);
     await weftUp(chromium, upSizes, repeats, log, result);
   } finally {
     await chromium.close();

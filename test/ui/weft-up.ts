@@ -26,12 +26,17 @@ export interface WeftUp {
   close(): Promise<void>;
 }
 
-export async function startWeftUp(options: { token?: string } = {}): Promise<WeftUp> {
+/**
+ * `root`: the checkout whose CLI runs (default this one); the UI benchmark runs the previous
+ * commit's server from a `git worktree` beside this one's.
+ */
+export async function startWeftUp(options: { token?: string; root?: string } = {}): Promise<WeftUp> {
   const data = await mkdtemp(join(tmpdir(), 'weft-ui-up-'));
   const args = ['up', '--no-agent', '--host', '127.0.0.1', '--data', data, ...PORT_FLAGS_ZERO, ...(options.token !== undefined ? ['--token', options.token] : [])];
+  const nodeArgs = options.root === undefined ? cliFromSource(args) : ['--import', 'tsx', join(options.root, 'src', 'cli', 'main.ts'), ...args];
   let started: Awaited<ReturnType<typeof startUntilListening>>;
   try {
-    started = await startUntilListening(cliFromSource(args));
+    started = await startUntilListening(nodeArgs);
   } catch (err) {
     await rm(data, { recursive: true, force: true });
     throw err;
