@@ -19,18 +19,22 @@ const row = fc.tuple(
 );
 
 describe('writeChunkColumn', () => {
-  it('round-trips every column kind through an appender, NULLs included', async () => {
+  it('round-trips every column kind through an appender, NULLs included, whole or in 64-row-aligned steps', async () => {
     const db = await DuckDBInstance.create(':memory:');
     const conn = await db.connect();
     try {
       await conn.run('CREATE TABLE t (i INTEGER, s VARCHAR, a UTINYINT, b USMALLINT, c UINTEGER, d UBIGINT, e BIGINT, f BIGINT)');
       await fc.assert(
-        fc.asyncProperty(fc.array(row, { minLength: 1, maxLength: 300 }), async (rows) => {
+        fc.asyncProperty(fc.array(row, { minLength: 1, maxLength: 300 }), fc.constantFrom(64, 128, 2048), async (rows, step) => {
           await conn.run('DELETE FROM t');
           const appender = await conn.createAppender('t');
           const chunk = DuckDBDataChunk.create([BIGINT, ...TYPES], rows.length);
           writeChunkColumn(chunk, 0, 'i64', rows.map((_, i) => i), rows.length);
-          KINDS.forEach((k, c) => writeChunkColumn(chunk, c + 1, k, rows.map((r) => r[c] as ChunkCell), rows.length));
+          // In steps of `step` rows from row offsets, as the store fills a chunk across turns.
+          for (let off = 0; off < rows.length; off += step) {
+            const part = rows.slice(off, off + step);
+            KINDS.forEach((k, c) => writeChunkColumn(chunk, c + 1, k, part.map((r) => r[c] as ChunkCell), part.length, off));
+          }
           appender.appendDataChunk(chunk);
           appender.closeSync();
           const got = (await conn.runAndReadAll('SELECT s, a, b, c, d, e, f FROM t ORDER BY i')).getRows();
@@ -40,6 +44,10 @@ describe('writeChunkColumn', () => {
         }),
         { numRuns: 60 },
       );
+      // Raw memory writes: a row offset off the 64-row grid or rows past the chunk are refused.
+      const small = DuckDBDataChunk.create([BIGINT], 100);
+      expect(() => writeChunkColumn(small, 0, 'i64', [1], 1, 32)).toThrow(/multiple of 64/);
+      expect(() => writeChunkColumn(small, 0, 'i64', new Array<number>(64).fill(1), 64, 64)).toThrow(/past the chunk/);
     } finally {
       conn.closeSync();
       db.closeSync();

@@ -17,6 +17,7 @@ import {
   VARCHAR,
 } from '@duckdb/node-api';
 import type { DuckDBType, DuckDBValue } from '@duckdb/node-api';
+import duckdb from '@duckdb/node-bindings';
 import { writeChunkColumn } from './chunk-columns.js';
 import type { ChunkCell, ChunkColumnKind } from './chunk-columns.js';
 import { OBSERVATION_POINTS, RESPONSE_STATUSES, SPAN_KINDS } from '../../../model/index.js';
@@ -203,126 +204,131 @@ export interface SpanRow {
   span: SpanRecord;
 }
 
-/**
- * Fills data chunks (at most CHUNK_ROWS rows each) from rows, column by column. Out-of-domain
- * numbers become absent values and add a warning to the span before its warnings column is
- * written (warnings is the last column for that reason).
- */
-export function rowsToChunks(rows: readonly SpanRow[]): DuckDBDataChunk[] {
-  const chunks: DuckDBDataChunk[] = [];
-  const types = SPAN_COLUMNS.map((c) => c.duckType);
-  for (let off = 0; off < rows.length; off += CHUNK_ROWS) {
-    const part = rows.slice(off, off + CHUNK_ROWS);
-    const n = part.length;
-    const chunk = DuckDBDataChunk.create(types, n);
-    const warn = (i: number, field: string, v: unknown): void => {
-      (part[i] as SpanRow).span.warnings.push(`store: ${field} ${String(v)} is out of range; stored as absent`);
-    };
-    const u = (field: keyof SpanRecord, max: number): ChunkCell[] => {
-      const out = new Array<ChunkCell>(n);
-      for (let i = 0; i < n; i++) {
-        const v = (part[i] as SpanRow).span[field] as number;
-        if (Number.isInteger(v) && v >= 0 && v <= max) out[i] = v;
-        else {
-          out[i] = 0;
-          warn(i, field, v);
-        }
-      }
-      return out;
-    };
-    const u64 = (field: keyof SpanRecord): ChunkCell[] => {
-      const out = new Array<ChunkCell>(n);
-      for (let i = 0; i < n; i++) {
-        const v = (part[i] as SpanRow).span[field] as number;
-        if (Number.isSafeInteger(v) && v >= 0) out[i] = v;
-        else {
-          out[i] = 0;
-          warn(i, field, v);
-        }
-      }
-      return out;
-    };
-    const i64null = (field: keyof SpanRecord): ChunkCell[] => {
-      const out = new Array<ChunkCell>(n);
-      for (let i = 0; i < n; i++) {
-        const v = (part[i] as SpanRow).span[field] as number | null;
-        if (v === null) out[i] = null;
-        else if (Number.isSafeInteger(v)) out[i] = v;
-        else {
-          out[i] = null;
-          warn(i, field, v);
-        }
-      }
-      return out;
-    };
-    const time = (field: 'startTimeUnixNano' | 'endTimeUnixNano'): ChunkCell[] => {
-      const out = new Array<ChunkCell>(n);
-      for (let i = 0; i < n; i++) {
-        const v = (part[i] as SpanRow).span[field];
-        if (typeof v === 'bigint' && v >= INT64_MIN && v <= INT64_MAX) out[i] = v;
-        else {
-          out[i] = 0n;
-          warn(i, field, v);
-        }
-      }
-      return out;
-    };
-    const str = (f: (s: SpanRecord) => string | null): ChunkCell[] => part.map((r) => f(r.span));
-    const enumCol = <T>(table: readonly T[], f: (s: SpanRecord) => T): ChunkCell[] => part.map((r) => codeOf(table, f(r.span)));
+/** The span table's column types for create_data_chunk, made once (each make is a native allocation). */
+let logicalTypes: duckdb.LogicalType[] | null = null;
 
-    const columns: ChunkCell[][] = [
-      part.map((r) => r.ord),
-      part.map((r) => r.sid),
-      str((s) => nonEmpty(s.traceId)),
-      str((s) => nonEmpty(s.spanId)),
-      str((s) => nonEmpty(s.parentSpanId)),
-      str((s) => nonEmpty(s.name)),
-      enumCol(KINDS, (s) => s.kind),
-      str((s) => nonEmpty(s.service)),
-      time('startTimeUnixNano'),
-      time('endTimeUnixNano'),
-      enumCol(STATUS_CODES, (s) => s.statusCode),
-      str((s) => nonEmpty(s.statusMessage)),
-      str((s) => jsonOrNull(s.attributes)),
-      str((s) => jsonOrNull(s.resource)),
-      str((s) => (s.events.length === 0 ? null : eventsToJson(s.events))),
-      enumCol(SOURCES, (s) => s.source),
-      enumCol(ORIGINS, (s) => s.origin),
-      enumCol(POINTS, (s) => s.observationPoint),
-      str((s) => nonEmpty(s.protocol)),
-      str((s) => nonEmpty(s.requestType)),
-      str((s) => nonEmpty(s.requestDomain)),
-      str((s) => nonEmpty(s.requestResource)),
-      str((s) => nonEmpty(s.endpoint)),
-      i64null('requestId'),
-      enumCol(RESPONSES, (s) => s.responseStatus),
-      i64null('responseCode'),
-      str((s) => nonEmpty(s.responseException)),
-      u('ipVersion', 255),
-      str((s) => nonEmpty(s.clientIp)),
-      str((s) => nonEmpty(s.serverIp)),
-      u('clientPort', 0xffff),
-      u('serverPort', 0xffff),
-      enumCol(TRANSPORTS, (s) => s.transport),
-      u('reqTcpSeq', 0xffffffff),
-      u('respTcpSeq', 0xffffffff),
-      str((s) => nonEmpty(s.hostId)),
-      u('processId', 0xffffffff),
-      str((s) => nonEmpty(s.processName)),
-      u('threadIdReq', 0xffffffff),
-      u('threadIdResp', 0xffffffff),
-      str((s) => nonEmpty(s.interfaceName)),
-      str((s) => nonEmpty(s.xRequestIdReq)),
-      str((s) => nonEmpty(s.xRequestIdResp)),
-      u64('syscallTraceIdReq'),
-      u64('syscallTraceIdResp'),
-    ];
-    // Last, after every conversion above had the chance to add a warning.
-    columns.push(str((s) => (s.warnings.length === 0 ? null : JSON.stringify(s.warnings))));
-    for (let c = 0; c < columns.length; c++) writeChunkColumn(chunk, c, CHUNK_KINDS[c] as ChunkColumnKind, columns[c] as ChunkCell[], n);
-    chunks.push(chunk);
-  }
-  return chunks;
+/** An empty data chunk of the span table's columns, `rows` rows long (at most CHUNK_ROWS). */
+export function newSpanChunk(rows: number): DuckDBDataChunk {
+  logicalTypes ??= SPAN_COLUMNS.map((c) => c.duckType.toLogicalType().logical_type);
+  const chunk = new DuckDBDataChunk(duckdb.create_data_chunk(logicalTypes));
+  chunk.rowCount = rows;
+  return chunk;
+}
+
+/**
+ * Writes `part` into rows [rowOffset, rowOffset + part.length) of a chunk from newSpanChunk
+ * (rowOffset a multiple of 64: NULL bits are written in whole 64-row words), so one chunk can be
+ * filled in several short steps.
+ */
+export function fillSpanChunk(chunk: DuckDBDataChunk, rowOffset: number, part: readonly SpanRow[]): void {
+  // Out-of-domain numbers become absent values and add a warning to the span before its
+  // warnings column is written (warnings is the last column for that reason).
+  const n = part.length;
+  const warn = (i: number, field: string, v: unknown): void => {
+    (part[i] as SpanRow).span.warnings.push(`store: ${field} ${String(v)} is out of range; stored as absent`);
+  };
+  const u = (field: keyof SpanRecord, max: number): ChunkCell[] => {
+    const out = new Array<ChunkCell>(n);
+    for (let i = 0; i < n; i++) {
+      const v = (part[i] as SpanRow).span[field] as number;
+      if (Number.isInteger(v) && v >= 0 && v <= max) out[i] = v;
+      else {
+        out[i] = 0;
+        warn(i, field, v);
+      }
+    }
+    return out;
+  };
+  const u64 = (field: keyof SpanRecord): ChunkCell[] => {
+    const out = new Array<ChunkCell>(n);
+    for (let i = 0; i < n; i++) {
+      const v = (part[i] as SpanRow).span[field] as number;
+      if (Number.isSafeInteger(v) && v >= 0) out[i] = v;
+      else {
+        out[i] = 0;
+        warn(i, field, v);
+      }
+    }
+    return out;
+  };
+  const i64null = (field: keyof SpanRecord): ChunkCell[] => {
+    const out = new Array<ChunkCell>(n);
+    for (let i = 0; i < n; i++) {
+      const v = (part[i] as SpanRow).span[field] as number | null;
+      if (v === null) out[i] = null;
+      else if (Number.isSafeInteger(v)) out[i] = v;
+      else {
+        out[i] = null;
+        warn(i, field, v);
+      }
+    }
+    return out;
+  };
+  const time = (field: 'startTimeUnixNano' | 'endTimeUnixNano'): ChunkCell[] => {
+    const out = new Array<ChunkCell>(n);
+    for (let i = 0; i < n; i++) {
+      const v = (part[i] as SpanRow).span[field];
+      if (typeof v === 'bigint' && v >= INT64_MIN && v <= INT64_MAX) out[i] = v;
+      else {
+        out[i] = 0n;
+        warn(i, field, v);
+      }
+    }
+    return out;
+  };
+  const str = (f: (s: SpanRecord) => string | null): ChunkCell[] => part.map((r) => f(r.span));
+  const enumCol = <T>(table: readonly T[], f: (s: SpanRecord) => T): ChunkCell[] => part.map((r) => codeOf(table, f(r.span)));
+
+  const columns: ChunkCell[][] = [
+    part.map((r) => r.ord),
+    part.map((r) => r.sid),
+    str((s) => nonEmpty(s.traceId)),
+    str((s) => nonEmpty(s.spanId)),
+    str((s) => nonEmpty(s.parentSpanId)),
+    str((s) => nonEmpty(s.name)),
+    enumCol(KINDS, (s) => s.kind),
+    str((s) => nonEmpty(s.service)),
+    time('startTimeUnixNano'),
+    time('endTimeUnixNano'),
+    enumCol(STATUS_CODES, (s) => s.statusCode),
+    str((s) => nonEmpty(s.statusMessage)),
+    str((s) => jsonOrNull(s.attributes)),
+    str((s) => jsonOrNull(s.resource)),
+    str((s) => (s.events.length === 0 ? null : eventsToJson(s.events))),
+    enumCol(SOURCES, (s) => s.source),
+    enumCol(ORIGINS, (s) => s.origin),
+    enumCol(POINTS, (s) => s.observationPoint),
+    str((s) => nonEmpty(s.protocol)),
+    str((s) => nonEmpty(s.requestType)),
+    str((s) => nonEmpty(s.requestDomain)),
+    str((s) => nonEmpty(s.requestResource)),
+    str((s) => nonEmpty(s.endpoint)),
+    i64null('requestId'),
+    enumCol(RESPONSES, (s) => s.responseStatus),
+    i64null('responseCode'),
+    str((s) => nonEmpty(s.responseException)),
+    u('ipVersion', 255),
+    str((s) => nonEmpty(s.clientIp)),
+    str((s) => nonEmpty(s.serverIp)),
+    u('clientPort', 0xffff),
+    u('serverPort', 0xffff),
+    enumCol(TRANSPORTS, (s) => s.transport),
+    u('reqTcpSeq', 0xffffffff),
+    u('respTcpSeq', 0xffffffff),
+    str((s) => nonEmpty(s.hostId)),
+    u('processId', 0xffffffff),
+    str((s) => nonEmpty(s.processName)),
+    u('threadIdReq', 0xffffffff),
+    u('threadIdResp', 0xffffffff),
+    str((s) => nonEmpty(s.interfaceName)),
+    str((s) => nonEmpty(s.xRequestIdReq)),
+    str((s) => nonEmpty(s.xRequestIdResp)),
+    u64('syscallTraceIdReq'),
+    u64('syscallTraceIdResp'),
+  ];
+  // Last, after every conversion above had the chance to add a warning.
+  columns.push(str((s) => (s.warnings.length === 0 ? null : JSON.stringify(s.warnings))));
+  for (let c = 0; c < columns.length; c++) writeChunkColumn(chunk, c, CHUNK_KINDS[c] as ChunkColumnKind, columns[c] as ChunkCell[], n, rowOffset);
 }
 
 /** Events as compact JSON (times as decimal strings); shared with the ClickHouse store. */
