@@ -11,6 +11,9 @@
  * Run alone: `npm run bench -- network-path` (root; wrk, nginx, redis from Debian).
  */
 import { execFile } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
+import { Session } from 'node:inspector/promises';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { pino } from 'pino';
 import { ebpfAvailability } from '../src/agent/ebpf/native.js';
@@ -42,6 +45,28 @@ const median = (xs: number[]): number => {
   const m = s.length >> 1;
   return s.length % 2 ? (s[m] ?? 0) : ((s[m - 1] ?? 0) + (s[m] ?? 0)) / 2;
 };
+
+/**
+ * WEFT_BENCH_NETPATH_PROFILE=DIR writes a CPU profile of each capture's first traced phase there.
+ * Started through the inspector once the programs are loaded: `node --cpu-prof`'s SIGPROF
+ * interrupts the kernel's verifier, and the load fails with EAGAIN.
+ */
+const PROFILE_DIR = process.env['WEFT_BENCH_NETPATH_PROFILE'] ?? '';
+
+async function startProfile(): Promise<{ stop(file: string): Promise<string> }> {
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.start');
+  return {
+    async stop(file) {
+      const { profile } = await session.post('Profiler.stop');
+      session.disconnect();
+      await writeFile(file, JSON.stringify(profile));
+      return file;
+    },
+  };
+}
 
 export async function runNetworkPathBench(log: (line: string) => void, o: NetworkPathBenchOptions = {}): Promise<unknown> {
   const a = ebpfAvailability();
@@ -87,9 +112,11 @@ export async function runNetworkPathBench(log: (line: string) => void, o: Networ
         const metric = (name: string): number => agents.reduce((n, ag) => n + Number(ag.metrics().find((m) => m.name === name)?.value ?? 0), 0);
         const frames = (): number => metric('weft_agent_frames_total');
         const f0 = frames();
+        const profiling = PROFILE_DIR && r === 0 ? await startProfile() : null;
         const cpu0 = process.cpuUsage();
         const t = await wrk();
         const cpu = process.cpuUsage(cpu0);
+        if (profiling) log(`  profile of the ${c.name} phase: ${await profiling.stop(join(PROFILE_DIR, `network-path-${c.name.replace(/[^a-z0-9]+/gi, '-')}.cpuprofile`))}`);
         const f = frames() - f0;
         const bareAcks = metric('weft_agent_bare_ack_frames_total');
         for (const ag of agents) await ag.close();
