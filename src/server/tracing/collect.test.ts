@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { syntheticTrace } from '../../../bench/assembly.js';
 import { sysSpans } from '../../../bench/sys-spans.js';
-import type { SpanRecord } from '../../model/index.js';
+import { emptySpan, type SpanRecord } from '../../model/index.js';
 import { createMemoryStore } from '../store/index.js';
 import type { SpanReader } from '../store/index.js';
 import { assemble } from './assemble.js';
@@ -145,5 +145,39 @@ describe('collectTraceSpans: ambiguous calls', () => {
     ]);
     // The requests' own traces are not pulled in.
     expect(t.nodes.map((n) => n.span.name).sort()).toEqual(['backend s-p', 'mid c-p ?']);
+  });
+});
+
+describe('collectTraceSpans: syscall ids', () => {
+  it('does not walk from one request to another that its server read in the same syscall (pipelined Redis commands)', async () => {
+    const T0 = 1_700_000_000_000_000_000n;
+    const sys = (name: string, op: 'c-p' | 's-p', at: number, p: Partial<SpanRecord>): SpanRecord => ({
+      ...emptySpan({ source: 'sys', origin: 'ebpf', observationPoint: op }),
+      name,
+      hostId: 'h1',
+      transport: 'tcp',
+      startTimeUnixNano: T0 + BigInt(at) * 1_000_000n,
+      endTimeUnixNano: T0 + BigInt(at + 5) * 1_000_000n,
+      ...p,
+    });
+    const runtime = { attributes: { 'weft.link.evidence': 'runtime' } };
+    const TA = 'aaaaaaaaaaaaaaaa0000000000000001';
+    const TB = 'bbbbbbbbbbbbbbbb0000000000000002';
+    const spans = [
+      sys('node s-p A', 's-p', 0, { processId: 800, spanId: 'a000000000000001', traceId: TA, parentSpanId: 'aaaa00000000000a', reqTcpSeq: 100, respTcpSeq: 200, syscallTraceIdReq: 81 }),
+      sys('node c-p A', 'c-p', 1, { processId: 800, spanId: 'a000000000000002', reqTcpSeq: 300, respTcpSeq: 400, syscallTraceIdReq: 81, ...runtime }),
+      sys('node s-p B', 's-p', 0, { processId: 800, spanId: 'b000000000000001', traceId: TB, parentSpanId: 'bbbb00000000000b', reqTcpSeq: 500, respTcpSeq: 600, syscallTraceIdReq: 82 }),
+      sys('node c-p B', 'c-p', 1, { processId: 800, spanId: 'b000000000000002', reqTcpSeq: 700, respTcpSeq: 800, syscallTraceIdReq: 82, ...runtime }),
+      // Redis read both commands in one read(): both requests carry that read's syscall id.
+      sys('redis s-p A', 's-p', 1, { processId: 900, spanId: 'a000000000000003', reqTcpSeq: 300, respTcpSeq: 400, syscallTraceIdReq: 91 }),
+      sys('redis s-p B', 's-p', 1, { processId: 900, spanId: 'b000000000000003', reqTcpSeq: 700, respTcpSeq: 800, syscallTraceIdReq: 91 }),
+    ];
+    const store = createMemoryStore();
+    await store.write(spans);
+    for (const windowSpans of [0, 4096]) {
+      const got = await collectTraceSpans(store, { traceId: TA }, { maxSpans: 1000, maxPerKey: 64, windowSpans });
+      expect(got.spans.map((s) => s.name).sort()).toEqual(['node c-p A', 'node s-p A', 'redis s-p A']);
+      expect(got.warnings).toEqual([]);
+    }
   });
 });

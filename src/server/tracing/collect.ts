@@ -310,6 +310,10 @@ export async function collectTraceSpans(reader: SpanReader, seed: CollectSeed, l
         const [lo, hi] = windowOf(holders);
         found = found.filter((s) => s.endTimeUnixNano >= lo && s.startTimeUnixNano <= hi);
       }
+      // A syscall id joins a call to the request its process was serving (rule 04), never two
+      // requests: a server that reads several pipelined requests in one read (Redis under load)
+      // gives them all that read's id, and following it read every other request's trace.
+      if (key.type === 'syscall') found = found.filter((s) => holders.some((h) => syscallLinkable(h, s)));
       let keep = found;
       if (found.length > limits.maxPerKey) {
         hotKeys.add(id);
@@ -358,7 +362,17 @@ export async function collectTraceSpans(reader: SpanReader, seed: CollectSeed, l
     const fromAsker = (c: SpanRecord): boolean => c.observationPoint === 's-p' && askers.some((a) => a.hostId === c.hostId && a.processId === c.processId);
     add(found.filter(fromAsker));
   }
-  return { spans: [...held.values()], warnings, hotKeys: [...hotKeys].sort() };
+  // Each warning once: a row limit hit in several rounds is one thing to say.
+  return { spans: [...held.values()], warnings: [...new Set(warnings)], hotKeys: [...hotKeys].sort() };
+}
+
+/**
+ * Two spans sharing a syscall id can be linked by it (rules 04 and 09): a call and a request of
+ * one process, or two calls of one thread (older agents chain them). Two requests cannot.
+ */
+function syscallLinkable(a: SpanRecord, b: SpanRecord): boolean {
+  if (a.hostId !== b.hostId || a.processId !== b.processId) return false;
+  return !(a.observationPoint === 's-p' && b.observationPoint === 's-p');
 }
 
 /** Candidate requests looked up for ambiguous calls at most (a busy event loop names many). */
