@@ -14,10 +14,6 @@ function flowKey(s: SpanRecord): string {
   return `${s.transport}|${s.clientIp}|${s.clientPort}|${s.serverIp}|${s.serverPort}`;
 }
 
-function sameFlow(a: SpanRecord, b: SpanRecord): boolean {
-  return a.transport === 'tcp' && a.clientPort !== 0 && a.serverPort !== 0 && flowKey(a) === flowKey(b);
-}
-
 /** The two spans overlap in time (within `tol`): both ends saw the message while the other was open. */
 function overlap(a: SpanRecord, b: SpanRecord, tol: bigint): boolean {
   const start = a.startTimeUnixNano > b.startTimeUnixNano ? a.startTimeUnixNano : b.startTimeUnixNano;
@@ -36,7 +32,16 @@ export const messageChain: LinkRule = {
       chainOf[i] = r;
       return r;
     };
-    const opsOf = spans.map((s) => new Set<string>([chainSlot(s)]));
+    // Flow keys and chain slots are strings built from several fields; a span meets every other
+    // member of its buckets, so each is built once (they were most of this rule's time).
+    const slots = spans.map(chainSlot);
+    const flowKeys: (string | undefined)[] = [];
+    const flowOf = (i: number): string => (flowKeys[i] ??= flowKey(ctx.S(i)));
+    const sameFlowAt = (i: number, j: number): boolean => {
+      const a = ctx.S(i);
+      return a.transport === 'tcp' && a.clientPort !== 0 && a.serverPort !== 0 && flowOf(i) === flowOf(j);
+    };
+    const opsOf = slots.map((slot) => new Set<string>([slot]));
     const buckets = new Map<string, number[]>();
     const add = (k: string, i: number): void => {
       const l = buckets.get(k);
@@ -55,7 +60,7 @@ export const messageChain: LinkRule = {
       const t = (i: number): bigint => (byEnd ? ctx.S(i).endTimeUnixNano : ctx.S(i).startTimeUnixNano);
       const sorted = [...members].sort((a, b) => (t(a) < t(b) ? -1 : t(a) > t(b) ? 1 : a - b));
       // Only a bucket holding both ends of one flow needs pairs beyond the tolerance.
-      const flows = new Set(sorted.map((i) => flowKey(ctx.S(i))));
+      const flows = new Set(sorted.map(flowOf));
       const sameFlowBucket = flows.size < sorted.length;
       for (let x = 0; x < sorted.length; x++) {
         const i = sorted[x] as number;
@@ -67,11 +72,11 @@ export const messageChain: LinkRule = {
           // overlap in time, however slowly a busy server read them (a wrapped seq needs 4 GiB on
           // that connection, long after both spans ended). Other pairs (NAT, another flow) keep
           // the tolerance, as DeepFlow does.
-          if (absDiff(t(i), t(j)) > toleranceBetween(a, b, tol) && !(sameFlow(a, b) && overlap(a, b, tol.networkDelayNano))) {
+          if (absDiff(t(i), t(j)) > toleranceBetween(a, b, tol) && !(sameFlowAt(i, j) && overlap(a, b, tol.networkDelayNano))) {
             if (t(j) - t(i) > maxTol && !sameFlowBucket) break;
             continue;
           }
-          if (chainSlot(a) === chainSlot(b)) continue;
+          if (slots[i] === slots[j]) continue;
           if (l7Conflict(a, b) || !tuplesConsistent(a, b)) continue;
           pairs.push(i < j ? [i, j] : [j, i]);
         }
