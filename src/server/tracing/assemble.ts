@@ -65,7 +65,31 @@ export function assemble(input: SpanRecord[], options: AssembleOptions = {}): As
 
   // 5. prune trees that do not belong.
   const keep = pruneTrees(spans, ctx.parent, order, options);
-  if (keep.dropped > 0) warnings.push(`pruned ${keep.dropped} span(s) in ${keep.droppedTrees} tree(s) unrelated to the requested trace`);
+  // Requests read only because a kept call names them as its possible parents (an event loop's
+  // open requests) are listed with that call, not counted as unrelated trees the walk ran into.
+  const named = new Set<number>();
+  for (const [i, cands] of ctx.possibleParents) if (keep.kept[i]) for (const c of cands) named.add(c.index);
+  const rootOf = (i: number): number => {
+    let r = i;
+    for (let p = ctx.parent[r]; p !== null && p !== undefined; p = ctx.parent[r]) r = p;
+    return r;
+  };
+  const droppedTrees = new Map<number, number[]>();
+  for (const i of order) {
+    if (keep.kept[i]) continue;
+    const r = rootOf(i);
+    const l = droppedTrees.get(r);
+    if (l) l.push(i);
+    else droppedTrees.set(r, [i]);
+  }
+  let unrelated = 0;
+  let unrelatedTrees = 0;
+  for (const members of droppedTrees.values()) {
+    if (members.every((i) => named.has(i))) continue;
+    unrelated += members.length;
+    unrelatedTrees++;
+  }
+  if (unrelated > 0) warnings.push(`pruned ${unrelated} span(s) in ${unrelatedTrees} tree(s) unrelated to the requested trace`);
   order = order.filter((i) => keep.kept[i]);
   // A call left out because its parent was ambiguous may still be this trace's: say so.
   for (const [i, cands] of ctx.possibleParents) {
