@@ -456,7 +456,8 @@ export async function startServer(config: WeftConfig, options: StartServerOption
       fetchTrace: (id, budget, prefetched) => walkTrace(store, id, apmFetcher, budget, prefetched),
       queryTimeoutMs: config.queryTimeoutMs,
       // The web UI asks for a trace again within moments; a big one costs most of a second.
-      traceCache: true,
+      // A trace that may still be growing is kept only while nothing was written since its load.
+      traceCache: { writes: () => pipeline.stats().writtenSpans },
     });
     await query.register(completionApi, { reader: store, limits: TRACE_WALK_LIMITS });
     if (options.ui) await options.ui(query, { ports, tokenRequired: config.token !== null });

@@ -76,6 +76,24 @@ describe('TraceCache through the trace loader', () => {
     expect(c.calls()).toBe(2);
   });
 
+  it('drops a trace that may still be growing as soon as the store takes more spans; a settled one stays', async () => {
+    let written = 100;
+    const recent = counting(async () => ({ spans: spans(3, 1_000), warnings: [] }));
+    const cache = new TraceCache({ nowMs: () => NOW_MS, writes: () => written });
+    const loader = createTraceLoader(recent.fetch, assembleById, { cache });
+    const first = await loader.load(TRACE);
+    expect(await loader.load(TRACE)).toBe(first);
+    written += 5;
+    expect(await loader.load(TRACE)).not.toBe(first);
+    expect(recent.calls()).toBe(2);
+    const settled = counting(async () => ({ spans: spans(3, 60_000), warnings: [] }));
+    const settledLoader = createTraceLoader(settled.fetch, assembleById, { cache: new TraceCache({ nowMs: () => NOW_MS, writes: () => written }) });
+    const kept = await settledLoader.load(TRACE);
+    written += 5;
+    expect(await settledLoader.load(TRACE)).toBe(kept);
+    expect(settled.calls()).toBe(1);
+  });
+
   it('shares one load among asks that arrive while it runs', async () => {
     let release: () => void = () => undefined;
     const gate = new Promise<void>((r) => (release = r));

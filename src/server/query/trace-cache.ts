@@ -8,11 +8,13 @@
  * of it. Loads of the same id that arrive while one is running wait for it instead of starting
  * their own.
  *
- * Stale answers are the risk, since spans of a trace keep arriving for a while after it ends
- * and nothing tells the cache. So an entry lives `recentTtlMs` (default 2 s: the UI's follow-up
- * calls) while the trace's newest span ended less than `settledAfterMs` ago (default 30 s), and
- * `settledTtlMs` (default 30 s) once it ended before that. A load cut by its query budget (the
- * client went, or --query-timeout) is never kept: the next ask should try again.
+ * Stale answers are the risk, since spans of a trace keep arriving for a while after it ends.
+ * So an entry lives `recentTtlMs` (default 2 s: the UI's follow-up calls) while the trace's
+ * newest span ended less than `settledAfterMs` ago (default 30 s), and only while the store has
+ * taken no spans since the load began (`writes`, the server's count of spans written: a test or
+ * a user reading a trace as it fills sees every span at once); `settledTtlMs` (default 30 s)
+ * once it ended before that. A load cut by its query budget (the client went, or
+ * --query-timeout) is never kept: the next ask should try again.
  *
  * Bounded in spans (`maxSpans`, default 40k: two traces at the walk's span limit), oldest entry
  * out first.
@@ -24,6 +26,8 @@ export interface TraceCacheOptions {
   recentTtlMs?: number;
   settledTtlMs?: number;
   settledAfterMs?: number;
+  /** Spans the store has written so far (any number that grows with every write). */
+  writes?: () => number;
   /** Unix ms (default Date.now), for tests. */
   nowMs?: () => number;
 }
@@ -32,6 +36,8 @@ interface Entry {
   trace: LoadedTrace;
   spans: number;
   expiresMs: number;
+  /** `writes()` when the load began, for a trace that may still be growing; null once settled. */
+  writesAtLoad: number | null;
 }
 
 export class TraceCache {
@@ -43,6 +49,7 @@ export class TraceCache {
   private readonly settledTtlMs: number;
   private readonly settledAfterMs: number;
   private readonly now: () => number;
+  private readonly writes: (() => number) | undefined;
 
   constructor(options: TraceCacheOptions = {}) {
     this.maxSpans = options.maxSpans ?? 40_000;
@@ -50,13 +57,15 @@ export class TraceCache {
     this.settledTtlMs = options.settledTtlMs ?? 30_000;
     this.settledAfterMs = options.settledAfterMs ?? 30_000;
     this.now = options.nowMs ?? Date.now;
+    this.writes = options.writes;
   }
 
   /** The kept trace for `id`, or the result of `load` (joined when a load of `id` is running). */
   async get(id: string, load: () => Promise<{ trace: LoadedTrace | null; keep: boolean }>): Promise<LoadedTrace | null> {
     const hit = this.entries.get(id);
     if (hit !== undefined) {
-      if (hit.expiresMs > this.now()) return hit.trace;
+      const grown = hit.writesAtLoad !== null && this.writes !== undefined && this.writes() !== hit.writesAtLoad;
+      if (hit.expiresMs > this.now() && !grown) return hit.trace;
       this.drop(id);
     }
     const running = this.running.get(id);
@@ -65,8 +74,9 @@ export class TraceCache {
       // A shared load that failed or was cut (another client's budget) is not this one's answer.
       if (shared !== null && this.entries.has(id)) return shared;
     }
+    const writesAtLoad = this.writes?.() ?? 0;
     const started = load().then(({ trace, keep }) => {
-      if (trace !== null && keep) this.put(id, trace);
+      if (trace !== null && keep) this.put(id, trace, writesAtLoad);
       return trace;
     });
     this.running.set(id, started);
@@ -82,7 +92,7 @@ export class TraceCache {
     return { entries: this.entries.size, spans: this.spans };
   }
 
-  private put(id: string, trace: LoadedTrace): void {
+  private put(id: string, trace: LoadedTrace, writesAtLoad: number): void {
     const spans = trace.nodes.length;
     if (spans === 0 || spans > this.maxSpans) return;
     this.drop(id);
@@ -97,8 +107,8 @@ export class TraceCache {
       if (end > newestEndMs) newestEndMs = end;
     }
     const now = this.now();
-    const ttl = now - newestEndMs >= this.settledAfterMs ? this.settledTtlMs : this.recentTtlMs;
-    this.entries.set(id, { trace, spans, expiresMs: now + ttl });
+    const settled = now - newestEndMs >= this.settledAfterMs;
+    this.entries.set(id, { trace, spans, expiresMs: now + (settled ? this.settledTtlMs : this.recentTtlMs), writesAtLoad: settled ? null : writesAtLoad });
     this.spans += spans;
   }
 
