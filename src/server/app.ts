@@ -245,6 +245,15 @@ function newFastify(logger: Logger, component: string, bodyLimit: number, closin
     return503OnClosing: false,
   }) as unknown as FastifyInstance;
   app.server.headersTimeout = Math.min(HEADERS_TIMEOUT_MS, requestTimeoutMs);
+  // Once a request's body has arrived, the socket is quiet because the server is working on it
+  // (its decode turn, the group commit's ack wait), not because the client is idle; the idle
+  // timeout (connectionTimeout) would cut it under a waiting client, which sees "other side
+  // closed" and resends a batch that may already be stored (seen at --request-timeout 1.5 s with
+  // three 14 MB bodies). Reading stays bounded by requestTimeout and headersTimeout, and after the
+  // response Node puts the keep-alive timeout on the socket.
+  app.addHook('preHandler', async (req) => {
+    req.raw.socket?.setTimeout(0);
+  });
   installRetryAfter(app);
   app.addHook('onRequest', async () => {
     if (closing.closing) throw new TracingError('TRC_SERVER_CLOSING', 'the server is shutting down; retry against the restarted server', { httpStatus: 503, retryable: true });
