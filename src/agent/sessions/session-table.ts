@@ -80,6 +80,13 @@ interface Connection {
   /** Which side of the connection this process is on, once known. */
   side: Side | null;
   building: MessageBuilder | null;
+  /**
+   * The events of the message being built while the protocol is unknown (TCP), up to
+   * MAX_DETECT_EVENTS: a self-delimiting protocol (HTTP/2) detected on it reads them one by one,
+   * as it reads every later event, instead of the joined, capped message (whose bytes stop at the
+   * first gap: a connection's first requests with bodies would lose the ones after the first body).
+   */
+  detectEvents: DataEvent[] | null;
   lastSeenUnixNano: bigint;
   /** The oldest pending request start, for timeouts. */
   oldestPendingUnixNano: bigint;
@@ -118,6 +125,8 @@ const RUNTIME_WAIT_NANO = 500_000_000n;
 /** Client spans held for runtime reports at most; past it the oldest is decided without one. */
 const MAX_AWAITING_RUNTIME = 65_536;
 
+/** Events of a message kept for a self-delimiting protocol detected on it (see Connection.detectEvents). */
+const MAX_DETECT_EVENTS = 256;
 /** Bytes of a datagram's payload that go into its fingerprint. */
 const FINGERPRINT_PAYLOAD_BYTES = 64;
 /** When the connection table is full, 1/EVICT_FRACTION of it (the least recently seen) goes. */
@@ -334,6 +343,8 @@ export function createSessionTable(options: SessionOptions): SessionTable {
   }
 
   function completeMessage(conn: Connection, msg: Message, out: SpanRecord[]): void {
+    const events = conn.detectEvents;
+    conn.detectEvents = null;
     if (!conn.protocol) {
       if (conn.detectAttempts >= options.maxDetectAttempts) {
         stats.undetectedMessages++;
@@ -346,7 +357,9 @@ export function createSessionTable(options: SessionOptions): SessionTable {
       }
     }
     const role = roleOf(conn.side!, msg.direction);
-    finish(conn, conn.l7!.onMessage(role, msg), out);
+    const onChunk = conn.l7!.onChunk;
+    if (events && onChunk) for (const ev of events) finish(conn, onChunk(role, ev), out);
+    else finish(conn, conn.l7!.onMessage(role, msg), out);
     trackPending(conn, role, msg.startUnixNano);
   }
 
@@ -396,7 +409,7 @@ export function createSessionTable(options: SessionOptions): SessionTable {
       if (conns.size >= options.maxConnections) evictOldest(out);
       const hinted = sideHints.get(ev.socketId) ?? null;
       sideHints.delete(ev.socketId);
-      conn = { ev, protocol: null, l7: null, detectAttempts: 0, side: hinted, building: null, lastSeenUnixNano: 0n, oldestPendingUnixNano: 0n, snapshots: [], evidenceOpen: null };
+      conn = { ev, protocol: null, l7: null, detectAttempts: 0, side: hinted, building: null, detectEvents: null, lastSeenUnixNano: 0n, oldestPendingUnixNano: 0n, snapshots: [], evidenceOpen: null };
       stats.connections++;
       conns.set(ev.socketId, conn);
     }
@@ -410,6 +423,10 @@ export function createSessionTable(options: SessionOptions): SessionTable {
       // the write that carried its first byte.
       if (evidence && ev.direction === 'egress') keepSnapshot(conn, evidence.onWrite(conn, ev));
       b.append(ev);
+      if (conn.detectEvents) {
+        if (conn.detectEvents.length < MAX_DETECT_EVENTS) conn.detectEvents.push(ev);
+        else conn.detectEvents = null;
+      }
       return;
     }
     if (b) completeMessage(conn, b.finish(), out);
@@ -423,6 +440,7 @@ export function createSessionTable(options: SessionOptions): SessionTable {
       return;
     }
     conn.building = new MessageBuilder(datagram && ev.tcpSeq === 0 ? { ...ev, tcpSeq: datagramFingerprint(ev) } : ev, options.maxMessageBytes);
+    conn.detectEvents = conn.protocol || datagram ? null : [ev];
     // Each datagram is a whole message.
     if (datagram) {
       completeMessage(conn, conn.building.finish(), out);

@@ -13,6 +13,7 @@ import type { SpanRecord } from '../../../model/index.js';
 import type { DataEvent, KeptBytes } from '../../capture/capture-event.js';
 import { decodeKept } from '../../ebpf/decode-events.js';
 import { l7ProtocolOf } from '../../sessions/protocol-adapter.js';
+import { createSessionTable, DEFAULT_SESSION_OPTIONS } from '../../sessions/session-table.js';
 import { readPcapFlows, type Flow } from '../testing/pcap-flows.js';
 import { connOf } from '../testing/replay.js';
 import { startRecordingProxy } from '../testing/recording-proxy.js';
@@ -48,6 +49,16 @@ function event(fromClient: boolean, bytes: Uint8Array, tcpSeq: number, meta: { s
   };
   if (kept && kept.gaps.length > 0) ev.kept = kept;
   return ev;
+}
+
+/** One frame: a 9-byte header and `len` bytes of filler. */
+function frame(type: number, flags: number, stream: number, len: number): Buffer {
+  const b = Buffer.alloc(9 + len, 0x2e);
+  b.writeUIntBE(len, 0, 3);
+  b[3] = type;
+  b[4] = flags;
+  b.writeUInt32BE(stream, 5);
+  return b;
 }
 
 /** Field values a span must agree on (times and ids left out). */
@@ -206,6 +217,34 @@ describe('joining inside a frame', () => {
     expect(cuts).toBeGreaterThan(10);
     expect(better).toBeGreaterThan(0);
     console.log(`joined inside a frame at ${cuts} points: the walk picked up answers within the message at ${better}`);
+  });
+});
+
+describe("a connection's first message (the one the protocol is detected on), walked", () => {
+  it('a client that opens with several requests and bodies between them: every request is read, not only those before the first body', () => {
+    // nghttp-concurrent's first client message (preface, SETTINGS, PRIORITY, HEADERS of streams
+    // 13, 15, 17, 19) with a 5 000-byte DATA frame after the first two HEADERS, as a client
+    // sending bodies right away would write it; the server's messages as recorded.
+    const flow = CAPTURES[0]!.flows[0]!;
+    const first = flow.messages[0]!.bytes;
+    const body = frame(0, 0, 101, 5000);
+    const opening = Buffer.concat([first.subarray(0, 224), body, first.subarray(224, 253), body, first.subarray(253)]);
+    const truth = new Map(run(CAPTURES[0]!.flows, false).spans.map((s) => [s.requestId, s]));
+    const table = createSessionTable({ ...DEFAULT_SESSION_OPTIONS, hostId: 'h', protocols: [l7ProtocolOf(http2Parser)], source: 'sys', origin: 'ebpf', newSpanId: () => '0000000000000001' });
+    const pos = { request: walkBegin(opening), response: walkBegin(flow.messages[1]!.bytes) };
+    const events: DataEvent[] = [];
+    let t = 1_000_000n;
+    const at = (): { startUnixNano: bigint; endUnixNano: bigint } => ({ startUnixNano: (t += 1000n), endUnixNano: t + 10n });
+    // The opening in two writes, cut inside the first body.
+    for (const call of [opening.subarray(0, 2000), opening.subarray(2000)]) events.push(event(true, call, 0, at(), walkCall(call, pos.request)));
+    for (const m of flow.messages.slice(1)) events.push(event(m.fromClient, m.bytes, 0, at(), walkCall(m.bytes, pos[m.fromClient ? 'request' : 'response'])));
+    expect(events[0]!.kept?.gaps.length).toBe(1);
+    const spans = [...table.push(events), ...table.flush()];
+    for (const id of [13, 15, 17, 19]) {
+      const s = spans.find((x) => x.requestId === id);
+      expect(s, `stream ${id}`).toBeDefined();
+      expect([s!.requestResource, s!.responseCode]).toEqual([truth.get(id)!.requestResource, truth.get(id)!.responseCode]);
+    }
   });
 });
 
