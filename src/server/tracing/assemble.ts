@@ -13,7 +13,7 @@
  * A link is only ever added when the child has no parent yet and it closes no cycle, so the
  * result is a forest with every span once.
  */
-import type { SpanRecord } from '../../model/index.js';
+import { linkCandidatesOf, type SpanRecord } from '../../model/index.js';
 import { correctClocks } from './clock-offsets.js';
 import { DEFAULT_TOLERANCES } from './link-rules.js';
 import type { HotKeys, Tolerances } from './link-rules.js';
@@ -65,10 +65,23 @@ export function assemble(input: SpanRecord[], options: AssembleOptions = {}): As
 
   // 5. prune trees that do not belong.
   const keep = pruneTrees(spans, ctx.parent, order, options);
-  // Requests read only because a kept call names them as its possible parents (an event loop's
-  // open requests) are listed with that call, not counted as unrelated trees the walk ran into.
+  // Requests read only because a kept call names them (the requests open on its event loop's
+  // thread, read by the walk as possible parents) are not unrelated trees the walk ran into: the
+  // call lists them, or another rule placed it with certainty.
   const named = new Set<number>();
   for (const [i, cands] of ctx.possibleParents) if (keep.kept[i]) for (const c of cands) named.add(c.index);
+  const candidateKeys = new Set<string>();
+  for (const i of order) {
+    if (!keep.kept[i]) continue;
+    const s = spans[i] as SpanRecord;
+    for (const id of linkCandidatesOf(s.attributes)) candidateKeys.add(`${s.hostId}|${s.processId}|${id}`);
+  }
+  if (candidateKeys.size > 0) {
+    for (const i of order) {
+      const s = spans[i] as SpanRecord;
+      if (!keep.kept[i] && s.observationPoint === 's-p' && candidateKeys.has(`${s.hostId}|${s.processId}|${s.syscallTraceIdReq}`)) named.add(i);
+    }
+  }
   const rootOf = (i: number): number => {
     let r = i;
     for (let p = ctx.parent[r]; p !== null && p !== undefined; p = ctx.parent[r]) r = p;
