@@ -14,3 +14,8 @@ export function runSteps<T>(steps: Steps<T>): T {
     if (r.done === true) return r.value;
   }
 }
+
+/** `fn` as a computation of one step (work that cannot pause in the middle). */
+export function* oneStep<T>(fn: () => T): Generator<never, T, undefined> {
+  return fn();
+}

@@ -19,6 +19,7 @@
  * ack and drains the pending queue, while decoding more would only add to it.
  */
 
+import { oneStep } from '../apm/steps.js';
 import type { Steps } from '../apm/steps.js';
 
 export type TurnPriority = 'store' | 'decode';
@@ -36,6 +37,17 @@ interface Job {
   reject: (err: Error) => void;
   /** performance.now() when queued. */
   queuedAt: number;
+  /** performance.now() after which the job is dropped unfinished (Infinity: never). */
+  deadline: number;
+  /** The error a job dropped at its deadline rejects with. */
+  late?: () => Error;
+}
+
+export interface TurnOptions {
+  /** Drop the job, unfinished, this long after it was queued (its result would come too late to use). */
+  withinMs?: number;
+  /** What the dropped job rejects with. */
+  late?: () => Error;
 }
 
 const queues: Record<TurnPriority, Job[]> = { store: [], decode: [] };
@@ -56,6 +68,10 @@ function drain(): void {
     if (!job) break;
     let done = false;
     try {
+      if (job.deadline < Infinity && performance.now() > job.deadline) {
+        job.steps.return?.(undefined);
+        throw job.late?.() ?? new Error('CPU work dropped at its deadline');
+      }
       const r = job.steps.next();
       steps++;
       if (r.done === true) {
@@ -81,20 +97,18 @@ function schedule(): void {
 }
 
 /** Runs `work` step by step in the queue's turns (after queued store work); resolves with its result. */
-export function inTurns<T>(priority: TurnPriority, work: Steps<T>): Promise<T> {
+export function inTurns<T>(priority: TurnPriority, work: Steps<T>, options: TurnOptions = {}): Promise<T> {
   return new Promise<T>((resolve, reject) => {
-    queues[priority].push({ steps: work, resolve: resolve as (v: unknown) => void, reject, queuedAt: performance.now() });
+    const queuedAt = performance.now();
+    const deadline = options.withinMs === undefined ? Infinity : queuedAt + options.withinMs;
+    queues[priority].push({ steps: work, resolve: resolve as (v: unknown) => void, reject, queuedAt, deadline, ...(options.late ? { late: options.late } : {}) });
     schedule();
   });
 }
 
-function* once<T>(fn: () => T): Generator<never, T, undefined> {
-  return fn();
-}
-
 /** Runs `fn` (one bounded step, a few ms at most) in the queue's turns. */
 export function inTurn<T>(priority: TurnPriority, fn: () => T): Promise<T> {
-  return inTurns(priority, once(fn));
+  return inTurns(priority, oneStep(fn));
 }
 
 /**

@@ -18,7 +18,8 @@ import {
 import { isTracingError } from '../../model/index.js';
 import type { SpanRecord } from '../../model/index.js';
 import { tokenInHeaders } from '../auth.js';
-import { inTurn, inTurns } from '../cpu-turns.js';
+import { oneStep } from '../../apm/steps.js';
+import { decodeInTurns } from './decode-turns.js';
 import { grpcStatusOf, sinkFailure } from './receiver-errors.js';
 import { retryAfterMsOf, retryMetadata } from './retry-hints.js';
 import { BODY_MEMORY_FACTOR, memoryRefusal } from './memory-budget.js';
@@ -158,7 +159,7 @@ export async function startOtlpGrpcReceiver(o: GrpcReceiverOptions): Promise<Grp
       // Decoding runs in steps in the CPU queue's turns (cpu-turns.ts), so neither a burst of
       // calls nor one large message holds the loop.
       let result: ConvertResult = { spans: [], rejected: 0, errors: [] };
-      inTurns('decode', decodeOtlpProtobufSteps(call.request))
+      decodeInTurns(decodeOtlpProtobufSteps(call.request))
         .then((r) => {
           result = r;
           return submit(o, r.spans);
@@ -235,7 +236,7 @@ export async function startSkyWalkingGrpcReceiver(o: GrpcReceiverOptions): Promi
       if (early) return callback(errorOf(early));
       const held = reserveMessage(o, call.request.length);
       if (!held.ok) return callback(errorOf(memoryRefusal(`a ${call.request.length}-byte message`)));
-      inTurn('decode', () => convertSkyWalkingSegments(decodeSkyWalkingCollectionProto(call.request)))
+      decodeInTurns(oneStep(() => convertSkyWalkingSegments(decodeSkyWalkingCollectionProto(call.request))))
         .then((r) => submit(o, r.spans))
         .finally(held.release)
         .then(

@@ -11,7 +11,8 @@ import { decodeOtlpJsonSteps, decodeOtlpProtobufSteps, exportResponseType } from
 import { decodeSkyWalkingJson } from '../../apm/skywalking/index.js';
 import { decodeZipkinJson } from '../../apm/zipkin/index.js';
 import { AGENT_METRICS_PATH, TracingError } from '../../model/index.js';
-import { inTurn, inTurns } from '../cpu-turns.js';
+import { oneStep } from '../../apm/steps.js';
+import { decodeInTurns } from './decode-turns.js';
 import { installBodyParsers, installErrorHandler, sinkFailure } from './receiver-errors.js';
 import type { ReceiverOptions } from './receiver-options.js';
 
@@ -55,7 +56,7 @@ export const otlpHttpReceiver: FastifyPluginAsync<ReceiverOptions> = async (app,
     // Decoding is the request's CPU-heavy part: it runs in steps of a few dozen spans in the CPU
     // queue's turns (cpu-turns.ts), so neither many bodies nor one large one hold the loop.
     const raw = bodyOf(req);
-    const result = await inTurns('decode', proto ? decodeOtlpProtobufSteps(raw) : decodeOtlpJsonSteps(raw));
+    const result = await decodeInTurns(proto ? decodeOtlpProtobufSteps(raw) : decodeOtlpJsonSteps(raw));
     await store(opts, result);
     const partial = result.rejected > 0 ? { rejectedSpans: result.rejected, errorMessage: errorSummary(result) } : undefined;
     if (proto) {
@@ -83,7 +84,7 @@ export const zipkinReceiver: FastifyPluginAsync<ReceiverOptions> = async (app, o
   installErrorHandler(app, [JSON_TYPE]);
   app.post('/api/v2/spans', { bodyLimit: opts.maxBodyBytes }, async (req, reply) => {
     const body = bodyOf(req);
-    const result = await inTurn('decode', () => decodeZipkinJson(body));
+    const result = await decodeInTurns(oneStep(() => decodeZipkinJson(body)));
     const none = allRejected(result);
     if (none) throw none;
     await store(opts, result);
@@ -101,7 +102,7 @@ export const skywalkingHttpReceiver: FastifyPluginAsync<ReceiverOptions> = async
   ] as const) {
     app.post(path, { bodyLimit: opts.maxBodyBytes }, async (req, reply) => {
       const body = bodyOf(req);
-      const result = await inTurn('decode', () => decodeSkyWalkingJson(body, shape));
+      const result = await decodeInTurns(oneStep(() => decodeSkyWalkingJson(body, shape)));
       const none = allRejected(result);
       if (none) throw none;
       await store(opts, result);
