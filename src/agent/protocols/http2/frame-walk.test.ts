@@ -11,7 +11,8 @@ import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { SpanRecord } from '../../../model/index.js';
 import type { DataEvent, KeptBytes } from '../../capture/capture-event.js';
-import { decodeKept } from '../../ebpf/decode-events.js';
+import { decodeEvents, decodeKept, type SyscallEvent } from '../../ebpf/decode-events.js';
+import { EVENT_HEADER_SIZE, EVENT_OFFSETS as O, WEFT_FLAG_H2_WALK, WEFT_KIND_DATA } from '../../ebpf/events.gen.js';
 import { l7ProtocolOf } from '../../sessions/protocol-adapter.js';
 import { createSessionTable, DEFAULT_SESSION_OPTIONS } from '../../sessions/session-table.js';
 import { readPcapFlows, type Flow } from '../testing/pcap-flows.js';
@@ -275,6 +276,30 @@ describe('decodeKept (the walked record payload: kept bytes, gap table, entry co
     expect(decodeKept(table([1, 2], [[1, 0]]), 2)).toBeNull(); // empty gap
     expect(decodeKept(table([1, 2], [[1, 4]]), 5)).toBeNull(); // more than the call moved
     expect(decodeKept(table([], [], 200), 0)).toBeNull(); // more entries than a record holds
+  });
+
+  it('decodeEvents: a record with WEFT_FLAG_H2_WALK gives the kept bytes and gaps, and a plain prefix before the first gap; a bad table gives no bytes', () => {
+    const record = (payload: Buffer, total: number): Buffer => {
+      const r = Buffer.alloc(EVENT_HEADER_SIZE + payload.length);
+      r[O.kind] = WEFT_KIND_DATA;
+      r[O.flags] = WEFT_FLAG_H2_WALK;
+      r.writeBigInt64LE(BigInt(total), O.bytes);
+      r.writeUInt32LE(payload.length, O.payloadLen);
+      payload.copy(r, EVENT_HEADER_SIZE);
+      const entry = Buffer.alloc((4 + r.length + 7) & ~7);
+      entry.writeUInt32LE(r.length, 0);
+      r.copy(entry, 4);
+      return entry;
+    };
+    const good = record(table([1, 2, 3, 4], [[2, 100]]), 104);
+    const bad = record(table([1, 2, 3, 4], [[9, 100]]), 104);
+    const [a, b] = decodeEvents(Buffer.concat([good, bad]), good.length + bad.length, { offsetNs: 0n }) as SyscallEvent[];
+    expect([...a!.payload]).toEqual([1, 2]);
+    expect(a!.kept && [...a!.kept.data]).toEqual([1, 2, 3, 4]);
+    expect(a!.kept?.gaps).toEqual([{ at: 2, len: 100 }]);
+    expect(a!.totalBytes).toBe(104);
+    expect(b!.payload.length).toBe(0);
+    expect(b!.kept).toBeUndefined();
   });
 
   it('never throws, and what it accepts stays inside the payload and the byte count', () => {
