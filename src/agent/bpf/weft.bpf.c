@@ -532,14 +532,48 @@ static __always_inline int walk_gap(struct walk_state *k, __u32 at, __u64 n)
 	return 0;
 }
 
+/* Whether a header keeps RFC 9113's rules for its type (§6: the flags it defines — a sender
+ * leaves the others unset —, the stream ids and fixed lengths it allows), as the parser's resync
+ * does: a walk that started in the wrong place meets a header that breaks them within a frame or
+ * two and stops, instead of passing over megabytes of real frames as one bogus payload. */
+static __always_inline int h2_header_legal(__u8 type, __u8 flags, __u32 len, __u32 sid)
+{
+	switch (type) {
+	case 0: /* DATA */
+		return sid && !(flags & ~0x09);
+	case 1: /* HEADERS */
+		return sid && !(flags & ~0x2d);
+	case 2: /* PRIORITY */
+		return sid && !flags && len == 5;
+	case 3: /* RST_STREAM */
+		return sid && !flags && len == 4;
+	case 4: /* SETTINGS */
+		return !sid && !(flags & ~1) && len % 6 == 0 && (!(flags & 1) || !len);
+	case 5: /* PUSH_PROMISE */
+		return sid && !(flags & ~0x0c) && len >= 4;
+	case 6: /* PING */
+		return !sid && !(flags & ~1) && len == 8;
+	case 7: /* GOAWAY */
+		return !sid && !flags && len >= 8;
+	case 8: /* WINDOW_UPDATE */
+		return !flags && len == 4;
+	case 9: /* CONTINUATION */
+		return sid && !(flags & ~0x04);
+	}
+	/* Extension frames (ALTSVC, ORIGIN, PRIORITY_UPDATE) are small. */
+	return len <= 16384;
+}
+
 /* What follows a complete header: which part comes next. 1 = stop. */
 static __always_inline int walk_header_done(struct copy_state *c, struct walk_state *k)
 {
 	__u32 flen = ((__u32)k->hdr[0] << 16) | ((__u32)k->hdr[1] << 8) | k->hdr[2];
 	__u8 type = k->hdr[3];
+	__u32 sid = ((__u32)k->hdr[5] << 24) | ((__u32)k->hdr[6] << 16) | ((__u32)k->hdr[7] << 8) | k->hdr[8];
 	k->w.have = 0;
-	if (k->hdr[5] & 0x80)
-		return 1; /* reserved bit: not a frame header, we are out of step */
+	/* The reserved bit, or rules its type breaks: not a frame header, we are out of step. */
+	if ((sid >> 31) || !h2_header_legal(type, k->hdr[4], flen, sid))
+		return 1;
 	k->w.need = flen;
 	if (type == 0 || type > 9) {
 		k->w.phase = flen ? H2_SKIP : H2_HDR;

@@ -11,6 +11,35 @@ import { WEFT_H2_MAX_GAPS as MAX_GAPS } from '../../ebpf/events.gen.js';
 const HEADER = 9;
 const PREFACE_LEN = 24;
 
+/** RFC 9113's per-type rules the kernel checks each header against (h2_header_legal). */
+function headerLegal(type: number, flags: number, len: number, sid: number): boolean {
+  const only = (defined: number): boolean => (flags & ~defined) === 0;
+  switch (type) {
+    case 0:
+      return sid !== 0 && only(0x09);
+    case 1:
+      return sid !== 0 && only(0x2d);
+    case 2:
+      return sid !== 0 && flags === 0 && len === 5;
+    case 3:
+      return sid !== 0 && flags === 0 && len === 4;
+    case 4:
+      return sid === 0 && only(1) && len % 6 === 0 && ((flags & 1) === 0 || len === 0);
+    case 5:
+      return sid !== 0 && only(0x0c) && len >= 4;
+    case 6:
+      return sid === 0 && only(1) && len === 8;
+    case 7:
+      return sid === 0 && flags === 0 && len >= 8;
+    case 8:
+      return flags === 0 && len === 4;
+    case 9:
+      return sid !== 0 && only(0x04);
+    default:
+      return len <= 16_384;
+  }
+}
+
 /** Where one direction stands between calls, as the kernel's struct h2_walk. */
 export interface WalkPosition {
   phase: 'off' | 'hdr' | 'copy' | 'skip';
@@ -52,7 +81,8 @@ export function walkCall(bytes: Uint8Array, pos: WalkPosition, cap = 16_384): Ke
       pos.hdr = [];
       const len = (h[0]! << 16) | (h[1]! << 8) | h[2]!;
       const type = h[3]!;
-      if (h[5]! & 0x80) return stop();
+      const sid = ((h[5]! << 24) | (h[6]! << 16) | (h[7]! << 8) | h[8]!) >>> 0;
+      if (sid >>> 31 || !headerLegal(type, h[4]!, len, sid)) return stop();
       pos.need = len;
       if (type === 0 || type > 9) {
         pos.phase = len ? 'skip' : 'hdr';
