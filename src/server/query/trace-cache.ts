@@ -9,11 +9,12 @@
  * their own.
  *
  * Stale answers are the risk, since spans of a trace keep arriving for a while after it ends.
- * So an entry lives `recentTtlMs` (default 2 s: the UI's follow-up calls) while the trace's
- * newest span ended less than `settledAfterMs` ago (default 30 s), and only while the store has
- * taken no spans since the load began (`writes`, the server's count of spans written: a test or
- * a user reading a trace as it fills sees every span at once); `settledTtlMs` (default 30 s)
- * once it ended before that. A load cut by its query budget (the client went, or
+ * So an entry lives only while the store has taken no spans since its load began (`writes`, the
+ * server's count of spans written: a user reading a trace as it fills sees every span at once,
+ * and so does one who imports an old capture or replays old spans into a trace already read —
+ * any span written may join any trace, through its link keys, whatever its age), and at most
+ * `recentTtlMs` (default 2 s: the UI's follow-up calls) while the trace's newest span ended less
+ * than `settledAfterMs` ago (default 30 s), `settledTtlMs` (default 30 s) once it ended before. A load cut by its query budget (the client went, or
  * --query-timeout) is never kept: the next ask should try again.
  *
  * Bounded in spans (`maxSpans`, default 40k: two traces at the walk's span limit), oldest entry
@@ -36,8 +37,8 @@ interface Entry {
   trace: LoadedTrace;
   spans: number;
   expiresMs: number;
-  /** `writes()` when the load began, for a trace that may still be growing; null once settled. */
-  writesAtLoad: number | null;
+  /** `writes()` when the load began: any span written since may belong to it. */
+  writesAtLoad: number;
 }
 
 export class TraceCache {
@@ -64,7 +65,7 @@ export class TraceCache {
   async get(id: string, load: () => Promise<{ trace: LoadedTrace | null; keep: boolean }>): Promise<LoadedTrace | null> {
     const hit = this.entries.get(id);
     if (hit !== undefined) {
-      const grown = hit.writesAtLoad !== null && this.writes !== undefined && this.writes() !== hit.writesAtLoad;
+      const grown = this.writes !== undefined && this.writes() !== hit.writesAtLoad;
       if (hit.expiresMs > this.now() && !grown) return hit.trace;
       this.drop(id);
     }
@@ -108,7 +109,7 @@ export class TraceCache {
     }
     const now = this.now();
     const settled = now - newestEndMs >= this.settledAfterMs;
-    this.entries.set(id, { trace, spans, expiresMs: now + (settled ? this.settledTtlMs : this.recentTtlMs), writesAtLoad: settled ? null : writesAtLoad });
+    this.entries.set(id, { trace, spans, expiresMs: now + (settled ? this.settledTtlMs : this.recentTtlMs), writesAtLoad });
     this.spans += spans;
   }
 
