@@ -30,7 +30,6 @@ export type TurnPriority = 'store' | 'decode';
  */
 export const TURN_BUDGET_MS = 4;
 
-
 interface Job {
   steps: Steps<unknown>;
   resolve: (value: unknown) => void;
