@@ -14,8 +14,13 @@
  * 1,690 ms at load 13-18; after (turns bounded at ~4 ms, bodies decoded 32 spans a step), 198 and
  * 201 ms at load 5 (idle p99 11-32 ms), 207-233 ms at load 9-10, 286 and 397 ms at load 13-18
  * (idle 77-143 ms), 429 ms in a full `vitest run test/e2e` beside the other suites (idle 22 ms),
- * which failed the first bound tried (idle + 300 ms). The margin at low load is thin (old 477 ms
- * against a 456 ms bound); the large-body stalls of the old code (1.4-2 s) are what it catches. Acknowledgements are
+ * which failed the first bound tried (idle + 300 ms). At load 1 the old code's p99 was 394 ms
+ * (passes the p99 bound), so the p95 is bounded too, at idle p99 + 220 ms: old p95 270 ms (load 1,
+ * bound 223: fails), 316 and 909 ms (load 6-7); new p95 33 ms (load 1), 99-154 ms (load 5),
+ * 192 ms in the full e2e run (bound 242). It does not always separate at low load: a second
+ * old run at load 1.3 had p95 172 ms and p99 308 ms and passed (5 of 6 old runs fail). Margins
+ * are tens of ms at low load: the old code's one-turn decodes of 10 MB bodies (hundreds of ms
+ * each) are what it catches. Acknowledgements are
  * checked on the server's own answer times (weft_receiver_answer_seconds): the exporters run at
  * nice 10, so their own timing includes the CPU they were not given; before bodies got a 3 s
  * decode deadline, 10 MB bodies were acknowledged 23-27 s after arrival at load 13-18.
@@ -31,6 +36,8 @@ import { PORT_FLAGS_ZERO, REPO_ROOT, cliFromSource, exited, startUntilListening 
 const LOAD_SECONDS = 20;
 const PROBE_EVERY_MS = 50;
 const BOUND_ABOVE_IDLE_MS = 450;
+/** p95 bound above the idle p99: where the old code's one-turn decodes of 10 MB bodies showed even at load 1. */
+const P95_ABOVE_IDLE_MS = 220;
 /** Spans per export of each OTel SDK exporter: the SDK default and a collector's batch. */
 const BATCHES = [512, 8192];
 /** Large bodies (32768 spans, ~10 MB, serialized by the OTel SDK) posted back to back by this many senders. */
@@ -101,7 +108,7 @@ afterAll(async () => {
 });
 
 describe('/healthz under ingest overload', () => {
-  it(`p99 stays within ${BOUND_ABOVE_IDLE_MS} ms of the idle p99 while OTel exporters overload the server`, async () => {
+  it(`p95 within ${P95_ABOVE_IDLE_MS} ms and p99 within ${BOUND_ABOVE_IDLE_MS} ms of the idle p99 while OTel exporters and 10 MB bodies overload the server`, async () => {
     dir = await mkdtemp(join(tmpdir(), 'weft-health-'));
     server = await startUntilListening(cliFromSource(['server', '--data', dir, ...PORT_FLAGS_ZERO, '--max-memory', '1024m']));
     const healthz = `http://127.0.0.1:${server.ports.query}/healthz`;
@@ -136,6 +143,7 @@ describe('/healthz under ingest overload', () => {
     if (process.env['WEFT_TEST_REPORT']) process.stdout.write(`health-under-load ${summary}\n`);
     expect(acked, summary).toBeGreaterThan(0);
     expect(largeAnswers.some((a) => (a[200] ?? 0) > 0), summary).toBe(true);
+    expect(pct(busy, 0.95), summary).toBeLessThanOrEqual(pct(idle, 0.99) + P95_ABOVE_IDLE_MS);
     expect(pct(busy, 0.99), summary).toBeLessThanOrEqual(pct(idle, 0.99) + BOUND_ABOVE_IDLE_MS);
     // Acknowledgements stay under the OTel SDK's 10 s export timeout.
     expect(answer('accepted', '0.99'), summary).toBeLessThan(10_000);
