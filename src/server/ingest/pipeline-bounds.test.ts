@@ -1,7 +1,8 @@
 /**
  * @module The pipeline's bounds that keep clients alive under overload: a batch that can never
  * fit is 413 (not "retry later"), a submit whose durable write would come after its deadline is
- * refused with 429 and a retry hint instead of waiting past the client's export timeout.
+ * refused with 429 and a retry hint instead of waiting past the client's export timeout, also
+ * when it is already in a store write that stalls.
  */
 import { describe, expect, it } from 'vitest';
 import { emptySpan, isTracingError } from '../../model/index.js';
@@ -111,5 +112,22 @@ describe('ingest pipeline bounds', () => {
     release();
     await inFlight;
     expect(writes).toBe(2);
+  });
+
+  it('answers a submit whose write stalls past the deadline with 429, and never acknowledges it when the write ends later', async () => {
+    let finish: () => void = () => undefined;
+    const stalled: SpanWriter = {
+      write: (batch): Promise<WriteResult> => new Promise((resolve) => (finish = () => resolve({ accepted: batch.length }))),
+    };
+    const pipeline = createIngestPipeline(stalled, { maxPendingSpans: 1000, maxBatchSpans: 1000, maxAckWaitMs: 50 });
+    const started = Date.now();
+    const got = await outcome(pipeline.submit(spans(10)));
+    expect(got).toMatchObject({ ok: false, status: 429, code: 'TRC_INGEST_OVERLOADED' });
+    expect(got.retryAfterMs).toBeGreaterThanOrEqual(1000);
+    expect(Date.now() - started).toBeLessThan(2000);
+    // The store finishes later: nothing is answered twice, and the pipeline drains.
+    finish();
+    await pipeline.close();
+    expect(pipeline.stats().writtenSpans).toBe(10);
   });
 });

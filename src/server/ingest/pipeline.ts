@@ -62,6 +62,10 @@ interface Pending {
   /** Clock time by which the submit must be acknowledged or refused. */
   deadline: number;
   timer: NodeJS.Timeout | null;
+  /** Taken into a store write (no longer in the queue). */
+  inWrite: boolean;
+  /** Answered already (resolved, or refused at its deadline while its write went on). */
+  settled: boolean;
   resolve: () => void;
   reject: (err: unknown) => void;
 }
@@ -141,8 +145,20 @@ class GroupCommitPipeline implements IngestPipeline {
     return new TracingError('TRC_INGEST_OVERLOADED', `ingest overloaded: ${why}; retry in ${retryAfterMs / 1000} s`, { httpStatus: 429, retryable: true, retryAfterMs });
   }
 
-  /** Refuses a still-queued submit whose deadline passed (or cannot be met); nothing of it is stored. */
+  /**
+   * Refuses a submit whose deadline passed (or cannot be met). A queued one is dropped, nothing
+   * of it stored. One already in a write that has not finished is answered too (the client's
+   * export timeout does not wait for a stalled store, e.g. a ClickHouse paused for 7 s): its
+   * spans may still become durable, and a retry stores them again, which reads de-duplicate
+   * (`sid`); what is never allowed is an ack for spans that are not durable.
+   */
   private expire(p: Pending, why: string): void {
+    if (p.inWrite) {
+      if (p.settled) return;
+      p.settled = true;
+      p.reject(this.overloaded(p.spans.length, why));
+      return;
+    }
     const i = this.queue.indexOf(p);
     if (i < 0) return;
     this.queue.splice(i, 1);
@@ -178,7 +194,7 @@ class GroupCommitPipeline implements IngestPipeline {
       return Promise.reject(this.overloaded(spans.length, `${pending} spans pending would not be durable within ${this.maxAckWaitMs} ms at the measured store rate`));
     }
     return new Promise<void>((resolve, reject) => {
-      const p: Pending = { spans, resolve, reject, deadline: this.now() + this.maxAckWaitMs, timer: null };
+      const p: Pending = { spans, resolve, reject, deadline: this.now() + this.maxAckWaitMs, timer: null, inWrite: false, settled: false };
       // A store write that hangs must not hold queued clients past their deadline either.
       p.timer = setTimeout(() => this.expire(p, `not written within ${this.maxAckWaitMs} ms`), this.maxAckWaitMs);
       p.timer.unref();
@@ -218,7 +234,7 @@ class GroupCommitPipeline implements IngestPipeline {
       const next = this.queue[0] as Pending;
       if (group.length > 0 && count + next.spans.length > this.opts.maxBatchSpans) break;
       this.queue.shift();
-      if (next.timer) clearTimeout(next.timer);
+      next.inWrite = true;
       group.push(next);
       count += next.spans.length;
     }
@@ -234,17 +250,26 @@ class GroupCommitPipeline implements IngestPipeline {
       this.spansPerMs = this.spansPerMs === 0 ? rate : this.spansPerMs * (1 - RATE_EWMA_WEIGHT) + rate * RATE_EWMA_WEIGHT;
       this.writtenSpans += count;
       this.batches++;
-      for (const p of group) p.resolve();
+      for (const p of group) this.settle(p, null);
     } catch (cause) {
       this.opts.logger?.error({ err: cause, spans: count }, 'store write failed');
       const err = storeWriteError(count, cause);
-      for (const p of group) p.reject(err);
+      for (const p of group) this.settle(p, err);
     } finally {
       this.inFlightSpans = 0;
       this.writing = false;
     }
     if (this.queue.length > 0) this.kick();
     else this.notifyDrained();
+  }
+
+  /** Answers a written submit (unless its deadline already answered it) and stops its timer. */
+  private settle(p: Pending, err: unknown): void {
+    if (p.timer) clearTimeout(p.timer);
+    if (p.settled) return;
+    p.settled = true;
+    if (err === null) p.resolve();
+    else p.reject(err);
   }
 
   private notifyDrained(): void {
