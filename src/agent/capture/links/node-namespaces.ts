@@ -118,7 +118,7 @@ export function createNodeNamespaces(o: NodeNamespacesOptions): NodeNamespaces {
   const specs = o.netns.length > 0 ? o.netns : [''];
   let current = new Set<number>();
   let addresses = new Map<string, number>();
-  /** A pod's addresses, read once when it is first seen (by inode). */
+  /** A pod's addresses, read when it is first seen with one (by inode). */
   const podAddresses = new Map<number, string[]>();
   /** Pods seen without an address yet, by inode: when first seen. */
   const podsWithoutAddresses = new Map<number, number>();
