@@ -19,10 +19,10 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { runSoakLoad, type SoakLoadResult } from './soak-load-child.js';
 
 const ROOT = join(fileURLToPath(import.meta.url), '..', '..');
 const WEFT_ARGS = ['--import', 'tsx', join(ROOT, 'src', 'cli', 'main.ts')];
-const LOAD = join(ROOT, 'bench', 'soak-load.ts');
 const PROBE_EVERY_MS = 100;
 
 /** `n` distinct free ports (held open together while chosen, so none is handed out twice). */
@@ -41,35 +41,12 @@ async function freePorts(n: number): Promise<number[]> {
   return ports;
 }
 
-interface LoadResult {
-  kind: string;
-  sentSpans: number;
-  ackedSpans: number;
-  failedSpans: number;
-  clientDroppedSpans: number;
-  ackP50Ms: number;
-  ackP99Ms: number;
-  ackMaxMs: number;
-  ackedP50Ms: number;
-  ackedP99Ms: number;
-}
+type LoadResult = SoakLoadResult;
 
 function runLoad(kind: 'proto' | 'json' | 'grpc', url: string, rate: number, seconds: number, worker: string): Promise<LoadResult> {
   // The exporters run at the lowest CPU priority: on a 2-core VM they would otherwise take the
   // server's CPU, which real clients on other machines do not (WEFT_BENCH_OVERLOAD_NICE=0 to share).
-  const nice = process.env['WEFT_BENCH_OVERLOAD_NICE'] ?? '19';
-  const child = spawn('nice', ['-n', nice, process.execPath, '--import', 'tsx', LOAD, kind, url, String(Math.round(rate)), String(seconds), worker, '/dev/null'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
-  let out = '';
-  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-  return new Promise((resolve, reject) => {
-    child.once('exit', (code) => {
-      try {
-        resolve(JSON.parse(out.trim().split('\n').pop() ?? '') as LoadResult);
-      } catch {
-        reject(new Error(`load ${kind} exited ${code} without a result: ${out}`));
-      }
-    });
-  });
+  return runSoakLoad({ kind, url, rate, seconds, worker, nice: process.env['WEFT_BENCH_OVERLOAD_NICE'] ?? '19' });
 }
 
 function pct(xs: number[], p: number): number {

@@ -24,11 +24,11 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { weftFilterProgIds } from '../src/agent/capture/tc-leftovers.js';
+import { runSoakLoad, type SoakLoadResult } from './soak-load-child.js';
 
 const ROOT = join(fileURLToPath(import.meta.url), '..', '..');
 // The sources through tsx, not bin/weft.js: that prefers dist/, which may be an older build.
 const WEFT_ARGS = ['--import', 'tsx', join(ROOT, 'src', 'cli', 'main.ts')];
-const LOAD = join(ROOT, 'bench', 'soak-load.ts');
 const SECONDS = Number(process.env['WEFT_SOAK_SECONDS'] ?? 600);
 const CALIBRATE_S = Number(process.env['WEFT_SOAK_CALIBRATE_S'] ?? 40);
 const SERVER_KILL_S = Number(process.env['WEFT_SOAK_SERVER_KILL_S'] ?? 75);
@@ -135,40 +135,15 @@ function progAlive(id: number): boolean {
   }
 }
 
-interface LoadResult {
-  kind: string;
-  service: string;
-  sentSpans: number;
-  ackedSpans: number;
-  failedSpans: number;
-  clientDroppedSpans: number;
-  exports: number;
-  failedExports: number;
-  ackP50Ms: number;
-  ackP99Ms: number;
-  ackMaxMs: number;
-  ackedP50Ms: number;
-  ackedP99Ms: number;
-}
+type LoadResult = SoakLoadResult;
 
-function runLoad(kind: 'proto' | 'json' | 'grpc', rate: number, seconds: number, worker: string): Promise<LoadResult & { ackedFile: string }> {
+async function runLoad(kind: 'proto' | 'json' | 'grpc', rate: number, seconds: number, worker: string): Promise<LoadResult & { ackedFile: string }> {
   const url = kind === 'grpc' ? `http://127.0.0.1:${ports.otlpGrpc}` : `http://127.0.0.1:${ports.otlpHttp}/v1/traces`;
   const ackedFile = join(dir, `acked-${worker}.txt`);
   // Exporters at the lowest CPU priority, as clients on other machines would not take the
   // server's CPU (the VM has 2 cores); WEFT_SOAK_NICE=0 to share it equally.
-  const nice = process.env['WEFT_SOAK_NICE'] ?? '19';
-  const child = spawn('nice', ['-n', nice, process.execPath, '--import', 'tsx', LOAD, kind, url, String(Math.round(rate)), String(seconds), worker, ackedFile], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
-  let out = '';
-  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-  return new Promise((resolve, reject) => {
-    child.once('exit', (code) => {
-      try {
-        resolve({ ...(JSON.parse(out.trim().split('\n').pop() ?? '') as LoadResult), ackedFile });
-      } catch {
-        reject(new Error(`load ${kind} exited ${code} without a result: ${out}`));
-      }
-    });
-  });
+  const got = await runSoakLoad({ kind, url, rate, seconds, worker, ackedFile, nice: process.env['WEFT_SOAK_NICE'] ?? '19' });
+  return { ...got, ackedFile };
 }
 
 /** Hostile queries, each with what a correct server answers. */

@@ -47,6 +47,7 @@ import { launchChromium } from '../test/ui/browser.js';
 import { startWeftUp, type WeftUp } from '../test/ui/weft-up.js';
 import { emptySpan } from '../src/model/index.js';
 import type { SpanRecord } from '../src/model/index.js';
+import { rng } from './prng.js';
 
 const ROOT = new URL('../', import.meta.url).pathname;
 /** The span fields a compact answer keeps (the contract's; weft-api.ts has the same list). */
@@ -120,18 +121,6 @@ function stats(frames: readonly number[], work: readonly number[]): FrameStats {
     frameMaxMs: round(Math.max(0, ...frames)),
     workP50Ms: round(percentile(work, 50)),
     workP95Ms: round(percentile(work, 95)),
-  };
-}
-
-/** A deterministic PRNG (mulberry32), so every run draws the same traces. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }
 

@@ -25,13 +25,13 @@
  * nice 10, so their own timing includes the CPU they were not given; before bodies got a 3 s
  * decode deadline, 10 MB bodies were acknowledged 23-27 s after arrival at load 13-18.
  */
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { otlpProtobufPayload } from '../../bench/otlp-payload.js';
-import { PORT_FLAGS_ZERO, REPO_ROOT, cliFromSource, exited, startUntilListening } from './cli-process.js';
+import { runSoakLoad, type SoakLoadResult } from '../../bench/soak-load-child.js';
+import { PORT_FLAGS_ZERO, cliFromSource, exited, startUntilListening } from './cli-process.js';
 
 const LOAD_SECONDS = 20;
 const PROBE_EVERY_MS = 50;
@@ -44,29 +44,8 @@ const BATCHES = [512, 8192];
 const LARGE_SENDERS = 3;
 const LARGE_SPANS = 32768;
 
-interface LoadResult {
-  ackedSpans: number;
-  failedSpans: number;
-  ackedP99Ms: number;
-}
-
-function load(url: string, batch: number, worker: string): Promise<LoadResult> {
-  const child = spawn('nice', ['-n', '10', process.execPath, '--import', 'tsx', join(REPO_ROOT, 'bench', 'soak-load.ts'), 'proto', url, '0', String(LOAD_SECONDS), worker, '/dev/null'], {
-    cwd: REPO_ROOT,
-    env: { ...process.env, WEFT_LOAD_BATCH: String(batch) },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  let out = '';
-  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-  return new Promise((resolve, reject) => {
-    child.once('exit', (code) => {
-      try {
-        resolve(JSON.parse(out.trim().split('\n').pop() ?? '') as LoadResult);
-      } catch {
-        reject(new Error(`load exited ${code}: ${out}`));
-      }
-    });
-  });
+function load(url: string, batch: number, worker: string): Promise<SoakLoadResult> {
+  return runSoakLoad({ kind: 'proto', url, rate: 0, seconds: LOAD_SECONDS, worker, nice: '10', env: { WEFT_LOAD_BATCH: String(batch) } });
 }
 
 /** POSTs `body` back to back until `untilMs`; answers by status. */

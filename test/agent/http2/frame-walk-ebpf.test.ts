@@ -39,18 +39,7 @@ got = 0
 while got < len(data): got += len(b.recv(7000))
 print('ok')
 `;
-
-/** A deterministic PRNG (mulberry32), so a failure names its seed. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { rng } from '../../../bench/prng.js';
 
 function frame(type: number, flags: number, stream: number, len: number, fill: number): Buffer {
   const b = Buffer.alloc(9 + len, fill);

@@ -239,18 +239,8 @@ export function fillSpanChunk(chunk: DuckDBDataChunk, rowOffset: number, part: r
     }
     return out;
   };
-  const u64 = (field: keyof SpanRecord): ChunkCell[] => {
-    const out = new Array<ChunkCell>(n);
-    for (let i = 0; i < n; i++) {
-      const v = (part[i] as SpanRow).span[field] as number;
-      if (Number.isSafeInteger(v) && v >= 0) out[i] = v;
-      else {
-        out[i] = 0;
-        warn(i, field, v);
-      }
-    }
-    return out;
-  };
+  // A JS number is exact up to 2^53: past that an unsigned 64-bit value was already rounded.
+  const u64 = (field: keyof SpanRecord): ChunkCell[] => u(field, Number.MAX_SAFE_INTEGER);
   const i64null = (field: keyof SpanRecord): ChunkCell[] => {
     const out = new Array<ChunkCell>(n);
     for (let i = 0; i < n; i++) {
