@@ -17,8 +17,7 @@ import { constants, gzip } from 'node:zlib';
 import type { FastifyPluginAsync } from 'fastify';
 import { installQueryErrorHandler, traceNotFound } from './query-errors.js';
 import { requestBudget, type QueryContext } from './query-context.js';
-import { toApiTrace } from './span-json.js';
-import { toTraceColumns } from './trace-columns.js';
+import { traceColumnsOf } from './trace-columns.js';
 
 /** Below this many bytes an answer is sent uncompressed (compression would save little). */
 const GZIP_MIN_BYTES = 32 * 1024;
@@ -55,7 +54,7 @@ export function traceColumnsApi(ctx: QueryContext): FastifyPluginAsync {
       // encoded answer is kept with it, for as long as the trace is.
       let body = encoded.get(trace);
       if (body === undefined) {
-        body = JSON.stringify(toTraceColumns(toApiTrace(trace), trace.truncated === true));
+        body = JSON.stringify(traceColumnsOf(trace, trace.truncated === true));
         encoded.set(trace, body);
       }
       const t2 = performance.now();

@@ -12,7 +12,11 @@
  * for the span a person opens. The columns are derived from the same `ApiSpan`s as the JSON
  * answer, generically by key, so a field added there arrives here without an edit.
  */
-import type { ApiSpan, ApiTrace } from './span-json.js';
+import { durationNano } from '../../model/index.js';
+import type { SpanRecord } from '../../model/index.js';
+import type { AssembledTrace, TraceNode } from '../tracing/trace.js';
+import { hopBetween, toApiSpan } from './span-json.js';
+import type { ApiSpan, ApiSpanEvent, ApiTrace } from './span-json.js';
 
 export const TRACE_COLUMNS_FORMAT = 'weft-columns/1';
 
@@ -60,7 +64,10 @@ type EmptyKind = 'null' | 'array' | 'object';
 function emptyKind(v: unknown): EmptyKind | null {
   if (v === null || v === undefined) return 'null';
   if (Array.isArray(v)) return v.length === 0 ? 'array' : null;
-  if (typeof v === 'object' && Object.keys(v).length === 0) return 'object';
+  if (typeof v === 'object') {
+    for (const _k in v) return null;
+    return 'object';
+  }
   return null;
 }
 
@@ -80,15 +87,21 @@ function commonEmpty(values: readonly unknown[]): EmptyKind {
 function stringTable(): { strings: string[]; index: (s: string) => number } {
   const strings: string[] = [''];
   const at = new Map<string, number>([['', 0]]);
+  let last = '';
+  let lastIndex = 0;
   return {
     strings,
     index(s) {
+      // Runs of one value are common (a service's spans sit together): no lookup for those.
+      if (s === last) return lastIndex;
       let i = at.get(s);
       if (i === undefined) {
         i = strings.length;
         strings.push(s);
         at.set(s, i);
       }
+      last = s;
+      lastIndex = i;
       return i;
     },
   };
@@ -231,6 +244,206 @@ export function toTraceColumns(trace: ApiTrace, truncated: boolean): TraceColumn
     truncated,
     count: n,
     baseUnixNano: base.toString(),
+    strings: table.strings,
+    parent,
+    columns,
+  };
+}
+
+/**
+ * The ApiSpan keys `toApiSpan` computes (everything else it copies from the SpanRecord as is):
+ * `traceColumnsOf` reads these from the node, the rest from `node.span` by key. A test checks that
+ * every other key of `toApiSpan`'s answer is the record's own value, so a field converted there
+ * must be added here.
+ */
+export const COMPUTED_API_KEYS: ReadonlySet<string> = new Set([
+  'id',
+  'parentId',
+  'startTimeUnixNano',
+  'endTimeUnixNano',
+  'durationNano',
+  'linkReason',
+  'confidence',
+  'clockOffsetNano',
+  'possibleParents',
+  'events',
+  'hop',
+]);
+
+const NO_EVENTS: readonly ApiSpanEvent[] = [];
+
+/**
+ * One reader per record field: `span[key]` with a variable key is a megamorphic lookup per
+ * value, most of a column's cost; a property read at a fixed site is a few instructions. The
+ * mapped type makes a new SpanRecord field a compile error here until it has its reader.
+ */
+const FIELD_READERS: { readonly [K in keyof SpanRecord]-?: (s: SpanRecord) => SpanRecord[K] } = {
+  traceId: (s) => s.traceId,
+  spanId: (s) => s.spanId,
+  parentSpanId: (s) => s.parentSpanId,
+  name: (s) => s.name,
+  kind: (s) => s.kind,
+  service: (s) => s.service,
+  startTimeUnixNano: (s) => s.startTimeUnixNano,
+  endTimeUnixNano: (s) => s.endTimeUnixNano,
+  statusCode: (s) => s.statusCode,
+  statusMessage: (s) => s.statusMessage,
+  attributes: (s) => s.attributes,
+  resource: (s) => s.resource,
+  events: (s) => s.events,
+  source: (s) => s.source,
+  origin: (s) => s.origin,
+  observationPoint: (s) => s.observationPoint,
+  protocol: (s) => s.protocol,
+  requestType: (s) => s.requestType,
+  requestDomain: (s) => s.requestDomain,
+  requestResource: (s) => s.requestResource,
+  endpoint: (s) => s.endpoint,
+  requestId: (s) => s.requestId,
+  responseStatus: (s) => s.responseStatus,
+  responseCode: (s) => s.responseCode,
+  responseException: (s) => s.responseException,
+  ipVersion: (s) => s.ipVersion,
+  clientIp: (s) => s.clientIp,
+  serverIp: (s) => s.serverIp,
+  clientPort: (s) => s.clientPort,
+  serverPort: (s) => s.serverPort,
+  transport: (s) => s.transport,
+  reqTcpSeq: (s) => s.reqTcpSeq,
+  respTcpSeq: (s) => s.respTcpSeq,
+  hostId: (s) => s.hostId,
+  processId: (s) => s.processId,
+  processName: (s) => s.processName,
+  threadIdReq: (s) => s.threadIdReq,
+  threadIdResp: (s) => s.threadIdResp,
+  interfaceName: (s) => s.interfaceName,
+  xRequestIdReq: (s) => s.xRequestIdReq,
+  xRequestIdResp: (s) => s.xRequestIdResp,
+  syscallTraceIdReq: (s) => s.syscallTraceIdReq,
+  syscallTraceIdResp: (s) => s.syscallTraceIdResp,
+  warnings: (s) => s.warnings,
+};
+
+/** Column values of one record field, `null` for undefined (as the ApiSpan transposition gives). */
+function fieldValues(nodes: readonly TraceNode[], key: string): unknown[] {
+  const n = nodes.length;
+  const out = new Array<unknown>(n);
+  const read = (FIELD_READERS as Record<string, ((s: SpanRecord) => unknown) | undefined>)[key];
+  if (read === undefined) {
+    for (let i = 0; i < n; i++) out[i] = ((nodes[i] as TraceNode).span as unknown as Record<string, unknown>)[key] ?? null;
+  } else {
+    for (let i = 0; i < n; i++) out[i] = read((nodes[i] as TraceNode).span) ?? null;
+  }
+  return out;
+}
+
+/** `v` as an exact Number, or null past 2^53. */
+function exact(v: bigint): number | null {
+  const d = Number(v);
+  return Number.isSafeInteger(d) ? d : null;
+}
+
+/**
+ * The assembled trace as columns, the same answer as `toTraceColumns(toApiTrace(trace))`, built
+ * from the nodes without an ApiSpan per span: each column's values are read straight from the
+ * records (times as numbers after the base, no decimal text in between), then typed by the same
+ * `columnOf`. For a 10k-span trace the ApiSpans (fifty keys each, four BigInt-to-text
+ * conversions), their transposition and the text-to-number parse back were most of the encoding
+ * time and of its garbage. The keys and their order are `toApiSpan`'s, so a field added there
+ * arrives here too.
+ */
+export function traceColumnsOf(trace: AssembledTrace, truncated: boolean): TraceColumns {
+  const nodes = trace.nodes;
+  const n = nodes.length;
+  const first = nodes[0];
+  const keys = first === undefined ? [] : Object.keys(toApiSpan(first.span, first));
+  const indexOf = new Map<string, number>();
+  for (let i = 0; i < n; i++) indexOf.set((nodes[i] as TraceNode).id, i);
+  const nodeById = (id: string | null): TraceNode | undefined => (id === null ? undefined : nodes[indexOf.get(id) ?? -1]);
+  // The earliest non-negative start, as earliestStart reads it from the decimal texts.
+  let base: bigint | null = null;
+  for (const node of nodes) {
+    const v = node.span.startTimeUnixNano;
+    if (v >= 0n && (base === null || v < base)) base = v;
+  }
+  const base0 = base ?? 0n;
+  const table = stringTable();
+  const columns: Record<string, TraceColumn> = {};
+  const text = (f: (node: TraceNode) => bigint): string[] => nodes.map((node) => f(node).toString());
+  for (const key of keys) {
+    let values: unknown[];
+    switch (key) {
+      case 'id':
+        values = nodes.map((node) => node.id);
+        break;
+      case 'parentId':
+        values = nodes.map((node) => node.parentId);
+        break;
+      case 'startTimeUnixNano':
+      case 'endTimeUnixNano': {
+        const at = key === 'startTimeUnixNano' ? (s: SpanRecord): bigint => s.startTimeUnixNano : (s: SpanRecord): bigint => s.endTimeUnixNano;
+        const ns = new Array<number>(n);
+        let ok = true;
+        for (let i = 0; ok && i < n; i++) {
+          const d = exact(at((nodes[i] as TraceNode).span) - base0);
+          if (d === null) ok = false;
+          else ns[i] = d;
+        }
+        if (ok) {
+          columns[key] = { type: 'ns', values: ns };
+          continue;
+        }
+        values = text((node) => at(node.span));
+        break;
+      }
+      case 'durationNano':
+      case 'clockOffsetNano': {
+        const at = key === 'durationNano' ? (node: TraceNode): bigint => durationNano(node.span) : (node: TraceNode): bigint => node.clockOffsetNano;
+        const d = new Array<number>(n);
+        let ok = true;
+        for (let i = 0; ok && i < n; i++) {
+          const v = exact(at(nodes[i] as TraceNode));
+          if (v === null) ok = false;
+          else d[i] = v;
+        }
+        if (ok) {
+          columns[key] = { type: 'decimal', values: d };
+          continue;
+        }
+        values = text(at);
+        break;
+      }
+      case 'linkReason':
+        values = nodes.map((node) => node.linkReason);
+        break;
+      case 'confidence':
+        values = nodes.map((node) => node.confidence);
+        break;
+      case 'possibleParents':
+        values = nodes.map((node) => node.possibleParents);
+        break;
+      case 'events':
+        values = nodes.map((node) =>
+          node.span.events.length === 0 ? NO_EVENTS : node.span.events.map((e) => ({ timeUnixNano: e.timeUnixNano.toString(), name: e.name, attributes: e.attributes })),
+        );
+        break;
+      case 'hop':
+        values = nodes.map((node) => (node.linkReason === 'tcp_seq' ? hopBetween(nodeById(node.parentId), node) : null));
+        break;
+      default:
+        values = fieldValues(nodes, key);
+    }
+    columns[key] = columnOf(key, values, base0, table.index);
+  }
+  const parent = nodes.map((node) => (node.parentId === null ? -1 : (indexOf.get(node.parentId) ?? -1)));
+  return {
+    format: TRACE_COLUMNS_FORMAT,
+    traceId: trace.traceId,
+    services: trace.services,
+    warnings: trace.warnings,
+    truncated,
+    count: n,
+    baseUnixNano: base0.toString(),
     strings: table.strings,
     parent,
     columns,
