@@ -1,3 +1,5 @@
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import type { DataEvent } from '../capture/capture-event.js';
@@ -230,6 +232,34 @@ describe('session table', () => {
     fc.assert(fc.property(fc.shuffledSubarray(events, { minLength: 4, maxLength: 4 }), (shuffled) => {
       expect(run(shuffled)).toEqual(expected);
     }));
+  });
+});
+
+describe('memory', () => {
+  it("a connection does not keep its first event's poll buffer alive", async () => {
+    // eBPF payloads are views into the poll's copy (up to 4 MiB): a connection holding its first
+    // event kept that whole poll for its life.
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    const t = createSessionTable(options());
+    const text = 'Q 1\n';
+    const freed = ((): WeakRef<ArrayBuffer> => {
+      const poll = new ArrayBuffer(1 << 20);
+      const bytes = new Uint8Array(poll, 4096, text.length);
+      bytes.set(Buffer.from(text, 'latin1'));
+      t.push([data({ direction: 'egress', startUnixNano: 1000n, text, payload: bytes })]);
+      return new WeakRef(poll);
+    })();
+    // Complete the message (its bytes go to the parser), leaving the connection open and idle.
+    const spans = t.push([data({ direction: 'ingress', startUnixNano: 2000n, text: 'A 1\n' })]);
+    spans.push(...t.sweep(3000n + DEFAULT_SESSION_OPTIONS.messageIdleNano));
+    expect(spans.map((s) => s.requestResource)).toEqual(['1']);
+    expect(t.stats().connections).toBe(1);
+    for (let i = 0; i < 5 && freed.deref() !== undefined; i++) {
+      await new Promise((r) => setTimeout(r, 10));
+      gc();
+    }
+    expect(freed.deref()).toBeUndefined();
   });
 });
 

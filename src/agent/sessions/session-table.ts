@@ -72,8 +72,11 @@ export interface SessionStats {
 
 type Side = 'client' | 'server';
 
+/** What a connection keeps of its first event: who and where, never its bytes (see onData). */
+type ConnectionFacts = Omit<DataEvent, 'payload' | 'kept'>;
+
 interface Connection {
-  ev: DataEvent; // first event: 5-tuple, pid, comm
+  ev: ConnectionFacts; // first event: 5-tuple, pid, comm
   protocol: L7Protocol | null;
   l7: L7Connection | null;
   detectAttempts: number;
@@ -409,7 +412,10 @@ export function createSessionTable(options: SessionOptions): SessionTable {
       if (conns.size >= options.maxConnections) evictOldest(out);
       const hinted = sideHints.get(ev.socketId) ?? null;
       sideHints.delete(ev.socketId);
-      conn = { ev, protocol: null, l7: null, detectAttempts: 0, side: hinted, building: null, detectEvents: null, lastSeenUnixNano: 0n, oldestPendingUnixNano: 0n, snapshots: [], evidenceOpen: null };
+      // The event's bytes are a view into its whole poll buffer (megabytes under load): kept for
+      // the connection's life, every connection would pin the poll it first appeared in.
+      const { payload: _payload, kept: _kept, ...facts } = ev;
+      conn = { ev: facts, protocol: null, l7: null, detectAttempts: 0, side: hinted, building: null, detectEvents: null, lastSeenUnixNano: 0n, oldestPendingUnixNano: 0n, snapshots: [], evidenceOpen: null };
       stats.connections++;
       conns.set(ev.socketId, conn);
     }

@@ -39,6 +39,8 @@ interface Pending {
   payload: Buffer;
   wireLength: number;
   unixNano: bigint;
+  /** `payload` is this entry's own copy, not a view into the capture's buffer. */
+  owned: boolean;
 }
 
 interface Direction {
@@ -205,12 +207,19 @@ export function createPacketFlows(o: PacketFlowOptions = {}): PacketFlows {
           stats.retransmittedBytes += p.wireLength;
           retransmittedSegments++;
         } else {
-          d.pending.push({ seq, payload: p.payload, wireLength: p.wireLength, unixNano });
+          d.pending.push({ seq, payload: p.payload, wireLength: p.wireLength, unixNano, owned: false });
           if (ahead < 0) {
             stats.retransmittedBytes += -ahead;
             retransmittedSegments++;
           }
           drain(f, d, egress, d.pending.length > maxPending, out);
+          // A segment left waiting for an earlier one may wait long (or for a loss that never
+          // fills): it keeps a copy, not a view that pins the live capture's whole poll buffer.
+          for (const w of d.pending) {
+            if (w.owned) continue;
+            w.payload = Buffer.from(w.payload);
+            w.owned = true;
+          }
         }
       }
       if (p.fin) d.fin = true;
