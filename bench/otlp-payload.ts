@@ -4,9 +4,10 @@
  * same bytes an application's OTLP/proto exporter sends.
  */
 import { SpanKind, SpanStatusCode, context, trace } from '@opentelemetry/api';
-import { ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
+import { JsonTraceSerializer, ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 
 /**
  * One ExportTraceServiceRequest of about `spanCount` spans: traces of an HTTP server span, an
@@ -14,6 +15,21 @@ import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '
  * instrumentations set, and an exception event on one span in twenty.
  */
 export function otlpProtobufPayload(spanCount: number): { bytes: Uint8Array; spans: number } {
+  const spans = sdkSpans(spanCount);
+  const bytes = ProtobufTraceSerializer.serializeRequest(spans);
+  if (!bytes) throw new Error('the OTel serializer produced no bytes');
+  return { bytes, spans: spans.length };
+}
+
+/** The same request as OTLP/JSON, serialized by the SDK's JSON serializer (what the OTLP/HTTP JSON exporter sends). */
+export function otlpJsonPayload(spanCount: number): { bytes: Uint8Array; spans: number } {
+  const spans = sdkSpans(spanCount);
+  const bytes = JsonTraceSerializer.serializeRequest(spans);
+  if (!bytes) throw new Error('the OTel serializer produced no bytes');
+  return { bytes, spans: spans.length };
+}
+
+function sdkSpans(spanCount: number): ReadableSpan[] {
   const exporter = new InMemorySpanExporter();
   const provider = new BasicTracerProvider({
     resource: resourceFromAttributes({
@@ -88,8 +104,5 @@ export function otlpProtobufPayload(spanCount: number): { bytes: Uint8Array; spa
     server.end();
     made += 4;
   }
-  const spans = exporter.getFinishedSpans().slice(0, spanCount);
-  const bytes = ProtobufTraceSerializer.serializeRequest(spans);
-  if (!bytes) throw new Error('the OTel serializer produced no bytes');
-  return { bytes, spans: spans.length };
+  return exporter.getFinishedSpans().slice(0, spanCount);
 }

@@ -34,6 +34,8 @@ import type { IngestPipeline } from './ingest/pipeline.js';
 import { decodeBacklogMs, takeLongestTurnMs, turnStats } from './cpu-turns.js';
 import { eventLoopDelayCollector } from './event-loop-delay.js';
 import { createLatencyWindow } from './latency-window.js';
+import { openFrontDoor } from './front-door.js';
+import type { FrontDoor } from './front-door.js';
 import { createMetricsRegistry, newReceiverCounters, receiverSamples } from './metrics.js';
 import type { MetricSample, MetricsRegistry, ReceiverCounters } from './metrics.js';
 import { createApmTraceFetcher } from './apm-clients/index.js';
@@ -471,11 +473,32 @@ export async function startServer(config: WeftConfig, options: StartServerOption
     await query.register(completionApi, { reader: store, limits: TRACE_WALK_LIMITS });
     if (options.ui) await options.ui(query, { ports, tokenRequired: config.token !== null });
     else query.get('/', async (_req, reply) => reply.type('text/plain; charset=utf-8').send('Weft query API: see /api/v1/traces/{traceId}, /healthz, /metrics\n'));
+    // The query port belongs to a thread that answers /healthz and /metrics and passes the rest
+    // to this server on an internal loopback port (front-door.ts: why). It stops last.
+    let front: FrontDoor | null = null;
+    closers.push(async () => front?.close());
     closers.push(() => {
+      front?.markClosing();
       shutdown.closing = true;
       return closeWithin(query.close(), CLOSE_GRACE_MS);
     });
-    ports.query = await listen(query, config.host, config.ports.query, 'the query API');
+    const upstreamPort = await listen(query, '127.0.0.1', 0, 'the query API (internal)');
+    try {
+      front = await openFrontDoor({
+        host: config.host,
+        port: config.ports.query,
+        upstream: query.server,
+        upstreamPort,
+        token: config.token,
+        store: store.kind,
+        scrape: () => metrics.scrape(),
+        headersTimeoutMs: Math.min(HEADERS_TIMEOUT_MS, config.requestTimeoutMs),
+        idleTimeoutMs: config.requestTimeoutMs,
+      });
+    } catch (err) {
+      throw new TracingError('TRC_SERVER_LISTEN', `cannot listen for the query API on ${config.host}:${config.ports.query}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+    }
+    ports.query = front.port;
 
 
     let closing: Promise<void> | null = null;
