@@ -47,4 +47,37 @@ describe('DuckDB span rows', () => {
       await store.close();
     }
   });
+
+  it('stores each span its own resource when neighbours share, differ in one value, in key order or in size', async () => {
+    const store = await openDuckDbStore({ path: join(dir, 'resources.duckdb') });
+    try {
+      const shared = { 'host.name': 'a', 'process.pid': 7, 'k8s.pod': 'p' };
+      const resources = [
+        shared,
+        { ...shared },
+        { ...shared, 'process.pid': 8 },
+        { 'process.pid': 8, 'host.name': 'a', 'k8s.pod': 'p' },
+        { 'host.name': 'a', 'process.pid': 8 },
+        {},
+        {},
+        { 'host.name': 'a', 'process.pid': 8, 'k8s.pod': 'p', extra: true },
+        { 'host.name': 'a', 'process.pid': 8, 'k8s.pod': 'p', extra: true },
+      ];
+      const spans = resources.map((resource, i) => ({
+        ...emptySpan({ source: 'app', origin: 'otlp', observationPoint: 'app' }),
+        traceId: 'feedfeedfeedfeedfeedfeedfeedfeed',
+        spanId: `00000000000000${String(i).padStart(2, '0')}`,
+        resource: { ...resource },
+      }));
+      await store.write(spans);
+      const got = await store.getTrace('feedfeedfeedfeedfeedfeedfeedfeed');
+      const bySpan = new Map(got.map((s) => [s.spanId, s]));
+      spans.forEach((s) => {
+        expect(bySpan.get(s.spanId)?.resource).toStrictEqual(s.resource);
+        expect(JSON.stringify(bySpan.get(s.spanId)?.resource)).toBe(JSON.stringify(s.resource));
+      });
+    } finally {
+      await store.close();
+    }
+  });
 });

@@ -197,6 +197,36 @@ function jsonOrNull(o: Record<string, AttributeValue>): string | null {
   return null;
 }
 
+/** Same own keys in the same order with the same values (what makes JSON.stringify give the same text). */
+function sameRecord(a: Record<string, AttributeValue>, b: Record<string, AttributeValue>): boolean {
+  const ka = Object.keys(a);
+  const kb = Object.keys(b);
+  if (ka.length !== kb.length) return false;
+  for (let i = 0; i < ka.length; i++) {
+    const k = ka[i] as string;
+    if (k !== kb[i] || a[k] !== b[k]) return false;
+  }
+  return true;
+}
+
+/**
+ * Resource JSON per row: the spans of one request share one resource (each span holds its own
+ * copy, equal to the previous span's), so its text is reused while the copies are equal instead
+ * of serialized again for every span (~290 bytes for an SDK resource).
+ */
+function resourceColumn(part: readonly SpanRow[]): ChunkCell[] {
+  const out = new Array<ChunkCell>(part.length);
+  let last: Record<string, AttributeValue> | null = null;
+  let lastJson: string | null = null;
+  for (let i = 0; i < part.length; i++) {
+    const r = (part[i] as SpanRow).span.resource;
+    if (last === null || (r !== last && !sameRecord(r, last))) lastJson = jsonOrNull(r);
+    last = r;
+    out[i] = lastJson;
+  }
+  return out;
+}
+
 /** A span plus the store's ordinal and identity hash, ready to become one row. */
 export interface SpanRow {
   ord: bigint;
@@ -283,7 +313,7 @@ export function fillSpanChunk(chunk: DuckDBDataChunk, rowOffset: number, part: r
     enumCol(STATUS_CODES, (s) => s.statusCode),
     str((s) => nonEmpty(s.statusMessage)),
     str((s) => jsonOrNull(s.attributes)),
-    str((s) => jsonOrNull(s.resource)),
+    resourceColumn(part),
     str((s) => (s.events.length === 0 ? null : eventsToJson(s.events))),
     enumCol(SOURCES, (s) => s.source),
     enumCol(ORIGINS, (s) => s.origin),
