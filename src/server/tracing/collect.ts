@@ -139,17 +139,9 @@ export async function collectTraceSpans(reader: SpanReader, seed: CollectSeed, l
   // limit), and the held spans by time-bound key: an index lookup leaves those traces out and
   // their matches come from here, so the answer per key is the store's (see module doc).
   const wholeTraces = new Set<string>();
-  // A span's canonical key, once per span object (a JSON text of 31 fields: the walk met each
-  // span of a 10k-span trace three or four times, and the keys were a fifth of its time).
-  const keyCache = new Map<SpanRecord, string>();
-  const keyOf = (s: SpanRecord): string => {
-    let k = keyCache.get(s);
-    if (k === undefined) {
-      k = canonicalKey(s);
-      keyCache.set(s, k);
-    }
-    return k;
-  };
+  // A span's canonical key is made once per span object (span-identity.ts keeps it): the walk
+  // meets each span of a 10k-span trace three or four times, and assembly sorts by it.
+  const keyOf = canonicalKey;
   // Likewise a span's link keys with their ids (`hotKeyId`), read up to three times per span.
   const keysCache = new Map<SpanRecord, { key: LinkKey; id: string }[]>();
   const keysOf = (s: SpanRecord): { key: LinkKey; id: string }[] => {

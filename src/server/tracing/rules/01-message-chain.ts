@@ -41,7 +41,10 @@ export const messageChain: LinkRule = {
       const a = ctx.S(i);
       return a.transport === 'tcp' && a.clientPort !== 0 && a.serverPort !== 0 && flowOf(i) === flowOf(j);
     };
-    const opsOf = slots.map((slot) => new Set<string>([slot]));
+    // The observation points a chain holds, made for a chain root when it first joins another
+    // (most spans are in no pair: a Set each for 10k spans was garbage for nothing).
+    const opsOf: (Set<string> | undefined)[] = [];
+    const ops = (r: number): Set<string> => (opsOf[r] ??= new Set<string>([slots[r] as string]));
     const buckets = new Map<string, number[]>();
     const add = (k: string, i: number): void => {
       const l = buckets.get(k);
@@ -87,13 +90,13 @@ export const messageChain: LinkRule = {
       const ri = find(i);
       const rj = find(j);
       if (ri === rj) continue;
-      const oi = opsOf[ri] as Set<string>;
-      const oj = opsOf[rj] as Set<string>;
+      const oi = ops(ri);
+      const oj = ops(rj);
       if ([...oj].some((o) => oi.has(o))) continue;
       const root = Math.min(ri, rj);
       const other = root === ri ? rj : ri;
       chainOf[other] = root;
-      for (const o of opsOf[other] as Set<string>) (opsOf[root] as Set<string>).add(o);
+      for (const o of ops(other)) ops(root).add(o);
     }
     ctx.chainId = spans.map((_, i) => find(i));
     const groups = new Map<number, number[]>();
