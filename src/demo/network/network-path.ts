@@ -55,8 +55,51 @@ export interface NetworkPath {
 
 const ip = (...args: string[]): string => execFileSync('ip', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 
+/** Names of the namespaces a path creates: `wft-<role>-<creator pid>-<random>`. */
+const PATH_NAMESPACE = /^wft-(?:n1|n2|pa|pb)-(\d+)-[0-9a-f]+$/;
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    // EPERM: it exists, and is somebody else's.
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Deletes the namespaces of earlier paths whose creator is gone without destroy() (killed, or a
+ * test run cut short), once nothing runs in them any more: each run would otherwise leave four.
+ * A namespace with a process still inside is left alone (that process is not ours to end).
+ */
+export function removeOrphanedPaths(): string[] {
+  let names: string[];
+  try {
+    names = ip('netns', 'list')
+      .split('\n')
+      .map((l) => l.split(' ')[0] ?? '');
+  } catch {
+    return [];
+  }
+  const removed: string[] = [];
+  for (const n of names) {
+    const m = PATH_NAMESPACE.exec(n);
+    if (!m || processAlive(Number(m[1]))) continue;
+    try {
+      if (ip('netns', 'pids', n).trim() !== '') continue;
+      ip('netns', 'del', n);
+      removed.push(n);
+    } catch {
+      // gone meanwhile, or not ours to read
+    }
+  }
+  return removed;
+}
+
 /** Creates the namespaces, links, addresses, routes and the DNAT; checks every route stays inside. */
-export function createNetworkPath(tag = randomBytes(3).toString('hex')): NetworkPath {
+export function createNetworkPath(tag = `${process.pid}-${randomBytes(3).toString('hex')}`): NetworkPath {
+  removeOrphanedPaths();
   const ns = { node1: `wft-n1-${tag}`, node2: `wft-n2-${tag}`, podA: `wft-pa-${tag}`, podB: `wft-pb-${tag}` };
   const created: string[] = [];
   const destroy = (): void => {
