@@ -5,7 +5,8 @@
  * The server runs in a child process pinned to one core (`taskset -c 1` when available); this
  * process loads it with concurrent keep-alive posts of one SDK-serialized payload.
  * Env: WEFT_BENCH_INGEST_SECONDS (10), WEFT_BENCH_INGEST_CONCURRENCY (8),
- * WEFT_BENCH_INGEST_SPANS_PER_REQUEST (500), WEFT_BENCH_INGEST_MODES (decode,convert,ingest),
+ * WEFT_BENCH_INGEST_SPANS_PER_REQUEST (500), WEFT_BENCH_INGEST_MODES (decode,convert,ingest,floor;
+ * `floor`: DuckDB alone appending, committing and checkpointing the same rows, see ingest-server.ts),
  * WEFT_BENCH_INGEST_NODE_ARGS (more Node options for the server, e.g. `--cpu-prof`).
  * WEFT_BENCH_INGEST_REF: a checkout of an earlier commit (`git worktree add /tmp/weft-old HEAD`)
  * whose ingest server runs too, same payload, alternating with this one
@@ -131,12 +132,39 @@ async function runMode(mode: Mode, payload: { bytes: Uint8Array; spans: number }
   return result;
 }
 
+export interface FloorResult {
+  rows: number;
+  batch: number;
+  cpuUsPerSpan: number;
+  spansPerSec: number;
+  load: number;
+}
+
+/** DuckDB's own cost for the bench's rows, on the same pinned core (ingest-server.ts, mode floor). */
+async function runFloor(pin: boolean, log: (l: string) => void): Promise<FloorResult> {
+  const dir = mkdtempSync(join(tmpdir(), 'weft-bench-ingest-floor-'));
+  try {
+    const args = ['--import', 'tsx', SERVER, 'floor', dir];
+    const child = pin ? spawn('taskset', ['-c', '1', process.execPath, ...args], { stdio: ['ignore', 'pipe', 'inherit'] }) : spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+    for await (const line of createInterface({ input: child.stdout })) {
+      if (!line.startsWith('floor ')) continue;
+      const result = { ...(JSON.parse(line.slice(6)) as Omit<FloorResult, 'load'>), load: loadavg()[0] ?? 0 };
+      log(`floor (DuckDB alone, INSERT … SELECT in commits of ${result.batch} rows): ${Math.round(result.spansPerSec)} spans/s, CPU ${result.cpuUsPerSpan.toFixed(1)} µs/span (load ${result.load.toFixed(1)})`);
+      return result;
+    }
+    throw new Error('the floor run printed no result');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 export async function runIngestBench(log: (line: string) => void): Promise<unknown> {
   const spansPerRequest = Number(process.env['WEFT_BENCH_INGEST_SPANS_PER_REQUEST'] ?? 500);
   const payload = otlpProtobufPayload(spansPerRequest);
   const pin = spawnSync('taskset', ['-c', '1', 'true']).status === 0;
   log(`payload: ${payload.spans} spans, ${payload.bytes.byteLength} bytes (OTel SDK ProtobufTraceSerializer); server ${pin ? 'pinned to core 1' : 'NOT pinned (no taskset)'}`);
-  const modes = (process.env['WEFT_BENCH_INGEST_MODES'] ?? MODES.join(',')).split(',').filter((m): m is Mode => (MODES as readonly string[]).includes(m));
+  const wanted = (process.env['WEFT_BENCH_INGEST_MODES'] ?? [...MODES, 'floor'].join(',')).split(',');
+  const modes = wanted.filter((m): m is Mode => (MODES as readonly string[]).includes(m));
   const ref = process.env['WEFT_BENCH_INGEST_REF'] || undefined;
   const repeats = ref === undefined ? 1 : Number(process.env['WEFT_BENCH_INGEST_REPEATS'] ?? 2);
   const results: IngestModeResult[] = [];
@@ -146,8 +174,9 @@ export async function runIngestBench(log: (line: string) => void): Promise<unkno
       if (ref !== undefined && mode === 'ingest') results.push(await runMode(mode, payload, pin, log, ref));
     }
   }
+  const floor = wanted.includes('floor') ? await runFloor(pin, log) : null;
   const best = (mode: Mode, build: 'this' | 'ref'): number => Math.max(0, ...results.filter((r) => r.mode === mode && r.build === build).map((r) => r.spansPerSec));
-  const out: Record<string, unknown> = { decoder: 'src/apm/otlp + otlpHttpReceiver', pinned: pin, spansPerRequest: payload.spans, payloadBytes: payload.bytes.byteLength, results };
+  const out: Record<string, unknown> = { decoder: 'src/apm/otlp + otlpHttpReceiver', pinned: pin, spansPerRequest: payload.spans, payloadBytes: payload.bytes.byteLength, results, floor };
   if (modes.includes('decode') && modes.includes('ingest')) {
     out['ratioIngestToDecode'] = best('ingest', 'this') / best('decode', 'this');
     log(`ingest/decode-only = ${(out['ratioIngestToDecode'] as number).toFixed(3)}`);

@@ -53,7 +53,7 @@ export interface DuckDbStoreOptions {
 }
 
 /** WAL size that triggers a checkpoint (DuckDB's default is 16MB); see open(). */
-const CHECKPOINT_THRESHOLD = '64MB';
+export const CHECKPOINT_THRESHOLD = '64MB';
 /** Distinct attribute keys remembered for autocompletion; beyond this, new keys are not added. */
 const MAX_ATTRIBUTE_KEYS = 100_000;
 /** Above this many rows countSpans answers count(*) (duplicates included), as the contract allows. */
