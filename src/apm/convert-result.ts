@@ -17,6 +17,23 @@ export interface ConvertResult {
 /** Reasons kept per batch; a hostile batch of a million bad spans must not build a huge answer. */
 export const MAX_REPORTED_ERRORS = 20;
 
+/**
+ * Converts `items` (parsed spans or segments, independent of each other) `perStep` at a time, one
+ * step each: the same result as `convert(items)` in one go.
+ */
+export function* convertInSteps<T>(items: readonly T[], convert: (chunk: readonly T[]) => ConvertResult, perStep = 64): Generator<void, ConvertResult, undefined> {
+  if (items.length <= perStep) return convert(items);
+  const out: ConvertResult = { spans: [], rejected: 0, errors: [] };
+  for (let i = 0; i < items.length; i += perStep) {
+    const r = convert(items.slice(i, i + perStep));
+    for (const s of r.spans) out.spans.push(s);
+    out.rejected += r.rejected;
+    for (const e of r.errors) if (out.errors.length < MAX_REPORTED_ERRORS) out.errors.push(e);
+    yield;
+  }
+  return out;
+}
+
 /** Collects kept spans and rejection reasons while a converter walks a batch. */
 export class ConvertCollector {
   readonly spans: SpanRecord[] = [];

@@ -13,6 +13,7 @@ import type { ConvertResult } from '../convert-result.js';
 import { asArray, asObject, readEnum, readString, readUnixNano } from '../wire-values.js';
 import { decodeOtlpRequestSteps } from './otlp-fast-decode.js';
 import { runSteps } from '../steps.js';
+import { parseJsonSteps } from '../json-steps.js';
 import { anyValueToStringArray, keyValuesToRecord, readOtlpId } from './otlp-values.js';
 import { exportRequestType } from './otlp-proto.js';
 import { finishOtlpSpan, splitServiceName } from './otlp-span-parts.js';
@@ -161,16 +162,15 @@ export function decodeOtlpJson(body: string | Uint8Array, options: OtlpDecodeOpt
 }
 
 /**
- * decodeOtlpJson in steps: the parse is one step (JSON.parse cannot pause: a 16 MiB body is one
- * ~100 ms step), the conversion a few dozen spans a step.
+ * decodeOtlpJson in steps: the parse (json-steps.ts: a large body member by member, pieces by
+ * JSON.parse), then the conversion a few dozen spans a step.
  */
 export function* decodeOtlpJsonSteps(body: string | Uint8Array, options: OtlpDecodeOptions = {}): Generator<void, ConvertResult, undefined> {
   let parsed: unknown;
   try {
-    parsed = JSON.parse(typeof body === 'string' ? body : Buffer.from(body).toString('utf8'));
+    parsed = yield* parseJsonSteps(typeof body === 'string' ? Buffer.from(body) : body);
   } catch (err) {
     throw malformed(`invalid JSON: ${err instanceof Error ? err.message : String(err)}`, err);
   }
-  yield;
   return yield* convertOtlpRequestSteps(parsed, options);
 }

@@ -5,6 +5,7 @@ export {
   convertSkyWalkingSegments,
   decodeSkyWalkingCollectionProto,
   decodeSkyWalkingJson,
+  decodeSkyWalkingJsonSteps,
   decodeSkyWalkingSegmentProto,
   encodeSkyWalkingCommands,
   encodeSkyWalkingSegment,

@@ -12,7 +12,9 @@ import { createHash } from 'node:crypto';
 import type protobuf from 'protobufjs';
 import { TracingError, emptySpan, observationPointForKind } from '../../model/index.js';
 import type { AttributeValue, SpanKind, SpanRecord } from '../../model/index.js';
-import { ConvertCollector, timeProblem } from '../convert-result.js';
+import { ConvertCollector, convertInSteps, timeProblem } from '../convert-result.js';
+import { parseJsonSteps } from '../json-steps.js';
+import { runSteps } from '../steps.js';
 import type { ConvertResult } from '../convert-result.js';
 import { protoRoot } from '../proto-files.js';
 import { applySemanticConventions } from '../semconv.js';
@@ -219,15 +221,20 @@ export function convertSkyWalkingSegments(segments: readonly unknown[]): Convert
  * Throws TRC_INGEST_MALFORMED on bad JSON or the wrong top-level shape.
  */
 export function decodeSkyWalkingJson(body: string | Uint8Array, shape: 'one' | 'many'): ConvertResult {
+  return runSteps(decodeSkyWalkingJsonSteps(body, shape));
+}
+
+/** decodeSkyWalkingJson in steps: the parse (json-steps.ts) and the conversion, 16 segments a step. */
+export function* decodeSkyWalkingJsonSteps(body: string | Uint8Array, shape: 'one' | 'many'): Generator<void, ConvertResult, undefined> {
   let parsed: unknown;
   try {
-    parsed = JSON.parse(typeof body === 'string' ? body : Buffer.from(body).toString('utf8'));
+    parsed = yield* parseJsonSteps(typeof body === 'string' ? Buffer.from(body) : body);
   } catch (err) {
     throw malformed(`invalid JSON: ${err instanceof Error ? err.message : String(err)}`, err);
   }
   if (shape === 'many') {
     if (!Array.isArray(parsed)) throw malformed('/v3/segments expects a JSON array of segments');
-    return convertSkyWalkingSegments(parsed);
+    return yield* convertInSteps(parsed, convertSkyWalkingSegments, 16);
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
     throw malformed('/v3/segment expects one JSON segment object');

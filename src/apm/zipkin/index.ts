@@ -1,4 +1,4 @@
 /**
  * @module Zipkin v2 → SpanRecord: the public surface of src/apm/zipkin.
  */
-export { convertZipkinSpans, decodeZipkinJson, sharedServerSpanId } from './zipkin-decode.js';
+export { convertZipkinSpans, decodeZipkinJson, decodeZipkinJsonSteps, sharedServerSpanId } from './zipkin-decode.js';

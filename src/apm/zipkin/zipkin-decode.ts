@@ -9,6 +9,8 @@ import { createHash } from 'node:crypto';
 import { TracingError, emptySpan, normalizeHexId, observationPointForKind } from '../../model/index.js';
 import type { AttributeValue, SpanKind, SpanRecord } from '../../model/index.js';
 import { ConvertCollector, timeProblem } from '../convert-result.js';
+import { parseJsonSteps } from '../json-steps.js';
+import { runSteps } from '../steps.js';
 import type { ConvertResult } from '../convert-result.js';
 import { applySemanticConventions, ipVersionOf } from '../semconv.js';
 import { asArray, asObject, readBigInt, readBool, readInt, readString, setOwn } from '../wire-values.js';
@@ -176,9 +178,17 @@ export function convertZipkinSpans(spans: readonly unknown[]): ConvertResult {
 
 /** Parses a Zipkin v2 JSON body (an array of spans). Throws TRC_INGEST_MALFORMED on bad JSON. */
 export function decodeZipkinJson(body: string | Uint8Array): ConvertResult {
+  return runSteps(decodeZipkinJsonSteps(body));
+}
+
+/**
+ * decodeZipkinJson in steps: the parse (json-steps.ts) in steps, the conversion in one (it pairs
+ * shared client and server halves across the whole batch).
+ */
+export function* decodeZipkinJsonSteps(body: string | Uint8Array): Generator<void, ConvertResult, undefined> {
   let parsed: unknown;
   try {
-    parsed = JSON.parse(typeof body === 'string' ? body : Buffer.from(body).toString('utf8'));
+    parsed = yield* parseJsonSteps(typeof body === 'string' ? Buffer.from(body) : body);
   } catch (err) {
     throw malformed(`invalid JSON: ${err instanceof Error ? err.message : String(err)}`, err);
   }

@@ -8,10 +8,9 @@
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { ConvertResult } from '../../apm/convert-result.js';
 import { decodeOtlpJsonSteps, decodeOtlpProtobufSteps, exportResponseType } from '../../apm/otlp/index.js';
-import { decodeSkyWalkingJson } from '../../apm/skywalking/index.js';
-import { decodeZipkinJson } from '../../apm/zipkin/index.js';
+import { decodeSkyWalkingJsonSteps } from '../../apm/skywalking/index.js';
+import { decodeZipkinJsonSteps } from '../../apm/zipkin/index.js';
 import { AGENT_METRICS_PATH, TracingError } from '../../model/index.js';
-import { oneStep } from '../../apm/steps.js';
 import { decodeInTurns } from './decode-turns.js';
 import { installBodyParsers, installErrorHandler, sinkFailure } from './receiver-errors.js';
 import type { ReceiverOptions } from './receiver-options.js';
@@ -84,7 +83,7 @@ export const zipkinReceiver: FastifyPluginAsync<ReceiverOptions> = async (app, o
   installErrorHandler(app, [JSON_TYPE]);
   app.post('/api/v2/spans', { bodyLimit: opts.maxBodyBytes }, async (req, reply) => {
     const body = bodyOf(req);
-    const result = await decodeInTurns(oneStep(() => decodeZipkinJson(body)));
+    const result = await decodeInTurns(decodeZipkinJsonSteps(body));
     const none = allRejected(result);
     if (none) throw none;
     await store(opts, result);
@@ -102,7 +101,7 @@ export const skywalkingHttpReceiver: FastifyPluginAsync<ReceiverOptions> = async
   ] as const) {
     app.post(path, { bodyLimit: opts.maxBodyBytes }, async (req, reply) => {
       const body = bodyOf(req);
-      const result = await decodeInTurns(oneStep(() => decodeSkyWalkingJson(body, shape)));
+      const result = await decodeInTurns(decodeSkyWalkingJsonSteps(body, shape));
       const none = allRejected(result);
       if (none) throw none;
       await store(opts, result);
