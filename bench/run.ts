@@ -16,6 +16,7 @@ import { runNodeHookBench } from './node-hook.js';
 import { runOverloadBench } from './overload.js';
 import { runParserBench } from './parsers.js';
 import { runPcapRecallBench } from './pcap-recall.js';
+import { runPcapSpeedBench } from './pcap-speed.js';
 import { runQueryBoundsBench } from './query-bounds.js';
 import { runStoreBench } from './store.js';
 import { runSyscallCopyBench } from './syscall-copy.js';
@@ -43,6 +44,7 @@ const SUITES: Record<string, Suite> = {
   'network-path': (log) => runNetworkPathBench(log),
   'tls-overhead': (log) => runTlsOverheadBench(log),
   'syscall-copy': (log) => runSyscallCopyBench(log),
+  'pcap-speed': (log) => runPcapSpeedBench(log),
   correctness: runCorrectnessBench,
 };
 

@@ -30,6 +30,7 @@ interface ImportFlags {
   observationPoint: NetObservationPoint;
   interface?: string;
   hostId?: string;
+  dryRun?: boolean;
 }
 
 export function importPcapCommand(ctx: CommandContext): Command {
@@ -46,6 +47,7 @@ export function importPcapCommand(ctx: CommandContext): Command {
     )
     .option('--interface <name>', 'interface name for the spans when the file records none (classic pcap)')
     .option('--host-id <id>', 'host id for the spans: where the capture was taken (default: this host name)')
+    .option('--dry-run', 'parse the capture and print what it holds (spans by protocol), sending and storing nothing')
     .addHelpText(
       'after',
       `
@@ -54,11 +56,13 @@ the client's c-p and the server's s-p. Requests without a response in the file e
 
 Examples:
   $ weft import-pcap capture.pcap
+  $ weft import-pcap capture.pcap --dry-run
   $ tcpdump -i eth0 -w /tmp/web.pcap port 80 & ...; weft import-pcap /tmp/web.pcap --interface eth0
   $ weft import-pcap server-side.pcapng --observation-point s --server http://weft.internal:4318`,
     )
     .action(async (file: string, flags: ImportFlags) => {
       if (flags.data !== undefined && flags.server !== undefined) throw usageError('TRC_CONFIG_INVALID', 'give --server or --data, not both');
+      if (flags.dryRun && (flags.data !== undefined || flags.server !== undefined)) throw usageError('TRC_CONFIG_INVALID', '--dry-run sends and stores nothing: give it without --server and --data');
       let bytes: Buffer;
       try {
         if (!statSync(file).isFile()) throw new Error('not a regular file');
@@ -74,6 +78,24 @@ Examples:
       };
       let result: CaptureImportResult;
       let where: string;
+      if (flags.dryRun) {
+        const byProtocol = new Map<string, number>();
+        result = await importCapture(bytes, {
+          ...common,
+          onSpans: (spans) => {
+            for (const s of spans) byProtocol.set(s.protocol, (byProtocol.get(s.protocol) ?? 0) + 1);
+          },
+        });
+        for (const w of captureWarnings(result)) ctx.stderr.write(`weft: warning: ${w}\n`);
+        const counts = [...byProtocol].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).map(([p, n]) => `${p} ${n}`);
+        ctx.stdout.write(
+          `weft: would import ${result.spans} NET spans${counts.length > 0 ? ` (${counts.join(', ')})` : ''} from ${result.packets} packets (${result.flows} flows); nothing sent (--dry-run)` +
+            (result.gapBytes > 0 ? `; ${result.gapBytes} bytes missing from the capture` : '') +
+            (result.undetectedMessages > 0 ? `; ${result.undetectedMessages} messages of no known protocol` : '') +
+            '\n',
+        );
+        return;
+      }
       if (flags.data !== undefined) {
         where = join(flags.data, 'weft.duckdb');
         const store = await openDuckDbStore({ path: where });

@@ -53,6 +53,15 @@ describe('weft import-pcap', () => {
     ]);
   });
 
+  it('with --dry-run, says what a capture holds and sends nothing', async () => {
+    const r = await runToEnd(cliFromSource(['import-pcap', QUERY_ATTRIBUTES, '--dry-run']));
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^weft: would import (\d+) NET spans \(mysql \1\) from \d+ packets \(\d+ flows\); nothing sent \(--dry-run\)\n$/);
+    const both = await runToEnd(cliFromSource(['import-pcap', KEEPALIVE, '--dry-run', '--server', weft.urls.otlpHttp]));
+    expect(both.code).toBe(2);
+    expect(both.stderr).toContain('--dry-run sends and stores nothing');
+  });
+
   it('writes into a store directory with --data, at s with --observation-point s', async () => {
     const data = mkdtempSync(join(tmpdir(), 'weft-pcap-'));
     dirs.push(data);
