@@ -32,6 +32,7 @@ import {
   TRANSPORTS,
   fillSpanChunk,
   newSpanChunk,
+  releaseSpanChunk,
   rowToSpan,
 } from './span-rows.js';
 import type { SpanRow } from './span-rows.js';
@@ -480,6 +481,8 @@ class DuckDbStoreImpl implements Store {
           for (const chunk of chunks) {
             appender.appendDataChunk(chunk);
             appender.flushSync();
+            // The appender copied the rows: the chunk can be filled again by a later write.
+            releaseSpanChunk(chunk);
             yield;
           }
         })(),

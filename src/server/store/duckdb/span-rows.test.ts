@@ -80,4 +80,54 @@ describe('DuckDB span rows', () => {
       await store.close();
     }
   });
+
+  it('reuses data chunks between writes without carrying NULLs, strings or numbers over', async () => {
+    const store = await openDuckDbStore({ path: join(dir, 'reuse.duckdb') });
+    try {
+      // Several chunks a write, so later writes fill chunks an earlier one emptied: sparse rows
+      // (NULLs), then full rows (no NULL), then sparse again with shorter strings.
+      const n = 1100;
+      const sparse = (trace: string) =>
+        Array.from({ length: n }, (_, i) => ({
+          ...emptySpan({ source: 'sys', origin: 'ebpf', observationPoint: 's-p' }),
+          traceId: trace,
+          spanId: `${trace.slice(0, 8)}${String(i).padStart(8, '0')}`,
+          startTimeUnixNano: BigInt(i),
+          endTimeUnixNano: BigInt(i + 1),
+        }));
+      const full = (trace: string) =>
+        sparse(trace).map((s, i) => ({
+          ...s,
+          parentSpanId: `parent-of-span-number-${i}`,
+          name: `operation with a long name number ${i}`,
+          service: 'svc',
+          statusMessage: 'status message long enough to leave the inline slot',
+          attributes: { 'http.route': `/r/${i}`, n: i },
+          resource: { 'host.name': `host-${i % 3}` },
+          protocol: 'http',
+          endpoint: `/e/${i}`,
+          requestId: i,
+          responseCode: 200 + (i % 3),
+          clientIp: '10.0.0.1',
+          serverIp: '10.0.0.2',
+          clientPort: 40000 + (i % 1000),
+          serverPort: 80,
+          reqTcpSeq: 1 + i,
+          processId: 42,
+          processName: 'nginx',
+          xRequestIdReq: `x-${i}`,
+          syscallTraceIdReq: 7 + i,
+          warnings: ['w'],
+        }));
+      const writes = [sparse('aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa1'), full('aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa2'), sparse('aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa3')];
+      for (const w of writes) await store.write(w);
+      for (const w of writes) {
+        const got = await store.getTrace(w[0]?.traceId ?? '');
+        got.sort((a, b) => (a.startTimeUnixNano < b.startTimeUnixNano ? -1 : 1));
+        expect(got).toStrictEqual(w);
+      }
+    } finally {
+      await store.close();
+    }
+  });
 });

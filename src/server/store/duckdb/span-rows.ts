@@ -237,12 +237,36 @@ export interface SpanRow {
 /** The span table's column types for create_data_chunk, made once (each make is a native allocation). */
 let logicalTypes: duckdb.LogicalType[] | null = null;
 
+/**
+ * Chunks whose rows were appended, reset for reuse. A new chunk allocates 46 vectors of
+ * CHUNK_ROWS slots (~1 MB) whatever its row count, and the first writes into that fresh memory
+ * fault its pages in: reusing a few chunks cut the store's CPU per span (BENCHMARKS.md, ingest).
+ * Bounded: a larger write allocates the rest and lets them go.
+ */
+const chunkPool: DuckDBDataChunk[] = [];
+const MAX_POOLED_CHUNKS = 8;
+
 /** An empty data chunk of the span table's columns, `rows` rows long (at most CHUNK_ROWS). */
 export function newSpanChunk(rows: number): DuckDBDataChunk {
+  const pooled = chunkPool.pop();
+  if (pooled !== undefined) {
+    pooled.rowCount = rows;
+    return pooled;
+  }
   logicalTypes ??= SPAN_COLUMNS.map((c) => c.duckType.toLogicalType().logical_type);
   const chunk = new DuckDBDataChunk(duckdb.create_data_chunk(logicalTypes));
   chunk.rowCount = rows;
   return chunk;
+}
+
+/**
+ * Gives back a chunk from newSpanChunk once the appender has copied its rows (after the flush):
+ * reset (every row valid again, string heaps dropped, vectors kept) for the next newSpanChunk.
+ */
+export function releaseSpanChunk(chunk: DuckDBDataChunk): void {
+  if (chunkPool.length >= MAX_POOLED_CHUNKS) return;
+  duckdb.data_chunk_reset(chunk.chunk);
+  chunkPool.push(chunk);
 }
 
 /**
