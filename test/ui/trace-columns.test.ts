@@ -54,7 +54,7 @@ describe('trace columns', () => {
       expect(res.headers['content-type']).toContain('application/json');
       const body = res.headers['content-encoding'] === 'gzip' ? gunzipSync(res.rawPayload).toString('utf8') : res.body;
       const cols = JSON.parse(body) as TraceColumns;
-      expect(cols.format).toBe('weft-columns/1');
+      expect(cols.format).toBe('weft-columns/2');
       expect(cols.count).toBe(trace.spans.length);
       expect(cols.truncated).toBe(false);
       expect(cols.warnings).toEqual(trace.warnings);

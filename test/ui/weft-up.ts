@@ -16,6 +16,8 @@ import { PORT_FLAGS_ZERO, cliFromSource, exited, startUntilListening } from '../
 /** Spans per OTLP request: well under the receiver's body limit. */
 const POST_BATCH_SPANS = 2000;
 const STOP_GRACE_MS = 10_000;
+/** How long one batch is retried while the server answers 429/503. */
+const INGEST_RETRY_MS = 120_000;
 
 export interface WeftUp {
   urls: { query: string; otlpHttp: string; skywalkingHttp: string };
@@ -51,8 +53,16 @@ export async function startWeftUp(options: { token?: string; root?: string } = {
     async ingest(spans) {
       for (let i = 0; i < spans.length; i += POST_BATCH_SPANS) {
         const body = encodeOtlpRequest(spans.slice(i, i + POST_BATCH_SPANS));
-        const res = await fetch(`${urls.otlpHttp}/v1/traces`, { method: 'POST', headers: { 'content-type': 'application/x-protobuf', ...auth }, body: body as unknown as BodyInit });
-        if (res.status !== 200) throw new Error(`OTLP ingest answered ${res.status}: ${await res.text()}`);
+        // A busy server refuses with 429 + Retry-After (its back-pressure): retried as an SDK would.
+        const deadline = Date.now() + INGEST_RETRY_MS;
+        for (;;) {
+          const res = await fetch(`${urls.otlpHttp}/v1/traces`, { method: 'POST', headers: { 'content-type': 'application/x-protobuf', ...auth }, body: body as unknown as BodyInit });
+          if (res.status === 200) break;
+          const text = await res.text();
+          if ((res.status !== 429 && res.status !== 503) || Date.now() > deadline) throw new Error(`OTLP ingest answered ${res.status}: ${text}`);
+          const after = Number(res.headers.get('retry-after') ?? 1);
+          await new Promise((r) => setTimeout(r, 1000 * (Number.isFinite(after) && after > 0 ? after : 1)));
+        }
       }
     },
     async close() {

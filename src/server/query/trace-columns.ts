@@ -16,9 +16,9 @@ import { durationNano } from '../../model/index.js';
 import type { SpanRecord } from '../../model/index.js';
 import type { AssembledTrace, TraceNode } from '../tracing/trace.js';
 import { hopBetween, toApiSpan } from './span-json.js';
-import type { ApiSpan, ApiSpanEvent, ApiTrace } from './span-json.js';
+import type { ApiHop, ApiSpan, ApiSpanEvent, ApiTrace } from './span-json.js';
 
-export const TRACE_COLUMNS_FORMAT = 'weft-columns/1';
+export const TRACE_COLUMNS_FORMAT = 'weft-columns/2';
 
 /** A column of `count` values. */
 export type TraceColumn =
@@ -37,7 +37,20 @@ export type TraceColumn =
    * has `empty`. Text, so the browser parses a nested value (attributes, possible parents) only
    * for the span it opens: a 10k-span trace can carry 40k possible parents, 10 MB as objects.
    */
-  | { type: 'sparse'; empty: unknown; values: [number, string][] };
+  | { type: 'sparse'; empty: unknown; values: [number, string][] }
+  /** Every span holds `value` (a string, number or null): half the fields of a typical trace. */
+  | { type: 'const'; value: string | number | null }
+  /**
+   * `parentId`: the `id` of the span at `parent[i]`; for a span whose parent is not in the
+   * answer (-1), its own value when not null, listed as [span index, text].
+   */
+  | { type: 'parent-id'; missing: [number, string][] }
+  /**
+   * `hop`: derived from the `ns` start and end columns: for a span linked by `tcp_seq` to its
+   * parent p, {requestNano: start[i] - start[p], responseNano: end[p] - end[i]} as decimal text;
+   * null for every other span (what `hopBetween` gives).
+   */
+  | { type: 'hop' };
 
 export interface TraceColumns {
   format: typeof TRACE_COLUMNS_FORMAT;
@@ -212,6 +225,72 @@ function transpose(spans: readonly Record<string, unknown>[], keys: readonly str
   return cols;
 }
 
+/**
+ * Columns the browser can derive from others, replaced by their rule: `parentId` from `parent`
+ * and `id`, `hop` from the times and `linkReason`. Each is replaced only when the rule gives
+ * every span's value exactly (checked here against the values), so the decoded spans are the same.
+ */
+function deriveColumns(columns: Record<string, TraceColumn>, parent: readonly number[], raw: (key: string) => readonly unknown[] | undefined): void {
+  const n = parent.length;
+  const ids = raw('id');
+  const parentIds = raw('parentId');
+  if (columns.parentId !== undefined && ids !== undefined && parentIds !== undefined) {
+    const missing: [number, string][] = [];
+    let exact = true;
+    for (let i = 0; exact && i < n; i++) {
+      const p = parent[i] as number;
+      const want = parentIds[i] ?? null;
+      if (p >= 0) exact = ids[p] === want;
+      else if (typeof want === 'string') missing.push([i, want]);
+      else exact = want === null;
+    }
+    if (exact) columns.parentId = { type: 'parent-id', missing };
+  }
+  const start = columns.startTimeUnixNano;
+  const end = columns.endTimeUnixNano;
+  const reasons = raw('linkReason');
+  const hops = raw('hop');
+  if (columns.hop !== undefined && hops !== undefined && reasons !== undefined && start?.type === 'ns' && end?.type === 'ns') {
+    let exact = true;
+    for (let i = 0; exact && i < n; i++) {
+      const p = parent[i] as number;
+      const h = hops[i] as ApiHop | null | undefined;
+      if (reasons[i] !== 'tcp_seq' || p < 0) exact = h === null || h === undefined;
+      else {
+        exact =
+          h !== null &&
+          h !== undefined &&
+          Object.keys(h).length === 2 &&
+          h.requestNano === String((start.values[i] as number) - (start.values[p] as number)) &&
+          h.responseNano === String((end.values[p] as number) - (end.values[i] as number));
+      }
+    }
+    if (exact) columns.hop = { type: 'hop' };
+  }
+}
+
+/**
+ * A column whose spans all hold one value, as that value (`const`): half the columns of a typical
+ * trace (ports of untraced fields, empty strings, zero offsets), 0.5 MB of a 10k-span answer.
+ * Times (`ns`) stay whole: the browser draws from them and derives hops from them.
+ */
+function constOf(col: TraceColumn, strings: readonly string[]): TraceColumn {
+  if (col.type !== 'string' && col.type !== 'text' && col.type !== 'number' && col.type !== 'decimal') return col;
+  const v = col.values;
+  if (v.length === 0) return col;
+  const first = v[0];
+  for (let i = 1; i < v.length; i++) if (v[i] !== first) return col;
+  if (col.type === 'string') return { type: 'const', value: (first as number) < 0 ? null : (strings[first as number] ?? '') };
+  if (col.type === 'decimal') return { type: 'const', value: String(first) };
+  return { type: 'const', value: first ?? null };
+}
+
+/** Derived and constant columns in their short forms (see deriveColumns and constOf). */
+function shorten(columns: Record<string, TraceColumn>, parent: readonly number[], strings: readonly string[], raw: (key: string) => readonly unknown[] | undefined): void {
+  deriveColumns(columns, parent, raw);
+  for (const key of Object.keys(columns)) columns[key] = constOf(columns[key] as TraceColumn, strings);
+}
+
 /** The trace as columns: every key of every span, in the answer's span order. */
 export function toTraceColumns(trace: ApiTrace, truncated: boolean): TraceColumns {
   const spans = trace.spans;
@@ -236,6 +315,10 @@ export function toTraceColumns(trace: ApiTrace, truncated: boolean): TraceColumn
   const indexOf = new Map<string, number>();
   for (let i = 0; i < n; i++) indexOf.set((spans[i] as ApiSpan).id, i);
   const parent = spans.map((s) => (s.parentId === null ? -1 : (indexOf.get(s.parentId) ?? -1)));
+  shorten(columns, parent, table.strings, (key) => {
+    const j = keys.indexOf(key);
+    return j < 0 ? undefined : byKey[j];
+  });
   return {
     format: TRACE_COLUMNS_FORMAT,
     traceId: trace.traceId,
@@ -271,6 +354,8 @@ export const COMPUTED_API_KEYS: ReadonlySet<string> = new Set([
 ]);
 
 const NO_EVENTS: readonly ApiSpanEvent[] = [];
+/** The columns `deriveColumns` reads by value. */
+const DERIVED_FROM: ReadonlySet<string> = new Set(['id', 'parentId', 'linkReason', 'hop']);
 
 /**
  * One reader per record field: `span[key]` with a variable key is a megamorphic lookup per
@@ -369,6 +454,7 @@ export function traceColumnsOf(trace: AssembledTrace, truncated: boolean): Trace
   const base0 = base ?? 0n;
   const table = stringTable();
   const columns: Record<string, TraceColumn> = {};
+  const raw = new Map<string, unknown[]>();
   const text = (f: (node: TraceNode) => bigint): string[] => nodes.map((node) => f(node).toString());
   for (const key of keys) {
     let values: unknown[];
@@ -433,9 +519,11 @@ export function traceColumnsOf(trace: AssembledTrace, truncated: boolean): Trace
       default:
         values = fieldValues(nodes, key);
     }
+    if (DERIVED_FROM.has(key)) raw.set(key, values);
     columns[key] = columnOf(key, values, base0, table.index);
   }
   const parent = nodes.map((node) => (node.parentId === null ? -1 : (indexOf.get(node.parentId) ?? -1)));
+  shorten(columns, parent, table.strings, (key) => raw.get(key));
   return {
     format: TRACE_COLUMNS_FORMAT,
     traceId: trace.traceId,

@@ -55,9 +55,30 @@ function freshEmpty(v: unknown): unknown {
   return v;
 }
 
+/** What derived columns (`parent-id`, `hop`) are read from. */
+interface Derive {
+  parent: readonly number[];
+  /** The `id` of span i. */
+  id: (i: number) => string;
+  linkReason: (i: number) => string;
+  start: readonly number[] | null;
+  end: readonly number[] | null;
+}
+
 /** Reads column `col` for span `i` as the span-per-object answer would hold it. */
-function valueAt(col: TraceColumn, i: number, strings: readonly string[], base: bigint, sparse: Map<number, string> | undefined): unknown {
+function valueAt(col: TraceColumn, i: number, strings: readonly string[], base: bigint, sparse: Map<number, string> | undefined, d: Derive): unknown {
   switch (col.type) {
+    case 'const':
+      return col.value;
+    case 'parent-id': {
+      const p = d.parent[i] ?? -1;
+      return p >= 0 ? d.id(p) : (sparse?.get(i) ?? null);
+    }
+    case 'hop': {
+      const p = d.parent[i] ?? -1;
+      if (p < 0 || d.start === null || d.end === null || d.linkReason(i) !== 'tcp_seq') return null;
+      return { requestNano: String((d.start[i] ?? 0) - (d.start[p] ?? 0)), responseNano: String((d.end[p] ?? 0) - (d.end[i] ?? 0)) };
+    }
     case 'string': {
       const k = col.values[i] ?? -1;
       return k < 0 ? null : (strings[k] ?? '');
@@ -90,14 +111,21 @@ export function tableFromColumns(c: TraceColumns): SpanTable {
   const built = new Map<number, ApiSpan>();
   let sparseIndex: Map<string, Map<number, string>> | null = null;
   const sparseOf = (key: string, col: TraceColumn): Map<number, string> | undefined => {
-    if (col.type !== 'sparse') return undefined;
+    if (col.type !== 'sparse' && col.type !== 'parent-id') return undefined;
     sparseIndex ??= new Map();
     let m = sparseIndex.get(key);
     if (m === undefined) {
-      m = new Map(col.values);
+      m = new Map(col.type === 'sparse' ? col.values : col.missing);
       sparseIndex.set(key, m);
     }
     return m;
+  };
+  const derive: Derive = {
+    parent: c.parent,
+    id: (i) => table.text('id')(i),
+    linkReason: (i) => table.text('linkReason')(i),
+    start: columns.startTimeUnixNano?.type === 'ns' ? columns.startTimeUnixNano.values : null,
+    end: columns.endTimeUnixNano?.type === 'ns' ? columns.endTimeUnixNano.values : null,
   };
   const startCol = columns.startTimeUnixNano;
   const endCol = columns.endTimeUnixNano;
@@ -109,7 +137,7 @@ export function tableFromColumns(c: TraceColumns): SpanTable {
     for (let i = 0; i < end.length; i++) if ((end[i] as number) < (start[i] as number)) end[i] = start[i] as number;
     times = { baseUnixNano: base, start, end };
   }
-  return {
+  const table: SpanTable = {
     count: c.count,
     text(field) {
       const col = columns[field];
@@ -125,8 +153,12 @@ export function tableFromColumns(c: TraceColumns): SpanTable {
         const vals = col.values;
         return (i) => vals[i] ?? '';
       }
+      if (col.type === 'const') {
+        const v = col.value === null ? '' : String(col.value);
+        return () => v;
+      }
       return (i) => {
-        const v = valueAt(col, i, strings, base, sparseOf(field, col));
+        const v = valueAt(col, i, strings, base, sparseOf(field, col), derive);
         return typeof v === 'string' ? v : v === null || v === undefined ? '' : String(v);
       };
     },
@@ -137,13 +169,17 @@ export function tableFromColumns(c: TraceColumns): SpanTable {
         const vals = col.values;
         return (i) => vals[i] ?? 0;
       }
-      return (i) => Number(valueAt(col, i, strings, base, sparseOf(field, col)) ?? 0) || 0;
+      if (col.type === 'const') {
+        const v = Number(col.value ?? 0) || 0;
+        return () => v;
+      }
+      return (i) => Number(valueAt(col, i, strings, base, sparseOf(field, col), derive) ?? 0) || 0;
     },
     span(i) {
       let s = built.get(i);
       if (s === undefined) {
         const o: Record<string, unknown> = {};
-        for (const [key, col] of Object.entries(columns)) o[key] = valueAt(col, i, strings, base, sparseOf(key, col));
+        for (const [key, col] of Object.entries(columns)) o[key] = valueAt(col, i, strings, base, sparseOf(key, col), derive);
         s = fillSpanDefaults({ traceId: c.traceId, spans: [o as unknown as ApiSpan], services: [], warnings: [] }).spans[0] as ApiSpan;
         built.set(i, s);
       }
@@ -152,4 +188,5 @@ export function tableFromColumns(c: TraceColumns): SpanTable {
     parentIndex: Int32Array.from(c.parent),
     times,
   };
+  return table;
 }
