@@ -1,84 +1,109 @@
 /**
  * @module /healthz answers quickly while ingest is overloaded (issue 9, A2), against `weft server`
  * as a child process: real OTel exporters (OTLP/HTTP protobuf through the SDK's own transport,
- * bench/soak-load.ts, in child processes at a lower CPU priority (nice 10), as clients on other
- * machines) export back to back, 512-span and 8192-span batches, and three senders post 32768-span
- * bodies (~10 MB, serialized by the OTel SDK, as a collector forwards them) back to back: more than
- * the server can make durable. /healthz is asked every 50 ms from this process meanwhile.
+ * bench/soak-load.ts, 512- and 8192-span batches) and senders of large SDK-serialized bodies
+ * (~10 MB protobuf and ~9.6 MB OTLP/JSON, bench/large-body-sender.ts), all in child processes at
+ * nice 10 (as clients on other machines), export back to back: more than the server can make
+ * durable.
  *
- * The bound is relative to the machine: p99 at most 450 ms above the p99 the same probe sees on
- * the idle (warmed-up) server just before, since a loaded host adds its own scheduling delay to
- * both. What it separated, run alternately from copies of the two trees on the shared 2-core VM:
- * before this round's changes (one CPU-queue item per turn, a body decoded in one turn), busy p99
- * 477 and 2,056 ms at load 6-7 (idle p99 6-9 ms: bounds 456 and 459 ms, both fail), 1,437 and
- * 1,690 ms at load 13-18; after (turns bounded at ~4 ms, bodies decoded 32 spans a step), 198 and
- * 201 ms at load 5 (idle p99 11-32 ms), 207-233 ms at load 9-10, 286 and 397 ms at load 13-18
- * (idle 77-143 ms), 429 ms in a full `vitest run test/e2e` beside the other suites (idle 22 ms),
- * which failed the first bound tried (idle + 300 ms). At load 1 the old code's p99 was 394 ms
- * (passes the p99 bound), so the p95 is bounded too, at idle p99 + 220 ms: old p95 270 ms (load 1,
- * bound 223: fails), 316 and 909 ms (load 6-7); new p95 33 ms (load 1), 99-154 ms (load 5),
- * 192 ms in the full e2e run (bound 242). It does not always separate at low load: a second
- * old run at load 1.3 had p95 172 ms and p99 308 ms and passed (5 of 6 old runs fail). Margins
- * are tens of ms at low load: the old code's one-turn decodes of 10 MB bodies (hundreds of ms
- * each) are what it catches. Acknowledgements are
- * checked on the server's own answer times (weft_receiver_answer_seconds): the exporters run at
- * nice 10, so their own timing includes the CPU they were not given; before bodies got a 3 s
- * decode deadline, 10 MB bodies were acknowledged 23-27 s after arrival at load 13-18.
+ * The reference is measured at the same moments: an idle HTTP server in a process of its own,
+ * asked at the same instant as /healthz every 50 ms, so both see the same host (the scheduler's
+ * delays, this process's own). /healthz's p95 and p99 may sit at most 40 and 80 ms above that
+ * process's. Before the query port's front door (a thread answering /healthz, front-door.ts) the
+ * main thread answered it, behind GC pauses, ingest steps, one-step JSON.parse of each large JSON
+ * body and the run-queue wait of a busy thread. Measured alternately on the shared 2-core VM:
+ * load 13-14, before: p95 132 / p99 360 ms against the idle process's 128 / 192 ms (fails);
+ * after: 42 / 87 ms against 37 / 57 ms (passes). Acknowledgements are checked on the server's own
+ * answer times (weft_receiver_answer_seconds): the exporters run at nice 10, so their own timing
+ * includes the CPU they were not given.
  */
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { otlpProtobufPayload } from '../../bench/otlp-payload.js';
 import { runSoakLoad, type SoakLoadResult } from '../../bench/soak-load-child.js';
 import { PORT_FLAGS_ZERO, cliFromSource, exited, startUntilListening } from './cli-process.js';
 
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const LOAD_SECONDS = 20;
 const PROBE_EVERY_MS = 50;
-const BOUND_ABOVE_IDLE_MS = 450;
-/** p95 bound above the idle p99: where the old code's one-turn decodes of 10 MB bodies showed even at load 1. */
-const P95_ABOVE_IDLE_MS = 220;
 /** Spans per export of each OTel SDK exporter: the SDK default and a collector's batch. */
 const BATCHES = [512, 8192];
-/** Large bodies (32768 spans, ~10 MB, serialized by the OTel SDK) posted back to back by this many senders. */
-const LARGE_SENDERS = 3;
-const LARGE_SPANS = 32768;
+/** Large bodies, serialized by the OTel SDK, posted back to back by this many senders each: protobuf (32768 spans, ~10 MB) and JSON (12000 spans, ~9.6 MB). */
+const LARGE_SENDERS = 2;
+const LARGE_PROTO_SPANS = 32768;
+const LARGE_JSON_SPANS = 12000;
+/** How far /healthz's p95 and p99 may sit above an idle process's, probed at the same moments, ms. */
+const P95_ABOVE_CONTROL_MS = 40;
+const P99_ABOVE_CONTROL_MS = 80;
 
 function load(url: string, batch: number, worker: string): Promise<SoakLoadResult> {
   return runSoakLoad({ kind: 'proto', url, rate: 0, seconds: LOAD_SECONDS, worker, nice: '10', env: { WEFT_LOAD_BATCH: String(batch) } });
 }
 
-/** POSTs `body` back to back until `untilMs`; answers by status. */
-async function postLoop(url: string, body: Uint8Array, untilMs: number): Promise<Record<number, number>> {
-  const statuses: Record<number, number> = {};
-  while (Date.now() < untilMs) {
-    const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/x-protobuf' }, body: body as BodyInit, signal: AbortSignal.timeout(60_000) });
-    await res.arrayBuffer();
-    statuses[res.status] = (statuses[res.status] ?? 0) + 1;
-    // A refusal says when to come back; a real client waits at least that (here a fraction of it, to keep the pressure on).
-    if (res.status !== 200) await new Promise((r) => setTimeout(r, 200));
-  }
-  return statuses;
+/** bench/large-body-sender.ts in a child process at nice 10: one SDK-serialized body posted back to back; its answers by status. */
+function largeSender(url: string, kind: 'proto' | 'json', spans: number, seconds: number): Promise<Record<string, number>> {
+  const child = spawn('nice', ['-n', '10', process.execPath, '--import', 'tsx', join(ROOT, 'bench', 'large-body-sender.ts'), url, kind, String(spans), String(seconds)], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  return new Promise((resolve, reject) => {
+    child.once('exit', (code) => {
+      try {
+        resolve((JSON.parse(out.trim()) as { statuses: Record<string, number> }).statuses);
+      } catch {
+        reject(new Error(`large-body sender exited ${code}: ${out}`));
+      }
+    });
+  });
 }
 
 async function probe(url: string, untilMs: number): Promise<number[]> {
   const times: number[] = [];
   while (Date.now() < untilMs) {
-    const t = performance.now();
-    const res = await fetch(url, { signal: AbortSignal.timeout(30_000) });
-    await res.arrayBuffer();
-    expect(res.status).toBe(200);
-    times.push(performance.now() - t);
+    times.push(await timeGet(url));
     await new Promise((r) => setTimeout(r, PROBE_EVERY_MS));
   }
   return times.sort((a, b) => a - b);
 }
 
+async function timeGet(url: string): Promise<number> {
+  const t = performance.now();
+  const res = await fetch(url, { signal: AbortSignal.timeout(30_000) });
+  await res.arrayBuffer();
+  expect(res.status).toBe(200);
+  return performance.now() - t;
+}
+
+/** Rounds of one GET to each URL at the same moment, every PROBE_EVERY_MS: the two latencies of each round. */
+async function probePairs(a: string, b: string, untilMs: number): Promise<[number, number][]> {
+  const rounds: [number, number][] = [];
+  while (Date.now() < untilMs) {
+    rounds.push(await Promise.all([timeGet(a), timeGet(b)]));
+    await new Promise((r) => setTimeout(r, PROBE_EVERY_MS));
+  }
+  return rounds;
+}
+
 const pct = (xs: number[], p: number): number => xs[Math.min(xs.length - 1, Math.floor(p * xs.length))] ?? 0;
+
+/** An idle HTTP server in its own process answering /healthz: what the host's scheduler alone costs a probe. */
+async function startControl(): Promise<{ child: ChildProcess; url: string }> {
+  const code = "require('http').createServer((q,r)=>{r.setHeader('content-type','application/json');r.end(JSON.stringify({status:'ok'}))}).listen(0,'127.0.0.1',function(){console.log(this.address().port)})";
+  const child = spawn(process.execPath, ['-e', code], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const port = await new Promise<string>((resolve, reject) => {
+    child.stdout?.once('data', (d: Buffer) => resolve(d.toString().trim()));
+    child.once('exit', (c) => reject(new Error(`control server exited ${c}`)));
+  });
+  return { child, url: `http://127.0.0.1:${port}/healthz` };
+}
 
 let dir = '';
 let server: Awaited<ReturnType<typeof startUntilListening>> | null = null;
+let control: ChildProcess | null = null;
 afterAll(async () => {
+  control?.kill('SIGKILL');
   if (server) {
     server.child.kill('SIGTERM');
     await exited(server.child);
@@ -87,34 +112,39 @@ afterAll(async () => {
 });
 
 describe('/healthz under ingest overload', () => {
-  it(`p95 within ${P95_ABOVE_IDLE_MS} ms and p99 within ${BOUND_ABOVE_IDLE_MS} ms of the idle p99 while OTel exporters and 10 MB bodies overload the server`, async () => {
+  it(`p95 within ${P95_ABOVE_CONTROL_MS} ms and p99 within ${P99_ABOVE_CONTROL_MS} ms of an idle process's, probed at the same moments, while OTel exporters and 10 MB bodies overload the server`, async () => {
     dir = await mkdtemp(join(tmpdir(), 'weft-health-'));
     server = await startUntilListening(cliFromSource(['server', '--data', dir, ...PORT_FLAGS_ZERO, '--max-memory', '1024m']));
+    const started = await startControl();
+    control = started.child;
     const healthz = `http://127.0.0.1:${server.ports.query}/healthz`;
-    await probe(healthz, Date.now() + 1000); // warm-up: the first answers compile the route
-    const idle = await probe(healthz, Date.now() + 3000);
+    // Warm-up: the first answers compile the routes.
+    await Promise.all([probe(healthz, Date.now() + 1000), probe(started.url, Date.now() + 1000)]);
     const ingest = `http://127.0.0.1:${server.ports.otlpHttp}/v1/traces`;
     const loads = Promise.all(BATCHES.map((b, i) => load(ingest, b, `d${i + 1}`)));
-    const large = otlpProtobufPayload(LARGE_SPANS).bytes;
-    const largeUntil = Date.now() + (LOAD_SECONDS - 1) * 1000;
-    const largeLoads = Promise.all(Array.from({ length: LARGE_SENDERS }, () => postLoop(ingest, large, largeUntil)));
+    const largeLoads = Promise.all(
+      Array.from({ length: LARGE_SENDERS }, () => [largeSender(ingest, 'proto', LARGE_PROTO_SPANS, LOAD_SECONDS - 1), largeSender(ingest, 'json', LARGE_JSON_SPANS, LOAD_SECONDS - 1)]).flat(),
+    );
     // Probing starts once the exporters are up and sending (their start-up is a few seconds of tsx).
     await new Promise((r) => setTimeout(r, 5000));
-    const busy = await probe(healthz, Date.now() + (LOAD_SECONDS - 7) * 1000);
+    const probeUntil = Date.now() + (LOAD_SECONDS - 7) * 1000;
+    const rounds = await probePairs(healthz, started.url, probeUntil);
+    const busy = rounds.map((r) => r[0]).sort((x, y) => x - y);
+    const idleProcess = rounds.map((r) => r[1]).sort((x, y) => x - y);
+    const slower = rounds.map(([w, c]) => w - c).sort((x, y) => x - y);
     const results = await loads;
     const largeAnswers = await largeLoads;
     const metrics = await (await fetch(`http://127.0.0.1:${server.ports.query}/metrics`)).text();
     const answer = (outcome: string, q: string): number =>
       Number(new RegExp(`^weft_receiver_answer_seconds\\{receiver="otlp_http",outcome="${outcome}",quantile="${q}"\\} (\\S+)$`, 'm').exec(metrics)?.[1] ?? NaN) * 1000;
+    const loopMax = Number(/^weft_event_loop_delay_seconds\{quantile="1"\} (\S+)$/m.exec(metrics)?.[1] ?? NaN) * 1000;
     const acked = results.reduce((a, r) => a + r.ackedSpans, 0);
+    const q = (xs: number[]): Record<string, number> => ({ p50: Math.round(pct(xs, 0.5)), p95: Math.round(pct(xs, 0.95)), p99: Math.round(pct(xs, 0.99)), max: Math.round(xs[xs.length - 1] ?? 0), n: xs.length });
     const summary = JSON.stringify({
-      idleP50: Math.round(pct(idle, 0.5)),
-      idleP99: Math.round(pct(idle, 0.99)),
-      busyP50: Math.round(pct(busy, 0.5)),
-      busyP95: Math.round(pct(busy, 0.95)),
-      busyP99: Math.round(pct(busy, 0.99)),
-      busyMax: Math.round(busy[busy.length - 1] ?? 0),
-      probes: busy.length,
+      healthz: q(busy),
+      idleProcess: q(idleProcess),
+      slowerThanIdleProcess: q(slower),
+      mainLoopMaxDelayMs: Math.round(loopMax),
       serverAckP99Ms: answer('accepted', '0.99'),
       largeAnswers,
       results,
@@ -122,8 +152,8 @@ describe('/healthz under ingest overload', () => {
     if (process.env['WEFT_TEST_REPORT']) process.stdout.write(`health-under-load ${summary}\n`);
     expect(acked, summary).toBeGreaterThan(0);
     expect(largeAnswers.some((a) => (a[200] ?? 0) > 0), summary).toBe(true);
-    expect(pct(busy, 0.95), summary).toBeLessThanOrEqual(pct(idle, 0.99) + P95_ABOVE_IDLE_MS);
-    expect(pct(busy, 0.99), summary).toBeLessThanOrEqual(pct(idle, 0.99) + BOUND_ABOVE_IDLE_MS);
+    expect(pct(busy, 0.95), summary).toBeLessThanOrEqual(pct(idleProcess, 0.95) + P95_ABOVE_CONTROL_MS);
+    expect(pct(busy, 0.99), summary).toBeLessThanOrEqual(pct(idleProcess, 0.99) + P99_ABOVE_CONTROL_MS);
     // Acknowledgements stay under the OTel SDK's 10 s export timeout.
     expect(answer('accepted', '0.99'), summary).toBeLessThan(10_000);
   }, 240_000);
