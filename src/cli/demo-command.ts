@@ -1,6 +1,5 @@
 /** @module `weft demo`: a small traced system (gateway, services, databases) to look at. */
 import { Command, InvalidArgumentError } from 'commander';
-import { runDemo } from '../demo/run-demo.js';
 import type { CommandContext } from './command-context.js';
 import { traceUiUrl } from './trace-command.js';
 
@@ -73,6 +72,7 @@ Everything the demo starts listens on 127.0.0.1 only and is stopped on Ctrl-C.`,
           process.once('SIGTERM', stop);
         });
       }
+      const { runDemo } = await import('../demo/run-demo.js');
       const demo = await runDemo({
         queryUrl: flags.server.replace(/\/$/, ''),
         otlpUrl: flags.otlp.replace(/\/$/, ''),

@@ -10,11 +10,9 @@ import { Command, Option } from 'commander';
 import { importCapture } from '../agent/capture/pcap/import-capture.js';
 import { captureWarnings } from '../agent/capture/pcap/import-capture.js';
 import type { CaptureImportResult, NetObservationPoint } from '../agent/capture/pcap/import-capture.js';
-import { createSpanShipper, DEFAULT_SHIPPER_OPTIONS } from '../agent/shipping/span-shipper.js';
 import { TracingError } from '../model/index.js';
 import type { SpanRecord } from '../model/index.js';
 import { loadAgentClientConfig } from '../server/config.js';
-import { openDuckDbStore } from '../server/store/index.js';
 import { usageError } from './cli-errors.js';
 import type { CommandContext } from './command-context.js';
 
@@ -98,6 +96,8 @@ Examples:
       }
       if (flags.data !== undefined) {
         where = join(flags.data, 'weft.duckdb');
+        // The store and the shipper load when used: DuckDB's client alone takes a third of a second.
+        const { openDuckDbStore } = await import('../server/store/index.js');
         const store = await openDuckDbStore({ path: where });
         try {
           let pending: SpanRecord[] = [];
@@ -122,6 +122,7 @@ Examples:
         const client = loadAgentClientConfig({ server: flags.server, token: flags.token }, ctx.env);
         if (!client.ok) throw usageError('TRC_CONFIG_INVALID', `invalid configuration:\n  ${client.problems.join('\n  ')}`);
         where = client.config.serverUrl;
+        const { createSpanShipper, DEFAULT_SHIPPER_OPTIONS } = await import('../agent/shipping/span-shipper.js');
         const shipper = createSpanShipper({ ...DEFAULT_SHIPPER_OPTIONS, serverUrl: where, ...(client.config.token ? { token: client.config.token } : {}) });
         result = await importCapture(bytes, { ...common, onSpans: (spans) => shipper.add(spans) });
         const sent = await Promise.race([shipper.flush().then(() => true), new Promise<false>((r) => setTimeout(() => r(false), SEND_DEADLINE_MS).unref())]);

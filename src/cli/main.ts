@@ -1,6 +1,7 @@
 /**
  * @module The `weft` command line: one subcommand per file, no domain logic here.
  */
+import { readFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { Command, CommanderError } from 'commander';
 import { secretQueryParamsFromEnv, setSecretQueryParams } from '../model/index.js';
@@ -14,8 +15,19 @@ import { serverCommand } from './server-command.js';
 import { traceCommand } from './trace-command.js';
 import { upCommand } from './up-command.js';
 
+/** The package's version: package.json sits two levels above src/cli and dist/cli alike. */
+function packageVersion(): string {
+  try {
+    return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: string }).version ?? 'unknown';
+  } catch {
+    return 'unknown';
+  }
+}
+
 export function buildProgram(ctx: CommandContext): Command {
   return new Command('weft')
+    .version(packageVersion(), '-V, --version', 'print the version')
+    .configureOutput({ writeOut: (s) => void ctx.stdout.write(s), writeErr: (s) => void ctx.stderr.write(s) })
     .description('Full-stack distributed tracing: APP spans (OpenTelemetry, SkyWalking, Zipkin), SYS spans (eBPF) and NET spans (packets) in one trace.')
     .addHelpText(
       'after',

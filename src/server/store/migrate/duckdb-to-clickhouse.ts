@@ -17,7 +17,9 @@ import type { ClickHouseStore } from '../clickhouse/clickhouse-store.js';
 import { sqlIdentifier, sqlLiteral } from '../clickhouse/sql-literal.js';
 import { SELECT_COLUMNS, rowToSpan } from '../duckdb/span-rows.js';
 
-export const DEFAULT_MIGRATION_BATCH_SPANS = 50_000;
+import { DEFAULT_MIGRATION_BATCH_SPANS } from './migration-defaults.js';
+
+export { DEFAULT_MIGRATION_BATCH_SPANS };
 
 export interface MigrationProgress {
   /** Spans copied so far, this run and earlier runs (DuckDB rows, duplicates included). */
