@@ -79,6 +79,8 @@ export interface FirstDrawRow {
   bodyKB: number;
   /** The columns answer's Server-Timing (load, encode, gzip), ms. */
   serverTiming: string;
+  /** CPU time of the `weft up` process (every thread: JS, GC, DuckDB) from navigation to first draw; 0 in-process. */
+  serverCpuMs: number;
   /** 1-minute load average when the row was measured (2 cores here). */
   loadAvg: number;
 }
@@ -313,18 +315,34 @@ interface OneDraw {
   transferKB: number;
   bodyKB: number;
   serverTiming: string;
+  serverCpuMs: number;
 }
 
 /** One navigation: the time of `mark` and the trace request's timings, ms from navigation start. */
-async function firstDraw(page: Page, url: string, mark: string): Promise<OneDraw> {
+/** CPU time (user + system, every thread) a process has used, ms (10 ms resolution); 0 when unknown. */
+function processCpuMs(pid: number | undefined): number {
+  if (pid === undefined) return 0;
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+    return (Number(fields[11]) + Number(fields[12])) * (1000 / CLOCK_TICKS_PER_S);
+  } catch {
+    return 0;
+  }
+}
+/** Linux's USER_HZ for /proc/<pid>/stat times. */
+const CLOCK_TICKS_PER_S = 100;
+
+async function firstDraw(page: Page, url: string, mark: string, serverPid?: number): Promise<OneDraw> {
   // The renderer's main-thread CPU time: what the page itself cost, which a busy machine delays
   // but does not inflate the way it inflates wall time (the main thread's ThreadTime; the
   // navigation gets a fresh renderer, whose counter starts near zero).
   const cdp = await page.context().newCDPSession(page);
   // ThreadTime counts from Performance.enable: enabled before the navigation.
   await cdp.send('Performance.enable');
+  const cpu0 = processCpuMs(serverPid);
   await page.goto(url);
   await page.waitForFunction((m) => performance.getEntriesByName(m).length > 0, mark, { timeout: FIRST_DRAW_TIMEOUT_MS, polling: 50 });
+  const serverCpuMs = serverPid === undefined ? 0 : processCpuMs(serverPid) - cpu0;
   const metrics = (await cdp.send('Performance.getMetrics')).metrics;
   const threadS = metrics.find((x) => x.name === 'ThreadTime')?.value ?? 0;
   const processS = metrics.find((x) => x.name === 'ProcessTime')?.value ?? 0;
@@ -340,7 +358,7 @@ async function firstDraw(page: Page, url: string, mark: string): Promise<OneDraw
       serverTiming: (api?.serverTiming ?? []).map((t) => `${t.name} ${Math.round(t.duration)}`).join(', '),
     };
   }, mark);
-  return { ...timing, mainCpuMs: threadS * 1000, rendererCpuMs: processS * 1000 };
+  return { ...timing, mainCpuMs: threadS * 1000, rendererCpuMs: processS * 1000, serverCpuMs };
 }
 
 const median = (xs: readonly number[]): number => percentile(xs, 50);
@@ -390,12 +408,13 @@ function rowsOf(server: FirstDrawRow['server'], spans: number, runs: Map<PathNam
       transferKB: round(median(list.map((d) => d.transferKB))),
       bodyKB: round(median(list.map((d) => d.bodyKB))),
       serverTiming: list.map((d) => d.serverTiming).find((t) => t !== '') ?? '',
+      serverCpuMs: round(median(list.map((d) => d.serverCpuMs))),
       loadAvg: load,
     };
     rows.push(row);
     log(
       `${server}, ${spans} spans, ${path}: first draw ${row.firstDrawMs.toFixed(0)} ms (runs ${row.runsMs.join(' / ')}); response end ${row.responseEndMs.toFixed(0)} ms, first byte after ${row.ttfbMs.toFixed(0)} ms` +
-        `${row.serverTiming ? ` (server: ${row.serverTiming})` : ''}, UI work ${row.uiWorkMs.toFixed(0)} ms, main-thread CPU ${row.mainCpuMs.toFixed(0)} ms (renderer ${row.rendererCpuMs.toFixed(0)} ms); ${row.transferKB.toFixed(0)} KB on the wire, ${row.bodyKB.toFixed(0)} KB decoded; load ${load}`,
+        `${row.serverTiming ? ` (server: ${row.serverTiming}${row.serverCpuMs > 0 ? `; server process CPU ${row.serverCpuMs.toFixed(0)} ms` : ''})` : ''}, UI work ${row.uiWorkMs.toFixed(0)} ms, main-thread CPU ${row.mainCpuMs.toFixed(0)} ms (renderer ${row.rendererCpuMs.toFixed(0)} ms); ${row.transferKB.toFixed(0)} KB on the wire, ${row.bodyKB.toFixed(0)} KB decoded; load ${load}`,
     );
   }
   const cols = rows.find((r) => r.path === 'columns');
@@ -541,7 +560,7 @@ async function weftUp(chromium: Awaited<ReturnType<typeof launchChromium>>, size
           for (const kind of ['cold', 'warm'] as const) {
             const page = await chromium.browser.newPage({ viewport: VIEWPORT });
             try {
-              at[kind].push(await firstDraw(page, `${up.urls.query}/trace/${id}`, 'weft-first-draw'));
+              at[kind].push(await firstDraw(page, `${up.urls.query}/trace/${id}`, 'weft-first-draw', up.child.pid));
             } catch {
               // No draw within the timeout: the row shows fewer runs.
             }
@@ -559,8 +578,10 @@ async function weftUp(chromium: Awaited<ReturnType<typeof launchChromium>>, size
       const before = rows.find((x) => x.server === 'weft up, previous commit' && x.path === 'columns');
       if (now) {
         log(
-          `FULL PATH ${size} spans (navigation → first draw, trace stored, through weft up): ${now.firstDrawMs.toFixed(0)} ms, server ${now.ttfbMs.toFixed(0)} ms to first byte (${now.serverTiming})` +
-            (before ? `; previous commit ${before.firstDrawMs.toFixed(0)} ms, server ${before.ttfbMs.toFixed(0)} ms (${before.serverTiming}); ratio ${(now.firstDrawMs / before.firstDrawMs).toFixed(3)}` : '') +
+          `FULL PATH ${size} spans (navigation → first draw, trace stored, through weft up): ${now.firstDrawMs.toFixed(0)} ms, server ${now.ttfbMs.toFixed(0)} ms to first byte (${now.serverTiming}), server CPU ${now.serverCpuMs.toFixed(0)} ms, page main-thread CPU ${now.mainCpuMs.toFixed(0)} ms (renderer ${now.rendererCpuMs.toFixed(0)} ms)` +
+            (before
+              ? `; previous commit ${before.firstDrawMs.toFixed(0)} ms, server ${before.ttfbMs.toFixed(0)} ms (${before.serverTiming}), server CPU ${before.serverCpuMs.toFixed(0)} ms, page main-thread CPU ${before.mainCpuMs.toFixed(0)} ms (renderer ${before.rendererCpuMs.toFixed(0)} ms); ratio ${(now.firstDrawMs / before.firstDrawMs).toFixed(3)}, server CPU ${(now.serverCpuMs / Math.max(before.serverCpuMs, 1)).toFixed(3)}`
+              : '') +
             `; load ${now.loadAvg}`,
         );
       }
