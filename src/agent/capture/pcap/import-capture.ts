@@ -79,10 +79,11 @@ export async function importCapture(file: Buffer, o: CaptureImportOptions): Prom
   let lastSweep = 0n;
   let problem: CaptureProblem | null = null;
   const unsupported = new Map<number, number>();
-  const emit = async (out: SpanRecord[]): Promise<void> => {
+  /** A promise only when the receiver returned one: an await for every packet cost more than the sessions. */
+  const emit = (out: SpanRecord[]): void | Promise<void> => {
     if (out.length === 0) return;
     spans += out.length;
-    await o.onSpans(out);
+    return o.onSpans(out);
   };
   for (const pkt of readCapturedPackets(file, (p) => (problem = p))) {
     packets++;
@@ -94,7 +95,8 @@ export async function importCapture(file: Buffer, o: CaptureImportOptions): Prom
       if (!decodesLinkType(pkt.linkType)) unsupported.set(pkt.linkType, (unsupported.get(pkt.linkType) ?? 0) + 1);
       continue;
     }
-    await emit(table.push(flows.push(decoded, pkt.unixNano, pkt.interfaceName || (o.interfaceName ?? ''))));
+    const pushed = emit(table.push(flows.push(decoded, pkt.unixNano, pkt.interfaceName || (o.interfaceName ?? ''))));
+    if (pushed) await pushed;
     if (last - lastSweep >= SWEEP_EVERY_NANO) {
       lastSweep = last;
       await emit(table.sweep(last));
