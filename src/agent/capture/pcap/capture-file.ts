@@ -86,12 +86,9 @@ function* readPcap(file: Buffer, report: CaptureProblemSink): Generator<Captured
   const nanoPerFrac = magic === PCAP_MAGIC_NS ? 1n : 1000n;
   // Modified pcap adds ifindex (4), protocol (2), pkt_type (1) and a pad byte to each record.
   const recordHeader = magic === PCAP_MAGIC_MODIFIED ? 24 : 16;
-  // A DataView reads either byte order without a branch per field (four reads a packet).
-  const view = new DataView(file.buffer, file.byteOffset, file.byteLength);
-  const u32 = (o: number): number => view.getUint32(o, le);
+  const u32 = (o: number): number => (le ? file.readUInt32LE(o) : file.readUInt32BE(o));
   // The link type is the low 16 bits; the upper bits may carry FCS information.
   const linkType = u32(20) & 0xffff;
-  const micro = nanoPerFrac === 1000n;
   let off = 24;
   while (off + recordHeader <= file.length) {
     const sec = u32(off);
@@ -108,9 +105,7 @@ function* readPcap(file: Buffer, report: CaptureProblemSink): Generator<Captured
       report(problem('truncated', `the file ends inside a packet (${file.length - off - recordHeader} of its ${caplen} bytes present; was the capture cut short?)`, off));
       return;
     }
-    // µs since the epoch stay below 2^53: one BigInt a packet instead of four operations on them.
-    const unixNano = micro ? BigInt(sec * 1_000_000 + frac) * 1000n : BigInt(sec) * 1_000_000_000n + BigInt(frac);
-    yield { unixNano, linkType, data: file.subarray(off + recordHeader, off + recordHeader + caplen), interfaceName: '' };
+    yield { unixNano: BigInt(sec) * 1_000_000_000n + BigInt(frac) * nanoPerFrac, linkType, data: file.subarray(off + recordHeader, off + recordHeader + caplen), interfaceName: '' };
     off += recordHeader + caplen;
   }
   if (off < file.length) report(problem('truncated', `the file ends inside a record header (${file.length - off} of ${recordHeader} bytes; was the capture cut short?)`, off));

@@ -79,11 +79,10 @@ export async function importCapture(file: Buffer, o: CaptureImportOptions): Prom
   let lastSweep = 0n;
   let problem: CaptureProblem | null = null;
   const unsupported = new Map<number, number>();
-  /** A promise only when the receiver returned one: an await for every packet cost more than the sessions. */
-  const emit = (out: SpanRecord[]): void | Promise<void> => {
+  const emit = async (out: SpanRecord[]): Promise<void> => {
     if (out.length === 0) return;
     spans += out.length;
-    return o.onSpans(out);
+    await o.onSpans(out);
   };
   for (const pkt of readCapturedPackets(file, (p) => (problem = p))) {
     packets++;
@@ -95,8 +94,7 @@ export async function importCapture(file: Buffer, o: CaptureImportOptions): Prom
       if (!decodesLinkType(pkt.linkType)) unsupported.set(pkt.linkType, (unsupported.get(pkt.linkType) ?? 0) + 1);
       continue;
     }
-    const pushed = emit(table.push(flows.push(decoded, pkt.unixNano, pkt.interfaceName || (o.interfaceName ?? ''))));
-    if (pushed) await pushed;
+    await emit(table.push(flows.push(decoded, pkt.unixNano, pkt.interfaceName || (o.interfaceName ?? ''))));
     if (last - lastSweep >= SWEEP_EVERY_NANO) {
       lastSweep = last;
       await emit(table.sweep(last));

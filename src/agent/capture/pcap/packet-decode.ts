@@ -104,20 +104,6 @@ export function linkTypeName(linkType: number): string {
 const IPV6_EXTENSIONS = new Set([0, 43, 60]); // hop-by-hop, routing, destination options
 const IPV6_FRAGMENT = 44;
 
-/** IPv4 text by the address's 32 bits: a capture holds few hosts, and a string a packet showed in profiles. */
-const ipv4Text = new Map<number, string>();
-
-function ipv4At(d: Buffer, at: number): string {
-  const key = d.readUInt32BE(at);
-  let s = ipv4Text.get(key);
-  if (s === undefined) {
-    if (ipv4Text.size >= 65_536) ipv4Text.clear();
-    s = formatIpv4(d, at);
-    ipv4Text.set(key, s);
-  }
-  return s;
-}
-
 export function decodePacket(linkType: number, d: Buffer): DecodedPacket | null {
   const ip = ipStart(linkType, d);
   if (!ip) return null;
@@ -136,8 +122,8 @@ export function decodePacket(linkType: number, d: Buffer): DecodedPacket | null 
     const fragment = d.readUInt16BE(at + 6);
     if ((fragment & 0x1fff) !== 0 || (fragment & 0x2000) !== 0) return null; // fragments are not reassembled
     proto = d[at + 9] as number;
-    srcIp = ipv4At(d, at + 12);
-    dstIp = ipv4At(d, at + 16);
+    srcIp = formatIpv4(d, at + 12);
+    dstIp = formatIpv4(d, at + 16);
     l4 = at + ihl;
     wireEnd = at + d.readUInt16BE(at + 2);
     end = Math.min(d.length, wireEnd);
