@@ -39,6 +39,27 @@ describe('cpu turns', () => {
     expect(order).toStrictEqual(['store', 'decode']);
   });
 
+  it('lets a started job run past its start deadline to its finish deadline; drops one that has not started', async () => {
+    let steps = 0;
+    const first = inTurns(
+      'decode',
+      (function* () {
+        for (let i = 0; i < 40; i++) {
+          steps++;
+          spin(2);
+          yield;
+        }
+        return 'done';
+      })(),
+      { withinMs: 20, finishWithinMs: 5_000, late: () => new Error('late') },
+    );
+    // Queued behind the first, it cannot start within its 20 ms.
+    const second = inTurns('decode', (function* () { yield; return 'never'; })(), { withinMs: 20, finishWithinMs: 5_000, late: () => new Error('not started') });
+    await expect(first).resolves.toBe('done');
+    await expect(second).rejects.toThrow('not started');
+    expect(steps).toBe(40);
+  });
+
   it('drops a job unfinished at its deadline with the caller\'s error, and stops its steps', async () => {
     let stepped = 0;
     const job = inTurns(

@@ -36,15 +36,24 @@ interface Job {
   reject: (err: Error) => void;
   /** performance.now() when queued. */
   queuedAt: number;
-  /** performance.now() after which the job is dropped unfinished (Infinity: never). */
+  /** performance.now() after which the job is dropped if it has not started (Infinity: never). */
   deadline: number;
+  /** performance.now() after which the job is dropped unfinished, started or not. */
+  finishBy: number;
+  started: boolean;
   /** The error a job dropped at its deadline rejects with. */
   late?: () => Error;
 }
 
 export interface TurnOptions {
-  /** Drop the job, unfinished, this long after it was queued (its result would come too late to use). */
+  /** Drop the job if it has not started this long after it was queued (its result would come too late to use). */
   withinMs?: number;
+  /**
+   * Drop the job, started or not, if unfinished this long after it was queued (default: withinMs).
+   * Longer than withinMs lets a job that has begun finish: on a loaded host a large body's decode
+   * alone may outlast withinMs, and dropping it there wastes what was done and fails every retry.
+   */
+  finishWithinMs?: number;
   /** What the dropped job rejects with. */
   late?: () => Error;
 }
@@ -67,10 +76,12 @@ function drain(): void {
     if (!job) break;
     let done = false;
     try {
-      if (job.deadline < Infinity && performance.now() > job.deadline) {
+      const now = job.deadline < Infinity ? performance.now() : 0;
+      if ((!job.started && now > job.deadline) || now > job.finishBy) {
         job.steps.return?.(undefined);
         throw job.late?.() ?? new Error('CPU work dropped at its deadline');
       }
+      job.started = true;
       const r = job.steps.next();
       steps++;
       if (r.done === true) {
@@ -100,7 +111,9 @@ export function inTurns<T>(priority: TurnPriority, work: Steps<T>, options: Turn
   return new Promise<T>((resolve, reject) => {
     const queuedAt = performance.now();
     const deadline = options.withinMs === undefined ? Infinity : queuedAt + options.withinMs;
-    queues[priority].push({ steps: work, resolve: resolve as (v: unknown) => void, reject, queuedAt, deadline, ...(options.late ? { late: options.late } : {}) });
+    const finishWithin = options.finishWithinMs ?? options.withinMs;
+    const finishBy = finishWithin === undefined ? Infinity : queuedAt + Math.max(finishWithin, options.withinMs ?? 0);
+    queues[priority].push({ steps: work, resolve: resolve as (v: unknown) => void, reject, queuedAt, deadline: Math.min(deadline, finishBy), finishBy, started: false, ...(options.late ? { late: options.late } : {}) });
     schedule();
   });
 }

