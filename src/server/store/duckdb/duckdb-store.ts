@@ -348,8 +348,9 @@ class DuckDbStoreImpl implements Store {
     try {
       // A checkpoint compresses the rows written since the last one into the file; DuckDB's
       // default (a 16 MB WAL) checkpoints every ~15k APP spans. Fewer, larger checkpoints cost
-      // less CPU per span (measured: BENCHMARKS.md, ingest); the price is a WAL of up to this
-      // size to replay after a crash.
+      // less CPU per span and split fewer row groups into extra segments (SYS spans: 63 vs
+      // 79 bytes each at 200k); the price is a WAL of up to this size to replay after a crash
+      // (measured at load 18: 5.0 s for 63 MB against 1.7 s for 16 MB). BENCHMARKS.md, ingest.
       const config: Record<string, string> = { checkpoint_threshold: CHECKPOINT_THRESHOLD };
       if (opts.threads !== undefined) config['threads'] = String(opts.threads);
       if (opts.memoryLimitBytes !== undefined) config['memory_limit'] = `${Math.max(64, Math.floor(opts.memoryLimitBytes / (1024 * 1024)))}MiB`;
