@@ -83,6 +83,20 @@ function probe(url: string, onBody?: (text: string) => void): { stop: () => Prom
   };
 }
 
+/**
+ * An idle HTTP server in a process of its own, asked like /healthz: what the host's scheduler and
+ * this process alone cost a probe at that moment (the floor /healthz cannot go below).
+ */
+async function startIdleProcess(): Promise<{ child: ChildProcess; url: string }> {
+  const code = "require('http').createServer((q,r)=>{r.setHeader('content-type','application/json');r.end(JSON.stringify({status:'ok'}))}).listen(0,'127.0.0.1',function(){console.log(this.address().port)})";
+  const child = spawn(process.execPath, ['-e', code], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const port = await new Promise<string>((resolve, reject) => {
+    child.stdout?.once('data', (d: Buffer) => resolve(d.toString().trim()));
+    child.once('exit', (c) => reject(new Error(`idle process exited ${c}`)));
+  });
+  return { child, url: `http://127.0.0.1:${port}/healthz` };
+}
+
 /** The server's own answer-time quantiles of OTLP/HTTP requests (weft_receiver_answer_seconds). */
 async function serverAnswers(q: string): Promise<Record<string, number>> {
   const out: Record<string, number> = {};
@@ -110,6 +124,7 @@ export async function runOverloadBench(log: (line: string) => void): Promise<unk
     '--otlp-grpc-port', String(ports.otlpGrpc), '--otlp-http-port', String(ports.otlpHttp), '--zipkin-port', String(ports.zipkin),
     '--sw-grpc-port', String(ports.swGrpc), '--sw-http-port', String(ports.swHttp), '--query-port', String(ports.query)];
   let server: ChildProcess | null = null;
+  let idleProcess: ChildProcess | null = null;
   try {
     // WEFT_BENCH_OVERLOAD_PROF=DIR: the server writes a CPU profile there (it is stopped with SIGINT).
     const prof = process.env['WEFT_BENCH_OVERLOAD_PROF'];
@@ -151,14 +166,16 @@ export async function runOverloadBench(log: (line: string) => void): Promise<unk
       const m = /^weft_event_loop_delay_seconds\{quantile="1"\} ([\d.e+-]+)$/m.exec(text);
       if (m) loopMaxMs.push(Number(m[1]) * 1000);
     };
-    const probes = [probe(`${q}/healthz`), probe(`${q}/metrics`, onMetrics)];
+    const reference = await startIdleProcess();
+    idleProcess = reference.child;
+    const probes = [probe(`${q}/healthz`), probe(`${q}/metrics`, onMetrics), probe(reference.url)];
     const loadAvgBefore = readFileSync('/proc/loadavg', 'utf8').trim();
     const loads = await Promise.all([
       runLoad('proto', http, offered * 0.5, seconds, 'f1'),
       runLoad('json', http, offered * 0.2, seconds, 'f2'),
       runLoad('grpc', grpc, offered * 0.3, seconds, 'f3'),
     ]);
-    const [healthz, metrics] = await Promise.all(probes.map((p) => p.stop()));
+    const [healthz, metrics, idleProcessProbe] = await Promise.all(probes.map((p) => p.stop()));
     const result = {
       sustainableSpansPerSec: Math.round(sustainable),
       offeredSpansPerSec: Math.round(offered),
@@ -169,6 +186,8 @@ export async function runOverloadBench(log: (line: string) => void): Promise<unk
       exportMs: loads.map((r) => ({ kind: r.kind, p50: r.ackP50Ms, p99: r.ackP99Ms, max: r.ackMaxMs, ackedP50: r.ackedP50Ms, ackedP99: r.ackedP99Ms })),
       serverAnswerMs: await serverAnswers(q),
       healthzMs: { idle: idleHealthz, overload: healthz },
+      // The same probe against an idle separate process during the overload: the host's floor.
+      idleProcessMs: idleProcessProbe,
       metricsMs: { idle: idleMetrics, overload: metrics },
       // Longest the loop was held in each ~100 ms between /metrics answers: p50/p99/max of those.
       eventLoopHeldMs: { p50: pct(loopMaxMs, 0.5), p99: pct(loopMaxMs, 0.99), max: pct(loopMaxMs, 1) },
@@ -185,6 +204,7 @@ export async function runOverloadBench(log: (line: string) => void): Promise<unk
       await new Promise((r) => s.once('exit', r));
     }
     server?.kill('SIGKILL');
+    idleProcess?.kill('SIGKILL');
     rmSync(dir, { recursive: true, force: true });
   }
 }
