@@ -18,7 +18,7 @@
  * Two servers. *in-process*: generated traces (`generatedTrace`) served pre-encoded by a small
  * Fastify app with the real UI routes: the browser's side alone, up to 100k spans (the real
  * server's trace walk stops at 20,000). *weft up* (the FULL PATH lines): a real `weft up` child
- * process (test/ui/weft-up.ts) holding the same generated traces as the spans a server receives
+ * process (test/ui/weft-up.ts; bin/weft.js running the built dist/, as `npx weft up` does) holding the same generated traces as the spans a server receives
  * (`generatedSpanRecords`), posted as OTLP and stored, then opened by URL: navigation → first
  * draw with the walk and assembly included, for WEFT_BENCH_UI_UP_SIZES (default
  * 1000,10000,100000; the 100k-span trace opens cut at the walk's 20k), each run on its own copy
@@ -32,7 +32,7 @@
  * 10000), WEFT_BENCH_UI_REF, WEFT_CHROMIUM (default /usr/bin/chromium).
  */
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -530,8 +530,16 @@ async function weftUp(chromium: Awaited<ReturnType<typeof launchChromium>>, size
   const ref = process.env.WEFT_BENCH_UI_REF;
   const servers: { server: FirstDrawRow['server']; up: WeftUp }[] = [];
   try {
-    servers.push({ server: 'weft up', up: await startWeftUp() });
-    if (ref !== undefined && ref !== '') servers.push({ server: 'weft up, previous commit', up: await startWeftUp({ root: ref }) });
+    // The built server (dist/, what `npx weft up` runs; `npm run bench` builds it first), the
+    // reference's too (compiled here when its checkout has no dist/).
+    servers.push({ server: 'weft up', up: await startWeftUp({ built: true }) });
+    if (ref !== undefined && ref !== '') {
+      if (!existsSync(join(ref, 'dist', 'cli', 'main.js'))) {
+        const tsc = spawnSync(process.execPath, [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(ref, 'tsconfig.build.json')], { encoding: 'utf8', cwd: ref });
+        if (tsc.status !== 0) throw new Error(`building the reference checkout failed: ${tsc.stdout}${tsc.stderr}`);
+      }
+      servers.push({ server: 'weft up, previous commit', up: await startWeftUp({ root: ref, built: true }) });
+    }
     const t0 = BigInt(Date.now() - 600_000) * 1_000_000n;
     const ids = new Map<number, string[]>();
     let total = 0;

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { encodeOtlpRequest } from '../../src/apm/otlp/index.js';
 import type { SpanRecord } from '../../src/model/index.js';
-import { PORT_FLAGS_ZERO, cliFromSource, exited, startUntilListening } from '../e2e/cli-process.js';
+import { PORT_FLAGS_ZERO, REPO_ROOT, cliFromSource, exited, startUntilListening } from '../e2e/cli-process.js';
 
 /** Spans per OTLP request: well under the receiver's body limit. */
 const POST_BATCH_SPANS = 2000;
@@ -30,12 +30,17 @@ export interface WeftUp {
 
 /**
  * `root`: the checkout whose CLI runs (default this one); the UI benchmark runs the previous
- * commit's server from a `git worktree` beside this one's.
+ * commit's server from a `git worktree` beside this one's. `built`: run `bin/weft.js` (the
+ * compiled dist/, what `npx weft up` runs; the benchmark) instead of the sources through tsx
+ * (the tests: always the code under test). tsx's keep-names helper defines a name on every
+ * closure it creates, ~0.1 s of a 10k-span trace's assembly that the built server never pays.
  */
-export async function startWeftUp(options: { token?: string; root?: string } = {}): Promise<WeftUp> {
+export async function startWeftUp(options: { token?: string; root?: string; built?: boolean } = {}): Promise<WeftUp> {
   const data = await mkdtemp(join(tmpdir(), 'weft-ui-up-'));
   const args = ['up', '--no-agent', '--host', '127.0.0.1', '--data', data, ...PORT_FLAGS_ZERO, ...(options.token !== undefined ? ['--token', options.token] : [])];
-  const nodeArgs = options.root === undefined ? cliFromSource(args) : ['--import', 'tsx', join(options.root, 'src', 'cli', 'main.ts'), ...args];
+  const root = options.root ?? REPO_ROOT;
+  const nodeArgs =
+    options.built === true ? [join(root, 'bin', 'weft.js'), ...args] : options.root === undefined ? cliFromSource(args) : ['--import', 'tsx', join(options.root, 'src', 'cli', 'main.ts'), ...args];
   let started: Awaited<ReturnType<typeof startUntilListening>>;
   try {
     started = await startUntilListening(nodeArgs);
