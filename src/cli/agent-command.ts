@@ -2,7 +2,6 @@
 import { Command } from 'commander';
 import { agentUnavailable, usageError } from './cli-errors.js';
 import type { CommandContext } from './command-context.js';
-import { createCliLogger } from './logger.js';
 import { loadAgentClientConfig } from '../server/config.js';
 
 export function agentCommand(ctx: CommandContext): Command {
@@ -38,6 +37,7 @@ c-nd/s-nd, a translating hop c-gw/s-gw): see docs/network-path.md.`,
       const { agentUnavailableReason, startLocalAgent } = await import('./local-agent.js');
       const reason = agentUnavailableReason();
       if (reason !== null) throw agentUnavailable(reason);
+      const { createCliLogger } = await import('./logger.js');
       const logger = createCliLogger(client.config.logLevel);
       if (flags.token !== undefined) logger.warn('--token on the command line is visible to every local user (ps, /proc/PID/cmdline); use WEFT_TOKEN or --token-file instead');
       const result = await startLocalAgent({

@@ -7,8 +7,6 @@ import { readFileSync, statSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { Command, Option } from 'commander';
-import { importCapture } from '../agent/capture/pcap/import-capture.js';
-import { captureWarnings } from '../agent/capture/pcap/import-capture.js';
 import type { CaptureImportResult, NetObservationPoint } from '../agent/capture/pcap/import-capture.js';
 import { TracingError } from '../model/index.js';
 import type { SpanRecord } from '../model/index.js';
@@ -68,6 +66,8 @@ Examples:
       } catch (err) {
         throw usageError('TRC_CONFIG_INVALID', `cannot read the capture file ${JSON.stringify(file)}: ${err instanceof Error ? err.message : String(err)}`);
       }
+      // The parsers load when a capture is imported, not for every command.
+      const { captureWarnings, importCapture } = await import('../agent/capture/pcap/import-capture.js');
       const common = {
         observationPoint: flags.observationPoint,
         hostId: flags.hostId ?? hostname(),
