@@ -44,20 +44,21 @@ describe('cpu turns', () => {
     const first = inTurns(
       'decode',
       (function* () {
-        for (let i = 0; i < 40; i++) {
+        for (let i = 0; i < 400; i++) {
           steps++;
           spin(2);
           yield;
         }
         return 'done';
       })(),
-      { withinMs: 20, finishWithinMs: 5_000, late: () => new Error('late') },
+      // Starts at once (300 ms is room for a loaded host), runs ~800 ms: past its start deadline.
+      { withinMs: 300, finishWithinMs: 30_000, late: () => new Error('late') },
     );
-    // Queued behind the first, it cannot start within its 20 ms.
-    const second = inTurns('decode', (function* () { yield; return 'never'; })(), { withinMs: 20, finishWithinMs: 5_000, late: () => new Error('not started') });
+    // Queued behind the first, it cannot start within its 300 ms.
+    const second = inTurns('decode', (function* () { yield; return 'never'; })(), { withinMs: 300, finishWithinMs: 30_000, late: () => new Error('not started') });
     await expect(first).resolves.toBe('done');
     await expect(second).rejects.toThrow('not started');
-    expect(steps).toBe(40);
+    expect(steps).toBe(400);
   });
 
   it('drops a job unfinished at its deadline with the caller\'s error, and stops its steps', async () => {
