@@ -95,13 +95,18 @@ export function reserveForRequest(budget: MemoryBudget, req: WithReservation, by
   if (!budget.tryReserve(bytes)) return false;
   if (req[RESERVED] === undefined) {
     req[RESERVED] = 0;
+    const socket = req.raw.socket;
     const done = (): void => {
       const n = req[RESERVED] ?? 0;
       req[RESERVED] = 0;
       budget.release(n);
+      // A keep-alive connection outlives its requests: a listener left on its socket per request
+      // kept every request (and its closure) until the connection closed.
+      req.raw.removeListener('close', done);
+      socket?.removeListener('close', done);
     };
     req.raw.once('close', done);
-    req.raw.socket?.once('close', done);
+    socket?.once('close', done);
   }
   req[RESERVED] = (req[RESERVED] ?? 0) + bytes;
   return true;
