@@ -291,6 +291,29 @@ function shorten(columns: Record<string, TraceColumn>, parent: readonly number[]
   for (const key of Object.keys(columns)) columns[key] = constOf(columns[key] as TraceColumn, strings);
 }
 
+/** The answer around its columns. */
+function answerOf(
+  trace: Pick<ApiTrace, 'traceId' | 'services' | 'warnings'>,
+  truncated: boolean,
+  base: bigint,
+  strings: string[],
+  parent: number[],
+  columns: Record<string, TraceColumn>,
+): TraceColumns {
+  return {
+    format: TRACE_COLUMNS_FORMAT,
+    traceId: trace.traceId,
+    services: trace.services,
+    warnings: trace.warnings,
+    truncated,
+    count: parent.length,
+    baseUnixNano: base.toString(),
+    strings,
+    parent,
+    columns,
+  };
+}
+
 /** The trace as columns: every key of every span, in the answer's span order. */
 export function toTraceColumns(trace: ApiTrace, truncated: boolean): TraceColumns {
   const spans = trace.spans;
@@ -319,18 +342,7 @@ export function toTraceColumns(trace: ApiTrace, truncated: boolean): TraceColumn
     const j = keys.indexOf(key);
     return j < 0 ? undefined : byKey[j];
   });
-  return {
-    format: TRACE_COLUMNS_FORMAT,
-    traceId: trace.traceId,
-    services: trace.services,
-    warnings: trace.warnings,
-    truncated,
-    count: n,
-    baseUnixNano: base.toString(),
-    strings: table.strings,
-    parent,
-    columns,
-  };
+  return answerOf(trace, truncated, base, table.strings, parent, columns);
 }
 
 /**
@@ -422,10 +434,32 @@ function fieldValues(nodes: readonly TraceNode[], key: string): unknown[] {
   return out;
 }
 
-/** `v` as an exact Number, or null past 2^53. */
-function exact(v: bigint): number | null {
-  const d = Number(v);
-  return Number.isSafeInteger(d) ? d : null;
+/** ApiSpan keys that are the assembly's, read from the node as they are. */
+const NODE_FIELDS = {
+  id: (node: TraceNode) => node.id,
+  parentId: (node: TraceNode) => node.parentId,
+  linkReason: (node: TraceNode) => node.linkReason,
+  confidence: (node: TraceNode) => node.confidence,
+  possibleParents: (node: TraceNode) => node.possibleParents,
+};
+
+/** The nanosecond values of a node that ApiSpans carry as decimal text. */
+const NANO_OF: Record<'startTimeUnixNano' | 'endTimeUnixNano' | 'durationNano' | 'clockOffsetNano', (node: TraceNode) => bigint> = {
+  startTimeUnixNano: (node) => node.span.startTimeUnixNano,
+  endTimeUnixNano: (node) => node.span.endTimeUnixNano,
+  durationNano: (node) => durationNano(node.span),
+  clockOffsetNano: (node) => node.clockOffsetNano,
+};
+
+/** `at(node) - base` for every node as exact Numbers, or null when one is past 2^53. */
+function exactDiffs(nodes: readonly TraceNode[], at: (node: TraceNode) => bigint, base: bigint): number[] | null {
+  const out = new Array<number>(nodes.length);
+  for (let i = 0; i < nodes.length; i++) {
+    const d = Number(at(nodes[i] as TraceNode) - base);
+    if (!Number.isSafeInteger(d)) return null;
+    out[i] = d;
+  }
+  return out;
 }
 
 /**
@@ -458,56 +492,27 @@ export function traceColumnsOf(trace: AssembledTrace, truncated: boolean): Trace
   const text = (f: (node: TraceNode) => bigint): string[] => nodes.map((node) => f(node).toString());
   for (const key of keys) {
     let values: unknown[];
-    switch (key) {
-      case 'id':
-        values = nodes.map((node) => node.id);
-        break;
-      case 'parentId':
-        values = nodes.map((node) => node.parentId);
+    const fromNode = (NODE_FIELDS as Record<string, ((node: TraceNode) => unknown) | undefined>)[key];
+    switch (fromNode === undefined ? key : 'node') {
+      case 'node':
+        values = nodes.map(fromNode as (node: TraceNode) => unknown);
         break;
       case 'startTimeUnixNano':
-      case 'endTimeUnixNano': {
-        const at = key === 'startTimeUnixNano' ? (s: SpanRecord): bigint => s.startTimeUnixNano : (s: SpanRecord): bigint => s.endTimeUnixNano;
-        const ns = new Array<number>(n);
-        let ok = true;
-        for (let i = 0; ok && i < n; i++) {
-          const d = exact(at((nodes[i] as TraceNode).span) - base0);
-          if (d === null) ok = false;
-          else ns[i] = d;
-        }
-        if (ok) {
-          columns[key] = { type: 'ns', values: ns };
-          continue;
-        }
-        values = text((node) => at(node.span));
-        break;
-      }
+      case 'endTimeUnixNano':
       case 'durationNano':
       case 'clockOffsetNano': {
-        const at = key === 'durationNano' ? (node: TraceNode): bigint => durationNano(node.span) : (node: TraceNode): bigint => node.clockOffsetNano;
-        const d = new Array<number>(n);
-        let ok = true;
-        for (let i = 0; ok && i < n; i++) {
-          const v = exact(at(nodes[i] as TraceNode));
-          if (v === null) ok = false;
-          else d[i] = v;
-        }
-        if (ok) {
-          columns[key] = { type: 'decimal', values: d };
+        // Times after the base ('ns'), other nanosecond values as they are ('decimal'); decimal
+        // text when one is past 2^53, as the ApiSpans' columns would be.
+        const at = NANO_OF[key as keyof typeof NANO_OF];
+        const isTime = NS_FIELDS.has(key);
+        const d = exactDiffs(nodes, at, isTime ? base0 : 0n);
+        if (d !== null) {
+          columns[key] = isTime ? { type: 'ns', values: d } : { type: 'decimal', values: d };
           continue;
         }
         values = text(at);
         break;
       }
-      case 'linkReason':
-        values = nodes.map((node) => node.linkReason);
-        break;
-      case 'confidence':
-        values = nodes.map((node) => node.confidence);
-        break;
-      case 'possibleParents':
-        values = nodes.map((node) => node.possibleParents);
-        break;
       case 'events':
         values = nodes.map((node) =>
           node.span.events.length === 0 ? NO_EVENTS : node.span.events.map((e) => ({ timeUnixNano: e.timeUnixNano.toString(), name: e.name, attributes: e.attributes })),
@@ -524,16 +529,5 @@ export function traceColumnsOf(trace: AssembledTrace, truncated: boolean): Trace
   }
   const parent = nodes.map((node) => (node.parentId === null ? -1 : (indexOf.get(node.parentId) ?? -1)));
   shorten(columns, parent, table.strings, (key) => raw.get(key));
-  return {
-    format: TRACE_COLUMNS_FORMAT,
-    traceId: trace.traceId,
-    services: trace.services,
-    warnings: trace.warnings,
-    truncated,
-    count: n,
-    baseUnixNano: base0.toString(),
-    strings: table.strings,
-    parent,
-    columns,
-  };
+  return answerOf(trace, truncated, base0, table.strings, parent, columns);
 }
