@@ -62,7 +62,15 @@ describe('weft trace', () => {
   });
 
   it('counts the accepted spans per receiver in /metrics', async () => {
-    const text = await (await fetch(`${weft.urls.query}/metrics`, { headers: { authorization: `Bearer ${TOKEN}` } })).text();
+    // The store's span count is read in the background (at most every 5 s, a first scrape waits
+    // 200 ms for it), and a busy main thread's scrape may be answered from the last one: read
+    // until the counts are there.
+    const scrape = async (): Promise<string> => (await fetch(`${weft.urls.query}/metrics`, { headers: { authorization: `Bearer ${TOKEN}` } })).text();
+    let text = await scrape();
+    for (let i = 0; i < 40 && !text.includes('weft_store_spans{store="duckdb"} 2'); i++) {
+      await new Promise((r) => setTimeout(r, 250));
+      text = await scrape();
+    }
     expect(text).toContain('weft_receiver_spans_accepted_total{receiver="otlp_http"} 2');
     expect(text).toContain('weft_receiver_requests_total{receiver="otlp_http",status="200"} 1');
     expect(text).toContain('weft_pipeline_written_spans_total 2');
