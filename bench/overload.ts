@@ -19,6 +19,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { startIdleProcess } from './idle-process.js';
 import { runSoakLoad, type SoakLoadResult } from './soak-load-child.js';
 
 const ROOT = join(fileURLToPath(import.meta.url), '..', '..');
@@ -81,20 +82,6 @@ function probe(url: string, onBody?: (text: string) => void): { stop: () => Prom
       return { p50: pct(times, 0.5), p99: pct(times, 0.99), max: pct(times, 1), n: times.length, failed };
     },
   };
-}
-
-/**
- * An idle HTTP server in a process of its own, asked like /healthz: what the host's scheduler and
- * this process alone cost a probe at that moment (the floor /healthz cannot go below).
- */
-async function startIdleProcess(): Promise<{ child: ChildProcess; url: string }> {
-  const code = "require('http').createServer((q,r)=>{r.setHeader('content-type','application/json');r.end(JSON.stringify({status:'ok'}))}).listen(0,'127.0.0.1',function(){console.log(this.address().port)})";
-  const child = spawn(process.execPath, ['-e', code], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const port = await new Promise<string>((resolve, reject) => {
-    child.stdout?.once('data', (d: Buffer) => resolve(d.toString().trim()));
-    child.once('exit', (c) => reject(new Error(`idle process exited ${c}`)));
-  });
-  return { child, url: `http://127.0.0.1:${port}/healthz` };
 }
 
 /** The server's own answer-time quantiles of OTLP/HTTP requests (weft_receiver_answer_seconds). */

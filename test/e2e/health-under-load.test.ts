@@ -23,6 +23,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
+import { startIdleProcess } from '../../bench/idle-process.js';
 import { runSoakLoad, type SoakLoadResult } from '../../bench/soak-load-child.js';
 import { PORT_FLAGS_ZERO, cliFromSource, exited, startUntilListening } from './cli-process.js';
 
@@ -88,17 +89,6 @@ async function probePairs(a: string, b: string, untilMs: number): Promise<[numbe
 
 const pct = (xs: number[], p: number): number => xs[Math.min(xs.length - 1, Math.floor(p * xs.length))] ?? 0;
 
-/** An idle HTTP server in its own process answering /healthz: what the host's scheduler alone costs a probe. */
-async function startControl(): Promise<{ child: ChildProcess; url: string }> {
-  const code = "require('http').createServer((q,r)=>{r.setHeader('content-type','application/json');r.end(JSON.stringify({status:'ok'}))}).listen(0,'127.0.0.1',function(){console.log(this.address().port)})";
-  const child = spawn(process.execPath, ['-e', code], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const port = await new Promise<string>((resolve, reject) => {
-    child.stdout?.once('data', (d: Buffer) => resolve(d.toString().trim()));
-    child.once('exit', (c) => reject(new Error(`control server exited ${c}`)));
-  });
-  return { child, url: `http://127.0.0.1:${port}/healthz` };
-}
-
 let dir = '';
 let server: Awaited<ReturnType<typeof startUntilListening>> | null = null;
 let control: ChildProcess | null = null;
@@ -115,7 +105,7 @@ describe('/healthz under ingest overload', () => {
   it(`p95 within ${P95_ABOVE_CONTROL_MS} ms and p99 within ${P99_ABOVE_CONTROL_MS} ms of an idle process's, probed at the same moments, while OTel exporters and 10 MB bodies overload the server`, async () => {
     dir = await mkdtemp(join(tmpdir(), 'weft-health-'));
     server = await startUntilListening(cliFromSource(['server', '--data', dir, ...PORT_FLAGS_ZERO, '--max-memory', '1024m']));
-    const started = await startControl();
+    const started = await startIdleProcess();
     control = started.child;
     const healthz = `http://127.0.0.1:${server.ports.query}/healthz`;
     // Warm-up: the first answers compile the routes.
