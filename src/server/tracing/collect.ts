@@ -22,7 +22,7 @@
 import { linkCandidatesOf, type SpanRecord } from '../../model/index.js';
 import { linkKeysOf } from '../store/store.js';
 import type { LinkKey, SpanReader } from '../store/store.js';
-import { canonicalKey } from './span-identity.js';
+import { canonicalKey, spanInterner } from './span-identity.js';
 import { DEFAULT_TOLERANCES, absDiff, hotKeyId, l7Conflict } from './link-rules.js';
 
 export interface CollectLimits {
@@ -49,12 +49,13 @@ class WindowCache {
   private lo = 0n;
   private hi = -1n;
   private off: boolean;
-  private readonly held = new Set<string>();
+  private readonly held = new Set<SpanRecord>();
   private readonly byKey = new Map<string, SpanRecord[]>();
 
   constructor(
     private readonly reader: SpanReader,
     private readonly maxSpans: number,
+    private readonly same: (s: SpanRecord) => SpanRecord,
   ) {
     this.off = maxSpans <= 0;
   }
@@ -96,7 +97,7 @@ class WindowCache {
   }
 
   private hold(s: SpanRecord): void {
-    const k = canonicalKey(s);
+    const k = this.same(s);
     if (this.held.has(k)) return;
     this.held.add(k);
     for (const key of linkKeysOf(s)) {
@@ -124,30 +125,41 @@ export interface CollectResult {
 const WALKED_TYPES = new Set(['span', 'parent', 'tcp_seq', 'syscall', 'x_request_id']);
 const TIMED_TYPES = new Set(['tcp_seq', 'syscall', 'x_request_id']);
 const isIdKey = (k: LinkKey): boolean => k.type === 'span' || k.type === 'parent';
+/** `isIdKey` of the key whose `hotKeyId` this is. */
+const isIdKeyId = (id: string): boolean => id.startsWith('span\u0000') || id.startsWith('parent\u0000');
+/** The key whose `hotKeyId` this is (a type never holds the separator; a value may). */
+function keyOfId(id: string): LinkKey {
+  const at = id.indexOf('\u0000');
+  return { type: id.slice(0, at) as LinkKey['type'], value: id.slice(at + 1) };
+}
 
 export async function collectTraceSpans(reader: SpanReader, seed: CollectSeed, limits: CollectLimits): Promise<CollectResult> {
   const maxRounds = limits.maxRounds ?? 8;
   const slack = limits.windowSlackNano ?? DEFAULT_TOLERANCES.networkDelayNano + DEFAULT_TOLERANCES.hostClockOffsetNano;
   const warnings: string[] = [];
   const hotKeys = new Set<string>();
-  const held = new Map<string, SpanRecord>();
+  const held = new Map<SpanRecord, SpanRecord>();
   const seenKeys = new Set<string>();
   const seenTraces = new Set<string>();
-  const window = new WindowCache(reader, limits.windowSpans ?? DEFAULT_WINDOW_SPANS);
+  // Spans of equal content as one object (span-identity.ts), so Maps keyed by it de-duplicate by
+  // content, as canonical keys did, without a key text per span.
+  const same = spanInterner().of;
+  const window = new WindowCache(reader, limits.windowSpans ?? DEFAULT_WINDOW_SPANS, same);
   let capped = false;
   // Trace ids whose spans are all held (read whole by getTrace, none left out at the span
   // limit), and the held spans by time-bound key: an index lookup leaves those traces out and
   // their matches come from here, so the answer per key is the store's (see module doc).
   const wholeTraces = new Set<string>();
-  // A span's canonical key is made once per span object (span-identity.ts keeps it): the walk
-  // meets each span of a 10k-span trace three or four times, and assembly sorts by it.
-  const keyOf = canonicalKey;
-  // Likewise a span's link keys with their ids (`hotKeyId`), read up to three times per span.
-  const keysCache = new Map<SpanRecord, { key: LinkKey; id: string }[]>();
-  const keysOf = (s: SpanRecord): { key: LinkKey; id: string }[] => {
+  // A span's walked link keys as their ids (`hotKeyId`), read up to three times per span. Ids
+  // only: the key objects are made again (keyOfId) for the few ids a lookup needs. An object pair
+  // per key of every span (90k for a 10k-span trace) lived through the walk, and every young
+  // collection copied them.
+  const keysCache = new Map<SpanRecord, string[]>();
+  const keysOf = (s: SpanRecord): string[] => {
     let ks = keysCache.get(s);
     if (ks === undefined) {
-      ks = linkKeysOf(s).map((key) => ({ key, id: hotKeyId(key.type, key.value) }));
+      ks = [];
+      for (const key of linkKeysOf(s)) if (WALKED_TYPES.has(key.type)) ks.push(hotKeyId(key.type, key.value));
       keysCache.set(s, ks);
     }
     return ks;
@@ -162,12 +174,12 @@ export async function collectTraceSpans(reader: SpanReader, seed: CollectSeed, l
         capped = true;
         break;
       }
-      const k = keyOf(s);
+      const k = same(s);
       if (held.has(k)) continue;
       held.set(k, s);
       fresh.push(s);
-      for (const { key, id } of keysOf(s)) {
-        if (!TIMED_TYPES.has(key.type)) continue;
+      for (const id of keysOf(s)) {
+        if (isIdKeyId(id)) continue;
         const l = heldByTimedKey.get(id);
         if (l) l.push(s);
         else heldByTimedKey.set(id, [s]);
@@ -197,25 +209,23 @@ export async function collectTraceSpans(reader: SpanReader, seed: CollectSeed, l
     const traceSpansRead = follow ? Promise.all(newTraces.map((t) => reader.getTrace(t, traceLimit))) : Promise.resolve([]);
     if (follow) for (const t of newTraces) seenTraces.add(t);
     const byKey = new Map<string, { key: LinkKey; holders: SpanRecord[] }>();
-    const hold = (k: LinkKey, s: SpanRecord, known?: string): void => {
-      if (isIdKey(k)) {
-        // Span-id links stay inside one trace id; one read whole holds them all (see module doc).
-        if (s.traceId !== '' && seenTraces.has(s.traceId)) return;
-        // A SYS or NET span's own id was minted by the agent and never travels on the wire, so
-        // no other span carries it, as its parent or otherwise.
-        if (s.source !== 'app' && k.value === s.spanId) return;
-      }
-      const id = known ?? hotKeyId(k.type, k.value);
+    // Span-id links stay inside one trace id; one read whole holds them all (see module doc).
+    const inReadTrace = (s: SpanRecord): boolean => s.traceId !== '' && seenTraces.has(s.traceId);
+    const hold = (id: string, s: SpanRecord): void => {
+      // A SYS or NET span's own id was minted by the agent and never travels on the wire, so
+      // no other span carries it, as its parent or otherwise.
+      if (isIdKeyId(id) && (inReadTrace(s) || (s.source !== 'app' && keyOfId(id).value === s.spanId))) return;
       if (seenKeys.has(id)) return;
       const e = byKey.get(id);
       if (e) e.holders.push(s);
-      else byKey.set(id, { key: k, holders: [s] });
+      else byKey.set(id, { key: keyOfId(id), holders: [s] });
     };
     for (const s of frontier) {
-      for (const { key, id } of keysOf(s)) if (WALKED_TYPES.has(key.type)) hold(key, s, id);
+      for (const id of keysOf(s)) hold(id, s);
+      if (inReadTrace(s)) continue;
       // A span's children carry its id as their parent; its siblings share its parent.
-      if (s.spanId) hold({ type: 'parent', value: s.spanId }, s);
-      if (s.parentSpanId) hold({ type: 'span', value: s.parentSpanId }, s);
+      if (s.spanId) hold(hotKeyId('parent', s.spanId), s);
+      if (s.parentSpanId) hold(hotKeyId('span', s.parentSpanId), s);
     }
     for (const id of byKey.keys()) seenKeys.add(id);
     // Two index calls per round: explicit ids (no window) and the time-bound keys (one window
@@ -249,8 +259,8 @@ export async function collectTraceSpans(reader: SpanReader, seed: CollectSeed, l
       const holders = new Set<SpanRecord>();
       for (const [, e] of timedKeys) for (const h of e.holders) holders.add(h);
       if (await window.cover(tlo, thi, holders.size)) {
-        const out = new Map<string, SpanRecord>();
-        for (const [id] of timedKeys) for (const s of window.find(id)) out.set(keyOf(s), s);
+        const out = new Map<SpanRecord, SpanRecord>();
+        for (const [id] of timedKeys) for (const s of window.find(id)) out.set(same(s), s);
         return [...out.values()];
       }
       timedFromIndex = true;
@@ -264,13 +274,13 @@ export async function collectTraceSpans(reader: SpanReader, seed: CollectSeed, l
         )
       ).filter((s) => !wholeTraces.has(s.traceId));
       timedStoreRows = fromStore.length;
-      const out = new Map<string, SpanRecord>();
+      const out = new Map<SpanRecord, SpanRecord>();
       for (const [id] of timedKeys) {
         for (const s of heldByTimedKey.get(id) ?? []) {
-          if (wholeTraces.has(s.traceId) && s.endTimeUnixNano >= tlo && s.startTimeUnixNano <= thi) out.set(keyOf(s), s);
+          if (wholeTraces.has(s.traceId) && s.endTimeUnixNano >= tlo && s.startTimeUnixNano <= thi) out.set(same(s), s);
         }
       }
-      for (const s of fromStore) out.set(keyOf(s), s);
+      for (const s of fromStore) out.set(same(s), s);
       return [...out.values()];
     };
     const [idFound, timedFound, traceSpans] = await Promise.all([
@@ -284,7 +294,7 @@ export async function collectTraceSpans(reader: SpanReader, seed: CollectSeed, l
     }
     const hits = new Map<string, SpanRecord[]>();
     for (const s of [...idFound, ...timedFound]) {
-      for (const { id } of keysOf(s)) {
+      for (const id of keysOf(s)) {
         if (!byKey.has(id)) continue;
         const l = hits.get(id);
         if (l) l.push(s);
@@ -319,7 +329,7 @@ export async function collectTraceSpans(reader: SpanReader, seed: CollectSeed, l
           .sort((a, b) => {
             const da = dist(a);
             const db = dist(b);
-            return da < db ? -1 : da > db ? 1 : keyOf(a) < keyOf(b) ? -1 : 1;
+            return da < db ? -1 : da > db ? 1 : canonicalKey(a) < canonicalKey(b) ? -1 : 1;
           })
           .slice(0, Math.max(1, Math.floor(limits.maxPerKey / 2)));
         warnings.push(`link key ${key.type}=${key.value} matched more than ${limits.maxPerKey} spans; kept the ${keep.length} nearest in time and did not link through it`);

@@ -60,25 +60,56 @@ function keyText(s: SpanRecord): string {
   ]);
 }
 
-/** Spans sorted by start time, then by canonical key; duplicates (same key) removed. */
+/**
+ * Spans of equal content (the same canonical key) as one object: `of(s)` returns the first span
+ * seen with `s`'s content, so a Map or Set keyed by it de-duplicates exactly as one keyed by
+ * `canonicalKey` would. Spans are bucketed by start time and the key text is made only for two
+ * different objects starting at the same nanosecond (the start is part of the key): a 10k-span
+ * trace made 10k JSON texts of 31 fields for this before, most of the walk's garbage.
+ */
+export function spanInterner(): { of(s: SpanRecord): SpanRecord } {
+  const byStart = new Map<bigint, SpanRecord | SpanRecord[]>();
+  return {
+    of(s) {
+      const at = byStart.get(s.startTimeUnixNano);
+      if (at === undefined) {
+        byStart.set(s.startTimeUnixNano, s);
+        return s;
+      }
+      if (at === s) return s;
+      const list = Array.isArray(at) ? at : [at];
+      for (const c of list) if (c === s || canonicalKey(c) === canonicalKey(s)) return c;
+      list.push(s);
+      if (list !== at) byStart.set(s.startTimeUnixNano, list);
+      return s;
+    },
+  };
+}
+
+/** Canonical order: start time, then canonical key (made only for spans starting together). */
+function canonicalOrder(a: SpanRecord, b: SpanRecord): number {
+  if (a.startTimeUnixNano !== b.startTimeUnixNano) return a.startTimeUnixNano < b.startTimeUnixNano ? -1 : 1;
+  if (a === b) return 0;
+  const ka = canonicalKey(a);
+  const kb = canonicalKey(b);
+  return ka < kb ? -1 : ka > kb ? 1 : 0;
+}
+
+/**
+ * Spans sorted by start time, then by canonical key; duplicates (same key) removed. Keys differ
+ * whenever starts do, so only spans with equal starts are keyed (same order, same duplicates).
+ */
 export function sortAndDedupe(spans: readonly SpanRecord[]): { spans: SpanRecord[]; duplicates: number } {
-  const keyed = spans.map((span) => ({ span, key: canonicalKey(span) }));
-  keyed.sort((a, b) => {
-    if (a.span.startTimeUnixNano !== b.span.startTimeUnixNano) {
-      return a.span.startTimeUnixNano < b.span.startTimeUnixNano ? -1 : 1;
-    }
-    return a.key < b.key ? -1 : a.key > b.key ? 1 : 0;
-  });
+  const sorted = [...spans].sort(canonicalOrder);
   const out: SpanRecord[] = [];
-  let last = '';
   let duplicates = 0;
-  for (const k of keyed) {
-    if (out.length > 0 && k.key === last) {
+  for (const s of sorted) {
+    const last = out[out.length - 1];
+    if (last !== undefined && last.startTimeUnixNano === s.startTimeUnixNano && (last === s || canonicalKey(last) === canonicalKey(s))) {
       duplicates++;
       continue;
     }
-    out.push(k.span);
-    last = k.key;
+    out.push(s);
   }
   return { spans: out, duplicates };
 }

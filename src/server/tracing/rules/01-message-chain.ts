@@ -7,7 +7,7 @@
  * loaded server may read a request hundreds of milliseconds after it was sent.
  */
 import type { SpanRecord } from '../../../model/index.js';
-import { absDiff, chainSlot, l7Conflict, opRank, toleranceBetween, tuplesConsistent } from '../link-rules.js';
+import { chainSlot, l7Conflict, opRank, tuplesConsistent } from '../link-rules.js';
 import { CONFIDENCE, type AssemblyContext, type LinkRule } from './context.js';
 
 function flowKey(s: SpanRecord): string {
@@ -45,22 +45,27 @@ export const messageChain: LinkRule = {
     // (most spans are in no pair: a Set each for 10k spans was garbage for nothing).
     const opsOf: (Set<string> | undefined)[] = [];
     const ops = (r: number): Set<string> => (opsOf[r] ??= new Set<string>([slots[r] as string]));
-    const buckets = new Map<string, number[]>();
-    const add = (k: string, i: number): void => {
-      const l = buckets.get(k);
+    // Buckets by seq, one Map per side (numbers as keys: no key text per span); the order buckets
+    // are visited in does not matter, pairs are sorted below.
+    const byReq = new Map<number, number[]>();
+    const byResp = new Map<number, number[]>();
+    const add = (m: Map<number, number[]>, k: number, i: number): void => {
+      const l = m.get(k);
       if (l) l.push(i);
-      else buckets.set(k, [i]);
+      else m.set(k, [i]);
     };
     spans.forEach((s, i) => {
       if (s.source === 'app') return;
-      if (s.reqTcpSeq && !ctx.isHot('tcp_seq', s.reqTcpSeq)) add(`q${s.reqTcpSeq}`, i);
-      if (s.respTcpSeq && !ctx.isHot('tcp_seq', s.respTcpSeq)) add(`r${s.respTcpSeq}`, i);
+      if (s.reqTcpSeq && !ctx.isHot('tcp_seq', s.reqTcpSeq)) add(byReq, s.reqTcpSeq, i);
+      if (s.respTcpSeq && !ctx.isHot('tcp_seq', s.respTcpSeq)) add(byResp, s.respTcpSeq, i);
     });
     const pairs: [number, number][] = [];
+    const net = tol.networkDelayNano;
     const maxTol = tol.networkDelayNano + tol.hostClockOffsetNano;
-    for (const [key, members] of buckets) {
-      const byEnd = key.startsWith('r');
-      const t = (i: number): bigint => (byEnd ? ctx.S(i).endTimeUnixNano : ctx.S(i).startTimeUnixNano);
+    // Each span's time plus the two tolerances, made once per span: a pair is then compared
+    // without a BigInt made per comparison (differences and tolerance sums were most of this rule).
+    const pairsIn = (members: readonly number[], times: readonly bigint[], plusNet: readonly bigint[], plusMax: readonly bigint[]): void => {
+      const t = (i: number): bigint => times[i] as bigint;
       const sorted = [...members].sort((a, b) => (t(a) < t(b) ? -1 : t(a) > t(b) ? 1 : a - b));
       // Only a bucket holding both ends of one flow needs pairs beyond the tolerance.
       const flows = new Set(sorted.map(flowOf));
@@ -71,12 +76,15 @@ export const messageChain: LinkRule = {
           const j = sorted[y] as number;
           const a = ctx.S(i);
           const b = ctx.S(j);
+          // Sorted: t(j) >= t(i), so |t(j) - t(i)| > tolerance is t(j) > t(i) + tolerance.
+          const sameHost = a.hostId !== '' && a.hostId === b.hostId;
+          const outside = t(j) > ((sameHost ? plusNet : plusMax)[i] as bigint);
           // Two ends of one connection: the same seq is the same bytes while the two spans
           // overlap in time, however slowly a busy server read them (a wrapped seq needs 4 GiB on
           // that connection, long after both spans ended). Other pairs (NAT, another flow) keep
           // the tolerance, as DeepFlow does.
-          if (absDiff(t(i), t(j)) > toleranceBetween(a, b, tol) && !(sameFlowAt(i, j) && overlap(a, b, tol.networkDelayNano))) {
-            if (t(j) - t(i) > maxTol && !sameFlowBucket) break;
+          if (outside && !(sameFlowAt(i, j) && overlap(a, b, net))) {
+            if (t(j) > (plusMax[i] as bigint) && !sameFlowBucket) break;
             continue;
           }
           if (slots[i] === slots[j]) continue;
@@ -84,6 +92,16 @@ export const messageChain: LinkRule = {
           pairs.push(i < j ? [i, j] : [j, i]);
         }
       }
+    };
+    const starts = spans.map((s) => s.startTimeUnixNano);
+    const ends = spans.map((s) => s.endTimeUnixNano);
+    if (byReq.size > 0) {
+      const [net1, max1] = [starts.map((t) => t + net), starts.map((t) => t + maxTol)];
+      for (const members of byReq.values()) pairsIn(members, starts, net1, max1);
+    }
+    if (byResp.size > 0) {
+      const [net1, max1] = [ends.map((t) => t + net), ends.map((t) => t + maxTol)];
+      for (const members of byResp.values()) pairsIn(members, ends, net1, max1);
     }
     pairs.sort((p, q) => p[0] - q[0] || p[1] - q[1]);
     for (const [i, j] of pairs) {
