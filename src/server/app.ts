@@ -29,6 +29,8 @@ import type { GrpcReceiverHandle, IngestSink, ReceiverOptions } from './ingest/i
 import { createIngestPipeline } from './ingest/pipeline.js';
 import { installRetryAfter } from './ingest/retry-hints.js';
 import { createMemoryBudget, installBodyBudget } from './ingest/memory-budget.js';
+import { memorySamples } from './memory-gauges.js';
+import { limitHeapGrowth, startMemoryGovernor } from './memory-governor.js';
 import type { MemoryBudget } from './ingest/memory-budget.js';
 import type { IngestPipeline } from './ingest/pipeline.js';
 import { decodeBacklogMs, takeLongestTurnMs, turnStats } from './cpu-turns.js';
@@ -120,12 +122,20 @@ function decodeBacklogRefusal(): TracingError | null {
   });
 }
 
-/** Share of --max-memory that request bodies in flight may hold; the rest is the runtime, the store and queued spans. */
-const BODY_BUDGET_SHARE = 0.5;
-/** Share of --max-memory for the embedded store's buffer pool. */
-const STORE_MEMORY_SHARE = 0.25;
+/**
+ * Shares of --max-memory. Bodies in flight (their buffers and decoded spans, estimated) and
+ * DuckDB's buffer pool are budgeted; decoded spans waiting for the store are bounded by bytes
+ * too (those of the in-process agent have no body); the rest is the runtime's baseline (~150 MiB
+ * resident: code, DuckDB's allocator beyond its pool, the heap's garbage between collections).
+ * The resident size itself is watched as well (memory-governor.ts, memory-budget.ts).
+ */
+const BODY_BUDGET_SHARE = 0.375;
+const STORE_MEMORY_SHARE = 0.2;
+const PENDING_SPANS_SHARE = 0.2;
 /** /metrics counts the store's spans at most this often (a count is slow on a busy store). */
 const STORE_COUNT_INTERVAL_MS = 5_000;
+/** /metrics reads the store's memory at most this often (a query, like the count). */
+const STORE_MEMORY_INTERVAL_MS = 1_000;
 /** pino's numeric warn level. */
 const WARN_LEVEL = 40;
 
@@ -324,12 +334,16 @@ export async function startServer(config: WeftConfig, options: StartServerOption
   };
 
   try {
+    limitHeapGrowth();
+    const governor = startMemoryGovernor({ limitBytes: config.maxMemoryBytes });
+    closers.push(async () => governor.stop());
     // DuckDB's buffer pool gets a quarter of --max-memory (bodies in flight get half).
     const store = await openStore(config.store, logger, Math.floor(config.maxMemoryBytes * STORE_MEMORY_SHARE));
     closers.push(() => store.close());
     const pipeline: IngestPipeline = createIngestPipeline(store, {
       maxPendingSpans: config.maxPendingSpans,
       maxBatchSpans: config.maxBatchSpans,
+      maxPendingBytes: Math.floor(config.maxMemoryBytes * PENDING_SPANS_SHARE),
       maxAckWaitMs: config.maxAckWaitMs,
       logger: quietChild(logger, 'ingest.pipeline'),
     });
@@ -353,11 +367,11 @@ export async function startServer(config: WeftConfig, options: StartServerOption
       { name: 'weft_cpu_queue_longest_turn_seconds', help: 'Longest CPU-queue turn since the previous scrape (GC pauses and descheduling included).', type: 'gauge', value: takeLongestTurnMs() / 1000 },
     ]);
     const shutdown: ClosingFlag = { closing: false };
-    const budget: MemoryBudget = createMemoryBudget({ limitBytes: Math.floor(config.maxMemoryBytes * BODY_BUDGET_SHARE), maxRssBytes: config.maxMemoryBytes });
+    const budget: MemoryBudget = createMemoryBudget({ limitBytes: Math.floor(config.maxMemoryBytes * BODY_BUDGET_SHARE), maxRssBytes: config.maxMemoryBytes, rss: () => governor.residentBytes() });
     metrics.add(() => {
       const b = budget.stats();
       return [
-        { name: 'weft_ingest_body_budget_bytes', help: 'Memory budget for request bodies in flight (half of --max-memory).', type: 'gauge', value: budget.limitBytes },
+        { name: 'weft_ingest_body_budget_bytes', help: 'Memory budget for request bodies in flight (3/8 of --max-memory).', type: 'gauge', value: budget.limitBytes },
         { name: 'weft_ingest_body_reserved_bytes', help: 'Estimated memory held by request bodies in flight.', type: 'gauge', value: b.reservedBytes },
         { name: 'weft_ingest_memory_refusals_total', help: 'Requests refused with 503 because of --max-memory.', type: 'counter', value: b.refusals },
         { name: 'weft_process_resident_bytes', help: 'Resident memory of the server process.', type: 'gauge', value: process.memoryUsage.rss() },
@@ -430,6 +444,8 @@ export async function startServer(config: WeftConfig, options: StartServerOption
     });
 
     const storeSpans = backgroundGauge(() => store.countSpans(), STORE_COUNT_INTERVAL_MS);
+    const storeMemory = store.memoryBytes ? backgroundGauge(() => store.memoryBytes?.() ?? Promise.resolve(0), STORE_MEMORY_INTERVAL_MS) : null;
+    metrics.add(async () => memorySamples(config.maxMemoryBytes, { storeBytes: storeMemory ? await storeMemory() : null, pendingSpanBytes: pipeline.stats().pendingBytes, bodyBytes: budget.stats().reservedBytes, forcedGcs: governor.stats().forcedGcs }));
     metrics.add(async (): Promise<MetricSample[]> => {
       const s = pipeline.stats();
       return [

@@ -20,7 +20,7 @@ import { TracingError } from '../../model/index.js';
  */
 export const BODY_MEMORY_FACTOR = 6;
 /** Resident memory above this share of the limit refuses new bodies until it falls. */
-const RSS_GUARD_SHARE = 0.9;
+const RSS_GUARD_SHARE = 0.85;
 /** Reading the resident size costs a syscall; bodies arriving together share one reading. */
 const RSS_SAMPLE_MS = 50;
 const REFUSAL_RETRY_AFTER_MS = 2_000;

@@ -87,7 +87,7 @@ describe('ingest pipeline', () => {
     (calls[1] as WriteCall).succeed();
     await settle();
     expect([b.state(), c.state()]).toStrictEqual(['ok', 'ok']);
-    expect(p.stats()).toStrictEqual({ pendingSpans: 0, writtenSpans: 9, rejectedOverload: 0, batches: 2 });
+    expect(p.stats()).toStrictEqual({ pendingSpans: 0, pendingBytes: 0, writtenSpans: 9, rejectedOverload: 0, batches: 2 });
   });
 
   it('coalesces submits made before the scheduled write runs', async () => {
@@ -158,7 +158,34 @@ describe('ingest pipeline', () => {
     (calls[2] as WriteCall).succeed();
     await later.promise;
     expect(later.state()).toBe('ok');
-    expect(p.stats()).toStrictEqual({ pendingSpans: 0, writtenSpans: 15, rejectedOverload: 5, batches: 3 });
+    expect(p.stats()).toStrictEqual({ pendingSpans: 0, pendingBytes: 0, writtenSpans: 15, rejectedOverload: 5, batches: 3 });
+  });
+
+  it('bounds pending spans by their estimated bytes: a few spans with large attributes are refused (429) while others wait; a lone batch always fits', async () => {
+    const { writer, calls } = controllableWriter();
+    const sched = manualScheduler();
+    const big = (n: number): SpanRecord[] => spans(n).map((s) => ({ ...s, attributes: { payload: 'x'.repeat(100_000) } }));
+    // A count bound of 1000 spans would take all of these; 1 MB of estimated bytes does not.
+    const p = createIngestPipeline(writer, { maxPendingSpans: 1000, maxBatchSpans: 1000, maxPendingBytes: 1_000_000, schedule: sched.schedule });
+    const lone = track(p.submit(big(20)));
+    expect(p.stats().pendingBytes).toBeGreaterThanOrEqual(20 * 100_000);
+    expect(p.refusalNow()).toMatchObject({ code: 'TRC_INGEST_OVERLOADED', httpStatus: 429 });
+    const refused = big(2);
+    const err = await p.submit(refused).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'TRC_INGEST_OVERLOADED', httpStatus: 429, retryable: true });
+    expect(String((err as Error).message)).toContain('--max-memory');
+    sched.run();
+    (calls[0] as WriteCall).succeed();
+    await lone.promise;
+    expect(lone.state()).toBe('ok');
+    expect(p.stats()).toMatchObject({ pendingSpans: 0, pendingBytes: 0 });
+    expect(calls.flatMap((c) => c.spans)).not.toContain(refused[0]);
+    // Small spans fit the same bound by the hundred.
+    const small = track(p.submit(spans(500)));
+    sched.run();
+    (calls[1] as WriteCall).succeed();
+    await small.promise;
+    expect(small.state()).toBe('ok');
   });
 
   it('refuses a single submit larger than maxPendingSpans with 413 (retrying could never help)', async () => {
@@ -185,7 +212,7 @@ describe('ingest pipeline', () => {
     (calls[1] as WriteCall).succeed();
     await c.promise;
     expect(c.state()).toBe('ok');
-    expect(p.stats()).toStrictEqual({ pendingSpans: 0, writtenSpans: 1, rejectedOverload: 0, batches: 1 });
+    expect(p.stats()).toStrictEqual({ pendingSpans: 0, pendingBytes: 0, writtenSpans: 1, rejectedOverload: 0, batches: 1 });
   });
 
   it('turns a writer that throws synchronously into TRC_STORE_WRITE', async () => {

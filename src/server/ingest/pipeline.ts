@@ -20,10 +20,17 @@ import { TracingError } from '../../model/index.js';
 import type { SpanRecord } from '../../model/index.js';
 import type { SpanWriter } from '../store/store.js';
 import type { IngestSink } from './ingest.js';
+import { batchMemoryBytes } from './span-memory.js';
 
 export interface IngestPipelineOptions {
   /** Spans queued or being written, at most; a submit that would exceed it is refused (429). */
   maxPendingSpans: number;
+  /**
+   * Estimated bytes of decoded spans queued or being written, at most (span-memory.ts); a
+   * submit that would exceed it is refused (429), unless nothing is pending (a lone batch always
+   * fits, so no batch is refused forever). Default: no byte bound.
+   */
+  maxPendingBytes?: number;
   /** Spans per store write, at most; one submit larger than this is written alone, unsplit. */
   maxBatchSpans: number;
   /** Longest a submit may wait for its durable write before it is refused (429); default 5 s. */
@@ -41,6 +48,8 @@ export interface IngestPipelineOptions {
 export interface IngestPipelineStats {
   /** Spans accepted by submit and not yet durable (queued or in the current write). */
   pendingSpans: number;
+  /** Estimated heap bytes of those spans (span-memory.ts). */
+  pendingBytes: number;
   /** Spans made durable. */
   writtenSpans: number;
   /** Spans refused with TRC_INGEST_OVERLOADED. */
@@ -59,6 +68,8 @@ export interface IngestPipeline extends IngestSink {
 
 interface Pending {
   spans: SpanRecord[];
+  /** Estimated heap bytes of `spans`. */
+  bytes: number;
   /** Clock time by which the submit must be acknowledged or refused. */
   deadline: number;
   timer: NodeJS.Timeout | null;
@@ -86,6 +97,8 @@ const MAX_RETRY_AFTER_MS = 30_000;
 /** Weight of the newest write in the spans-per-ms estimate. */
 const RATE_EWMA_WEIGHT = 0.3;
 
+const mib = (bytes: number): number => Math.round(bytes / (1024 * 1024));
+
 function clampRetryAfter(ms: number): number {
   return Math.min(MAX_RETRY_AFTER_MS, Math.max(MIN_RETRY_AFTER_MS, Math.ceil(ms / 1000) * 1000));
 }
@@ -94,6 +107,8 @@ class GroupCommitPipeline implements IngestPipeline {
   private readonly queue: Pending[] = [];
   private queuedSpans = 0;
   private inFlightSpans = 0;
+  private queuedBytes = 0;
+  private inFlightBytes = 0;
   private writing = false;
   private scheduled = false;
   private closed = false;
@@ -133,6 +148,9 @@ class GroupCommitPipeline implements IngestPipeline {
     if (this.closed) return null; // submit says so itself
     const pending = this.queuedSpans + this.inFlightSpans;
     if (pending >= this.opts.maxPendingSpans) return this.overloaded(0, `${pending} spans pending reach --max-pending-spans (${this.opts.maxPendingSpans})`);
+    const maxBytes = this.opts.maxPendingBytes;
+    const pendingBytes = this.queuedBytes + this.inFlightBytes;
+    if (maxBytes !== undefined && pendingBytes >= maxBytes) return this.overloaded(0, `pending spans hold ~${mib(pendingBytes)} MiB, their share of --max-memory (${mib(maxBytes)} MiB)`);
     if (this.spansPerMs > 0 && this.drainEstimateMs(pending) > this.maxAckWaitMs) {
       return this.overloaded(0, `${pending} spans pending would not be durable within ${this.maxAckWaitMs} ms at the measured store rate`);
     }
@@ -163,6 +181,7 @@ class GroupCommitPipeline implements IngestPipeline {
     if (i < 0) return;
     this.queue.splice(i, 1);
     this.queuedSpans -= p.spans.length;
+    this.queuedBytes -= p.bytes;
     if (p.timer) clearTimeout(p.timer);
     p.reject(this.overloaded(p.spans.length, why));
     this.notifyDrained();
@@ -187,6 +206,11 @@ class GroupCommitPipeline implements IngestPipeline {
     if (pending + spans.length > this.opts.maxPendingSpans) {
       return Promise.reject(this.overloaded(spans.length, `${pending} spans pending, this batch of ${spans.length} would exceed --max-pending-spans (${this.opts.maxPendingSpans})`));
     }
+    const bytes = batchMemoryBytes(spans);
+    const pendingBytes = this.queuedBytes + this.inFlightBytes;
+    if (this.opts.maxPendingBytes !== undefined && pending > 0 && pendingBytes + bytes > this.opts.maxPendingBytes) {
+      return Promise.reject(this.overloaded(spans.length, `pending spans hold ~${mib(pendingBytes)} MiB, this batch ~${mib(bytes)} MiB would exceed their share of --max-memory (${mib(this.opts.maxPendingBytes)} MiB)`));
+    }
     // An idle pipeline takes the batch whatever the estimate: refusing it would keep the estimate
     // from ever being measured again (a rate measured on a slow small write refused every later
     // larger batch for good).
@@ -194,12 +218,13 @@ class GroupCommitPipeline implements IngestPipeline {
       return Promise.reject(this.overloaded(spans.length, `${pending} spans pending would not be durable within ${this.maxAckWaitMs} ms at the measured store rate`));
     }
     return new Promise<void>((resolve, reject) => {
-      const p: Pending = { spans, resolve, reject, deadline: this.now() + this.maxAckWaitMs, timer: null, inWrite: false, settled: false };
+      const p: Pending = { spans, bytes, resolve, reject, deadline: this.now() + this.maxAckWaitMs, timer: null, inWrite: false, settled: false };
       // A store write that hangs must not hold queued clients past their deadline either.
       p.timer = setTimeout(() => this.expire(p, `not written within ${this.maxAckWaitMs} ms`), this.maxAckWaitMs);
       p.timer.unref();
       this.queue.push(p);
       this.queuedSpans += spans.length;
+      this.queuedBytes += bytes;
       this.kick();
     });
   }
@@ -230,6 +255,7 @@ class GroupCommitPipeline implements IngestPipeline {
     this.writing = true;
     const group: Pending[] = [];
     let count = 0;
+    let bytes = 0;
     while (this.queue.length > 0) {
       const next = this.queue[0] as Pending;
       if (group.length > 0 && count + next.spans.length > this.opts.maxBatchSpans) break;
@@ -237,9 +263,12 @@ class GroupCommitPipeline implements IngestPipeline {
       next.inWrite = true;
       group.push(next);
       count += next.spans.length;
+      bytes += next.bytes;
     }
     this.queuedSpans -= count;
     this.inFlightSpans = count;
+    this.queuedBytes -= bytes;
+    this.inFlightBytes = bytes;
     const batch: SpanRecord[] = group.length === 1 ? (group[0] as Pending).spans : group.flatMap((p) => p.spans);
     const started = this.now();
     try {
@@ -257,6 +286,7 @@ class GroupCommitPipeline implements IngestPipeline {
       for (const p of group) this.settle(p, err);
     } finally {
       this.inFlightSpans = 0;
+      this.inFlightBytes = 0;
       this.writing = false;
     }
     if (this.queue.length > 0) this.kick();
@@ -282,6 +312,7 @@ class GroupCommitPipeline implements IngestPipeline {
   stats(): IngestPipelineStats {
     return {
       pendingSpans: this.queuedSpans + this.inFlightSpans,
+      pendingBytes: this.queuedBytes + this.inFlightBytes,
       writtenSpans: this.writtenSpans,
       rejectedOverload: this.rejectedOverload,
       batches: this.batches,

@@ -164,6 +164,11 @@ export interface SpanReader {
 export interface Store extends SpanWriter, SpanReader {
   /** A short name for logs and /metrics: `memory`, `duckdb`, `clickhouse`. */
   readonly kind: string;
+  /**
+   * Bytes the store's engine holds in this process (DuckDB's buffer manager), for /metrics;
+   * absent when the store keeps nothing of its own here (ClickHouse) or cannot tell.
+   */
+  memoryBytes?(): Promise<number>;
   /** Flushes and releases resources. Further calls reject. Idempotent. */
   close(): Promise<void>;
 }

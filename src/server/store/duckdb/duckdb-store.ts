@@ -53,6 +53,8 @@ export interface DuckDbStoreOptions {
   memoryLimitBytes?: number;
 }
 
+/** A DuckDB task that peaked over this returns its allocator's free pages (DuckDB's default: 128 MiB). */
+const ALLOCATOR_FLUSH_THRESHOLD = '8MiB';
 /** WAL size that triggers a checkpoint (DuckDB's default is 16MB); see open(). */
 export const CHECKPOINT_THRESHOLD = '64MB';
 /** Distinct attribute keys remembered for autocompletion; beyond this, new keys are not added. */
@@ -353,7 +355,15 @@ class DuckDbStoreImpl implements Store {
       // (measured at load 18: 5.0 s for 63 MB against 1.7 s for 16 MB). BENCHMARKS.md, ingest.
       const config: Record<string, string> = { checkpoint_threshold: CHECKPOINT_THRESHOLD };
       if (opts.threads !== undefined) config['threads'] = String(opts.threads);
-      if (opts.memoryLimitBytes !== undefined) config['memory_limit'] = `${Math.max(64, Math.floor(opts.memoryLimitBytes / (1024 * 1024)))}MiB`;
+      if (opts.memoryLimitBytes !== undefined) {
+        config['memory_limit'] = `${Math.max(64, Math.floor(opts.memoryLimitBytes / (1024 * 1024)))}MiB`;
+        // DuckDB's allocator (jemalloc) keeps freed pages for reuse: under ingest it held about
+        // twice what the buffer manager reported (~200 MiB resident against ~100 MiB). Returning
+        // them after any task that peaked over a few MiB, and from a background thread, keeps
+        // the store near its memory_limit in resident terms.
+        config['allocator_flush_threshold'] = ALLOCATOR_FLUSH_THRESHOLD;
+        config['allocator_background_threads'] = 'true';
+      }
       instance = await DuckDBInstance.create(opts.path, config);
     } catch (cause) {
       throw new TracingError('TRC_STORE_OPEN', `cannot open DuckDB database ${opts.path}: ${String(cause)}`, { cause });
@@ -780,6 +790,15 @@ class DuckDbStoreImpl implements Store {
     if (total > EXACT_COUNT_MAX_ROWS) return total;
     const [distinct] = await this.select('SELECT count(DISTINCT sid) FROM spans', []);
     return Number(distinct?.[0] ?? 0);
+  }
+
+  /**
+   * What DuckDB's buffer manager holds (table blocks, appender chunks, query operators); DuckDB
+   * memory outside it (the WAL's write buffers, result chunks handed to JavaScript) is not counted.
+   */
+  async memoryBytes(): Promise<number> {
+    const [row] = await this.select('SELECT sum(memory_usage_bytes) FROM duckdb_memory()', []);
+    return Number(row?.[0] ?? 0);
   }
 
   /** Link-index size, for /metrics and benchmarks. */
