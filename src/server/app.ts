@@ -237,8 +237,14 @@ interface ClosingFlag {
   closing: boolean;
 }
 
-/** Headers must arrive within this: a client that opens connections and never finishes them ties up sockets. */
-const HEADERS_TIMEOUT_MS = 10_000;
+/**
+ * Headers must arrive within this: a client that opens connections and never finishes them ties
+ * up sockets. Node counts it from the connection's accept, not its first byte, and checks it on a
+ * timer that can run before a busy loop reads what has arrived: at 10 s, 24 concurrent uploads to
+ * a server at load 15-20 had 8-15 connections dropped with 408 (EPIPE at the client), some with
+ * their headers waiting unread in the kernel (ss Recv-Q 128 KB, bytes read 0). 30 s: none.
+ */
+const HEADERS_TIMEOUT_MS = 30_000;
 
 function newFastify(logger: Logger, component: string, bodyLimit: number, closing: ClosingFlag, requestTimeoutMs: number, extra: Pick<FastifyServerOptions, 'routerOptions' | 'frameworkErrors' | 'clientErrorHandler' | 'connectionTimeout'> = {}): FastifyInstance {
   const app = Fastify({
