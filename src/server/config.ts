@@ -88,8 +88,9 @@ export interface WeftConfig {
   /** Longest an ingest request waits for its durable write before it is refused with 429. */
   maxAckWaitMs: number;
   /**
-   * What the server may use, bytes: request bodies in flight are budgeted to half of it, and new
-   * bodies are refused (503 + Retry-After) while the resident size is near it.
+   * The bound on the server's resident size, bytes: bodies in flight, pending spans and DuckDB's
+   * pool each get a share (app.ts), and new bodies are refused (503 + Retry-After) while the
+   * resident size is past 85% of it (memory-governor.ts).
    */
   maxMemoryBytes: number;
   /** A request's headers and body must arrive within this (408 beyond); idle connections close after it too. */
@@ -293,7 +294,7 @@ export const SERVER_OPTIONS: readonly OptionSpec[] = [
     key: 'maxMemory',
     flag: '--max-memory <size>',
     env: 'WEFT_MAX_MEMORY',
-    description: 'memory the server may use (e.g. 512m, 2g): request bodies in flight get half of it; near it, ingest answers 503 + Retry-After',
+    description: 'bound on the server\'s resident memory (e.g. 512m, 2g): bodies in flight, pending spans and the store get shares; past 85% of it, ingest answers 503 + Retry-After',
     defaultText: '1g (or half the RAM if less)',
   },
   { key: 'requestTimeout', flag: '--request-timeout <ms>', env: 'WEFT_REQUEST_TIMEOUT', description: 'a request (headers and body) must arrive within this; idle connections close after it', defaultText: String(DEFAULT_REQUEST_TIMEOUT_MS) },
