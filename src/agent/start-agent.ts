@@ -258,6 +258,7 @@ export async function startAgent(o: AgentStartOptions): Promise<RunningAgent> {
         { name: 'weft_agent_spans_total', help: 'SYS spans produced by the agent', type: 'counter', value: s.spans },
         { name: 'weft_agent_connections', help: 'Connections tracked', type: 'gauge', value: s.connections },
         { name: 'weft_agent_evicted_connections_total', help: 'Connections evicted by the LRU bound', type: 'counter', value: s.evictedConnections },
+        { name: 'weft_agent_reused_sockets_total', help: 'Connections ended because the kernel reused their socket for another one (its close was not seen)', type: 'counter', value: s.reusedSockets },
         { name: 'weft_agent_undetected_messages_total', help: 'Messages of no known protocol', type: 'counter', value: s.undetectedMessages },
         { name: 'weft_agent_timeouts_total', help: 'Requests closed without a response', type: 'counter', value: s.timeouts },
         { name: 'weft_agent_dropped_spans_total', help: 'Spans dropped by the agent', type: 'counter', labels: { reason: 'sink_rejected' }, value: sinkQueue?.stats().dropped ?? 0 },

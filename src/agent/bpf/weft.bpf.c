@@ -131,7 +131,12 @@ struct sock_state {
 	__u64 msg_trace_id; /* trace id of the message now in flight on this socket */
 	__u8 last_dir;      /* direction of the previous data syscall, 0 = none yet */
 	__u8 http2;         /* the socket carries HTTP/2: copied up to h2_payload_cap */
-	__u8 pad[6];
+	__u8 pad[2];
+	/* The ports this state was made for (0 until the first data record): the kernel reuses a
+	 * freed socket's memory, and a socket closed without a traced close() (its process exited)
+	 * leaves its entry here for the next socket at that address. */
+	__u16 local_port;
+	__u16 remote_port;
 	struct h2_walk walk[2]; /* by direction - 1 */
 };
 
@@ -289,6 +294,17 @@ static __always_inline struct sock_state *sock_state_of(__u64 skp)
 	struct sock_state fresh = {};
 	fresh.id = __sync_fetch_and_add(&next_socket_id, 1);
 	bpf_map_update_elem(&socks, &skp, &fresh, BPF_NOEXIST);
+	return bpf_map_lookup_elem(&socks, &skp);
+}
+
+/* A new socket at `skp`'s address (accept, connect, or other ports than the state's): a fresh
+ * state with its own id, so nothing of the socket that was there before carries over (its id,
+ * which the agent keys connections by, and its last direction, which starts messages). */
+static __always_inline struct sock_state *sock_state_renew(__u64 skp)
+{
+	struct sock_state fresh = {};
+	fresh.id = __sync_fetch_and_add(&next_socket_id, 1);
+	bpf_map_update_elem(&socks, &skp, &fresh, BPF_ANY);
 	return bpf_map_lookup_elem(&socks, &skp);
 }
 
@@ -919,6 +935,15 @@ static __always_inline int on_exit(long ret)
 	struct sock_state *st = sock_state_of(c.sock);
 	if (!st)
 		return 0;
+	if (st->local_port != ev->local_port || st->remote_port != ev->remote_port) {
+		if (st->local_port || st->remote_port) {
+			st = sock_state_renew(c.sock);
+			if (!st)
+				return 0;
+		}
+		st->local_port = ev->local_port;
+		st->remote_port = ev->remote_port;
+	}
 	int start = st->last_dir != c.direction;
 
 	/* Payload: where the bytes are depends on the syscall. */
@@ -1063,7 +1088,8 @@ static __always_inline int conn_exit(__u8 kind, long ret)
 	struct sock *sk = fd_to_sock(fd);
 	if (!sk || !port_allowed(sk))
 		return 0;
-	struct sock_state *st = sock_state_of((__u64)sk);
+	/* connect()/accept() begin a socket's life: whatever state sits at its address is another's. */
+	struct sock_state *st = sock_state_renew((__u64)sk);
 	if (!st)
 		return 0;
 	emit_small(kind, pid_tgid, sk, st->id);

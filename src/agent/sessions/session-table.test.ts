@@ -2,14 +2,14 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import type { DataEvent } from '../capture/capture-event.js';
+import type { DataEvent, SessionInputEvent } from '../capture/capture-event.js';
 import { emptySpan, type SpanRecord } from '../../model/index.js';
 import type { ConnInfo } from '../protocols/protocol.js';
 import type { L7Connection, L7Protocol, MessageRole } from './l7-port.js';
 import type { Message } from './messages.js';
 import { http1Parser } from '../protocols/http1/index.js';
 import { l7ProtocolOf } from './protocol-adapter.js';
-import { createSessionTable, DEFAULT_SESSION_OPTIONS, type SessionOptions } from './session-table.js';
+import { createSessionTable, DEFAULT_SESSION_OPTIONS, socketReused, type SessionOptions } from './session-table.js';
 
 /**
  * A fake line protocol for testing the table alone: requests are `Q <n>\n`, responses `A <n>\n`,
@@ -232,6 +232,62 @@ describe('session table', () => {
     fc.assert(fc.property(fc.shuffledSubarray(events, { minLength: 4, maxLength: 4 }), (shuffled) => {
       expect(run(shuffled)).toEqual(expected);
     }));
+  });
+});
+
+describe('socket reuse', () => {
+  it('a socket id that comes back for another socket starts a new connection (its close went unseen)', () => {
+    const t = createSessionTable(options());
+    const ms = 1_000_000n;
+    // Socket 1: a client connection of pid 100 with one request answered and one in flight, then
+    // gone without a close record (its process exited, or the record was dropped).
+    const spans = t.push([
+      data({ direction: 'egress', startUnixNano: 1n * ms, text: 'Q old-1\n' }),
+      data({ direction: 'ingress', startUnixNano: 2n * ms, text: 'A old-1\n' }),
+      data({ direction: 'egress', startUnixNano: 3n * ms, text: 'Q old-2\n' }),
+    ]);
+    // The kernel hands the same socket (id) to another process's accepted connection.
+    const reused = { socketId: 1n, pid: 200, tid: 201, comm: 'server', localPort: 9090, remotePort: 50001 };
+    spans.push(
+      ...t.push([
+        { kind: 'accept', socketId: 1n, pid: 200, tid: 201, comm: 'server', unixNano: 4n * ms, transport: 'tcp', ipVersion: 4, localIp: '127.0.0.1', localPort: 9090, remoteIp: '127.0.0.1', remotePort: 50001 } as SessionInputEvent,
+        data({ ...reused, direction: 'ingress', startUnixNano: 5n * ms, text: 'Q new-1\n' }),
+        data({ ...reused, direction: 'egress', startUnixNano: 6n * ms, text: 'A new-1\n' }),
+        { kind: 'close', socketId: 1n, pid: 200, unixNano: 7n * ms },
+      ]),
+    );
+    expect(spans.map((s) => [s.requestResource, s.observationPoint, s.processId, s.clientPort, s.serverPort, s.responseStatus])).toEqual([
+      ['old-1', 'c-p', 100, 40000, 8080, 'ok'],
+      // The old connection's request in flight ends with it, as at a close.
+      ['old-2', 'c-p', 100, 40000, 8080, 'timeout'],
+      ['new-1', 's-p', 200, 50001, 9090, 'ok'],
+    ]);
+    expect(t.stats().reusedSockets).toBe(1);
+  });
+
+  it('a reused socket id is told apart by its data alone, and an unconnected UDP socket by its own end only', () => {
+    expect(socketReused({ transport: 'tcp', localIp: '10.0.0.1', localPort: 40000, remoteIp: '10.0.0.2', remotePort: 80 }, { transport: 'tcp', localIp: '10.0.0.1', localPort: 40000, remoteIp: '10.0.0.2', remotePort: 80 })).toBe(false);
+    expect(socketReused({ transport: 'tcp', localIp: '10.0.0.1', localPort: 40000, remoteIp: '10.0.0.2', remotePort: 80 }, { transport: 'tcp', localIp: '10.0.0.1', localPort: 40000, remoteIp: '10.0.0.3', remotePort: 80 })).toBe(true);
+    expect(socketReused({ transport: 'tcp', localIp: '10.0.0.1', localPort: 40000, remoteIp: '10.0.0.2', remotePort: 80 }, { transport: 'tcp', localIp: '10.0.0.1', localPort: 40001, remoteIp: '10.0.0.2', remotePort: 80 })).toBe(true);
+    // A DNS server's socket answers many clients: one socket.
+    expect(socketReused({ transport: 'udp', localIp: '10.0.0.1', localPort: 53, remoteIp: '10.0.0.2', remotePort: 5000 }, { transport: 'udp', localIp: '10.0.0.1', localPort: 53, remoteIp: '10.0.0.7', remotePort: 6000 })).toBe(false);
+    expect(socketReused({ transport: 'udp', localIp: '10.0.0.1', localPort: 53, remoteIp: '10.0.0.2', remotePort: 5000 }, { transport: 'tcp', localIp: '10.0.0.1', localPort: 53, remoteIp: '10.0.0.2', remotePort: 5000 })).toBe(true);
+    // A record whose socket could not be read (ports 0) says nothing.
+    expect(socketReused({ transport: 'tcp', localIp: '10.0.0.1', localPort: 40000, remoteIp: '10.0.0.2', remotePort: 80 }, { transport: 'tcp', localIp: '', localPort: 0, remoteIp: '', remotePort: 0 })).toBe(false);
+
+    // Data alone (no accept record): the new socket's messages are its own.
+    const t = createSessionTable(options());
+    const spans = t.push([
+      data({ direction: 'egress', startUnixNano: 1n, text: 'Q a\n' }),
+      data({ direction: 'ingress', startUnixNano: 2n, text: 'A a\n' }),
+      data({ direction: 'egress', startUnixNano: 3n, text: 'Q b\n', pid: 300, localPort: 40100 }),
+      data({ direction: 'ingress', startUnixNano: 4n, text: 'A b\n', pid: 300, localPort: 40100 }),
+      { kind: 'close', socketId: 1n, pid: 300, unixNano: 5n },
+    ]);
+    expect(spans.map((s) => [s.requestResource, s.processId, s.clientPort])).toEqual([
+      ['a', 100, 40000],
+      ['b', 300, 40100],
+    ]);
   });
 });
 

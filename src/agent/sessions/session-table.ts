@@ -68,6 +68,8 @@ export interface SessionStats {
   undetectedMessages: number;
   exchanges: number;
   timeouts: number;
+  /** Connections ended because their socket id came back for another socket (a close not seen). */
+  reusedSockets: number;
 }
 
 type Side = 'client' | 'server';
@@ -112,6 +114,21 @@ export interface SessionTable {
 function roleOf(side: Side, direction: DataEvent['direction']): MessageRole {
   // A client sends requests (egress) and receives responses; a server the other way round.
   return (side === 'client') === (direction === 'egress') ? 'request' : 'response';
+}
+
+type SocketEnds = Pick<DataEvent, 'transport' | 'localIp' | 'localPort' | 'remoteIp' | 'remotePort'>;
+
+/**
+ * Whether events of one socket id come from another socket than the connection's first event:
+ * its own address or port differ, or (TCP: the peer is fixed for the socket's life) the peer's.
+ * An unconnected UDP socket talks to many peers, so only its own end counts. Zero ports (a
+ * record whose socket could not be read) say nothing.
+ */
+export function socketReused(first: SocketEnds, now: SocketEnds): boolean {
+  if (now.localPort === 0 || first.localPort === 0) return false;
+  if (now.transport !== first.transport || now.localPort !== first.localPort || now.localIp !== first.localIp) return true;
+  if (now.transport === 'udp' || now.remotePort === 0 || first.remotePort === 0) return false;
+  return now.remotePort !== first.remotePort || now.remoteIp !== first.remoteIp;
 }
 
 function observationPoint(source: 'sys' | 'net', side: Side): ObservationPoint {
@@ -174,7 +191,7 @@ export function createSessionTable(options: SessionOptions): SessionTable {
   /** connect()/accept() seen before the socket's first data: which side the process is on. */
   const sideHints = new Map<bigint, Side>();
   const MAX_SIDE_HINTS = 65_536;
-  const stats: SessionStats = { connections: 0, evictedConnections: 0, undetectedMessages: 0, exchanges: 0, timeouts: 0 };
+  const stats: SessionStats = { connections: 0, evictedConnections: 0, undetectedMessages: 0, exchanges: 0, timeouts: 0, reusedSockets: 0 };
 
   const evidence = options.source === 'sys' ? new ThreadEvidence() : null;
 
@@ -406,8 +423,25 @@ export function createSessionTable(options: SessionOptions): SessionTable {
     conn.snapshots.push(snap);
   }
 
+  /**
+   * Ends a connection whose socket id now names another socket. The kernel reuses a socket's
+   * memory (its id, for eBPF) as soon as it is freed, and a close can go unseen (a process that
+   * exits with the socket open, a ring-buffer drop under load): the new socket's messages would
+   * otherwise be told with the old one's process and addresses (seen at 128 requests in flight:
+   * a middle tier's s-p carrying a port and pid of a finished connection of another process).
+   */
+  function retireIfReused(id: bigint, conn: Connection, now: SocketEnds, out: SpanRecord[]): boolean {
+    if (!socketReused(conn.ev, now)) return false;
+    flushConnection(conn, out);
+    evidence?.close(conn);
+    conns.delete(id);
+    stats.reusedSockets++;
+    return true;
+  }
+
   function onData(ev: DataEvent, out: SpanRecord[]): void {
     let conn = conns.get(ev.socketId);
+    if (conn && retireIfReused(ev.socketId, conn, ev, out)) conn = undefined;
     if (!conn) {
       if (conns.size >= options.maxConnections) evictOldest(out);
       const hinted = sideHints.get(ev.socketId) ?? null;
@@ -467,7 +501,10 @@ export function createSessionTable(options: SessionOptions): SessionTable {
           onData(ev, out);
         } else if (ev.kind === 'connect' || ev.kind === 'accept') {
           const side: Side = ev.kind === 'connect' ? 'client' : 'server';
-          const conn = conns.get(ev.socketId);
+          let conn = conns.get(ev.socketId);
+          // connect()/accept() begin a socket's life: a connection already under its id is a finished one's.
+          // (eBPF's records carry the socket's addresses; a packet flow's say only the side.)
+          if (conn && 'localPort' in ev && retireIfReused(ev.socketId, conn, ev as typeof ev & SocketEnds, out)) conn = undefined;
           if (conn) {
             if (!conn.protocol) conn.side = side;
           } else {
